@@ -1,0 +1,195 @@
+"""`python -m bot`: run FoundryCord (against Discord with a token, else the local sandbox)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+DESCRIPTION = """\
+FoundryCord: a self-hosted Discord bot with channel templates, host monitoring,
+live dashboards and a web editor, in one process.
+
+modes:
+  with DISCORD_TOKEN set      connect to Discord (sharded when SHARD_COUNT is set)
+  without DISCORD_TOKEN       run offline against the built-in sandbox (a local
+                              Discord-compatible server with a demo guild)
+  db upgrade|downgrade|current  database chores (Alembic migrations)
+
+Settings come from the environment and a .env file; see .env.example.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"FoundryCord {__version__}")
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default: .env)"
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="run against the local sandbox even when DISCORD_TOKEN is set",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="sandbox mode: write every REST call and gateway dispatch to FILE as JSON lines",
+    )
+    parser.add_argument(
+        "--check-config", action="store_true", help="validate the settings and exit"
+    )
+    sub = parser.add_subparsers(dest="command")
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?", help="target revision (default: head / one step)")
+    return parser
+
+
+def fail(message: str) -> int:
+    print(f"foundrycord: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(env_file=args.env_file)
+    except SettingsError as exc:
+        return fail(str(exc))
+    if args.check_config:
+        print("Settings are valid.")
+        return 0
+    if args.command == "db":
+        return asyncio.run(_db_command(settings, args.action, args.revision))
+
+    from bot.logging_setup import setup_logging
+
+    log_buffer = setup_logging(settings.log_level, settings.data_dir, settings.secrets())
+    offline = args.sandbox or settings.discord_token is None
+    if args.record and not offline:
+        return fail("--record works in sandbox mode only (no DISCORD_TOKEN, or --sandbox)")
+    try:
+        return asyncio.run(_serve(settings, log_buffer, offline=offline, record=args.record))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _db_command(settings: Settings, action: str, revision: str | None) -> int:
+    from bot.database import Database, DatabaseUnavailable
+
+    try:
+        db = await Database.connect(settings.database_url, retries=0)
+    except DatabaseUnavailable as exc:
+        return fail(str(exc))
+    try:
+        if action == "upgrade":
+            await db.upgrade(revision or "head")
+        elif action == "downgrade":
+            await db.downgrade(revision or "-1")
+        else:
+            from alembic.runtime.migration import MigrationContext
+
+            async with db.engine.connect() as connection:
+                heads = await connection.run_sync(
+                    lambda sync: MigrationContext.configure(sync).get_current_heads()
+                )
+            print(", ".join(heads) or "base (no migrations applied)")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def _serve(settings: Settings, log_buffer, *, offline: bool, record: Path | None) -> int:
+    from bot.database import DatabaseUnavailable
+    from bot.runtime import BotProcess, StartupError
+
+    sandbox = None
+    if offline:
+        from bot.offline import start_offline
+
+        sandbox, settings, token, extras = await start_offline(settings, record=record)
+        log.info("No DISCORD_TOKEN: running offline against the sandbox at %s", sandbox.base_url)
+    else:
+        assert settings.discord_token is not None
+        token, extras = settings.discord_token.get(), None
+
+    process = BotProcess(settings, token, log_buffer=log_buffer, web_extras=extras)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    exit_code = 0
+    try:
+        await process.start()
+        await _announce(process)
+        closed = asyncio.create_task(process.wait_closed())
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (closed, stopping):
+            if task not in done:
+                task.cancel()
+        if closed in done and closed.exception() is not None:
+            raise closed.exception()  # type: ignore[misc]
+        log.info("Shutting down")
+    except (DatabaseUnavailable, StartupError) as exc:
+        exit_code = fail(str(exc))
+    except Exception as exc:
+        from web.server import WebPortInUse
+
+        if isinstance(exc, WebPortInUse):
+            exit_code = fail(str(exc))
+        else:
+            import nextcord
+
+            if isinstance(exc, nextcord.LoginFailure):
+                exit_code = fail("Discord refused the token: check DISCORD_TOKEN")
+            elif isinstance(exc, nextcord.PrivilegedIntentsRequired):
+                exit_code = fail(
+                    "Discord refused the Server Members intent: enable it for the bot in "
+                    "the Developer Portal (Bot > Privileged Gateway Intents)"
+                )
+            else:
+                log.exception("FoundryCord stopped on an unexpected error")
+                exit_code = 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await process.stop()
+        if sandbox is not None:
+            await sandbox.stop()
+    return exit_code
+
+
+async def _announce(process) -> None:
+    """Print one-time sign-in links for the owners (stdout, never the log file)."""
+    settings = process.settings
+    if process.web_url is None:
+        return
+    print(f"Web editor: {process.web_url}", flush=True)
+    if not settings.owner_ids:
+        print(
+            "No OWNER_IDS set: set it to your Discord user id to approve servers and sign in.",
+            flush=True,
+        )
+        return
+    for owner_id in sorted(settings.owner_ids):
+        link = await process.web_context.signin.issue(owner_id)
+        print(f"Sign-in link for owner {owner_id} (single use, 10 minutes): {link}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Keeps feature commands out of guilds an owner has not approved, and tells a pending
+guild once why the bot is quiet."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import nextcord
+from nextcord.errors import ApplicationCheckFailure
+
+from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
+
+if TYPE_CHECKING:
+    from bot.client import FoundryBot
+
+log = logging.getLogger(__name__)
+
+PENDING_NOTICE = (
+    "Hi! Thanks for adding **FoundryCord**. This bot is self-hosted, and its owner must "
+    "approve a new server before its commands work here. The owner has been asked to; "
+    "once approved, everything is available straight away."
+)
+PENDING_REPLY = (
+    "This server is waiting for the bot owner's approval, so FoundryCord's commands are "
+    "not available here yet."
+)
+
+
+class GuildNotApproved(ApplicationCheckFailure):
+    """A feature command was used in a guild that is not approved."""
+
+
+def is_always_allowed(interaction: nextcord.Interaction) -> bool:
+    """Commands of a cog marked `always_allowed` (guild approval, web sign-in) work anywhere."""
+    command = interaction.application_command
+    cog = getattr(command, "parent_cog", None)
+    return bool(getattr(cog, "always_allowed", False))
+
+
+def install_guild_gate(bot: FoundryBot) -> None:
+    access = bot.services.guild_access
+
+    async def approved_guild_only(interaction: nextcord.Interaction) -> bool:
+        if interaction.guild_id is None or is_always_allowed(interaction):
+            return True
+        if await access.status(interaction.guild_id) == GUILD_APPROVED:
+            return True
+        raise GuildNotApproved(PENDING_REPLY)
+
+    async def on_application_command_error(
+        interaction: nextcord.Interaction, error: Exception
+    ) -> None:
+        if isinstance(error, GuildNotApproved):
+            await _reply_ephemeral(interaction, PENDING_REPLY)
+            return
+        if isinstance(error, ApplicationCheckFailure):
+            await _reply_ephemeral(interaction, str(error) or "You cannot use this command.")
+            return
+        log.error("Command failed", exc_info=(type(error), error, error.__traceback__))
+        await _reply_ephemeral(interaction, "Something went wrong; the error has been logged.")
+
+    async def on_guild_join(guild: nextcord.Guild) -> None:
+        await admit(bot, guild)
+
+    async def on_guild_available(guild: nextcord.Guild) -> None:
+        await admit(bot, guild)
+
+    bot.add_application_command_check(approved_guild_only)
+    bot.add_listener(on_application_command_error, "on_application_command_error")
+    bot.add_listener(on_guild_join, "on_guild_join")
+    bot.add_listener(on_guild_available, "on_guild_available")
+
+
+async def admit(bot: FoundryBot, guild: nextcord.Guild) -> None:
+    """Record a guild; leave it if rejected, tell it once if pending."""
+    access = bot.services.guild_access
+    record = await access.joined(guild.id, guild.name)
+    if record.status == GUILD_REJECTED:
+        log.info("Leaving rejected guild %s (%s)", guild.name, guild.id)
+        await guild.leave()
+    elif record.status == GUILD_PENDING and await access.mark_notice_sent(guild.id):
+        channel = notice_channel(guild)
+        if channel is not None:
+            try:
+                await channel.send(PENDING_NOTICE)
+            except nextcord.HTTPException as exc:
+                log.warning("Could not post the approval notice in %s: %s", guild.name, exc)
+
+
+def notice_channel(guild: nextcord.Guild) -> nextcord.TextChannel | None:
+    me = guild.me
+    candidates = [guild.system_channel, *sorted(guild.text_channels, key=lambda c: c.position)]
+    for channel in candidates:
+        if channel is not None and channel.permissions_for(me).send_messages:
+            return channel
+    return None
+
+
+async def _reply_ephemeral(interaction: nextcord.Interaction, text: str) -> None:
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except nextcord.HTTPException as exc:
+        log.warning("Could not answer an interaction: %s", exc)

@@ -1,0 +1,177 @@
+"""The process's lifecycle: database, cache, bot and web server start together in one
+event loop and stop together, cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web as aioweb
+
+from bot.cache import create_cache
+from bot.client import FoundryBot, ShardedFoundryBot, create_bot
+from bot.database import Database
+from bot.guild_access import GuildAccess
+from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
+from bot.live import NextcordLiveState
+from bot.logbuffer import LogBuffer
+from bot.secret_key import load_session_key
+from bot.services import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is the one line the user sees."""
+
+
+@dataclass
+class WebExtras:
+    """Pages the entry point adds to the web editor (the offline Sandbox page)."""
+
+    routes: Sequence[aioweb.RouteTableDef] = ()
+    nav_links: Sequence[tuple[str, str]] = ()
+    app_keys: dict = field(default_factory=dict)
+
+
+class BotProcess:
+    """Owns everything that opens at start and must close at shutdown."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        token: str,
+        *,
+        log_buffer: LogBuffer | None = None,
+        web_extras: WebExtras | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.token = token
+        self.log_buffer = log_buffer or LogBuffer()
+        self.web_extras = web_extras or WebExtras()
+        self.guild_ready_timeout = guild_ready_timeout
+        self.services: Services | None = None
+        self.bot: FoundryBot | ShardedFoundryBot | None = None
+        self.web_context = None
+        self._web_server = None
+        self._connect_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the database (migrated to head), the cache, the web server and the gateway."""
+        from web.context import WebContext
+
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = await Database.connect(settings.database_url, retries=settings.db_connect_retries)
+        try:
+            await db.upgrade()
+        except Exception:
+            await db.dispose()
+            raise
+        cache = create_cache(settings.redis_url)
+        registry = GuildSettingsRegistry()
+        access = GuildAccess(db, auto_approve=settings.auto_approve)
+        self.services = Services(
+            settings=settings,
+            db=db,
+            cache=cache,
+            guild_access=access,
+            guild_settings=GuildSettingsStore(db, registry),
+            log_buffer=self.log_buffer,
+            session_key=load_session_key(settings),
+        )
+        bot = create_bot(self.services, guild_ready_timeout=self.guild_ready_timeout)
+        self.bot = bot
+        access.leave_guild = self._leave_guild
+
+        self.web_context = WebContext(
+            settings=settings,
+            db=db,
+            cache=cache,
+            live=NextcordLiveState(bot),
+            guild_access=access,
+            guild_settings=self.services.guild_settings,
+            log_buffer=self.log_buffer,
+            session_key=self.services.session_key,
+            extra_routes=list(self.web_extras.routes),
+            nav_links=list(self.web_extras.nav_links),
+        )
+        bot.web_context = self.web_context
+        if settings.web_enabled:
+            await self._start_web()
+
+        await bot.login(self.token)
+        self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
+
+    async def _start_web(self) -> None:
+        from web.app import create_app
+        from web.server import start_web
+
+        app = create_app(self.web_context)
+        for key, value in self.web_extras.app_keys.items():
+            app[key] = value
+        self._web_server = await start_web(app, self.settings.web_host, self.settings.web_port)
+
+    @property
+    def web_url(self) -> str | None:
+        if self._web_server is None:
+            return None
+        return self._web_server.url
+
+    async def _leave_guild(self, guild_id: int) -> None:
+        assert self.bot is not None
+        guild = self.bot.get_guild(guild_id)
+        if guild is not None:
+            await guild.leave()
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait for on_ready, failing early if the gateway task dies."""
+        assert self.bot is not None and self._connect_task is not None
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._connect_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ready
+            if self._connect_task in done:
+                self._connect_task.result()  # re-raises the gateway's error
+            raise TimeoutError(f"the bot was not ready within {timeout} s")
+
+    async def wait_closed(self) -> None:
+        """Return when the gateway connection ends for good (or raise its error)."""
+        assert self._connect_task is not None
+        await asyncio.shield(self._connect_task)
+
+    async def stop(self) -> None:
+        """Close in reverse order; safe to call more than once or after a failed start."""
+        if self._web_server is not None:
+            await self._web_server.stop()
+            self._web_server = None
+        if self.bot is not None:
+            # Unloading runs each cog's cog_unload, which cancels its background work.
+            for name in list(self.bot.extensions):
+                try:
+                    self.bot.unload_extension(name)
+                except Exception:
+                    log.exception("Unloading %s failed", name)
+            if not self.bot.is_closed():
+                await self.bot.close()
+            # nextcord leaves its own aiohttp session to close().
+            self.bot = None
+        if self._connect_task is not None:
+            if not self._connect_task.done():
+                self._connect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connect_task
+            self._connect_task = None
+        if self.services is not None:
+            await self.services.cache.close()
+            await self.services.db.dispose()
+            self.services = None

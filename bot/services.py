@@ -1,0 +1,27 @@
+"""The shared ground every cog and the web editor receive from the bot process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.cache import Cache
+from bot.database import Database
+from bot.guild_access import GuildAccess
+from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
+from bot.logbuffer import LogBuffer
+from bot.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    cache: Cache
+    guild_access: GuildAccess
+    guild_settings: GuildSettingsStore
+    log_buffer: LogBuffer
+    session_key: bytes
+
+    @property
+    def settings_registry(self) -> GuildSettingsRegistry:
+        return self.guild_settings.registry

@@ -1,0 +1,301 @@
+"""Typed settings read from the environment and `.env`, validated once at start."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv.parser import parse_stream
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable and what is expected."""
+
+
+class Secret:
+    """A string that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: Secret | None = None
+    discord_client_id: str | None = None
+    discord_client_secret: Secret | None = None
+    owner_ids: frozenset[int] = frozenset()
+    auto_approve: bool = False
+    shard_count: int | None = None
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str | None = None
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_url: str = ""
+    secret_key: Secret | None = None
+    log_level: str = "INFO"
+    db_connect_retries: int = 5
+    discord_api_base: str = "https://discord.com/api/v10"
+    sandbox_port: int = 0
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.discord_client_id and self.discord_client_secret)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redaction filter."""
+        values = [
+            s.get() for s in (self.discord_token, self.discord_client_secret, self.secret_key) if s
+        ]
+        password = database_password(self.database_url)
+        if password:
+            values.append(password)
+        if self.redis_url:
+            redis_password = make_url(self.redis_url.replace("rediss://", "redis://", 1)).password
+            if redis_password:
+                values.append(str(redis_password))
+        return [v for v in values if v]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its parser, default and the help line in `.env.example`."""
+
+    name: str
+    attr: str
+    parse: Callable[[str], Any]
+    expected: str
+    secret: bool = False
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(raw)
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError(raw)
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _snowflakes(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or not 15 <= len(part) <= 20:
+            raise ValueError(part)
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _secret(raw: str) -> Secret | None:
+    raw = raw.strip()
+    return Secret(raw) if raw else None
+
+
+def _client_id(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValueError(raw)
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(raw)
+    return level
+
+
+def _http_url(raw: str) -> str:
+    raw = raw.strip().rstrip("/")
+    if raw and not raw.startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return raw
+
+
+_DATABASE_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def _database_url(raw: str) -> str:
+    raw = raw.strip()
+    if not raw:
+        return ""
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in _DATABASE_SCHEMES:
+        raise ValueError(scheme or raw)
+    normalised = _DATABASE_SCHEMES[scheme] + raw[len(scheme) :]
+    try:
+        make_url(normalised)
+    except ArgumentError as exc:
+        raise ValueError(scheme) from exc
+    return normalised
+
+
+def _redis_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(raw)
+    return raw
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DISCORD_TOKEN", "discord_token", _secret, "a bot token", secret=True),
+    Variable("DISCORD_CLIENT_ID", "discord_client_id", _client_id, "a numeric application id"),
+    Variable(
+        "DISCORD_CLIENT_SECRET", "discord_client_secret", _secret, "an OAuth2 secret", secret=True
+    ),
+    Variable(
+        "OWNER_IDS", "owner_ids", _snowflakes, "comma-separated Discord user ids (17-20 digits)"
+    ),
+    Variable("AUTO_APPROVE", "auto_approve", _bool, "true or false"),
+    Variable("SHARD_COUNT", "shard_count", _positive_int, "a whole number of shards, 1 or more"),
+    Variable("DATA_DIR", "data_dir", lambda raw: Path(raw.strip()), "a folder path"),
+    Variable(
+        "DATABASE_URL",
+        "database_url",
+        _database_url,
+        "a URL starting sqlite+aiosqlite:// or postgresql+asyncpg://",
+        secret=True,
+    ),
+    Variable("REDIS_URL", "redis_url", _redis_url, "a URL starting redis:// or rediss://"),
+    Variable("WEB_ENABLED", "web_enabled", _bool, "true or false"),
+    Variable("WEB_HOST", "web_host", lambda raw: raw.strip() or "127.0.0.1", "an address"),
+    Variable("WEB_PORT", "web_port", _port, "a port number 0-65535"),
+    Variable("PUBLIC_URL", "public_url", _http_url, "a URL starting http:// or https://"),
+    Variable("SECRET_KEY", "secret_key", _secret, "a long random string", secret=True),
+    Variable("LOG_LEVEL", "log_level", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    Variable("DB_CONNECT_RETRIES", "db_connect_retries", _non_negative_int, "a whole number >= 0"),
+    Variable("SANDBOX_PORT", "sandbox_port", _port, "a port number 0-65535"),
+)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a `.env` file; a line that is not KEY=VALUE stops with its line number."""
+    text = path.read_text(encoding="utf-8")
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            # The line's text is not echoed: it may hold a secret.
+            raise SettingsError(
+                f"{path} line {binding.original.line} is not a valid KEY=VALUE line; "
+                "fix or remove it"
+            )
+        if binding.key is not None:
+            values[binding.key] = binding.value or ""
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build settings from `.env` (if present) overlaid by the real environment."""
+    source: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        source.update(read_env_file(env_file))
+    source.update(os.environ if environ is None else environ)
+
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        raw = source.get(variable.name)
+        if raw is None:
+            continue
+        try:
+            values[variable.attr] = variable.parse(raw)
+        except (ValueError, TypeError):
+            shown = "" if variable.secret else f"={raw.strip()!r}"
+            raise SettingsError(
+                f"{variable.name}{shown} is not valid: expected {variable.expected}"
+            ) from None
+    settings = Settings(**{k: v for k, v in values.items() if v is not None})
+    return _with_derived(settings)
+
+
+def _with_derived(settings: Settings) -> Settings:
+    data_dir = settings.data_dir
+    database_url = settings.database_url or f"sqlite+aiosqlite:///{(data_dir / 'foundrycord.db')}"
+    host = settings.web_host
+    shown_host = f"[{host}]" if ":" in host else host
+    public_url = settings.public_url or f"http://{shown_host}:{settings.web_port}"
+    return Settings(
+        **{
+            **{f: getattr(settings, f) for f in settings.__dataclass_fields__},
+            "database_url": database_url,
+            "public_url": public_url,
+        }
+    )
+
+
+def database_password(url: str) -> str | None:
+    if not url:
+        return None
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return None
+    return str(password) if password else None
+
+
+def redacted_database_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""Feature packages; each one is a nextcord extension loaded at start."""

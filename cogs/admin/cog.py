@@ -1,0 +1,109 @@
+"""`/guild approve|reject|list` for the bot's owners and `/web` for a sign-in link."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import nextcord
+from nextcord.ext import commands
+
+if TYPE_CHECKING:
+    from bot.client import FoundryBot
+
+log = logging.getLogger(__name__)
+
+
+def parse_guild_id(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() and 15 <= len(raw) <= 20 else None
+
+
+class AdminCog(commands.Cog):
+    # Works in guilds that are still pending: this is how they get approved.
+    always_allowed = True
+
+    def __init__(self, bot: FoundryBot) -> None:
+        self.bot = bot
+
+    def _is_owner(self, interaction: nextcord.Interaction) -> bool:
+        return interaction.user is not None and (
+            interaction.user.id in self.bot.services.settings.owner_ids
+        )
+
+    @nextcord.slash_command(name="guild", description="Approve or reject servers (bot owners).")
+    async def guild(self, interaction: nextcord.Interaction) -> None:
+        """Parent of the /guild subcommands."""
+
+    @guild.subcommand(name="list", description="Servers the bot is in and their approval state.")
+    async def guild_list(self, interaction: nextcord.Interaction) -> None:
+        if not self._is_owner(interaction):
+            await interaction.response.send_message(
+                "Only the bot's owners can manage servers.", ephemeral=True
+            )
+            return
+        records = await self.bot.services.guild_access.list()
+        lines = [f"`{r.id}` **{r.name}**: {r.status}" for r in records] or ["No servers yet."]
+        await interaction.response.send_message("\n".join(lines)[:2000], ephemeral=True)
+
+    @guild.subcommand(name="approve", description="Let a server use FoundryCord.")
+    async def guild_approve(
+        self,
+        interaction: nextcord.Interaction,
+        guild_id: str = nextcord.SlashOption(
+            description="Server id (default: this server)", required=False
+        ),
+    ) -> None:
+        await self._decide(interaction, guild_id, approve=True)
+
+    @guild.subcommand(name="reject", description="Refuse a server; the bot leaves it.")
+    async def guild_reject(
+        self,
+        interaction: nextcord.Interaction,
+        guild_id: str = nextcord.SlashOption(
+            description="Server id (default: this server)", required=False
+        ),
+    ) -> None:
+        await self._decide(interaction, guild_id, approve=False)
+
+    async def _decide(
+        self, interaction: nextcord.Interaction, raw_id: str | None, *, approve: bool
+    ) -> None:
+        if not self._is_owner(interaction):
+            await interaction.response.send_message(
+                "Only the bot's owners can approve or reject servers.", ephemeral=True
+            )
+            return
+        target = parse_guild_id(raw_id) if raw_id else interaction.guild_id
+        if target is None:
+            await interaction.response.send_message(
+                "Give a server id (a number of 17-20 digits), or run this inside the server.",
+                ephemeral=True,
+            )
+            return
+        access = self.bot.services.guild_access
+        if await access.status(target) is None:
+            await interaction.response.send_message(
+                f"The bot is not in a server with id {target}.", ephemeral=True
+            )
+            return
+        # Answer first: rejecting the current server makes the bot leave it.
+        verb = "approved" if approve else "rejected; the bot is leaving it"
+        await interaction.response.send_message(f"Server `{target}` {verb}.", ephemeral=True)
+        if approve:
+            await access.approve(target, interaction.user.id)
+        else:
+            await access.reject(target, interaction.user.id)
+
+    @nextcord.slash_command(name="web", description="Get a one-time link to the web editor.")
+    async def web(self, interaction: nextcord.Interaction) -> None:
+        context = getattr(self.bot, "web_context", None)
+        if context is None or not self.bot.services.settings.web_enabled:
+            await interaction.response.send_message(
+                "The web editor is turned off on this bot (WEB_ENABLED=false).", ephemeral=True
+            )
+            return
+        link = await context.signin.issue(interaction.user.id)
+        await interaction.response.send_message(
+            f"Your sign-in link (single use, valid 10 minutes): {link}", ephemeral=True
+        )

@@ -1,0 +1,100 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Secret, SettingsError, load_settings
+
+
+def load(env: dict[str, str], env_file: Path | None = None):
+    return load_settings(environ=env, env_file=env_file)
+
+
+def test_defaults_use_sqlite_in_the_data_folder_and_loopback_web() -> None:
+    settings = load({})
+    assert settings.database_url == "sqlite+aiosqlite:///data/foundrycord.db"
+    assert (settings.web_host, settings.web_port) == ("127.0.0.1", 8080)
+    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.discord_token is None
+    assert not settings.auto_approve
+
+
+def test_values_are_typed() -> None:
+    settings = load(
+        {
+            "DISCORD_TOKEN": "abc.def.ghi",
+            "OWNER_IDS": "123456789012345678, 223456789012345678",
+            "AUTO_APPROVE": "yes",
+            "SHARD_COUNT": "2",
+            "WEB_PORT": "9000",
+            "DATABASE_URL": "postgresql://u:pw@db:5432/foundry",
+            "REDIS_URL": "redis://cache:6379/0",
+        }
+    )
+    assert settings.owner_ids == {123456789012345678, 223456789012345678}
+    assert settings.auto_approve is True
+    assert settings.shard_count == 2
+    assert settings.web_port == 9000
+    assert settings.database_url == "postgresql+asyncpg://u:pw@db:5432/foundry"
+    assert isinstance(settings.discord_token, Secret)
+    assert settings.discord_token.get() == "abc.def.ghi"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"WEB_PORT": "abc"}, "WEB_PORT='abc' is not valid: expected a port number"),
+        ({"WEB_PORT": "70000"}, "WEB_PORT='70000' is not valid"),
+        ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL is not valid: expected a URL starting"),
+        ({"OWNER_IDS": "12, bob"}, "OWNER_IDS='12, bob' is not valid: expected comma-separated"),
+        ({"AUTO_APPROVE": "maybe"}, "AUTO_APPROVE='maybe' is not valid: expected true or false"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT='0' is not valid"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not valid"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL='http://x' is not valid"),
+    ],
+)
+def test_bad_values_name_the_variable_and_what_is_expected(
+    env: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        load(env)
+    assert str(info.value).startswith(expected)
+
+
+def test_a_bad_database_url_does_not_echo_its_password() -> None:
+    with pytest.raises(SettingsError) as info:
+        load({"DATABASE_URL": "mysql://admin:hunter22@db/x"})
+    assert "hunter22" not in str(info.value)
+
+
+def test_secrets_never_show_in_reprs() -> None:
+    settings = load(
+        {"DISCORD_TOKEN": "tok-123456", "SECRET_KEY": "sk-abcdef", "DISCORD_CLIENT_SECRET": "cs-1"}
+    )
+    text = repr(settings)
+    assert "tok-123456" not in text and "sk-abcdef" not in text and "cs-1" not in text
+    assert "tok-123456" in settings.secrets()
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\nWEB_PORT=8181\nLOG_LEVEL=debug\n")
+    settings = load({"LOG_LEVEL": "warning"}, env_file)
+    assert settings.web_port == 8181
+    assert settings.log_level == "WARNING"
+
+
+def test_a_corrupt_env_line_is_named_without_its_content(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("WEB_PORT=8181\nDISCORD_TOKEN secret-value\n")
+    with pytest.raises(SettingsError) as info:
+        load({}, env_file)
+    assert "line 2" in str(info.value)
+    assert "secret-value" not in str(info.value)
+
+
+def test_env_example_documents_every_variable() -> None:
+    from bot.settings import VARIABLES
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    for variable in VARIABLES:
+        assert f"{variable.name}=" in example, variable.name
