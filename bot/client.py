@@ -63,6 +63,11 @@ def create_bot(
         bot = FoundryBot(**options)
     bot.services = services
     install_guild_gate(bot)
+
+    async def on_ready() -> None:
+        log.info("Ready as %s in %d guild(s)", bot.user, len(bot.guilds))
+
+    bot.add_listener(on_ready, "on_ready")
     if load_extensions:
         bot.load_all_extensions()
     return bot

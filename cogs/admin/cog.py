@@ -105,5 +105,7 @@ class AdminCog(commands.Cog):
             return
         link = await context.signin.issue(interaction.user.id)
         await interaction.response.send_message(
-            f"Your sign-in link (single use, valid 10 minutes): {link}", ephemeral=True
+            f"Your sign-in link (single use, valid 10 minutes): {link}",
+            ephemeral=True,
+            suppress_embeds=True,  # a link preview would fetch, and so spend, the link
         )

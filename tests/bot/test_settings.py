@@ -98,3 +98,11 @@ def test_env_example_documents_every_variable() -> None:
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     for variable in VARIABLES:
         assert f"{variable.name}=" in example, variable.name
+
+
+def test_readme_configuration_table_lists_every_variable() -> None:
+    from bot.settings import VARIABLES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for variable in VARIABLES:
+        assert f"| `{variable.name}` |" in readme, variable.name

@@ -1,0 +1,23 @@
+"""Every package in cogs/ loads as an extension, and no two define the same command."""
+
+from collections import Counter
+
+import nextcord
+from nextcord.ext import commands
+
+from bot.client import discover_extensions
+
+
+def test_every_extension_loads_and_command_names_are_unique() -> None:
+    extensions = discover_extensions()
+    assert "cogs.admin" in extensions
+    bot = commands.Bot(intents=nextcord.Intents.none())
+    for name in extensions:
+        bot.load_extension(name)
+    names = Counter(
+        (command.name, tuple(getattr(command, "guild_ids", ()) or ()))
+        for command in bot.get_all_application_commands()
+    )
+    duplicates = [name for name, count in names.items() if count > 1]
+    assert duplicates == []
+    assert {"guild", "web"} <= {name for name, _ in names}

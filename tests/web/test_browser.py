@@ -1,0 +1,78 @@
+"""A real headless Chromium signs in with a one-time link and sees the server list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import ADMIN_ID, GUILD_ID, PUBLIC_URL
+from web.app import create_app
+from web.context import WebContext
+from web.server import start_web
+from web.vendor import NODE_MODULES
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path("/tmp/foundrycord-guilds.png")
+SETTINGS_SCREENSHOT = Path("/tmp/foundrycord-settings.png")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt install chromium"
+    ),
+]
+
+
+async def test_sign_in_link_lands_on_guild_list(ctx: WebContext) -> None:
+    from playwright.async_api import async_playwright
+
+    server = await start_web(create_app(ctx), "127.0.0.1", 0)
+    playwright = await async_playwright().start()
+    try:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1200, "height": 700})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            link = (await ctx.signin.issue(ADMIN_ID)).replace(PUBLIC_URL, server.url, 1)
+            await page.goto(link)
+            assert page.url == f"{server.url}/guilds"
+            await page.get_by_text("Forge Guild").wait_for(state="visible")
+            assert await page.get_by_test_id("username").inner_text() == "admin"
+            if NODE_MODULES.is_dir():
+                # Bootstrap's stylesheet is loaded: the navbar is dark, not unstyled.
+                background = await page.locator("nav.navbar").evaluate(
+                    "el => getComputedStyle(el).backgroundColor"
+                )
+                assert background == "rgb(33, 37, 41)"
+                assert await page.evaluate("typeof bootstrap") == "object"
+            await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # The settings form round trip: a refused value, then a saved one.
+            await page.get_by_role("link", name="Settings").click()
+            await page.get_by_label("Channel limit").fill("9000")
+            await page.get_by_role("button", name="Save settings").click()
+            await page.get_by_test_id("error-max_channels").wait_for(state="visible")
+            await page.screenshot(path=str(SETTINGS_SCREENSHOT), full_page=True)
+            await page.get_by_label("Channel limit").fill("75")
+            await page.get_by_role("button", name="Save settings").click()
+            await page.get_by_text("Settings saved.").wait_for(state="visible")
+            assert (await ctx.guild_settings.get_all(GUILD_ID))["max_channels"] == 75
+            assert errors == []
+        finally:
+            await browser.close()
+    finally:
+        await playwright.stop()
+        await server.stop()

@@ -1,0 +1,149 @@
+"""The application factory: sessions, templates, middlewares and every route table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import Session, get_session
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from web import vendor
+from web.auth import login_required_middleware, pop_flashes, user_from_session
+from web.context import CONTEXT_KEY, WebContext
+from web.csrf import csrf_middleware, csrf_token
+from web.errors import error_middleware
+from web.oauth import DiscordOAuth
+from web.routes import auth, guilds, health, owner
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "foundrycord_session"
+SESSION_MAX_AGE = 7 * 24 * 3600
+
+# 'unsafe-inline' styles: gridstack and Bootstrap's JS set element styles at run time.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https://cdn.discordapp.com; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self' https://discord.com"
+)
+
+
+class _LazyCsrfToken:
+    """Renders as the session's CSRF token, creating it only when a template uses it."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __str__(self) -> str:
+        return csrf_token(self._session)
+
+    __html__ = __str__
+
+
+class _LazyFlashes:
+    """Iterating takes the queued flash messages, so only a page that shows them uses them."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(pop_flashes(self._session))
+
+
+async def _template_globals(request: web.Request) -> dict[str, Any]:
+    # aiohttp-jinja2 runs this for every request, rendered or not: nothing here may change
+    # the session unless a template actually uses the value.
+    ctx = request.config_dict[CONTEXT_KEY]
+    session = await get_session(request)
+    user = user_from_session(session)
+    return {
+        "current_user": user,
+        "is_owner": user is not None and ctx.is_owner(user.id),
+        "csrf_token": _LazyCsrfToken(session),
+        "flashes": _LazyFlashes(session),
+        "nav_links": ctx.nav_links,
+        "request_path": request.path,
+    }
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Sign-in links carry their token in the URL: never send it on as a Referer.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+
+
+def _oauth_context(ctx: WebContext):  # type: ignore[no-untyped-def]
+    """Open the HTTP client for Discord OAuth with the app and close it with the app."""
+
+    async def oauth_client(app: web.Application):  # type: ignore[no-untyped-def]
+        settings = ctx.settings
+        if not (settings.discord_client_id and settings.discord_client_secret):
+            yield
+            return
+        timeout = aiohttp.ClientTimeout(total=15)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            app[auth.OAUTH_KEY] = DiscordOAuth(
+                http,
+                settings.discord_client_id,
+                settings.discord_client_secret.get(),
+                settings.public_url,
+                settings.discord_api_base,
+            )
+            yield
+
+    return oauth_client
+
+
+def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Application:
+    """Build the web editor for `ctx`; `node_modules` overrides web/node_modules (tests)."""
+    app = web.Application()
+    app[CONTEXT_KEY] = ctx
+
+    setup_sessions(
+        app,
+        EncryptedCookieStorage(
+            ctx.session_key,
+            cookie_name=SESSION_COOKIE,
+            max_age=SESSION_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=ctx.settings.public_url.startswith("https://"),
+        ),
+    )
+    # Order: the session middleware (added above) wraps the error pages, so session changes
+    # made before an error are saved; the sign-in gate runs before the CSRF check, so a
+    # signed-out POST gets 401 rather than a confusing CSRF message.
+    app.middlewares.extend([error_middleware, login_required_middleware, csrf_middleware])
+
+    aiohttp_jinja2.setup(
+        app,
+        # Features may add template folders; the built-in templates (base.html) come first.
+        loader=jinja2.FileSystemLoader([HERE / "templates", *ctx.template_dirs]),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        context_processors=[_template_globals],
+    )
+
+    node_modules = node_modules or vendor.NODE_MODULES
+    app[vendor.VENDOR_DIR_KEY] = node_modules
+    vendor.check_vendor_dir(node_modules)
+
+    app.cleanup_ctx.append(_oauth_context(ctx))
+    app.on_response_prepare.append(_security_headers)
+
+    # The vendor route goes before /static so the static prefix does not swallow it.
+    app.router.add_routes(vendor.routes)
+    app.router.add_static("/static", HERE / "static", append_version=False)
+    for table in (health.routes, auth.routes, guilds.routes, owner.routes, *ctx.extra_routes):
+        app.router.add_routes(table)
+    return app

@@ -1,0 +1,71 @@
+"""Everything the web editor needs from the running bot, passed in one object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from web.signin import SignInLinks
+
+if TYPE_CHECKING:
+    from bot.cache import Cache
+    from bot.database import Database
+    from bot.guild_access import GuildAccess
+    from bot.guild_settings import GuildSettingsStore
+    from bot.live import LiveState
+    from bot.logbuffer import LogBuffer
+    from bot.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WebContext:
+    """The bot's services as the web editor sees them.
+
+    `extra_routes` takes RouteTableDefs from features (they get the same sign-in and CSRF
+    protection as the built-in pages) and `nav_links` adds (title, url) entries to the navbar.
+    `signin` is built from the other fields: the bot's `/web` command calls
+    `ctx.signin.issue(user_id)` for a one-time link.
+    """
+
+    settings: Settings
+    db: Database
+    cache: Cache
+    live: LiveState
+    guild_access: GuildAccess
+    guild_settings: GuildSettingsStore
+    log_buffer: LogBuffer
+    session_key: bytes = field(repr=False)
+    extra_routes: list[web.RouteTableDef] = field(default_factory=list)
+    nav_links: list[tuple[str, str]] = field(default_factory=list)
+    template_dirs: list[Path] = field(default_factory=list)
+    clock: Callable[[], datetime] = utc_now
+    signin: SignInLinks = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.session_key) != 32:
+            raise ValueError(
+                f"the web session key must be 32 bytes, got {len(self.session_key)}; "
+                "derive it from SECRET_KEY with a 32-byte hash"
+            )
+        self.signin = SignInLinks(
+            self.db, self.session_key, self.settings.public_url, clock=self.clock
+        )
+
+    def is_owner(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.owner_ids
+
+
+CONTEXT_KEY = web.AppKey("foundrycord_web_context", WebContext)
+
+
+def get_context(request: web.Request) -> WebContext:
+    return request.config_dict[CONTEXT_KEY]

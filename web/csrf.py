@@ -1,0 +1,68 @@
+"""CSRF protection: one random token per session, required on every state-changing request
+as the form field `csrf_token` or the `X-CSRF-Token` header."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from aiohttp import web
+from aiohttp_session import Session, get_session
+
+from web.errors import Handler, error_response
+
+SESSION_FIELD = "csrf"
+FORM_FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def csrf_token(session: Session) -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get(SESSION_FIELD)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        session[SESSION_FIELD] = token
+    return token
+
+
+def rotate_csrf_token(session: Session) -> str:
+    session[SESSION_FIELD] = secrets.token_urlsafe(32)
+    return session[SESSION_FIELD]
+
+
+async def _sent_token(request: web.Request) -> str:
+    header = request.headers.get(HEADER)
+    if header:
+        return header
+    if request.content_type in FORM_TYPES:
+        form = await request.post()  # cached by aiohttp, so the handler can read it again
+        value = form.get(FORM_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in SAFE_METHODS:
+        return await handler(request)
+    session = await get_session(request)
+    expected = session.get(SESSION_FIELD)
+    sent = await _sent_token(request)
+    if not sent:
+        return error_response(
+            request,
+            403,
+            "This request has no security (CSRF) token, so it was refused. "
+            "Reload the page and submit the form again.",
+        )
+    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return error_response(
+            request,
+            403,
+            "This request's security (CSRF) token does not match your session, so it was "
+            "refused. Your session may have changed in another tab: reload the page and "
+            "submit the form again.",
+        )
+    return await handler(request)

@@ -1,0 +1,1 @@
+"""Route tables, one per area of the web editor."""

@@ -1,0 +1,156 @@
+"""The server list, owner approval of new servers, and each server's settings form."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.guild_settings import SettingsFormError
+from web.auth import flash, require_manage, require_owner, require_user
+from web.context import WebContext, get_context
+from web.errors import PageError
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+
+def _guild_id(request: web.Request) -> int:
+    raw = request.match_info["guild_id"]
+    if not raw.isdigit():
+        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
+    return int(raw)
+
+
+async def _manageable(ctx: WebContext, user_id: int) -> list[Any]:
+    approved = {record.id for record in await ctx.guild_access.list("approved")}
+    candidates = [guild for guild in ctx.live.guilds() if guild.id in approved]
+    allowed = await asyncio.gather(*(ctx.live.can_manage(g.id, user_id) for g in candidates))
+    return sorted(
+        (g for g, ok in zip(candidates, allowed, strict=True) if ok), key=lambda g: g.name.lower()
+    )
+
+
+@routes.get("/guilds")
+async def guild_list(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    ctx = get_context(request)
+    is_owner = ctx.is_owner(user.id)
+    pending = await ctx.guild_access.list("pending") if is_owner else []
+    return aiohttp_jinja2.render_template(
+        "guilds.html",
+        request,
+        {
+            "title": "Servers",
+            "guilds": await _manageable(ctx, user.id),
+            "pending": pending,
+            "live_guilds": {g.id: g for g in ctx.live.guilds()},
+            "is_owner": is_owner,
+        },
+    )
+
+
+async def _decide(request: web.Request, approve: bool) -> web.Response:
+    user = await require_owner(request)
+    ctx = get_context(request)
+    guild_id = _guild_id(request)
+    status = await ctx.guild_access.status(guild_id)
+    if status is None:
+        raise PageError(404, "FoundryCord has no record of that server. Reload the server list.")
+    if status != "pending":
+        raise PageError(409, f"That server was already {status}; reload the server list.")
+    record_name = next(
+        (r.name for r in await ctx.guild_access.list("pending") if r.id == guild_id), guild_id
+    )
+    if approve:
+        await ctx.guild_access.approve(guild_id, user.id)
+        await flash(request, f"Approved {record_name}: its admins can now use FoundryCord.")
+    else:
+        await ctx.guild_access.reject(guild_id, user.id)
+        await flash(request, f"Rejected {record_name}; the bot leaves that server.", "warning")
+    log.info("Owner %s %s guild %s", user.id, "approved" if approve else "rejected", guild_id)
+    raise web.HTTPSeeOther("/guilds")
+
+
+@routes.post("/guilds/{guild_id}/approve")
+async def approve_guild(request: web.Request) -> web.Response:
+    return await _decide(request, approve=True)
+
+
+@routes.post("/guilds/{guild_id}/reject")
+async def reject_guild(request: web.Request) -> web.Response:
+    return await _decide(request, approve=False)
+
+
+def _form_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """Typed setting values as the strings the form shows."""
+    shown: dict[str, str] = {}
+    for name, value in values.items():
+        if value is None:
+            shown[name] = ""
+        elif isinstance(value, bool):
+            shown[name] = "true" if value else "false"
+        else:
+            shown[name] = str(value)
+    return shown
+
+
+def _render_settings(
+    request: web.Request,
+    guild_id: int,
+    values: Mapping[str, str],
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = get_context(request)
+    guild = ctx.live.guild(guild_id)
+    return aiohttp_jinja2.render_template(
+        "guild_settings.html",
+        request,
+        {
+            "title": f"Settings · {guild.name if guild else guild_id}",
+            "guild": guild,
+            "guild_id": guild_id,
+            "specs": ctx.guild_settings.registry.specs(),
+            "values": values,
+            "errors": errors or {},
+        },
+        status=status,
+    )
+
+
+@routes.get("/guilds/{guild_id}/settings")
+async def settings_page(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    values = await get_context(request).guild_settings.get_all(guild_id)
+    return _render_settings(request, guild_id, _form_values(values))
+
+
+@routes.post("/guilds/{guild_id}/settings")
+async def save_settings(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    user = await require_manage(request, guild_id)
+    ctx = get_context(request)
+    form = await request.post()
+    raw: dict[str, str] = {}
+    for spec in ctx.guild_settings.registry.specs():
+        # A checkbox posts a hidden "false" and, when ticked, "true" after it: the last wins.
+        sent = [v for v in form.getall(spec.name, []) if isinstance(v, str)]
+        if sent:
+            raw[spec.name] = sent[-1]
+        elif spec.type == "bool":
+            raw[spec.name] = "false"
+    try:
+        await ctx.guild_settings.update(guild_id, raw, user.id)
+    except SettingsFormError as exc:
+        current = _form_values(await ctx.guild_settings.get_all(guild_id))
+        return _render_settings(request, guild_id, {**current, **raw}, exc.errors, status=400)
+    log.info("User %s saved settings of guild %s", user.id, guild_id)
+    await flash(request, "Settings saved.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/settings")

@@ -1,0 +1,44 @@
+"""/healthz: liveness and readiness for monitors and container health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from web.context import get_context
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+PING_TIMEOUT = 3.0
+
+
+async def _ping(name: str, check: object) -> bool:
+    try:
+        return bool(await asyncio.wait_for(check, PING_TIMEOUT))  # type: ignore[arg-type]
+    except Exception as exc:
+        log.debug("health check of %s failed: %s", name, type(exc).__name__)
+        return False
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the gateway is connected and the database answers, else 503."""
+    ctx = get_context(request)
+    database, cache = await asyncio.gather(
+        _ping("database", ctx.db.ping()), _ping("cache", ctx.cache.ping())
+    )
+    gateway = ctx.live.gateway_connected()
+    ready = gateway and database
+    body = {
+        "status": "ok" if ready else "starting",
+        "gateway": gateway,
+        "latency_ms": ctx.live.latency_ms() if gateway else None,
+        "database": database,
+        "cache": cache,
+    }
+    return web.json_response(
+        body, status=200 if ready else 503, headers={"Cache-Control": "no-store"}
+    )
