@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="sandbox mode: write every REST call and gateway dispatch to FILE as JSON lines",
     )
     parser.add_argument(
+        "--sandbox-url",
+        metavar="URL",
+        help="connect to an already running sandbox (python -m sandbox) instead of starting "
+        "one; DISCORD_TOKEN must be its token",
+    )
+    parser.add_argument(
         "--check-config", action="store_true", help="validate the settings and exit"
     )
     sub = parser.add_subparsers(dest="command")
@@ -79,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logging_setup import setup_logging
 
     log_buffer = setup_logging(settings.log_level, settings.data_dir, settings.secrets())
-    offline = args.sandbox or settings.discord_token is None
+    offline = args.sandbox or args.sandbox_url is not None or settings.discord_token is None
     if args.record and not offline:
         return fail("--record works in sandbox mode only (no DISCORD_TOKEN, or --sandbox)")
     try:
-        return asyncio.run(_serve(settings, log_buffer, offline=offline, record=args.record))
+        return asyncio.run(
+            _serve(settings, log_buffer, offline=offline, record=args.record, url=args.sandbox_url)
+        )
     except KeyboardInterrupt:
         return 130
 
@@ -113,16 +121,24 @@ async def _db_command(settings: Settings, action: str, revision: str | None) -> 
     return 0
 
 
-async def _serve(settings: Settings, log_buffer, *, offline: bool, record: Path | None) -> int:
+async def _serve(
+    settings: Settings, log_buffer, *, offline: bool, record: Path | None, url: str | None
+) -> int:
     from bot.database import DatabaseUnavailable
     from bot.runtime import BotProcess, StartupError
 
-    sandbox = None
+    offline_session = None
     if offline:
         from bot.offline import start_offline
 
-        sandbox, settings, token, extras = await start_offline(settings, record=record)
-        log.info("No DISCORD_TOKEN: running offline against the sandbox at %s", sandbox.base_url)
+        try:
+            offline_session = await start_offline(settings, record=record, sandbox_url=url)
+        except ValueError as exc:
+            return fail(str(exc))
+        settings, token = offline_session.settings, offline_session.token
+        extras = offline_session.web_extras
+        where = url or offline_session.sandbox.base_url  # type: ignore[attr-defined]
+        log.info("Running offline against the sandbox at %s", where)
     else:
         assert settings.discord_token is not None
         token, extras = settings.discord_token.get(), None
@@ -169,8 +185,8 @@ async def _serve(settings: Settings, log_buffer, *, offline: bool, record: Path 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await process.stop()
-        if sandbox is not None:
-            await sandbox.stop()
+        if offline_session is not None:
+            await offline_session.stop()
     return exit_code
 
 

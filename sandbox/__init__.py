@@ -1,0 +1,1 @@
+"""A local Discord-compatible server for end-to-end tests."""

@@ -1,0 +1,159 @@
+"""Fixtures for sandbox tests: a started server and real nextcord bots connected to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import nextcord
+import pytest
+from nextcord.ext import commands
+
+from sandbox.client import point_nextcord_at, restore_nextcord
+from sandbox.server import SandboxServer
+from sandbox.state import Guild
+
+DEMO: dict[str, Any] = {
+    "guilds": [
+        {
+            "name": "Demo",
+            "owner": "alice",
+            "roles": [{"name": "Mod", "permissions": ["manage_guild", "manage_messages"]}],
+            "members": [{"name": "alice"}, {"name": "bob", "roles": ["Mod"]}, {"name": "carol"}],
+            "categories": [
+                {
+                    "name": "Info",
+                    "channels": [
+                        {
+                            "name": "rules",
+                            "overwrites": {"@everyone": {"deny": ["send_messages"]}},
+                        }
+                    ],
+                }
+            ],
+            "channels": [
+                {"name": "general"},
+                {"name": "Lounge", "type": "voice"},
+                {"name": "ideas", "type": "forum", "available_tags": [{"name": "bug"}]},
+            ],
+        }
+    ]
+}
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    server = SandboxServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+    assert server.handler_errors == []
+    assert server.spec_violations == []
+
+
+@pytest.fixture
+def demo(sandbox: SandboxServer) -> Guild:
+    return sandbox.load(DEMO)[0]
+
+
+BotStarter = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def start_bot(sandbox: SandboxServer) -> AsyncIterator[BotStarter]:
+    """``await start_bot(bot)`` connects ``bot`` to the sandbox and waits for on_ready."""
+    point_nextcord_at(sandbox)
+    started: list[tuple[nextcord.Client, asyncio.Task[None]]] = []
+
+    async def start(bot: nextcord.Client, timeout: float = 5.0) -> nextcord.Client:
+        task = asyncio.create_task(bot.start(sandbox.token))
+        started.append((bot, task))
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait({ready, task}, timeout=timeout, return_when="FIRST_COMPLETED")
+        if ready not in done:
+            ready.cancel()
+            if task in done:
+                task.result()
+            raise TimeoutError("the bot did not become ready")
+        return bot
+
+    try:
+        yield start
+    finally:
+        for bot, task in started:
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 5)
+        restore_nextcord()
+
+
+class QuickBot(commands.Bot):
+    """nextcord sleeps 5 s before every IDENTIFY after the first; the sandbox needs no pause."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None
+
+
+def make_bot(**kwargs: Any) -> commands.Bot:
+    kwargs.setdefault("intents", nextcord.Intents.all())
+    kwargs.setdefault("command_prefix", "!")
+    kwargs.setdefault("guild_ready_timeout", 0.05)
+    return QuickBot(**kwargs)
+
+
+@pytest.fixture
+async def nextcord_bot(start_bot: BotStarter, demo: Guild) -> commands.Bot:
+    """A connected commands.Bot (intents all) in the demo guild, with a ``!ping`` command."""
+    bot = make_bot()
+
+    @bot.command()
+    async def ping(ctx: commands.Context) -> None:
+        await ctx.reply("pong")
+
+    return await start_bot(bot)
+
+
+class RestClient:
+    """A raw HTTP client for the sandbox's REST API (no nextcord in between)."""
+
+    def __init__(self, server: SandboxServer, session: aiohttp.ClientSession) -> None:
+        self.server = server
+        self.session = session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        auth: bool | str = True,
+        data: Any = None,
+    ) -> tuple[int, Any, Any]:
+        headers = {}
+        if auth is True:
+            headers["Authorization"] = f"Bot {self.server.token}"
+        elif isinstance(auth, str):
+            headers["Authorization"] = auth
+        async with self.session.request(
+            method, self.server.base_url + path, json=json, data=data, headers=headers
+        ) as response:
+            body = await response.json() if response.status != 204 else None
+            assert response.status == 204 or response.headers["Content-Type"] == "application/json"
+            return response.status, body, response.headers
+
+
+@pytest.fixture
+async def api(sandbox: SandboxServer) -> AsyncIterator[RestClient]:
+    async with aiohttp.ClientSession() as session:
+        yield RestClient(sandbox, session)
+
+
+def forgive_request_violations(server: SandboxServer) -> None:
+    """For tests that send invalid bodies on purpose: the spec flags the request, not a reply."""
+    assert all(" request: " in v for v in server.spec_violations), server.spec_violations
+    server.spec_violations.clear()

@@ -1,0 +1,235 @@
+"""The gateway protocol, spoken by a raw websocket client."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox.gateway import GUILD_MESSAGES, GUILDS, MESSAGE_CONTENT
+from sandbox.server import SandboxServer
+from sandbox.state import Guild
+
+ALL_BUT_CONTENT = GUILDS | GUILD_MESSAGES | (1 << 1)
+
+
+class RawGateway:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, compressed: bool = False) -> None:
+        self.ws = ws
+        self._inflate = zlib.decompressobj() if compressed else None
+
+    async def recv(self) -> dict[str, Any]:
+        msg = await self.ws.receive(timeout=5)
+        if msg.type is aiohttp.WSMsgType.BINARY:
+            assert self._inflate is not None and msg.data.endswith(b"\x00\x00\xff\xff")
+            return json.loads(self._inflate.decompress(msg.data))
+        if msg.type is not aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"socket closed: {msg.type} {self.ws.close_code}")
+        return json.loads(msg.data)
+
+    async def recv_dispatch(self, event: str) -> dict[str, Any]:
+        while True:
+            frame = await self.recv()
+            if frame.get("t") == event:
+                return frame
+
+    async def send(self, op: int, d: Any) -> None:
+        await self.ws.send_str(json.dumps({"op": op, "d": d}))
+
+    async def identify(
+        self, token: str, intents: int = ALL_BUT_CONTENT | MESSAGE_CONTENT, shard: Any = None
+    ) -> dict[str, Any]:
+        d: dict[str, Any] = {"token": token, "intents": intents, "properties": {}}
+        if shard is not None:
+            d["shard"] = shard
+        await self.send(2, d)
+        return await self.recv_dispatch("READY")
+
+    async def close_code(self) -> int | None:
+        msg = await self.ws.receive(timeout=5)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), msg
+        return self.ws.close_code
+
+
+@pytest.fixture
+async def connect(sandbox: SandboxServer) -> AsyncIterator[Any]:
+    async with aiohttp.ClientSession() as session:
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+
+        async def open_socket(query: str = "?v=10&encoding=json") -> RawGateway:
+            ws = await session.ws_connect(sandbox.gateway_url + query)
+            sockets.append(ws)
+            gw = RawGateway(ws, compressed="zlib-stream" in query)
+            hello = await gw.recv()
+            assert hello["op"] == 10 and hello["s"] is None
+            assert hello["d"]["heartbeat_interval"] == 41250
+            return gw
+
+        yield open_socket
+        for ws in sockets:
+            await ws.close()
+
+
+async def test_hello_identify_ready_and_heartbeat(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.send(1, None)
+    ack = await gw.recv()
+    assert ack == {"op": 11, "d": None, "s": None, "t": None}
+    ready = await gw.identify(sandbox.token)
+    assert ready["s"] == 1
+    d = ready["d"]
+    assert d["user"]["id"] == str(sandbox.bot_user_id)
+    assert d["guilds"] == [{"id": str(demo.id), "unavailable": True}]
+    assert d["application"]["id"] == str(sandbox.application_id)
+    assert d["resume_gateway_url"] == sandbox.gateway_url
+    create = await gw.recv()
+    assert create["t"] == "GUILD_CREATE" and create["s"] == 2
+    assert create["d"]["member_count"] == len(create["d"]["members"]) == 4
+    assert {c["name"] for c in create["d"]["channels"]} >= {"general", "rules"}
+
+
+async def test_zlib_stream_compression(sandbox: SandboxServer, connect: Any) -> None:
+    gw = await connect("?v=10&encoding=json&compress=zlib-stream")
+    ready = await gw.identify(sandbox.token)
+    assert ready["d"]["session_id"]
+
+
+@pytest.mark.parametrize(
+    ("identify", "code"),
+    [
+        ({"token": "wrong", "intents": 1}, 4004),
+        ({"intents": 1 << 30}, 4013),
+        ({"shard": [2, 2]}, 4010),
+    ],
+)
+async def test_identify_refusals_close_with_discord_codes(
+    sandbox: SandboxServer, connect: Any, identify: dict[str, Any], code: int
+) -> None:
+    gw = await connect()
+    await gw.send(2, {"token": sandbox.token, "intents": 1, "properties": {}, **identify})
+    assert await gw.close_code() == code
+
+
+async def test_privileged_intents_can_be_disallowed(sandbox: SandboxServer, connect: Any) -> None:
+    sandbox.gateway.allow_privileged_intents = False
+    gw = await connect()
+    await gw.send(2, {"token": sandbox.token, "intents": MESSAGE_CONTENT, "properties": {}})
+    assert await gw.close_code() == 4014
+
+
+async def test_too_many_events_close_with_4008(sandbox: SandboxServer, connect: Any) -> None:
+    sandbox.gateway.events_per_minute = 5
+    gw = await connect()
+    for _ in range(6):
+        await gw.send(1, None)
+    frames = [await gw.recv() for _ in range(5)]
+    assert all(f["op"] == 11 for f in frames)
+    assert await gw.close_code() == 4008
+
+
+async def test_resume_replays_missed_dispatches_in_order(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    gw = await connect()
+    ready = await gw.identify(sandbox.token)
+    await gw.recv_dispatch("GUILD_CREATE")
+    sandbox.faults.drop_gateway()
+    general = demo.channel("general")
+    sandbox.post_message_as("alice", general, "one")
+    sandbox.post_message_as("bob", general, "two")
+    gw2 = await connect()
+    await gw2.send(6, {"token": sandbox.token, "session_id": ready["d"]["session_id"], "seq": 2})
+    first, second, resumed = await gw2.recv(), await gw2.recv(), await gw2.recv()
+    assert [first["d"]["content"], second["d"]["content"]] == ["one", "two"]
+    assert [first["s"], second["s"], resumed["s"]] == [3, 4, 5]
+    assert resumed["t"] == "RESUMED"
+
+
+async def test_resume_of_unknown_session_is_invalid_session(
+    sandbox: SandboxServer, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.send(6, {"token": sandbox.token, "session_id": "nope", "seq": 1})
+    assert await gw.recv() == {"op": 9, "d": False, "s": None, "t": None}
+
+
+async def test_invalid_session_fault_prevents_resume(sandbox: SandboxServer, connect: Any) -> None:
+    gw = await connect()
+    ready = await gw.identify(sandbox.token)
+    await sandbox.faults.send_invalid_session()
+    frame = await gw.recv()
+    assert frame["op"] == 9 and frame["d"] is False
+    await gw.ws.close()
+    gw2 = await connect()
+    await gw2.send(6, {"token": sandbox.token, "session_id": ready["d"]["session_id"], "seq": 1})
+    assert (await gw2.recv())["op"] == 9
+
+
+async def test_reconnect_fault_sends_op_7(sandbox: SandboxServer, connect: Any) -> None:
+    gw = await connect()
+    await gw.identify(sandbox.token)
+    await sandbox.faults.send_reconnect()
+    while (frame := await gw.recv())["op"] == 0:
+        pass
+    assert frame["op"] == 7
+
+
+async def test_without_message_content_intent_content_is_emptied(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.identify(sandbox.token, intents=ALL_BUT_CONTENT)
+    general = demo.channel("general")
+    sandbox.post_message_as("alice", general, "secret", embeds=[{"title": "x"}])
+    sandbox.post_message_as("alice", general, f"hey <@{sandbox.bot_user_id}>")
+    plain = await gw.recv_dispatch("MESSAGE_CREATE")
+    mention = await gw.recv_dispatch("MESSAGE_CREATE")
+    assert plain["d"]["content"] == "" and plain["d"]["embeds"] == []
+    assert mention["d"]["content"] == f"hey <@{sandbox.bot_user_id}>"
+
+
+async def test_intents_filter_events(sandbox: SandboxServer, demo: Guild, connect: Any) -> None:
+    gw = await connect()
+    await gw.identify(sandbox.token, intents=GUILDS)
+    create = await gw.recv_dispatch("GUILD_CREATE")
+    # without GUILD_MEMBERS only the bot's own member comes along
+    assert [m["user"]["id"] for m in create["d"]["members"]] == [str(sandbox.bot_user_id)]
+    sandbox.post_message_as("alice", demo.channel("general"), "not for you")
+    sandbox.add_member(demo, "dave")
+    sandbox.add_channel(demo, "news", "announcement")
+    frame = await gw.recv()
+    assert frame["t"] == "CHANNEL_CREATE"
+    assert frame["d"]["name"] == "news" and frame["d"]["type"] == 5
+
+
+async def test_dispatches_only_reach_the_guilds_shard(sandbox: SandboxServer, connect: Any) -> None:
+    zero = sandbox.add_guild("Zero", shard=(0, 2))
+    one = sandbox.add_guild("One", shard=(1, 2))
+    gw0, gw1 = await connect(), await connect()
+    ready0 = await gw0.identify(sandbox.token, shard=[0, 2])
+    ready1 = await gw1.identify(sandbox.token, shard=[1, 2])
+    assert ready0["d"]["guilds"] == [{"id": str(zero.id), "unavailable": True}]
+    assert ready1["d"]["guilds"] == [{"id": str(one.id), "unavailable": True}]
+    await gw0.recv_dispatch("GUILD_CREATE")
+    await gw1.recv_dispatch("GUILD_CREATE")
+    sandbox.add_channel(one, "only-one")
+    sandbox.add_channel(zero, "only-zero")
+    assert (await gw1.recv())["d"]["name"] == "only-one"
+    assert (await gw0.recv())["d"]["name"] == "only-zero"
+
+
+async def test_request_guild_members_answers_with_a_chunk(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.identify(sandbox.token)
+    await gw.send(8, {"guild_id": str(demo.id), "query": "b", "limit": 0, "nonce": "n1"})
+    chunk = await gw.recv_dispatch("GUILD_MEMBERS_CHUNK")
+    assert chunk["d"]["nonce"] == "n1"
+    assert [m["user"]["username"] for m in chunk["d"]["members"]] == ["bob"]

@@ -1,0 +1,90 @@
+"""Roles (hierarchy, 250 limit) and member role changes."""
+
+from __future__ import annotations
+
+from sandbox import permissions as perm
+from sandbox.server import SandboxServer
+from sandbox.state import Guild
+from tests.sandbox.conftest import RestClient
+
+
+async def test_create_edit_delete_role_dispatches(
+    api: RestClient, sandbox: SandboxServer, demo: Guild
+) -> None:
+    mark = len(sandbox.dispatches)
+    status, role, _ = await api.request(
+        "POST", f"/guilds/{demo.id}/roles", {"name": "Helper", "permissions": "0", "hoist": True}
+    )
+    assert status == 200 and role["name"] == "Helper" and role["position"] == 1
+    await sandbox.wait_for_dispatch("GUILD_ROLE_CREATE", since=mark)
+    status, edited, _ = await api.request(
+        "PATCH", f"/guilds/{demo.id}/roles/{role['id']}", {"name": "Helpers"}
+    )
+    assert status == 200 and edited["name"] == "Helpers"
+    status, _, _ = await api.request("DELETE", f"/guilds/{demo.id}/roles/{role['id']}")
+    assert status == 204
+    deleted = await sandbox.wait_for_dispatch("GUILD_ROLE_DELETE", since=mark)
+    assert deleted["data"]["role_id"] == role["id"]
+
+
+async def test_role_hierarchy_and_missing_manage_roles(
+    api: RestClient, sandbox: SandboxServer
+) -> None:
+    guild = sandbox.add_guild("Hier", bot_permissions=["manage_roles", "view_channel"])
+    bot_role = guild.role(sandbox.bot_user.username)
+    high = sandbox.add_role(guild, "High", position=bot_role.position + 1)
+    status, body, _ = await api.request(
+        "PATCH", f"/guilds/{guild.id}/roles/{high.id}", {"name": "x"}
+    )
+    assert (status, body["code"]) == (403, 50013)
+    status, _, _ = await api.request(
+        "POST",
+        f"/guilds/{guild.id}/roles",
+        {"name": "admin", "permissions": str(perm.ADMINISTRATOR)},
+    )
+    assert status == 403  # cannot grant what it does not have
+    plain = sandbox.add_guild("Plain", bot_permissions=["view_channel"])
+    status, body, _ = await api.request("POST", f"/guilds/{plain.id}/roles", {"name": "r"})
+    assert (status, body["code"]) == (403, 50013)
+
+
+async def test_250_roles_is_30005(api: RestClient, sandbox: SandboxServer, demo: Guild) -> None:
+    while len(demo.roles) < 250:
+        sandbox.add_role(demo, f"r{len(demo.roles)}", emit=False)
+    status, body, _ = await api.request("POST", f"/guilds/{demo.id}/roles", {"name": "one more"})
+    assert (status, body["code"]) == (400, 30005)
+
+
+async def test_reorder_roles(api: RestClient, demo: Guild, sandbox: SandboxServer) -> None:
+    low = sandbox.add_role(demo, "Low")
+    mod = demo.role("Mod")
+    status, roles, _ = await api.request(
+        "PATCH", f"/guilds/{demo.id}/roles", [{"id": str(low.id), "position": mod.position}]
+    )
+    assert status == 200
+    assert low.position > mod.position
+    assert [r["position"] for r in roles] == sorted(r["position"] for r in roles)
+
+
+async def test_member_role_add_remove_and_listing(
+    api: RestClient, sandbox: SandboxServer, demo: Guild
+) -> None:
+    carol = demo.member("carol")
+    mod = demo.role("Mod")
+    mark = len(sandbox.dispatches)
+    path = f"/guilds/{demo.id}/members/{carol.user.id}/roles/{mod.id}"
+    assert (await api.request("PUT", path))[0] == 204
+    assert mod.id in carol.roles
+    update = await sandbox.wait_for_dispatch("GUILD_MEMBER_UPDATE", since=mark)
+    assert update["data"]["roles"] == [str(mod.id)]
+    assert (await api.request("DELETE", path))[0] == 204
+    assert mod.id not in carol.roles
+    status, member, _ = await api.request("GET", f"/guilds/{demo.id}/members/{carol.user.id}")
+    assert status == 200 and member["user"]["username"] == "carol"
+    status, members, _ = await api.request("GET", f"/guilds/{demo.id}/members?limit=2")
+    assert status == 200 and len(members) == 2
+    after = members[-1]["user"]["id"]
+    _, rest, _ = await api.request("GET", f"/guilds/{demo.id}/members?limit=1000&after={after}")
+    assert len(members) + len(rest) == len(demo.members)
+    status, body, _ = await api.request("GET", f"/guilds/{demo.id}/members/1")
+    assert (status, body["code"]) == (404, 10007)
