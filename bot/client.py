@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pkgutil
+from collections.abc import Sequence
 
 import nextcord
 from nextcord.ext import commands
@@ -46,7 +47,11 @@ class ShardedFoundryBot(FoundryMixin, commands.AutoShardedBot):
 
 
 def create_bot(
-    services: Services, *, guild_ready_timeout: float = 2.0, load_extensions: bool = True
+    services: Services,
+    *,
+    guild_ready_timeout: float = 2.0,
+    load_extensions: bool = True,
+    extra_extensions: Sequence[str] = (),
 ) -> FoundryBot | ShardedFoundryBot:
     settings = services.settings
     options = {
@@ -70,4 +75,6 @@ def create_bot(
     bot.add_listener(on_ready, "on_ready")
     if load_extensions:
         bot.load_all_extensions()
+    for name in extra_extensions:
+        bot.load_extension(name)
     return bot

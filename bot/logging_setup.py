@@ -64,4 +64,5 @@ def setup_logging(level: str, data_dir: Path | None, secrets: Iterable[str] = ()
     if level != "DEBUG":
         logging.getLogger("nextcord.gateway").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return buffer

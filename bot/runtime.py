@@ -49,12 +49,14 @@ class BotProcess:
         log_buffer: LogBuffer | None = None,
         web_extras: WebExtras | None = None,
         guild_ready_timeout: float = 2.0,
+        extra_extensions: Sequence[str] = (),
     ) -> None:
         self.settings = settings
         self.token = token
         self.log_buffer = log_buffer or LogBuffer()
         self.web_extras = web_extras or WebExtras()
         self.guild_ready_timeout = guild_ready_timeout
+        self.extra_extensions = tuple(extra_extensions)
         self.services: Services | None = None
         self.bot: FoundryBot | ShardedFoundryBot | None = None
         self.web_context = None
@@ -85,7 +87,11 @@ class BotProcess:
             log_buffer=self.log_buffer,
             session_key=load_session_key(settings),
         )
-        bot = create_bot(self.services, guild_ready_timeout=self.guild_ready_timeout)
+        bot = create_bot(
+            self.services,
+            guild_ready_timeout=self.guild_ready_timeout,
+            extra_extensions=self.extra_extensions,
+        )
         self.bot = bot
         access.leave_guild = self._leave_guild
 

@@ -9,9 +9,8 @@ import secrets
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "FOUNDRYCORD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -19,7 +18,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("FOUNDRYCORD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
-def run_blocking(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_blocking[T](coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion on a private loop in a worker thread, so session
     fixtures work even when first requested from inside a running event loop."""
     with ThreadPoolExecutor(max_workers=1) as pool:

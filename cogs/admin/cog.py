@@ -87,13 +87,15 @@ class AdminCog(commands.Cog):
                 f"The bot is not in a server with id {target}.", ephemeral=True
             )
             return
-        # Answer first: rejecting the current server makes the bot leave it.
-        verb = "approved" if approve else "rejected; the bot is leaving it"
-        await interaction.response.send_message(f"Server `{target}` {verb}.", ephemeral=True)
         if approve:
             await access.approve(target, interaction.user.id)
-        else:
-            await access.reject(target, interaction.user.id)
+            await interaction.response.send_message(f"Server `{target}` approved.", ephemeral=True)
+            return
+        # Answer before deciding: rejecting the current server makes the bot leave it.
+        await interaction.response.send_message(
+            f"Server `{target}` rejected; the bot is leaving it.", ephemeral=True
+        )
+        await access.reject(target, interaction.user.id)
 
     @nextcord.slash_command(name="web", description="Get a one-time link to the web editor.")
     async def web(self, interaction: nextcord.Interaction) -> None:

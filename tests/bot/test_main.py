@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +84,64 @@ def test_an_unreachable_database_retries_then_exits(tmp_path: Path) -> None:
         result.stderr
     )
     assert "pw-secret" not in result.stderr
+
+
+class LineReader:
+    """Collects a pipe's lines in a thread, so a test can wait for one of them."""
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.lines: list[str] = []
+        self._stream = stream
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, marker: str, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: any(marker in line for line in self.lines), timeout
+            )
+
+    def close(self) -> str:
+        self._thread.join(10)
+        self._stream.close()
+        return "".join(self.lines)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_offline_mode_starts_and_a_signal_shuts_it_down_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
+    env.update({"PYTHONPATH": str(ROOT), "WEB_PORT": "0", "PYTHONWARNINGS": "default"})
+    process = subprocess.Popen(
+        [sys.executable, "-X", "dev", "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = LineReader(process.stdout), LineReader(process.stderr)
+    try:
+        assert out.wait_for("Sign-in link for owner", 60), "".join(err.lines)
+        assert err.wait_for("Ready as FoundryCord in 1 guild(s)", 60), "".join(err.lines)
+        process.send_signal(stop_signal)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        out.close()
+        log = err.close()
+    assert "Shutting down" in log
+    for bad in ("Task was destroyed", "Unclosed", "Traceback", "never awaited"):
+        assert bad not in log, log[-3000:]
+    assert (tmp_path / "data" / "logs" / "foundrycord.log").exists()
+    assert oct((tmp_path / "data" / "secret_key").stat().st_mode & 0o777) == "0o600"
