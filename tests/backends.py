@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-
 POSTGRES_ADMIN_URL = os.environ.get(
     "FOUNDRYCORD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
