@@ -86,41 +86,45 @@ def main() -> None:
 
     token = secrets.token_urlsafe(24)
     sandbox, url = start_sandbox(token)
-    results: dict[str, list[Run]] = {"bare nextcord Bot": [], "python -m bot": []}
+    first, again = "python -m bot, new database", "python -m bot, migrated database"
+    results: dict[str, list[Run]] = {"bare nextcord Bot": [], first: [], again: []}
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
+    bot_command = [PYTHON, "-m", "bot", "--sandbox-url", url]
     try:
-        with tempfile.TemporaryDirectory() as data_dir:
-            base_env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
-            bot_env = {
-                **base_env,
-                "DISCORD_TOKEN": token,
-                "DATA_DIR": data_dir,
-                "WEB_PORT": "0",
-                "DATABASE_URL": "",
-                "REDIS_URL": "",
-                "PYTHONPATH": str(ROOT),
-            }
-            for _ in range(args.rounds):
-                results["bare nextcord Bot"].append(
-                    measure([PYTHON, "bench/bare_bot.py", url, token], base_env, "READY", 60)
-                )
-                results["python -m bot"].append(
-                    measure([PYTHON, "-m", "bot", "--sandbox-url", url], bot_env, "Ready as", 60)
-                )
+        for _ in range(args.rounds):
+            results["bare nextcord Bot"].append(
+                measure([PYTHON, "bench/bare_bot.py", url, token], base_env, "READY", 60)
+            )
+            with tempfile.TemporaryDirectory() as data_dir:
+                bot_env = {
+                    **base_env,
+                    "DISCORD_TOKEN": token,
+                    "DATA_DIR": data_dir,
+                    "WEB_PORT": "0",
+                    "DATABASE_URL": "",
+                    "REDIS_URL": "",
+                    "PYTHONPATH": str(ROOT),
+                }
+                # The first start creates the schema; the second finds it at head.
+                results[first].append(measure(bot_command, bot_env, "Ready as", 60))
+                results[again].append(measure(bot_command, bot_env, "Ready as", 60))
     finally:
         sandbox.send_signal(signal.SIGTERM)
         sandbox.wait(10)
 
     print(f"\nstart-up against the sandbox, one guild, {args.rounds} rounds (median)\n")
-    print(f"| {'process':<18} | {'start to ready (s)':>18} | {'peak RSS (MiB)':>14} | exit |")
-    print(f"|{'-' * 20}|{'-' * 20}|{'-' * 16}|------|")
+    print(f"| {'process':<32} | {'start to ready (s)':>18} | {'peak RSS (MiB)':>14} | exit |")
+    print(f"|{'-' * 34}|{'-' * 20}|{'-' * 16}|------|")
     for name, runs in results.items():
         ready = statistics.median(r.ready_s for r in runs)
         rss = statistics.median(r.peak_rss_mib for r in runs)
         codes = ",".join(sorted({str(r.exit_code) for r in runs}))
-        print(f"| {name:<18} | {ready:>18.2f} | {rss:>14.1f} | {codes:>4} |")
+        print(f"| {name:<32} | {ready:>18.2f} | {rss:>14.1f} | {codes:>4} |")
     bare = statistics.median(r.peak_rss_mib for r in results["bare nextcord Bot"])
-    ours = statistics.median(r.peak_rss_mib for r in results["python -m bot"])
-    print(f"\npeak RSS ratio (bot / bare): {ours / bare:.2f}x (target: at most 1.5x)")
+    for name in (first, again):
+        ours = statistics.median(r.peak_rss_mib for r in results[name])
+        print(f"peak RSS ratio ({name} / bare): {ours / bare:.2f}x (target: at most 1.5x)")
+    print("\nBoth bots wait nextcord's default guild_ready_timeout (2 s) after the last guild.")
 
 
 if __name__ == "__main__":

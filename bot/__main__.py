@@ -125,6 +125,7 @@ async def _serve(
     settings: Settings, log_buffer, *, offline: bool, record: Path | None, url: str | None
 ) -> int:
     from bot.database import DatabaseUnavailable
+    from bot.migrate import MigrationFailed
     from bot.runtime import BotProcess, StartupError
 
     offline_session = None
@@ -161,7 +162,7 @@ async def _serve(
         if closed in done and closed.exception() is not None:
             raise closed.exception()  # type: ignore[misc]
         log.info("Shutting down")
-    except (DatabaseUnavailable, StartupError) as exc:
+    except (DatabaseUnavailable, StartupError, MigrationFailed) as exc:
         exit_code = fail(str(exc))
     except Exception as exc:
         from web.server import WebPortInUse

@@ -59,9 +59,12 @@ def _web_extras(server: object | None) -> WebExtras:
     if server is None:
         return WebExtras()
     try:
-        from sandbox.page import SANDBOX_KEY, routes
+        from sandbox.page import SANDBOX_KEY, TEMPLATES, routes
     except ImportError:  # the Sandbox page is optional
         return WebExtras()
     return WebExtras(
-        routes=[routes], nav_links=[("Sandbox", "/sandbox")], app_keys={SANDBOX_KEY: server}
+        routes=[routes],
+        nav_links=[("Sandbox", "/sandbox")],
+        app_keys={SANDBOX_KEY: server},
+        template_dirs=[TEMPLATES],
     )

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web as aioweb
 
@@ -18,6 +19,7 @@ from bot.guild_access import GuildAccess
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.live import NextcordLiveState
 from bot.logbuffer import LogBuffer
+from bot.migrate import ensure_migrated
 from bot.secret_key import load_session_key
 from bot.services import Services
 from bot.settings import Settings
@@ -36,6 +38,7 @@ class WebExtras:
     routes: Sequence[aioweb.RouteTableDef] = ()
     nav_links: Sequence[tuple[str, str]] = ()
     app_keys: dict = field(default_factory=dict)
+    template_dirs: Sequence[Path] = ()
 
 
 class BotProcess:
@@ -71,7 +74,7 @@ class BotProcess:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.connect(settings.database_url, retries=settings.db_connect_retries)
         try:
-            await db.upgrade()
+            await ensure_migrated(db)
         except Exception:
             await db.dispose()
             raise
@@ -106,6 +109,7 @@ class BotProcess:
             session_key=self.services.session_key,
             extra_routes=list(self.web_extras.routes),
             nav_links=list(self.web_extras.nav_links),
+            template_dirs=list(self.web_extras.template_dirs),
         )
         bot.web_context = self.web_context
         if settings.web_enabled:

@@ -13,7 +13,6 @@ import jinja2
 from aiohttp import web
 from aiohttp_session import Session, get_session
 from aiohttp_session import setup as setup_sessions
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from web import vendor
 from web.auth import login_required_middleware, pop_flashes, user_from_session
@@ -22,6 +21,7 @@ from web.csrf import csrf_middleware, csrf_token
 from web.errors import error_middleware
 from web.oauth import DiscordOAuth
 from web.routes import auth, guilds, health, owner
+from web.session_storage import LazyEncryptedCookieStorage
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
 
     setup_sessions(
         app,
-        EncryptedCookieStorage(
+        LazyEncryptedCookieStorage(
             ctx.session_key,
             cookie_name=SESSION_COOKIE,
             max_age=SESSION_MAX_AGE,

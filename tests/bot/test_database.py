@@ -52,3 +52,25 @@ async def test_unreachable_database_fails_after_retries_with_a_clear_message() -
     message = str(info.value)
     assert "after 3 attempt(s)" in message and "check DATABASE_URL" in message
     assert "pw-secret" not in message
+
+
+def test_heads_read_from_the_files_match_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.database import alembic_config
+    from bot.migrate import migration_heads
+
+    assert migration_heads() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def test_start_up_migrates_a_new_database_once(database_url: str) -> None:
+    from bot.migrate import applied_revisions, ensure_migrated, migration_heads
+
+    db = await Database.connect(database_url)
+    try:
+        assert await applied_revisions(db) == set()
+        assert await ensure_migrated(db) is True  # ran the upgrade in a child process
+        assert await applied_revisions(db) == migration_heads()
+        assert await ensure_migrated(db) is False  # already at head: nothing to do
+    finally:
+        await db.dispose()
