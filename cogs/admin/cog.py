@@ -8,10 +8,26 @@ from typing import TYPE_CHECKING
 import nextcord
 from nextcord.ext import commands
 
+from bot.guild_settings import SettingSpec
+
 if TYPE_CHECKING:
     from bot.client import FoundryBot
 
 log = logging.getLogger(__name__)
+
+SETTINGS = (
+    SettingSpec(
+        name="web_links",
+        label="Sign-in links",
+        type="bool",
+        default=True,
+        help="Let members with Manage Server get a web editor sign-in link with /web here.",
+    ),
+)
+WEB_LINKS_OFF = (
+    "Sign-in links are turned off in this server (web editor: Settings > Sign-in links). "
+    "Run /web in another server, or ask an admin to turn them back on."
+)
 
 
 def parse_guild_id(raw: str) -> int | None:
@@ -104,6 +120,12 @@ class AdminCog(commands.Cog):
             await interaction.response.send_message(
                 "The web editor is turned off on this bot (WEB_ENABLED=false).", ephemeral=True
             )
+            return
+        guild_id = interaction.guild_id
+        if guild_id is not None and not await self.bot.services.guild_settings.get(
+            guild_id, "web_links"
+        ):
+            await interaction.response.send_message(WEB_LINKS_OFF, ephemeral=True)
             return
         link = await context.signin.issue(interaction.user.id)
         await interaction.response.send_message(

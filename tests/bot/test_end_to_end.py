@@ -113,3 +113,15 @@ async def test_web_guild_list_follows_live_permissions(foundry: Foundry) -> None
             break
         await asyncio.sleep(0.01)
     assert await live.can_manage(foundry.guild.id, bob.id) is False
+
+
+async def test_web_links_can_be_turned_off_per_guild(foundry: Foundry) -> None:
+    from cogs.admin.cog import WEB_LINKS_OFF
+
+    await run(foundry, "alice", "guild", approve={})
+    alice = foundry.server.state.find_user("alice")
+    store = foundry.process.services.guild_settings
+    await store.update(foundry.guild.id, {"web_links": "false"}, alice.id)
+    answer = await run(foundry, "bob", "web")
+    assert answer.response_data["content"] == WEB_LINKS_OFF
+    assert "http" not in answer.response_data["content"]

@@ -1,17 +1,21 @@
 """Every package in cogs/ loads as an extension, and no two define the same command."""
 
 from collections import Counter
+from types import SimpleNamespace
 
 import nextcord
 from nextcord.ext import commands
 
 from bot.client import discover_extensions
+from bot.guild_settings import GuildSettingsRegistry
 
 
-def test_every_extension_loads_and_command_names_are_unique() -> None:
+async def test_every_extension_loads_and_command_names_are_unique() -> None:
     extensions = discover_extensions()
     assert "cogs.admin" in extensions
     bot = commands.Bot(intents=nextcord.Intents.none())
+    registry = GuildSettingsRegistry()
+    bot.services = SimpleNamespace(settings_registry=registry)  # what setup() may use
     for name in extensions:
         bot.load_extension(name)
     names = Counter(
@@ -21,3 +25,7 @@ def test_every_extension_loads_and_command_names_are_unique() -> None:
     duplicates = [name for name, count in names.items() if count > 1]
     assert duplicates == []
     assert {"guild", "web"} <= {name for name, _ in names}
+    # every registered per-guild setting validates its own default
+    for spec in registry.specs():
+        raw = {True: "on", False: "off", None: ""}.get(spec.default, str(spec.default))
+        assert registry.validate(spec.name, raw) == spec.default, spec.name

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -157,3 +159,74 @@ def forgive_request_violations(server: SandboxServer) -> None:
     """For tests that send invalid bodies on purpose: the spec flags the request, not a reply."""
     assert all(" request: " in v for v in server.spec_violations), server.spec_violations
     server.spec_violations.clear()
+
+
+PUBLIC_URL = "http://127.0.0.1:8080"
+
+
+@dataclass
+class OfflineStack:
+    """The offline bot in-process: sandbox with the demo guild, database, bot and web editor."""
+
+    session: Any  # bot.offline.OfflineSession
+    process: Any  # bot.runtime.BotProcess
+
+    @property
+    def server(self) -> SandboxServer:
+        return self.session.sandbox
+
+    @property
+    def owner_id(self) -> int:
+        from sandbox.demo import DEMO_OWNER
+
+        return self.server.state.find_user(DEMO_OWNER).id
+
+    async def sign_in_link(self, user_id: int | None = None, base: str = PUBLIC_URL) -> str:
+        """A one-time sign-in link (for the owner by default) on ``base``."""
+        link = await self.process.web_context.signin.issue(user_id or self.owner_id)
+        return base + link.removeprefix(PUBLIC_URL)
+
+
+StackStarter = Callable[..., Awaitable[OfflineStack]]
+
+
+@pytest.fixture
+async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
+    """``await start_offline_stack(web=True, record=None)``: the offline bot, ready, with the
+    /guild command synced. Stopped (bot, web, database, sandbox) after the test."""
+    from bot.offline import start_offline
+    from bot.runtime import BotProcess
+    from bot.settings import Settings
+
+    stacks: list[OfflineStack] = []
+
+    async def start(*, web: bool = True, record: Path | None = None) -> OfflineStack:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            web_enabled=web,
+            web_host="127.0.0.1",
+            web_port=0,
+            public_url=PUBLIC_URL,
+        )
+        session = await start_offline(settings, record=record)
+        process = BotProcess(
+            session.settings,
+            session.token,
+            web_extras=session.web_extras,
+            guild_ready_timeout=0.05,
+        )
+        stack = OfflineStack(session, process)
+        stacks.append(stack)
+        await process.start()
+        await process.wait_ready(timeout=10)
+        await session.sandbox.wait_for_command("guild")
+        return stack
+
+    try:
+        yield start
+    finally:
+        for stack in stacks:
+            await stack.process.stop()
+            await stack.session.stop()
+        restore_nextcord()

@@ -1,0 +1,241 @@
+"""The Sandbox page's routes through the web editor: sign-in, owners only, CSRF, and real
+interactions reaching the offline bot."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import nextcord
+import pytest
+from aiohttp.test_utils import TestClient
+
+from sandbox.page import SANDBOX_KEY
+from tests.sandbox.conftest import PUBLIC_URL, OfflineStack, StackStarter
+from web.app import create_app
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+async def stack(start_offline_stack: StackStarter) -> OfflineStack:
+    return await start_offline_stack(web=False)
+
+
+@pytest.fixture
+async def client(stack: OfflineStack, aiohttp_client: Any) -> TestClient:
+    app = create_app(stack.process.web_context)
+    app[SANDBOX_KEY] = stack.server
+    return await aiohttp_client(app)
+
+
+async def sign_in(client: TestClient, stack: OfflineStack, user_id: int | None = None) -> str:
+    """Sign in with a one-time link; returns the session's CSRF token."""
+    link = await stack.sign_in_link(user_id)
+    response = await client.get(link.removeprefix(PUBLIC_URL), allow_redirects=False)
+    assert response.status == 302, await response.text()
+    page = await client.get("/sandbox")
+    assert page.status == 200, await page.text()
+    match = CSRF_META.search(await page.text())
+    assert match
+    return match.group(1)
+
+
+def ids(stack: OfflineStack, member: str = "alice", channel: str = "general") -> dict[str, str]:
+    guild = stack.server.state.find_guild("Foundry Homelab")
+    return {
+        "guild": str(guild.id),
+        "channel": str(guild.channel(channel).id),
+        "as": str(guild.member(member).user.id),
+    }
+
+
+async def post(client: TestClient, path: str, csrf: str, body: dict[str, Any]) -> Any:
+    response = await client.post(path, json=body, headers={**JSON, "X-CSRF-Token": csrf})
+    return response.status, await response.json()
+
+
+async def test_page_needs_sign_in_and_an_owner(client: TestClient, stack: OfflineStack) -> None:
+    response = await client.get("/sandbox", allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (302, "/login?next=/sandbox")
+    refused = await client.post("/sandbox/api/message", json={}, headers=JSON)
+    assert refused.status == 401
+    bob = stack.server.state.find_user("bob").id
+    link = await stack.sign_in_link(bob)
+    await client.get(link.removeprefix(PUBLIC_URL), allow_redirects=False)
+    response = await client.get("/sandbox/api/view", headers=JSON)
+    assert response.status == 403
+    assert "owners" in (await response.json())["error"]
+
+
+async def test_page_shows_guild_channels_members_and_commands(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    await sign_in(client, stack)
+    html = await (await client.get("/sandbox")).text()
+    assert "Foundry Homelab" in html
+    for name in ("Information", "welcome", "announcements", "general", "mod-log", "help"):
+        assert name in html
+    assert re.search(r'<option value="\d+" selected>alice</option>', html)
+    assert '<option value="guild list">/guild list' in html
+    assert '<option value="guild approve">/guild approve' in html
+    assert '<script src="/sandbox/static/sandbox.js"></script>' in html
+    assert "<script>" not in html
+    nav = re.search(r'<a class="nav-link active" href="/sandbox">Sandbox</a>', html)
+    assert nav is not None
+    script = await client.get("/sandbox/static/sandbox.js")
+    assert script.status == 200 and script.content_type == "text/javascript"
+    assert (await client.get("/sandbox/static/nothing.js")).status == 404
+    assert (await client.get("/sandbox/static/..%2Fpage.py")).status == 404
+
+
+async def test_run_command_from_the_page_is_a_real_interaction(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    csrf = await sign_in(client, stack)
+    body = {**ids(stack), "command": "guild list", "options": {}}
+    refused = await client.post("/sandbox/api/command", json=body, headers=JSON)
+    assert refused.status == 403
+    status, answer = await post(client, "/sandbox/api/command", csrf, body)
+    assert status == 200, answer
+    assert answer["answered"] and answer["ephemeral"] and answer["type"] == 4
+    assert "**Foundry Homelab**: approved" in answer["content"]
+    created = [d for d in stack.server.dispatches if d["event"] == "INTERACTION_CREATE"]
+    assert created[-1]["data"]["data"]["options"] == [{"name": "list", "type": 1, "options": []}]
+
+    view = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert "<strong>Foundry Homelab</strong>: approved" in view["messages"]
+    assert "Only you can see this" in view["messages"]
+    assert "alice used /guild list" in view["messages"]
+    as_bob = await client.get("/sandbox/api/view", params=ids(stack, "bob"), headers=JSON)
+    assert "approved" not in (await as_bob.json())["messages"]
+
+
+async def test_command_errors_are_sentences(client: TestClient, stack: OfflineStack) -> None:
+    csrf = await sign_in(client, stack)
+    status, body = await post(
+        client, "/sandbox/api/command", csrf, {**ids(stack), "command": "nope", "options": {}}
+    )
+    assert (status, body["error"]) == (400, "The bot has not registered a slash command /nope.")
+    status, body = await post(
+        client,
+        "/sandbox/api/command",
+        csrf,
+        {**ids(stack), "command": "guild approve", "options": {"colour": "red"}},
+    )
+    assert (status, body["error"]) == (400, "/guild approve has no option 'colour'.")
+    status, body = await post(client, "/sandbox/api/message", csrf, {**ids(stack), "content": ""})
+    assert (status, body["error"]) == (400, "Type a message first.")
+    status, body = await post(
+        client, "/sandbox/api/message", csrf, {**ids(stack), "as": "12345", "content": "hi"}
+    )
+    assert status == 400 and "not in this guild" in body["error"]
+
+
+async def test_messages_are_escaped_and_reach_the_bot(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    csrf = await sign_in(client, stack)
+    seen: asyncio.Queue[str] = asyncio.Queue()
+
+    async def on_message(message: nextcord.Message) -> None:
+        seen.put_nowait(message.author.name)
+
+    stack.process.bot.add_listener(on_message)
+    content = "<img src=x onerror=alert(1)> **bold** `code` <@{}>".format(stack.owner_id)
+    status, body = await post(
+        client, "/sandbox/api/message", csrf, {**ids(stack, "carol"), "content": content}
+    )
+    assert status == 200, body
+    view = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    html = view["messages"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img" not in html
+    assert "<strong>bold</strong> <code>code</code>" in html
+    assert '<span class="dc-mention">@alice</span>' in html
+    # FoundryBot has no message-content intent, so it sees who wrote, not what
+    assert await asyncio.wait_for(seen.get(), 5) == "carol"
+
+
+async def test_buttons_selects_and_modals_from_the_page(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    csrf = await sign_in(client, stack)
+    bot = stack.process.bot
+
+    class Idea(nextcord.ui.Modal):
+        def __init__(self) -> None:
+            super().__init__("Suggest", custom_id="suggest", timeout=None)
+            self.text = nextcord.ui.TextInput(label="Idea", custom_id="idea")
+            self.add_item(self.text)
+
+        async def callback(self, interaction: nextcord.Interaction) -> None:
+            await interaction.response.send_message(f"idea: {self.text.value}")
+
+    class Panel(nextcord.ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @nextcord.ui.button(label="Open", custom_id="open", style=nextcord.ButtonStyle.success)
+        async def open(self, button: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+            await interaction.response.send_modal(Idea())
+
+        @nextcord.ui.button(label="Off", custom_id="off", disabled=True)
+        async def off(self, button: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+            return None
+
+        @nextcord.ui.select(
+            custom_id="size", options=[nextcord.SelectOption(label=s) for s in ("S", "M", "L")]
+        )
+        async def size(self, select: nextcord.ui.Select, interaction: nextcord.Interaction) -> None:
+            await interaction.response.edit_message(content=f"size {select.values[0]}")
+
+    guild = stack.server.state.find_guild("Foundry Homelab")
+    channel = bot.get_channel(guild.channel("general").id)
+    panel = await channel.send(
+        embed=nextcord.Embed(title="Panel", description="pick", colour=0x3BA55C).add_field(
+            name="Rack", value="42U", inline=True
+        ),
+        view=Panel(),
+    )
+    view = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    html = view["messages"]
+    assert 'class="dc-embed" style="border-left-color: #3ba55c"' in html
+    assert 'class="dc-embed-field dc-inline"' in html
+    assert re.search(r'class="dc-button dc-success"[^>]*data-custom-id="open">Open<', html, re.S)
+    assert re.search(r'data-custom-id="off" disabled>Off<', html)
+
+    message = {**ids(stack, "bob"), "message": str(panel.id)}
+    status, chosen = await post(
+        client, "/sandbox/api/choose", csrf, {**message, "custom_id": "size", "values": ["M"]}
+    )
+    assert status == 200 and chosen["type"] == 7 and chosen["content"] == "size M"
+
+    status, opened = await post(
+        client, "/sandbox/api/press", csrf, {**message, "custom_id": "open"}
+    )
+    assert status == 200 and opened["modal"], opened
+    view = await (
+        await client.get("/sandbox/api/view", params=ids(stack, "bob"), headers=JSON)
+    ).json()
+    assert view["modal_id"] and 'name="idea"' in view["modal"] and "Suggest" in view["modal"]
+    alice_view = await (
+        await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)
+    ).json()
+    assert alice_view["modal_id"] is None
+
+    status, done = await post(
+        client,
+        "/sandbox/api/submit",
+        csrf,
+        {**ids(stack, "bob"), "interaction": view["modal_id"], "values": {"idea": "more racks"}},
+    )
+    assert status == 200 and done["content"] == "idea: more racks"
+    view = await (
+        await client.get("/sandbox/api/view", params=ids(stack, "bob"), headers=JSON)
+    ).json()
+    assert view["modal_id"] is None
+    status, missing = await post(client, "/sandbox/api/press", csrf, {**message, "custom_id": "x"})
+    assert (status, missing["error"]) == (400, "That message has no such button.")
