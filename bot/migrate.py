@@ -56,7 +56,12 @@ async def ensure_migrated(db: Database) -> bool:
     if await applied_revisions(db) == migration_heads():
         return False
     log.info("Upgrading the database schema")
-    env = {**os.environ, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False)}
+    root = str(MIGRATIONS_DIR.parent)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -66,7 +71,6 @@ async def ensure_migrated(db: Database) -> bool:
         "db",
         "upgrade",
         env=env,
-        cwd=MIGRATIONS_DIR.parent,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
