@@ -144,7 +144,7 @@ async def test_messages_are_escaped_and_reach_the_bot(
         seen.put_nowait(message.author.name)
 
     stack.process.bot.add_listener(on_message)
-    content = "<img src=x onerror=alert(1)> **bold** `code` <@{}>".format(stack.owner_id)
+    content = f"<img src=x onerror=alert(1)> **bold** `code` <@{stack.owner_id}>"
     status, body = await post(
         client, "/sandbox/api/message", csrf, {**ids(stack, "carol"), "content": content}
     )

@@ -37,7 +37,9 @@ async def test_owner_runs_guild_list_from_the_sandbox_page(
     web_url = stack.process.web_url
     assert web_url is not None
     general = stack.server.state.find_guild("Foundry Homelab").channel("general")
-    stack.server.post_message_as("bob", general, "Rack is **up**, see `uptime` on https://example.org")
+    stack.server.post_message_as(
+        "bob", general, "Rack is **up**, see `uptime` on https://example.org"
+    )
     playwright = await async_playwright().start()
     try:
         browser = await playwright.chromium.launch(
@@ -49,9 +51,11 @@ async def test_owner_runs_guild_list_from_the_sandbox_page(
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on(
                 "response",
-                lambda r: errors.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico")
-                else None,
+                lambda r: (
+                    errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                    else None
+                ),
             )
             await page.goto(await stack.sign_in_link(base=web_url))
             await page.goto(f"{web_url}/sandbox")

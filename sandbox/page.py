@@ -1,0 +1,294 @@
+"""The web editor's Sandbox page (offline mode only): see the emulated guild as Discord shows
+it and act as any of its members. Every action becomes a real gateway event or interaction
+to the bot, through :class:`sandbox.driver.SandboxDriver`.
+
+Mounted by ``bot.offline`` as extra routes, so sign-in and CSRF protection come from the web
+editor; only the bot's owners may use it (acting as anyone is an owner's power).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from sandbox import page_view as view
+from sandbox.driver import Answer, MemberDriver, SandboxDriver
+from sandbox.server import SandboxServer
+from sandbox.state import Channel, Guild
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
+ANSWER_TIMEOUT = 3.0  # Discord's deadline for the first answer to an interaction
+
+SANDBOX_KEY = web.AppKey("foundrycord_sandbox", SandboxServer)
+routes = web.RouteTableDef()
+
+
+def _server(request: web.Request) -> SandboxServer:
+    return request.config_dict[SANDBOX_KEY]
+
+
+async def _require_owner(request: web.Request) -> None:
+    from web.auth import require_owner
+
+    await require_owner(request)
+
+
+def _bad(message: str, status: int = 400) -> Exception:
+    """A refusal the web editor renders as an error page, or ``{"error": ...}`` for fetch()."""
+    from web.errors import PageError
+
+    return PageError(status, message)
+
+
+def _int(raw: Any, what: str) -> int:
+    try:
+        return int(str(raw))
+    except (TypeError, ValueError):
+        raise _bad(f"The {what} must be a number; reload the page and try again.") from None
+
+
+def _guild(server: SandboxServer, raw: Any) -> Guild:
+    if raw in (None, ""):
+        guilds = list(server.state.guilds.values())
+        if not guilds:
+            raise _bad("The sandbox has no guild: load a description first.", 404)
+        return guilds[0]
+    guild = server.state.guilds.get(_int(raw, "guild id"))
+    if guild is None:
+        raise _bad("That guild is not in the sandbox any more; reload the page.", 404)
+    return guild
+
+
+def _channel(guild: Guild, raw: Any) -> Channel:
+    if raw in (None, ""):
+        channel = view.first_text_channel(guild)
+        if channel is None:
+            raise _bad(f"{guild.name} has no text channel to show.", 404)
+        return channel
+    channel = guild.channels.get(_int(raw, "channel id"))
+    if channel is None or channel.type not in view.MESSAGE_CHANNELS:
+        raise _bad("That is not a text channel of this guild; pick one from the list.", 404)
+    return channel
+
+
+def _actor(driver: SandboxDriver, guild: Guild, raw: Any, fallback: int | None) -> MemberDriver:
+    """The member to act as: ``raw`` if given, else the signed-in user if a member, else the
+    guild's owner."""
+    if raw not in (None, ""):
+        user_id = _int(raw, "member id")
+    elif fallback in guild.members:
+        user_id = fallback  # type: ignore[assignment]
+    else:
+        user_id = guild.owner_id
+    member = guild.members.get(user_id)
+    if member is None or member.user.bot:
+        raise _bad("That member is not in this guild; pick one from the list.")
+    return driver.member_by_id(user_id, guild)
+
+
+async def _signed_in_id(request: web.Request) -> int | None:
+    from web.auth import current_user
+
+    user = await current_user(request)
+    return user.id if user else None
+
+
+def _render_parts(
+    request: web.Request, server: SandboxServer, guild: Guild, channel: Channel, actor: MemberDriver
+) -> dict[str, Any]:
+    messages = aiohttp_jinja2.render_string(
+        "sandbox_messages.html",
+        request,
+        {"messages": view.message_views(server, channel, actor.id), "channel": channel},
+    )
+    modal = view.open_modal(server, guild, actor.id)
+    modal_html = (
+        aiohttp_jinja2.render_string("sandbox_modal.html", request, {"modal": modal})
+        if modal
+        else ""
+    )
+    version = hashlib.sha1((messages + modal_html).encode()).hexdigest()[:16]
+    return {
+        "version": version,
+        "messages": messages,
+        "modal": modal_html,
+        "modal_id": str(modal.interaction_id) if modal else None,
+    }
+
+
+@routes.get("/sandbox")
+async def sandbox_page(request: web.Request) -> web.Response:
+    await _require_owner(request)
+    server = _server(request)
+    if not server.state.guilds:
+        return aiohttp_jinja2.render_template(
+            "sandbox_page.html", request, {"title": "Sandbox", "guild": None}
+        )
+    query = request.query
+    guild = _guild(server, query.get("guild"))
+    channel = _channel(guild, query.get("channel"))
+    actor = _actor(SandboxDriver(server), guild, query.get("as"), await _signed_in_id(request))
+    parts = _render_parts(request, server, guild, channel, actor)
+    return aiohttp_jinja2.render_template(
+        "sandbox_page.html",
+        request,
+        {
+            "title": "Sandbox",
+            "guild": guild,
+            "guilds": list(server.state.guilds.values()),
+            "channel": channel,
+            "actor": actor,
+            "tree": view.channel_tree(guild, actor.id),
+            "members": view.members(guild),
+            "commands": view.command_forms(server, guild),
+            **parts,
+        },
+    )
+
+
+@routes.get("/sandbox/static/{name}")
+async def sandbox_static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    path = STATIC / name
+    if "/" in name or path.suffix not in STATIC_TYPES or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Type": STATIC_TYPES[path.suffix]})
+
+
+@routes.get("/sandbox/api/view")
+async def view_json(request: web.Request) -> web.Response:
+    """What the page polls: the channel's messages and any open modal, as rendered HTML."""
+    await _require_owner(request)
+    server = _server(request)
+    guild = _guild(server, request.query.get("guild"))
+    channel = _channel(guild, request.query.get("channel"))
+    actor = _actor(SandboxDriver(server), guild, request.query.get("as"), None)
+    return web.json_response(_render_parts(request, server, guild, channel, actor))
+
+
+async def _action(request: web.Request) -> tuple[SandboxDriver, Guild, MemberDriver, dict]:
+    await _require_owner(request)
+    server = _server(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _bad("The request body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise _bad("The request body must be a JSON object.")
+    guild = _guild(server, body.get("guild"))
+    driver = SandboxDriver(server, timeout=ANSWER_TIMEOUT)
+    return driver, guild, _actor(driver, guild, body.get("as"), None), body
+
+
+def _answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "answered": True,
+        "type": answer.type,
+        "content": answer.content,
+        "ephemeral": answer.ephemeral,
+        "modal": answer.modal is not None,
+    }
+
+
+def _not_answered(error: TimeoutError) -> dict[str, Any]:
+    return {"ok": True, "answered": False, "notice": str(error)}
+
+
+@routes.post("/sandbox/api/message")
+async def post_message(request: web.Request) -> web.Response:
+    _, guild, actor, body = await _action(request)
+    channel = _channel(guild, body.get("channel"))
+    content = str(body.get("content") or "").strip()
+    if not content:
+        raise _bad("Type a message first.")
+    if len(content) > 2000:
+        raise _bad("Messages are limited to 2000 characters.")
+    message = actor.post(channel, content)
+    return web.json_response({"ok": True, "id": str(message.id)})
+
+
+@routes.post("/sandbox/api/command")
+async def run_command(request: web.Request) -> web.Response:
+    driver, guild, actor, body = await _action(request)
+    channel = _channel(guild, body.get("channel"))
+    path = " ".join(str(body.get("command") or "").removeprefix("/").split())
+    if not path:
+        raise _bad("Pick a command to run.")
+    raw = body.get("options") or {}
+    if not isinstance(raw, dict):
+        raise _bad("The command's options must be a JSON object.")
+    try:
+        options = view.coerce_options(driver.server, guild, path, raw)
+        return web.json_response(_answer_json(await actor.run(path, channel=channel, **options)))
+    except (LookupError, ValueError) as error:
+        raise _bad(str(error).strip("'\"")) from None
+    except TimeoutError as error:
+        return web.json_response(_not_answered(error))
+
+
+def _message_in(guild: Guild, driver: SandboxDriver, raw: Any) -> Any:
+    message = driver.server.state.ephemeral_messages.get(_int(raw, "message id"))
+    if message is None:
+        for channel in guild.channels.values():
+            message = driver.server.state.messages.get(channel.id, {}).get(int(raw))
+            if message is not None:
+                break
+    if message is None:
+        raise _bad("That message is gone; it may have been deleted.", 404)
+    return message
+
+
+@routes.post("/sandbox/api/press")
+async def press_button(request: web.Request) -> web.Response:
+    driver, guild, actor, body = await _action(request)
+    message = _message_in(guild, driver, body.get("message"))
+    try:
+        return web.json_response(
+            _answer_json(await actor.press(message, str(body.get("custom_id"))))
+        )
+    except KeyError:
+        raise _bad("That message has no such button.") from None
+    except TimeoutError as error:
+        return web.json_response(_not_answered(error))
+
+
+@routes.post("/sandbox/api/choose")
+async def choose_values(request: web.Request) -> web.Response:
+    driver, guild, actor, body = await _action(request)
+    message = _message_in(guild, driver, body.get("message"))
+    values = body.get("values")
+    if not isinstance(values, list) or not values:
+        raise _bad("Choose at least one option.")
+    try:
+        answer = await actor.choose(message, str(body.get("custom_id")), *map(str, values))
+        return web.json_response(_answer_json(answer))
+    except KeyError:
+        raise _bad("That message has no such select menu.") from None
+    except TimeoutError as error:
+        return web.json_response(_not_answered(error))
+
+
+@routes.post("/sandbox/api/submit")
+async def submit_modal(request: web.Request) -> web.Response:
+    driver, _, actor, body = await _action(request)
+    inter = driver.server.state.interactions.get(_int(body.get("interaction"), "interaction id"))
+    if inter is None or inter.modal is None or inter.user_id != actor.id:
+        raise _bad("That form is no longer open; run the command again.", 404)
+    values = body.get("values") or {}
+    if not isinstance(values, dict):
+        raise _bad("The form's values must be a JSON object.")
+    try:
+        answer = await actor.submit(inter, **{str(k): str(v) for k, v in values.items()})
+        return web.json_response(_answer_json(answer))
+    except KeyError as error:
+        raise _bad(f"The form has no field {error}.") from None
+    except TimeoutError as error:
+        return web.json_response(_not_answered(error))
