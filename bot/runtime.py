@@ -126,6 +126,9 @@ class BotProcess:
         for key, value in self.web_extras.app_keys.items():
             app[key] = value
         self._web_server = await start_web(app, self.settings.web_host, self.settings.web_port)
+        if self.settings.web_port == 0 and self.settings.public_url.endswith(":0"):
+            # A free port was picked: links must carry the real one.
+            self.web_context.signin.public_url = self._web_server.url
 
     @property
     def web_url(self) -> str | None:

@@ -74,7 +74,7 @@ class SignInLinks:
     ) -> None:
         self._db = db
         self._key = derive_key(session_key, "signin-link")
-        self._public_url = public_url.rstrip("/")
+        self.public_url = public_url.rstrip("/")
         self._clock = clock
         self._lifetime = lifetime
 
@@ -96,7 +96,7 @@ class SignInLinks:
                     id=token_id, user_id=user_id, created_at=now, expires_at=now + self._lifetime
                 )
             )
-        return f"{self._public_url}{LINK_PATH}?token={token_id}.{self._sign(token_id)}"
+        return f"{self.public_url}{LINK_PATH}?token={token_id}.{self._sign(token_id)}"
 
     async def redeem(self, token: str) -> int:
         """Use up `token` and return its user id, or raise a SignInLinkError subclass."""

@@ -132,6 +132,8 @@ def test_offline_mode_starts_and_a_signal_shuts_it_down_cleanly(
     try:
         assert out.wait_for("Sign-in link for owner", 60), "".join(err.lines)
         assert err.wait_for("Ready as FoundryCord in 1 guild(s)", 60), "".join(err.lines)
+        link = next(line for line in out.lines if "Sign-in link" in line).split()[-1]
+        assert link.startswith("http://127.0.0.1:") and ":0/" not in link  # the real port
         process.send_signal(stop_signal)
         assert process.wait(30) == 0
     finally:
