@@ -4,35 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from tests.browser import chromium, requires_chromium
 from tests.sandbox.conftest import StackStarter
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/foundrycord-sandbox.png")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt install chromium"
-    ),
-]
+pytestmark = requires_chromium
 
 
 async def test_owner_runs_guild_list_from_the_sandbox_page(
     start_offline_stack: StackStarter,
 ) -> None:
-    from playwright.async_api import async_playwright
-
     stack = await start_offline_stack(web=True)
     web_url = stack.process.web_url
     assert web_url is not None
@@ -40,47 +21,38 @@ async def test_owner_runs_guild_list_from_the_sandbox_page(
     stack.server.post_message_as(
         "bob", general, "Rack is **up**, see `uptime` on https://example.org"
     )
-    playwright = await async_playwright().start()
-    try:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
         )
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 800})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "response",
-                lambda r: (
-                    errors.append(f"{r.status} {r.url}")
-                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
-                    else None
-                ),
-            )
-            await page.goto(await stack.sign_in_link(base=web_url))
-            await page.goto(f"{web_url}/sandbox")
-            assert await page.get_by_test_id("guild-name").inner_text() == "Foundry Homelab"
-            await page.get_by_role("link", name="general").click()
-            await page.get_by_text("Rack is").wait_for(state="visible")
-            assert await page.locator(".dc-message strong").inner_text() == "up"
+        await page.goto(await stack.sign_in_link(base=web_url))
+        await page.goto(f"{web_url}/sandbox")
+        assert await page.get_by_test_id("guild-name").inner_text() == "Foundry Homelab"
+        await page.get_by_role("link", name="general").click()
+        await page.get_by_text("Rack is").wait_for(state="visible")
+        assert await page.locator(".dc-message strong").inner_text() == "up"
 
-            await page.get_by_test_id("command").select_option("guild list")
-            await page.get_by_role("button", name="Run").click()
-            answer = page.get_by_test_id("message").filter(has_text="Only you can see this")
-            await answer.wait_for(state="visible")
-            text = await answer.inner_text()
-            assert "Foundry Homelab" in text and "approved" in text
-            assert "alice used /guild list" in text
-            assert await page.get_by_test_id("status").inner_text() == ""
-            await page.screenshot(path=str(SCREENSHOT), full_page=True)
+        await page.get_by_test_id("command").select_option("guild list")
+        await page.get_by_role("button", name="Run").click()
+        answer = page.get_by_test_id("message").filter(has_text="Only you can see this")
+        await answer.wait_for(state="visible")
+        text = await answer.inner_text()
+        assert "Foundry Homelab" in text and "approved" in text
+        assert "alice used /guild list" in text
+        assert await page.get_by_test_id("status").inner_text() == ""
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # bob does not see alice's ephemeral answer
-            await page.get_by_test_id("acting-as").select_option(label="bob")
-            await page.wait_for_url("**as=*")
-            await page.get_by_text("Rack is").wait_for(state="visible")
-            assert await page.get_by_text("Only you can see this").count() == 0
-            assert errors == []
-        finally:
-            await browser.close()
-    finally:
-        await playwright.stop()
+        # bob does not see alice's ephemeral answer
+        await page.get_by_test_id("acting-as").select_option(label="bob")
+        await page.wait_for_url("**as=*")
+        await page.get_by_text("Rack is").wait_for(state="visible")
+        assert await page.get_by_text("Only you can see this").count() == 0
+        assert errors == []

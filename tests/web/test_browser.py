@@ -4,45 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from tests.browser import chromium, requires_chromium
 from tests.web.conftest import ADMIN_ID, GUILD_ID, PUBLIC_URL
 from web.app import create_app
 from web.context import WebContext
 from web.server import start_web
 from web.vendor import NODE_MODULES
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/foundrycord-guilds.png")
 SETTINGS_SCREENSHOT = Path("/tmp/foundrycord-settings.png")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt install chromium"
-    ),
-]
+pytestmark = requires_chromium
 
 
 async def test_sign_in_link_lands_on_guild_list(ctx: WebContext) -> None:
-    from playwright.async_api import async_playwright
-
     server = await start_web(create_app(ctx), "127.0.0.1", 0)
-    playwright = await async_playwright().start()
     try:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
+        async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 1200, "height": 700})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -71,8 +48,5 @@ async def test_sign_in_link_lands_on_guild_list(ctx: WebContext) -> None:
             await page.get_by_text("Settings saved.").wait_for(state="visible")
             assert (await ctx.guild_settings.get_all(GUILD_ID))["max_channels"] == 75
             assert errors == []
-        finally:
-            await browser.close()
     finally:
-        await playwright.stop()
         await server.stop()
