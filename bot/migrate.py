@@ -51,10 +51,14 @@ async def applied_revisions(db: Database) -> set[str]:
         return set()  # no alembic_version table yet: a new database
 
 
-async def ensure_migrated(db: Database) -> bool:
-    """Upgrade to head if needed; True when an upgrade ran."""
+async def ensure_migrated(db: Database, *, in_process: bool = False) -> bool:
+    """Upgrade to head if needed; True when an upgrade ran. `in_process` skips the child
+    process (tests, where start-up speed matters more than resident memory)."""
     if await applied_revisions(db) == migration_heads():
         return False
+    if in_process:
+        await db.upgrade()
+        return True
     log.info("Upgrading the database schema")
     root = str(MIGRATIONS_DIR.parent)
     env = {

@@ -53,6 +53,7 @@ class BotProcess:
         web_extras: WebExtras | None = None,
         guild_ready_timeout: float = 2.0,
         extra_extensions: Sequence[str] = (),
+        migrate_in_process: bool = False,
     ) -> None:
         self.settings = settings
         self.token = token
@@ -60,6 +61,7 @@ class BotProcess:
         self.web_extras = web_extras or WebExtras()
         self.guild_ready_timeout = guild_ready_timeout
         self.extra_extensions = tuple(extra_extensions)
+        self.migrate_in_process = migrate_in_process
         self.services: Services | None = None
         self.bot: FoundryBot | ShardedFoundryBot | None = None
         self.web_context = None
@@ -74,7 +76,7 @@ class BotProcess:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.connect(settings.database_url, retries=settings.db_connect_retries)
         try:
-            await ensure_migrated(db)
+            await ensure_migrated(db, in_process=self.migrate_in_process)
         except Exception:
             await db.dispose()
             raise

@@ -50,7 +50,11 @@ class Foundry:
 
 async def start_process(settings: Settings, token: str) -> BotProcess:
     process = BotProcess(
-        settings, token, guild_ready_timeout=0.05, extra_extensions=["tests.bot.feature_cog"]
+        settings,
+        token,
+        guild_ready_timeout=0.05,
+        extra_extensions=["tests.bot.feature_cog"],
+        migrate_in_process=True,
     )
     try:
         await process.start()

@@ -215,6 +215,7 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
             session.token,
             web_extras=session.web_extras,
             guild_ready_timeout=0.05,
+            migrate_in_process=True,
         )
         stack = OfflineStack(session, process)
         stacks.append(stack)
