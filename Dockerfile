@@ -3,7 +3,7 @@
 
 FROM node:20-slim AS frontend
 WORKDIR /build/web
-COPY web/package.json web/package-lock.json ./
+COPY web/package.json web/package-lock.json web/.npmrc ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 
 FROM python:3.12-slim

@@ -1,29 +1,38 @@
 """Sandbox benchmarks: bot start-up time, REST throughput and guilds held per GiB.
 
-Run: ``python -m bench.sandbox [--runs 5] [--seconds 3] [--guilds 200]``. Everything runs on
-loopback and every loop is bounded.
+Run: ``python bench/sandbox.py [--runs 5] [--seconds 3] [--guilds 200]`` (or
+``python -m bench.sandbox``). Everything runs on loopback and every loop is bounded.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import gc
-import logging
-import statistics
-import time
-import tracemalloc
-from typing import Any
+import sys
+from pathlib import Path
 
-import aiohttp
-import nextcord
-import psutil
-from nextcord.ext import commands
+# Run as a script, this file's folder comes first on sys.path and its name would hide the
+# `sandbox` package: put the repository root there instead.
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
 
-from sandbox.client import point_nextcord_at, restore_nextcord
-from sandbox.demo import DEMO
-from sandbox.server import SandboxServer
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import gc  # noqa: E402
+import logging  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from typing import Any  # noqa: E402
+
+import aiohttp  # noqa: E402
+import nextcord  # noqa: E402
+import psutil  # noqa: E402
+from nextcord.ext import commands  # noqa: E402
+
+from sandbox.client import point_nextcord_at, restore_nextcord  # noqa: E402
+from sandbox.demo import DEMO  # noqa: E402
+from sandbox.server import SandboxServer  # noqa: E402
 
 Row = tuple[str, str, str]
 
