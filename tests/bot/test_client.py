@@ -1,0 +1,50 @@
+import dataclasses
+from pathlib import Path
+
+from bot.cache import MemoryCache
+from bot.client import FoundryBot, ShardedFoundryBot, create_bot
+from bot.database import Database, create_engine
+from bot.guild_access import GuildAccess
+from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
+from bot.logbuffer import LogBuffer
+from bot.services import Services
+from bot.settings import load_settings
+
+
+def make_services(tmp_path: Path, **changes) -> Services:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(load_settings(environ={}, env_file=None), **changes)
+    db = Database(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"))
+    return Services(
+        settings=settings,
+        db=db,
+        cache=MemoryCache(),
+        guild_access=GuildAccess(db, auto_approve=False),
+        guild_settings=GuildSettingsStore(db, GuildSettingsRegistry()),
+        log_buffer=LogBuffer(),
+        session_key=b"k" * 32,
+    )
+
+
+async def test_shard_count_makes_an_auto_sharded_bot(tmp_path: Path) -> None:
+    services = make_services(tmp_path, shard_count=2)
+    bot = create_bot(services)
+    try:
+        assert isinstance(bot, ShardedFoundryBot)
+        assert bot.shard_count == 2
+        assert "cogs.admin" in bot.extensions
+        assert services.settings_registry.get("web_links").owner == "admin"
+    finally:
+        await bot.close()
+        await services.db.dispose()
+
+
+async def test_without_shard_count_one_connection_and_members_intent(tmp_path: Path) -> None:
+    services = make_services(tmp_path)
+    bot = create_bot(services)
+    try:
+        assert type(bot) is FoundryBot
+        assert bot.intents.members and bot.intents.guilds
+        assert not bot.intents.message_content  # slash commands need no privileged content
+    finally:
+        await bot.close()
+        await services.db.dispose()
