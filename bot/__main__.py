@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
@@ -127,6 +130,7 @@ async def _serve(
     from bot.database import DatabaseUnavailable
     from bot.migrate import MigrationFailed
     from bot.runtime import BotProcess, StartupError
+    from bot.secret_key import SecretKeyError
 
     offline_session = None
     if offline:
@@ -151,18 +155,12 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
     exit_code = 0
     try:
-        await process.start()
-        await _announce(process)
-        closed = asyncio.create_task(process.wait_closed())
-        stopping = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (closed, stopping):
-            if task not in done:
-                task.cancel()
-        if closed in done and closed.exception() is not None:
-            raise closed.exception()  # type: ignore[misc]
+        # A signal stops start-up too (database retries, migrations), not only the run.
+        if await _unless_stopped(process.start(), stop):
+            await _announce(process)
+            await _unless_stopped(process.wait_closed(), stop)
         log.info("Shutting down")
-    except (DatabaseUnavailable, StartupError, MigrationFailed) as exc:
+    except (DatabaseUnavailable, StartupError, MigrationFailed, SecretKeyError) as exc:
         exit_code = fail(str(exc))
     except Exception as exc:
         from web.server import WebPortInUse
@@ -189,6 +187,22 @@ async def _serve(
         if offline_session is not None:
             await offline_session.stop()
     return exit_code
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run `work` until it ends (True; its error is raised) or `stop` is set (False; `work`
+    is cancelled)."""
+    task = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 async def _announce(process) -> None:

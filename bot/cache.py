@@ -134,6 +134,13 @@ class RedisCache:
         finally:
             await self._client.eval(_RELEASE_SCRIPT, 1, key, token)
 
+    async def forget(self, keys: set[str]) -> None:
+        """Delete `keys` at once (or just check the connection when there are none)."""
+        if keys:
+            await self._client.delete(*(self._key(k) for k in keys))
+        else:
+            await self._client.ping()
+
     async def ping(self) -> bool:
         try:
             return bool(await self._client.ping())
@@ -154,7 +161,11 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 class FallbackCache:
     """Uses Redis while it answers; on a connection failure switches to the in-process cache
-    with one warning, and tries Redis again after `retry_after` seconds."""
+    with one warning, and tries Redis again after `retry_after` seconds.
+
+    Keys written or deleted during an outage are deleted from Redis before it is used again,
+    so a value from before the outage is never served after it (a cache may forget, but must
+    not answer stale). A lock taken during an outage is only held in this process."""
 
     def __init__(
         self,
@@ -168,15 +179,11 @@ class FallbackCache:
         self._retry_after = retry_after
         self._clock = clock
         self._down_since: float | None = None
+        self._touched: set[str] = set()
 
     @property
     def degraded(self) -> bool:
         return self._down_since is not None
-
-    def _use_primary(self) -> bool:
-        if self._down_since is None:
-            return True
-        return self._clock() - self._down_since >= self._retry_after
 
     def _went_down(self, exc: BaseException) -> None:
         if self._down_since is None:
@@ -186,23 +193,35 @@ class FallbackCache:
             )
         self._down_since = self._clock()
 
-    def _came_back(self) -> None:
-        if self._down_since is not None:
-            log.info("Redis is reachable again; using it as the cache")
-            self._down_since = None
+    async def _primary_ready(self) -> bool:
+        """True when Redis may be used; after an outage, first forgets what changed in it."""
+        if self._down_since is None:
+            return True
+        if self._clock() - self._down_since < self._retry_after:
+            return False
+        try:
+            await self.primary.forget(self._touched)
+        except Exception as exc:
+            if not _is_connection_error(exc):
+                raise
+            self._went_down(exc)
+            return False
+        self._touched.clear()
+        self._down_since = None
+        log.info("Redis is reachable again; using it as the cache")
+        return True
 
-    async def _call(self, name: str, *args: Any) -> Any:
-        if self._use_primary():
+    async def _call(self, name: str, key: str, *args: Any) -> Any:
+        if await self._primary_ready():
             try:
-                result = await getattr(self.primary, name)(*args)
+                return await getattr(self.primary, name)(key, *args)
             except Exception as exc:
                 if not _is_connection_error(exc):
                     raise
                 self._went_down(exc)
-            else:
-                self._came_back()
-                return result
-        return await getattr(self.fallback, name)(*args)
+        if name != "get":
+            self._touched.add(key)
+        return await getattr(self.fallback, name)(key, *args)
 
     async def get(self, key: str) -> Any | None:
         return await self._call("get", key)
@@ -217,24 +236,32 @@ class FallbackCache:
     async def lock(
         self, name: str, timeout: float = 10.0, wait: float = 10.0
     ) -> AsyncIterator[None]:
-        cache: MemoryCache | RedisCache = self.fallback
-        if self._use_primary():
+        if await self._primary_ready():
+            held = self.primary.lock(name, timeout, wait)
             try:
-                await self.primary._client.ping()
+                await held.__aenter__()
             except Exception as exc:
                 if not _is_connection_error(exc):
                     raise
                 self._went_down(exc)
             else:
-                self._came_back()
-                cache = self.primary
-        async with cache.lock(name, timeout, wait):
+                try:
+                    yield
+                finally:
+                    try:
+                        await held.__aexit__(None, None, None)
+                    except Exception as exc:
+                        # Redis went away while held: the lock expires there on its own.
+                        if not _is_connection_error(exc):
+                            raise
+                        self._went_down(exc)
+                return
+        async with self.fallback.lock(name, timeout, wait):
             yield
 
     async def ping(self) -> bool:
-        """True while some cache works; the health page reports `degraded` separately."""
-        if await self.primary.ping():
-            self._came_back()
+        """True while some cache works; `degraded` says whether it is the in-process one."""
+        await self._primary_ready()
         return True
 
     async def close(self) -> None:

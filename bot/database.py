@@ -92,7 +92,11 @@ class Database:
                 log.warning(
                     "Database at %s not reachable (%s); retrying in %.0f s", shown, reason, delay
                 )
-                await asyncio.sleep(delay)
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:
+                    await engine.dispose()
+                    raise
                 delay = min(delay * 2, 30.0)
         raise AssertionError("unreachable")
 

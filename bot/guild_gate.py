@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import nextcord
 from nextcord.errors import ApplicationCheckFailure
+from nextcord.ext import commands
 
 from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
 
@@ -66,8 +67,27 @@ def install_guild_gate(bot: FoundryBot) -> None:
     async def on_guild_available(guild: nextcord.Guild) -> None:
         await admit(bot, guild)
 
+    async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
+        # Prefix commands (the bot answers @mentions) pass the same gate.
+        if ctx.guild is None or getattr(ctx.cog, "always_allowed", False):
+            return True
+        if await access.status(ctx.guild.id) == GUILD_APPROVED:
+            return True
+        raise commands.CheckFailure(PENDING_REPLY)
+
     bot.add_application_command_check(approved_guild_only)
+    bot.add_check(approved_guild_only_for_prefix)
+
+    async def on_command_error(ctx: commands.Context, error: Exception) -> None:
+        if isinstance(error, commands.CommandNotFound):
+            return
+        if isinstance(error, commands.CheckFailure):
+            await ctx.reply(str(error) or "You cannot use this command.", mention_author=False)
+            return
+        log.error("Command failed", exc_info=(type(error), error, error.__traceback__))
+
     bot.add_listener(on_application_command_error, "on_application_command_error")
+    bot.add_listener(on_command_error, "on_command_error")
     bot.add_listener(on_guild_join, "on_guild_join")
     bot.add_listener(on_guild_available, "on_guild_available")
 

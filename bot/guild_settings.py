@@ -136,21 +136,16 @@ class GuildSettingsStore:
         async with self.db.session() as session, session.begin():
             if await session.get(GuildRecord, guild_id) is None:
                 raise LookupError(f"guild {guild_id} is not known to the bot")
-            existing = {
-                row.key: row
-                for row in await session.scalars(
-                    select(GuildSettingValue).where(GuildSettingValue.guild_id == guild_id)
+            rows = await session.execute(
+                select(GuildSettingValue.key, GuildSettingValue.value).where(
+                    GuildSettingValue.guild_id == guild_id
                 )
-            }
-            changed = {}
-            for name, value in values.items():
-                row = existing.get(name)
-                if row is None:
-                    session.add(GuildSettingValue(guild_id=guild_id, key=name, value=value))
-                    changed[name] = value
-                elif row.value != value:
-                    row.value = value
-                    changed[name] = value
+            )
+            before = {row.key: row.value for row in rows}
+            changed = {k: v for k, v in values.items() if k not in before or before[k] != v}
+            if values:
+                # An upsert: two concurrent first saves of a guild must not collide.
+                await session.execute(_upsert_settings(session.bind.dialect.name, guild_id, values))
             session.add(
                 AuditEntry(
                     guild_id=guild_id,
@@ -160,3 +155,16 @@ class GuildSettingsStore:
                 )
             )
         return values
+
+
+def _upsert_settings(dialect: str, guild_id: int, values: Mapping[str, Any]) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(GuildSettingValue).values(
+        [{"guild_id": guild_id, "key": key, "value": value} for key, value in values.items()]
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["guild_id", "key"], set_={"value": statement.excluded.value}
+    )

@@ -78,7 +78,12 @@ async def ensure_migrated(db: Database, *, in_process: bool = False) -> bool:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, stderr = await process.communicate()
+    try:
+        _, stderr = await process.communicate()
+    except asyncio.CancelledError:
+        process.kill()  # shutting down mid-upgrade: leave no child behind
+        await process.wait()
+        raise
     if process.returncode != 0:
         lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit status {process.returncode}"

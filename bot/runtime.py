@@ -74,10 +74,11 @@ class BotProcess:
 
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        session_key = load_session_key(settings)
         db = await Database.connect(settings.database_url, retries=settings.db_connect_retries)
         try:
             await ensure_migrated(db, in_process=self.migrate_in_process)
-        except Exception:
+        except BaseException:  # a failure, or a signal during start-up
             await db.dispose()
             raise
         cache = create_cache(settings.redis_url)
@@ -90,7 +91,7 @@ class BotProcess:
             guild_access=access,
             guild_settings=GuildSettingsStore(db, registry),
             log_buffer=self.log_buffer,
-            session_key=load_session_key(settings),
+            session_key=session_key,
         )
         bot = create_bot(
             self.services,

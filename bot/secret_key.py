@@ -8,9 +8,13 @@ import os
 import secrets
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.settings import MIN_SECRET_KEY, Settings
 
 KEY_FILE = "secret_key"
+
+
+class SecretKeyError(Exception):
+    """The stored key is unusable; the message says how to fix it."""
 
 
 def load_session_key(settings: Settings) -> bytes:
@@ -20,6 +24,12 @@ def load_session_key(settings: Settings) -> bytes:
     path = settings.data_dir / KEY_FILE
     if path.exists():
         text = path.read_text().strip()
+        if len(text) < MIN_SECRET_KEY:
+            # An empty or short key would make session cookies forgeable.
+            raise SecretKeyError(
+                f"{path} holds no usable key (under {MIN_SECRET_KEY} characters); delete it "
+                "to have a new one generated, or set SECRET_KEY"
+            )
         return hashlib.sha256(text.encode()).digest()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     text = secrets.token_urlsafe(48)
@@ -28,6 +38,15 @@ def load_session_key(settings: Settings) -> bytes:
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
+    """Write to a private temporary file, then rename: the key file is whole or absent."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

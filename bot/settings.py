@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 from sqlalchemy.engine import make_url
@@ -50,8 +51,8 @@ class Settings:
     auto_approve: bool = False
     shard_count: int | None = None
     data_dir: Path = Path("data")
-    database_url: str = ""
-    redis_url: str | None = None
+    database_url: str = field(default="", repr=False)  # may hold a password
+    redis_url: str | None = field(default=None, repr=False)
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -76,9 +77,9 @@ class Settings:
         if password:
             values.append(password)
         if self.redis_url:
-            redis_password = make_url(self.redis_url.replace("rediss://", "redis://", 1)).password
+            redis_password = urlsplit(self.redis_url).password
             if redis_password:
-                values.append(str(redis_password))
+                values.append(redis_password)
         return [v for v in values if v]
 
 
@@ -195,9 +196,25 @@ def _redis_url(raw: str) -> str | None:
     raw = raw.strip()
     if not raw:
         return None
-    if not raw.startswith(("redis://", "rediss://", "unix://")):
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(raw)
+    _ = parts.port  # raises ValueError for a port that is not a number 0-65535
+    if parts.scheme != "unix" and not parts.hostname:
         raise ValueError(raw)
     return raw
+
+
+MIN_SECRET_KEY = 32
+
+
+def _secret_key(raw: str) -> Secret | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if len(raw) < MIN_SECRET_KEY:
+        raise ValueError("too short")
+    return Secret(raw)
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -219,12 +236,24 @@ VARIABLES: tuple[Variable, ...] = (
         "a URL starting sqlite+aiosqlite:// or postgresql+asyncpg://",
         secret=True,
     ),
-    Variable("REDIS_URL", "redis_url", _redis_url, "a URL starting redis:// or rediss://"),
+    Variable(
+        "REDIS_URL",
+        "redis_url",
+        _redis_url,
+        "a URL like redis://host:6379/0 (or rediss://)",
+        secret=True,
+    ),
     Variable("WEB_ENABLED", "web_enabled", _bool, "true or false"),
     Variable("WEB_HOST", "web_host", lambda raw: raw.strip() or "127.0.0.1", "an address"),
     Variable("WEB_PORT", "web_port", _port, "a port number 0-65535"),
     Variable("PUBLIC_URL", "public_url", _http_url, "a URL starting http:// or https://"),
-    Variable("SECRET_KEY", "secret_key", _secret, "a long random string", secret=True),
+    Variable(
+        "SECRET_KEY",
+        "secret_key",
+        _secret_key,
+        f"a random string of {MIN_SECRET_KEY} characters or more",
+        secret=True,
+    ),
     Variable("LOG_LEVEL", "log_level", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     Variable("DB_CONNECT_RETRIES", "db_connect_retries", _non_negative_int, "a whole number >= 0"),
     Variable("SANDBOX_PORT", "sandbox_port", _port, "a port number 0-65535"),

@@ -9,6 +9,10 @@ class FeatureCog(commands.Cog):
     async def ping(self, interaction: nextcord.Interaction) -> None:
         await interaction.response.send_message("pong")
 
+    @commands.command(name="ping")
+    async def ping_prefix(self, ctx: commands.Context) -> None:
+        await ctx.send("pong")
+
 
 def setup(bot: commands.Bot) -> None:
     bot.add_cog(FeatureCog())

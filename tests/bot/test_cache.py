@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,10 +42,13 @@ async def test_set_get_delete_round_trip(cache: Cache) -> None:
 
 
 async def test_values_expire_after_their_ttl(cache: Cache) -> None:
-    await cache.set("short", "x", ttl=0.15)
-    await cache.set("long", "y", ttl=60)
+    await cache.set("short", "x", ttl=1.0)
+    await cache.set("long", "y", ttl=600)
     assert await cache.get("short") == "x"
-    await asyncio.sleep(0.3)
+    for _ in range(100):  # expiry is the backend's own clock: wait for it, up to 10 s
+        if await cache.get("short") is None:
+            break
+        await asyncio.sleep(0.1)
     assert await cache.get("short") is None
     assert await cache.get("long") == "y"
 
@@ -73,7 +77,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
+def _start_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    # An append-only file synced on every write: what was stored survives a kill -9, so a
+    # restarted server still holds the values from before the outage.
     process = subprocess.Popen(
         [
             "redis-server",
@@ -84,7 +90,11 @@ def _start_redis(port: int) -> subprocess.Popen[bytes]:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            str(data_dir),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -101,12 +111,12 @@ def _start_redis(port: int) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture
-def private_redis() -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
+def private_redis(tmp_path: Path) -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
     """A redis-server of this test's own, so it can be stopped mid-test."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed, so Redis cannot be stopped mid-test")
     port = _free_port()
-    processes = [_start_redis(port)]
+    processes = [_start_redis(port, tmp_path)]
     yield port, processes
     for process in processes:
         process.kill()
@@ -114,7 +124,9 @@ def private_redis() -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
 
 
 async def test_redis_going_away_falls_back_with_one_warning(
-    private_redis: tuple[int, list[subprocess.Popen[bytes]]], caplog: pytest.LogCaptureFixture
+    private_redis: tuple[int, list[subprocess.Popen[bytes]]],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     port, processes = private_redis
     now = [0.0]
@@ -123,12 +135,14 @@ async def test_redis_going_away_falls_back_with_one_warning(
     )
     try:
         await cache.set("before", 1)
+        await cache.set("stale", "old")
         assert await cache.get("before") == 1
         assert not cache.degraded
 
         processes[0].kill()
         processes[0].wait()
         caplog.set_level(logging.INFO, logger="bot.cache")
+        await cache.delete("stale")  # only the in-process cache sees this
         for i in range(20):
             await cache.set(f"during-{i}", i)
             assert await cache.get(f"during-{i}") == i
@@ -138,10 +152,13 @@ async def test_redis_going_away_falls_back_with_one_warning(
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1 and "in-process cache" in warnings[0].getMessage()
 
-        processes.append(_start_redis(port))
+        processes.append(_start_redis(port, tmp_path))
         now[0] += 31  # past retry_after: the next call tries Redis again
         await cache.set("after", "back")
         assert not cache.degraded
+        assert await cache.get("after") == "back"
+        assert await cache.get("stale") is None  # deleted during the outage: not resurrected
+        assert await cache.get("before") == 1  # untouched keys are still served from Redis
         assert any("reachable again" in r.getMessage() for r in caplog.records)
     finally:
         await cache.close()

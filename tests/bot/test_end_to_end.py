@@ -108,7 +108,7 @@ async def test_web_guild_list_follows_live_permissions(foundry: Foundry) -> None
     member = foundry.guild.member("bob")
     member.roles.remove(foundry.guild.role("Admins").id)
     foundry.server.emit_member_update(foundry.guild, member)
-    for _ in range(100):  # the client handles the dispatch on its own schedule
+    for _ in range(500):  # the client handles the dispatch on its own schedule (up to 5 s)
         if not await live.can_manage(foundry.guild.id, bob.id):
             break
         await asyncio.sleep(0.01)
@@ -125,3 +125,20 @@ async def test_web_links_can_be_turned_off_per_guild(foundry: Foundry) -> None:
     answer = await run(foundry, "bob", "web")
     assert answer.response_data["content"] == WEB_LINKS_OFF
     assert "http" not in answer.response_data["content"]
+
+
+async def test_mention_commands_pass_the_same_gate(foundry: Foundry) -> None:
+    general = foundry.guild.channel("general")
+    mention = f"<@{foundry.server.bot_user_id}> ping"
+
+    async def reply_to(content: str) -> str:
+        since = foundry.server.mark()
+        foundry.server.post_message_as("bob", general, content)
+        call = await foundry.server.wait_for_call(
+            method="POST", route="/channels/{channel_id}/messages", since=since
+        )
+        return call["json"]["content"]
+
+    assert await reply_to(mention) == PENDING_REPLY
+    await run(foundry, "alice", "guild", approve={})
+    assert await reply_to(mention) == "pong"

@@ -84,3 +84,18 @@ async def test_update_saves_all_or_nothing(migrated_db: Database) -> None:
         audits = await session.scalar(select(func.count()).select_from(AuditEntry))
         rows = await session.scalar(select(func.count()).select_from(GuildSettingValue))
     assert (audits, rows) == (1, 5)
+
+
+@pytest.mark.backend
+async def test_concurrent_first_saves_do_not_collide(migrated_db: Database) -> None:
+    import asyncio
+
+    await GuildAccess(migrated_db, auto_approve=True).joined(GUILD, "Homelab")
+    store = GuildSettingsStore(migrated_db, make_registry())
+    form = {"interval": "120", "alerts": "on", "units": "metric", "alert_channel": "", "title": "A"}
+    results = await asyncio.gather(
+        *(store.update(GUILD, {**form, "title": f"T{i}"}, ADMIN) for i in range(4)),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [dict] * 4
+    assert (await store.get_all(GUILD))["title"] in {"T0", "T1", "T2", "T3"}

@@ -147,3 +147,35 @@ def test_offline_mode_starts_and_a_signal_shuts_it_down_cleanly(
         assert bad not in log, log[-3000:]
     assert (tmp_path / "data" / "logs" / "foundrycord.log").exists()
     assert oct((tmp_path / "data" / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_signal_during_start_up_retries_stops_at_once(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DISCORD_TOKEN": "not-a-real-token",
+            "DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/foundry",
+            "DB_CONNECT_RETRIES": "8",  # about four minutes of backoff if not interrupted
+            "WEB_PORT": "0",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err = LineReader(process.stderr)
+    try:
+        assert err.wait_for("retrying in", 60), "".join(err.lines)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log = err.close()
+    assert "Shutting down" in log and "Traceback" not in log

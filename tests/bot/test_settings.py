@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_values_are_typed() -> None:
         ({"AUTO_APPROVE": "maybe"}, "AUTO_APPROVE='maybe' is not valid: expected true or false"),
         ({"SHARD_COUNT": "0"}, "SHARD_COUNT='0' is not valid"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not valid"),
-        ({"REDIS_URL": "http://x"}, "REDIS_URL='http://x' is not valid"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL is not valid"),
     ],
 )
 def test_bad_values_name_the_variable_and_what_is_expected(
@@ -68,11 +69,35 @@ def test_a_bad_database_url_does_not_echo_its_password() -> None:
 
 def test_secrets_never_show_in_reprs() -> None:
     settings = load(
-        {"DISCORD_TOKEN": "tok-123456", "SECRET_KEY": "sk-abcdef", "DISCORD_CLIENT_SECRET": "cs-1"}
+        {
+            "DISCORD_TOKEN": "tok-123456",
+            "SECRET_KEY": "sk-" + "a" * 40,
+            "DISCORD_CLIENT_SECRET": "cs-1",
+            "DATABASE_URL": "postgresql://u:dbpass-42@db/x",
+            "REDIS_URL": "redis://:redispass-42@cache:6379/0",
+        }
     )
     text = repr(settings)
-    assert "tok-123456" not in text and "sk-abcdef" not in text and "cs-1" not in text
-    assert "tok-123456" in settings.secrets()
+    for secret in ("tok-123456", "sk-aaaa", "cs-1", "dbpass-42", "redispass-42"):
+        assert secret not in text
+    assert {"tok-123456", "dbpass-42", "redispass-42"} <= set(settings.secrets())
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is not valid: expected a random string of 32"),
+        ({"REDIS_URL": "redis://:pw-9@host:abc/0"}, "REDIS_URL is not valid: expected a URL"),
+        ({"REDIS_URL": "reddis://:pw-9@host/0"}, "REDIS_URL is not valid: expected a URL"),
+    ],
+)
+def test_secret_settings_are_checked_without_echoing_them(
+    env: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        load(env)
+    assert str(info.value).startswith(expected)
+    assert "pw-9" not in str(info.value) and "short" not in str(info.value)
 
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -106,3 +131,15 @@ def test_readme_configuration_table_lists_every_variable() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for variable in VARIABLES:
         assert f"| `{variable.name}` |" in readme, variable.name
+
+
+def test_a_short_stored_session_key_is_refused(tmp_path: Path) -> None:
+    from bot.secret_key import SecretKeyError, load_session_key
+
+    settings = dataclasses.replace(load({}), data_dir=tmp_path)
+    key = load_session_key(settings)  # generated on first use, mode 600
+    assert len(key) == 32 and load_session_key(settings) == key
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+    (tmp_path / "secret_key").write_text("")
+    with pytest.raises(SecretKeyError, match="holds no usable key"):
+        load_session_key(settings)
