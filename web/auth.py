@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
@@ -29,8 +29,18 @@ def is_public(path: str) -> bool:
 
 
 def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """`target` if it is a path on this site, else None (no open redirects).
+
+    Browsers and yarl drop tabs and newlines from URLs and read a backslash as a slash, so
+    `/%09/evil.com` (a tab) or `/%5C/evil.com` would send the browser to `//evil.com`: a
+    target with any control character, space or backslash is refused outright.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ch in " \\" or not ch.isprintable() for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target
 

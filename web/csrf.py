@@ -10,6 +10,14 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 
 from web.errors import Handler, error_response
+from web.signin import LINK_PATH
+
+# The one state-changing request that skips the CSRF check: redeeming a sign-in link. The
+# browser that opens a link usually has no session yet, so it has no CSRF token to send;
+# the signed, single-use, ten-minute token in the form is the proof instead (whoever can
+# forge this request already holds the token and could sign in with it anyway). The
+# handler refuses cross-site form posts itself (Sec-Fetch-Site).
+CSRF_EXEMPT = frozenset({("POST", LINK_PATH)})
 
 SESSION_FIELD = "csrf"
 FORM_FIELD = "csrf_token"
@@ -45,7 +53,7 @@ async def _sent_token(request: web.Request) -> str:
 
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or (request.method, request.path) in CSRF_EXEMPT:
         return await handler(request)
     session = await get_session(request)
     expected = session.get(SESSION_FIELD)

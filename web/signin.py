@@ -98,22 +98,37 @@ class SignInLinks:
             )
         return f"{self.public_url}{LINK_PATH}?token={token_id}.{self._sign(token_id)}"
 
-    async def redeem(self, token: str) -> int:
-        """Use up `token` and return its user id, or raise a SignInLinkError subclass."""
+    def _token_id(self, token: str) -> str:
+        """The database id of `token` if its signature is right, else SignInLinkInvalid."""
         token_id, _, signature = token.strip().partition(".")
         if len(token_id) != 32 or not hmac.compare_digest(
             signature.encode(), self._sign(token_id).encode()
         ):
             raise SignInLinkInvalid()
+        return token_id
+
+    def _check_row(self, row: SignInToken | None, now: datetime) -> SignInToken:
+        if row is None:
+            raise SignInLinkInvalid()
+        if row.used_at is not None:
+            raise SignInLinkUsed()
+        if row.expires_at <= now:
+            raise SignInLinkExpired()
+        return row
+
+    async def check(self, token: str) -> int:
+        """The user id `token` would sign in, without using it up; raises like `redeem`."""
+        token_id = self._token_id(token)
+        async with self._db.session() as session:
+            row = self._check_row(await session.get(SignInToken, token_id), self._clock())
+            return row.user_id
+
+    async def redeem(self, token: str) -> int:
+        """Use up `token` and return its user id, or raise a SignInLinkError subclass."""
+        token_id = self._token_id(token)
         now = self._clock()
         async with self._db.session() as session, session.begin():
-            row = await session.get(SignInToken, token_id)
-            if row is None:
-                raise SignInLinkInvalid()
-            if row.used_at is not None:
-                raise SignInLinkUsed()
-            if row.expires_at <= now:
-                raise SignInLinkExpired()
+            row = self._check_row(await session.get(SignInToken, token_id), now)
             # The guarded UPDATE makes two concurrent redeems of one link end with one winner.
             result = await session.execute(
                 update(SignInToken)

@@ -83,7 +83,11 @@ async def test_web_command_link_signs_in_and_lists_the_managed_guild(foundry: Fo
 
     # unsafe=True: the jar keeps cookies from an IP-address host such as 127.0.0.1
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        async with session.get(link) as page:
+        async with session.get(link) as confirm:  # opening a link uses nothing up
+            assert confirm.status == 200
+            assert 'name="token"' in await confirm.text()
+        token = link.split("token=", 1)[1]
+        async with session.post(base + "/login/link", data={"token": token}) as page:
             assert page.status == 200
             assert str(page.url).endswith("/guilds")
             text = await page.text()

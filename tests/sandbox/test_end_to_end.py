@@ -196,9 +196,11 @@ async def test_resume_after_dropped_socket_replays_missed_events(
 ) -> None:
     seen: list[str] = []
     resumed = asyncio.Event()
+    got_message = asyncio.Event()
 
     async def on_message(message: nextcord.Message) -> None:
         seen.append(message.content)
+        got_message.set()
 
     async def on_resumed() -> None:
         resumed.set()
@@ -212,10 +214,7 @@ async def test_resume_after_dropped_socket_replays_missed_events(
     sandbox.faults.release_gateway()
     await asyncio.wait_for(resumed.wait(), 5)
     await sandbox.wait_for_dispatch("RESUMED", since=0)
-    for _ in range(50):
-        if seen:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(got_message.wait(), 5)
     assert seen == ["said while you were away"]
     assert sandbox.gateway.identify_count == identifies
 

@@ -31,16 +31,33 @@ async def client(stack: OfflineStack, aiohttp_client: Any) -> TestClient:
     return await aiohttp_client(app)
 
 
-async def sign_in(client: TestClient, stack: OfflineStack, user_id: int | None = None) -> str:
-    """Sign in with a one-time link; returns the session's CSRF token."""
+LINK_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)">')
+
+
+async def redeem_link(client: TestClient, stack: OfflineStack, user_id: int | None) -> None:
+    """Open a one-time link (it only shows a Sign in button) and press the button."""
     link = await stack.sign_in_link(user_id)
-    response = await client.get(link.removeprefix(PUBLIC_URL), allow_redirects=False)
-    assert response.status == 302, await response.text()
-    page = await client.get("/sandbox")
-    assert page.status == 200, await page.text()
-    match = CSRF_META.search(await page.text())
+    page = await client.get(link.removeprefix(PUBLIC_URL))
+    match = LINK_TOKEN.search(await page.text())
+    assert page.status == 200 and match
+    response = await client.post(
+        "/login/link", data={"token": match.group(1)}, allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+
+
+async def page_csrf(client: TestClient, page: str) -> str:
+    response = await client.get(page)
+    assert response.status == 200, await response.text()
+    match = CSRF_META.search(await response.text())
     assert match
     return match.group(1)
+
+
+async def sign_in(client: TestClient, stack: OfflineStack, user_id: int | None = None) -> str:
+    """Sign in with a one-time link; returns the session's CSRF token."""
+    await redeem_link(client, stack, user_id)
+    return await page_csrf(client, "/sandbox")
 
 
 def ids(stack: OfflineStack, member: str = "alice", channel: str = "general") -> dict[str, str]:
@@ -63,11 +80,34 @@ async def test_page_needs_sign_in_and_an_owner(client: TestClient, stack: Offlin
     refused = await client.post("/sandbox/api/message", json={}, headers=JSON)
     assert refused.status == 401
     bob = stack.server.state.find_user("bob").id
-    link = await stack.sign_in_link(bob)
-    await client.get(link.removeprefix(PUBLIC_URL), allow_redirects=False)
+    await redeem_link(client, stack, bob)
     response = await client.get("/sandbox/api/view", headers=JSON)
     assert response.status == 403
     assert "owners" in (await response.json())["error"]
+
+
+async def test_signed_in_non_owner_is_refused_everywhere(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    await redeem_link(client, stack, stack.server.state.find_user("bob").id)
+    page = await client.get("/sandbox")
+    assert page.status == 403
+    assert "owners" in await page.text()
+    csrf = await page_csrf(client, "/guilds")  # a valid token: only ownership is missing
+    message = {**ids(stack), "message": "1"}
+    bodies = {
+        "message": {**ids(stack), "content": "hello"},
+        "command": {**ids(stack), "command": "guild list", "options": {}},
+        "press": {**message, "custom_id": "open"},
+        "choose": {**message, "custom_id": "size", "values": ["M"]},
+        "submit": {**ids(stack), "interaction": "1", "values": {"idea": "x"}},
+    }
+    dispatched = len(stack.server.dispatches)
+    for endpoint, body in bodies.items():
+        status, answer = await post(client, f"/sandbox/api/{endpoint}", csrf, body)
+        assert status == 403, (endpoint, answer)
+        assert "owners" in answer["error"], endpoint
+    assert len(stack.server.dispatches) == dispatched
 
 
 async def test_page_shows_guild_channels_members_and_commands(

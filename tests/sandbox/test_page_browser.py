@@ -34,6 +34,8 @@ async def test_owner_runs_guild_list_from_the_sandbox_page(
             ),
         )
         await page.goto(await stack.sign_in_link(base=web_url))
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{web_url}/guilds")
         await page.goto(f"{web_url}/sandbox")
         assert await page.get_by_test_id("guild-name").inner_text() == "Foundry Homelab"
         await page.get_by_role("link", name="general").click()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from bot.cache import MemoryCache
@@ -169,11 +170,31 @@ async def client(ctx: WebContext, aiohttp_client: Any) -> TestClient:
     return await aiohttp_client(create_app(ctx))
 
 
+LINK_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)">')
+
+
+async def open_link(client: TestClient, link: str) -> str:
+    """Open a sign-in link as a browser would; returns the token its Sign in form posts."""
+    page = await client.get(link.removeprefix(PUBLIC_URL))
+    text = await page.text()
+    assert page.status == 200, text
+    match = LINK_TOKEN.search(text)
+    assert match, "the sign-in link page has no Sign in form"
+    return match.group(1)
+
+
+async def press_sign_in(client: TestClient, token: str, **headers: str) -> ClientResponse:
+    """Press the Sign in button of a link page: POST the token, without following."""
+    return await client.post(
+        "/login/link", data={"token": token}, headers=headers, allow_redirects=False
+    )
+
+
 async def sign_in(client: TestClient, ctx: WebContext, user_id: int) -> None:
     """Sign the test client in as `user_id` with a one-time link."""
-    link = await ctx.signin.issue(user_id)
-    response = await client.get(link.removeprefix(PUBLIC_URL), allow_redirects=False)
-    assert response.status == 302, await response.text()
+    token = await open_link(client, await ctx.signin.issue(user_id))
+    response = await press_sign_in(client, token)
+    assert response.status == 303, await response.text()
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')

@@ -1,4 +1,8 @@
-"""Sign-in pages: the one-time link from `/web`, Discord OAuth2, and sign-out."""
+"""Sign-in pages: the one-time link from `/web`, Discord OAuth2, and sign-out.
+
+Opening a one-time link (GET, or the HEAD and GET of link previews and scanners) only shows
+a Sign in button; the button's POST uses the link up and starts the session.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from aiohttp_session import get_session
 
 from web.auth import NEXT_FIELD, current_user, flash, log_in, log_out, safe_next
 from web.context import get_context
-from web.errors import PageError
+from web.errors import PageError, wants_json
 from web.oauth import DiscordOAuth, OAuthError
-from web.signin import SignInLinkError, SignInLinkExpired, SignInLinkUsed
+from web.signin import LINK_PATH, SignInLinkError, SignInLinkExpired, SignInLinkUsed
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +47,67 @@ async def login_page(request: web.Request) -> web.Response:
     )
 
 
-def _is_link_preview(request: web.Request) -> bool:
-    # Discord's link preview fetches posted URLs; it must not use up a one-time link.
-    return "Discordbot" in request.headers.get("User-Agent", "")
+LINK_TOKEN_FIELD = "token"
 
 
-@routes.get("/login/link")
-@routes.get("/login/link/{token}")
-async def redeem_link(request: web.Request) -> web.Response:
+def _link_page(
+    request: web.Request, *, token: str = "", error: SignInLinkError | None = None
+) -> web.Response:
+    """The Sign in button for `token`, or why the link does not work.
+
+    Rendered without a CSRF token, so showing it never starts a session.
+    """
+    if error is None:
+        status, context = 200, {"title": "Sign in to FoundryCord", "token": token}
+    else:
+        status = 410 if isinstance(error, SignInLinkExpired | SignInLinkUsed) else 400
+        context = {"title": "This sign-in link does not work", "message": str(error)}
+        if wants_json(request):
+            return web.json_response({"error": str(error)}, status=status)
+    response = aiohttp_jinja2.render_template("login_link.html", request, context, status=status)
+    # The page carries the token: no cache may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.get(LINK_PATH)
+@routes.get(LINK_PATH + "/{token}")
+async def link_page(request: web.Request) -> web.Response:
+    """Check the link without using it up and show a Sign in button.
+
+    aiohttp answers HEAD here too, and link previews and scanners fetch posted URLs: none of
+    that may use the link up or start a session, so this handler only reads.
+    """
     token = request.match_info.get("token") or request.query.get("token", "")
-    if _is_link_preview(request):
-        return web.Response(text="FoundryCord sign-in link", content_type="text/plain")
-    ctx = get_context(request)
     try:
-        user_id = await ctx.signin.redeem(token)
+        await get_context(request).signin.check(token)
     except SignInLinkError as exc:
-        status = 410 if isinstance(exc, SignInLinkExpired | SignInLinkUsed) else 400
-        raise PageError(status, str(exc), title="This sign-in link does not work") from None
-    username = await ctx.live.user_name(user_id) or f"User {user_id}"
+        return _link_page(request, error=exc)
+    return _link_page(request, token=token)
+
+
+@routes.post(LINK_PATH)
+async def redeem_link(request: web.Request) -> web.Response:
+    """Use up the link in the form and sign in. Exempt from the CSRF check (the browser has
+    no session yet): the signed one-time token is the proof, see web.csrf.CSRF_EXEMPT."""
+    # A form another site posts (login CSRF: signing the victim in as the attacker) is
+    # refused by browsers that say where the request came from.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        raise PageError(
+            403,
+            "This sign-in was sent from another site, so it was refused. Open your sign-in "
+            "link again and press Sign in.",
+        )
+    form = await request.post()
+    token = form.get(LINK_TOKEN_FIELD)
+    try:
+        user_id = await get_context(request).signin.redeem(token if isinstance(token, str) else "")
+    except SignInLinkError as exc:
+        return _link_page(request, error=exc)
+    username = await get_context(request).live.user_name(user_id) or f"User {user_id}"
     target = await log_in(request, user_id, username)
     log.info("User %s signed in to the web editor with a one-time link", user_id)
-    raise web.HTTPFound(target)
+    raise web.HTTPSeeOther(target)
 
 
 def _oauth(request: web.Request) -> DiscordOAuth:
