@@ -29,10 +29,12 @@ async def start_offline(
     *,
     record: Path | None = None,
     sandbox_url: str | None = None,
+    spec_path: Path | None = None,
 ) -> OfflineSession:
     """Start the sandbox with the demo guild (or use the one at `sandbox_url`) and point
     nextcord at it. The demo guild's owner becomes a bot owner, and guilds are approved
-    at once, so everything can be tried straight away."""
+    at once, so everything can be tried straight away. `spec_path` turns on validation of
+    all traffic against Discord's OpenAPI spec (tests)."""
     from sandbox.client import point_nextcord_at
 
     if sandbox_url is not None:
@@ -44,7 +46,7 @@ async def start_offline(
     from sandbox.demo import DEMO, DEMO_OWNER
     from sandbox.server import SandboxServer
 
-    server = SandboxServer(port=settings.sandbox_port, record_path=record, spec_path=None)
+    server = SandboxServer(port=settings.sandbox_port, record_path=record, spec_path=spec_path)
     await server.start()
     server.load(DEMO)
     point_nextcord_at(server)

@@ -16,6 +16,7 @@ from nextcord.ext import commands
 
 from sandbox.client import point_nextcord_at, restore_nextcord
 from sandbox.server import SandboxServer
+from sandbox.spec import SpecValidator
 from sandbox.state import Guild
 
 DEMO: dict[str, Any] = {
@@ -209,7 +210,9 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
             web_port=0,
             public_url=PUBLIC_URL,
         )
-        session = await start_offline(settings, record=record)
+        session = await start_offline(
+            settings, record=record, spec_path=SpecValidator.default_path()
+        )
         process = BotProcess(
             session.settings,
             session.token,
@@ -231,3 +234,6 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
             await stack.process.stop()
             await stack.session.stop()
         restore_nextcord()
+    for stack in stacks:  # as with the plain sandbox fixture: Discord's contract holds
+        assert stack.server.handler_errors == []
+        assert stack.server.spec_violations == []
