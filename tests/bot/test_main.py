@@ -179,3 +179,29 @@ def test_a_signal_during_start_up_retries_stops_at_once(tmp_path: Path) -> None:
             process.wait()
         log = err.close()
     assert "Shutting down" in log and "Traceback" not in log
+
+
+def test_a_refused_token_is_one_clear_line(tmp_path: Path) -> None:
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--token", "the-right-token", "--no-demo"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out = LineReader(sandbox.stdout)
+    try:
+        assert out.wait_for("Sandbox listening on", 30)
+        url = next(line for line in out.lines if "listening" in line).split()[-1]
+        result = run_bot(
+            ["--sandbox-url", url],
+            {"DISCORD_TOKEN": "a-wrong-token", "WEB_PORT": "0", "DATA_DIR": "data"},
+            tmp_path,
+        )
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+        out.close()
+    assert result.returncode == 2
+    assert "foundrycord: error: Discord refused the token: check DISCORD_TOKEN" in result.stderr
+    assert "a-wrong-token" not in result.stderr
+    assert "Traceback" not in result.stderr
