@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
-    db.add_argument("revision", nargs="?", help="target revision (default: head / one step)")
+    db.add_argument("revision", nargs="?", help="target revision (default: every head / one step)")
     return parser
 
 
@@ -108,7 +108,7 @@ async def _db_command(settings: Settings, action: str, revision: str | None) -> 
         return fail(str(exc))
     try:
         if action == "upgrade":
-            await db.upgrade(revision or "head")
+            await db.upgrade(revision or "heads")
         elif action == "downgrade":
             await db.downgrade(revision or "-1")
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,17 @@ from sqlalchemy.orm import DeclarativeBase
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+COGS_DIR = MIGRATIONS_DIR.parent / "cogs"
+
+
+def migration_dirs() -> list[Path]:
+    """The shared migrations, then each feature's own `cogs/<feature>/migrations` folder.
+
+    A feature's first migration builds on the shared "0001" and carries a branch label of
+    its own, so the schema has one head per feature and upgrades go to all heads."""
+    features = sorted(path for path in COGS_DIR.glob("*/migrations") if path.is_dir())
+    return [MIGRATIONS_DIR / "versions", *features]
+
 
 # Stable constraint names, so Alembic migrations match the models on both backends.
 NAMING_CONVENTION = {
@@ -111,7 +123,7 @@ class Database:
             return False
         return True
 
-    async def upgrade(self, revision: str = "head") -> None:
+    async def upgrade(self, revision: str = "heads") -> None:
         await self._run_alembic("upgrade", revision)
 
     async def downgrade(self, revision: str = "base") -> None:
@@ -140,6 +152,7 @@ def alembic_config(url: str | None = None) -> Any:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(map(str, migration_dirs())))
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

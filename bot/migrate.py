@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot.database import MIGRATIONS_DIR, Database
+from bot.database import MIGRATIONS_DIR, Database, migration_dirs
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +25,12 @@ class MigrationFailed(Exception):
     """The upgrade did not finish; the message carries the child's last error line."""
 
 
-def migration_heads(versions_dir: Path | None = None) -> set[str]:
+def migration_heads(versions_dirs: list[Path] | None = None) -> set[str]:
     """Revisions no other migration builds on, read from the files without importing them."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in (versions_dir or MIGRATIONS_DIR / "versions").glob("*.py"):
+    paths = [path for folder in versions_dirs or migration_dirs() for path in folder.glob("*.py")]
+    for path in paths:
         values: dict[str, object] = {}
         for node in ast.parse(path.read_text()).body:
             target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]

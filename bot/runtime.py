@@ -101,6 +101,7 @@ class BotProcess:
         self.bot = bot
         access.leave_guild = self._leave_guild
 
+        features = self.services.features
         self.web_context = WebContext(
             settings=settings,
             db=db,
@@ -110,9 +111,12 @@ class BotProcess:
             guild_settings=self.services.guild_settings,
             log_buffer=self.log_buffer,
             session_key=self.services.session_key,
-            extra_routes=list(self.web_extras.routes),
-            nav_links=list(self.web_extras.nav_links),
-            template_dirs=list(self.web_extras.template_dirs),
+            extra_routes=[*features.routes, *self.web_extras.routes],
+            nav_links=[*features.nav_links, *self.web_extras.nav_links],
+            template_dirs=[*features.template_dirs, *self.web_extras.template_dirs],
+            static_dirs=features.static_dirs,
+            guild_tabs=features.guild_tabs,
+            app_keys={**features.app_keys, **self.web_extras.app_keys},
         )
         bot.web_context = self.web_context
         if settings.web_enabled:
@@ -126,8 +130,6 @@ class BotProcess:
         from web.server import start_web
 
         app = create_app(self.web_context)
-        for key, value in self.web_extras.app_keys.items():
-            app[key] = value
         self._web_server = await start_web(app, self.settings.web_host, self.settings.web_port)
         if self.settings.web_port == 0 and self.settings.public_url.endswith(":0"):
             # A free port was picked: links must carry the real one.

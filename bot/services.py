@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.cache import Cache
 from bot.database import Database
+from bot.features import FeatureRegistry
 from bot.guild_access import GuildAccess
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.logbuffer import LogBuffer
@@ -21,6 +22,7 @@ class Services:
     guild_settings: GuildSettingsStore
     log_buffer: LogBuffer
     session_key: bytes
+    features: FeatureRegistry = field(default_factory=FeatureRegistry)
 
     @property
     def settings_registry(self) -> GuildSettingsRegistry:

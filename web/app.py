@@ -71,6 +71,7 @@ async def _template_globals(request: web.Request) -> dict[str, Any]:
         "csrf_token": _LazyCsrfToken(session),
         "flashes": _LazyFlashes(session),
         "nav_links": ctx.nav_links,
+        "guild_tabs": ctx.guild_tabs,
         "request_path": request.path,
     }
 
@@ -141,8 +142,13 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     app.cleanup_ctx.append(_oauth_context(ctx))
     app.on_response_prepare.append(_security_headers)
 
-    # The vendor route goes before /static so the static prefix does not swallow it.
+    for key, value in ctx.app_keys.items():
+        app[key] = value
+
+    # The vendor and feature routes go before /static so its prefix does not swallow them.
     app.router.add_routes(vendor.routes)
+    for name, folder in ctx.static_dirs.items():
+        app.router.add_static(f"/static/{name}", folder, append_version=False)
     app.router.add_static("/static", HERE / "static", append_version=False)
     for table in (health.routes, auth.routes, guilds.routes, owner.routes, *ctx.extra_routes):
         app.router.add_routes(table)

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.features import GuildTab
 from web.signin import SignInLinks
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ class WebContext:
     """The bot's services as the web editor sees them.
 
     `extra_routes` takes RouteTableDefs from features (they get the same sign-in and CSRF
-    protection as the built-in pages) and `nav_links` adds (title, url) entries to the navbar.
+    protection as the built-in pages), `nav_links` adds (title, url) entries to the navbar,
+    `guild_tabs` adds tabs to every server's pages, `static_dirs` serves each folder at
+    `/static/<name>/`, and `app_keys` are set on the application (see `bot.features`).
     `signin` is built from the other fields: the bot's `/web` command calls
     `ctx.signin.issue(user_id)` for a one-time link.
     """
@@ -47,6 +50,9 @@ class WebContext:
     extra_routes: list[web.RouteTableDef] = field(default_factory=list)
     nav_links: list[tuple[str, str]] = field(default_factory=list)
     template_dirs: list[Path] = field(default_factory=list)
+    static_dirs: dict[str, Path] = field(default_factory=dict)
+    guild_tabs: list[GuildTab] = field(default_factory=list)
+    app_keys: dict[web.AppKey[Any], Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
     signin: SignInLinks = field(init=False, repr=False)
 

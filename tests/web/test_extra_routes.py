@@ -35,3 +35,20 @@ async def test_feature_routes_are_protected(ctx: WebContext, aiohttp_client: Any
     token = await csrf_token(client)
     response = await client.post("/sandbox/run", headers={"X-CSRF-Token": token})
     assert await response.json() == {"ran": True}
+
+
+async def test_feature_static_files_and_guild_tabs(
+    ctx: WebContext, aiohttp_client: Any, tmp_path: Any
+) -> None:
+    from bot.features import GuildTab
+    from tests.web.conftest import GUILD_ID
+
+    (tmp_path / "chart.js").write_text("// feature script")
+    ctx.static_dirs["monitoring"] = tmp_path
+    ctx.guild_tabs.append(GuildTab("Monitoring", "monitoring"))
+    client: TestClient = await aiohttp_client(create_app(ctx))
+
+    assert await (await client.get("/static/monitoring/chart.js")).text() == "// feature script"
+    await sign_in(client, ctx, ADMIN_ID)
+    page = await (await client.get(f"/guilds/{GUILD_ID}/settings")).text()
+    assert f'href="/guilds/{GUILD_ID}/monitoring">Monitoring</a>' in page

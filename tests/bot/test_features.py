@@ -1,0 +1,98 @@
+"""The registry through which a feature package adds its web pages, and the per-feature
+migration folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sqlalchemy import inspect
+
+from bot import database
+from bot.database import Database
+from bot.features import FeatureRegistry, FeatureWeb, GuildTab
+from bot.migrate import migration_heads
+
+
+def test_contributions_are_collected_in_order() -> None:
+    registry = FeatureRegistry()
+    first, second = web.RouteTableDef(), web.RouteTableDef()
+    key = web.AppKey("thing", str)
+    registry.add_web(
+        FeatureWeb(
+            "alpha",
+            routes=[first],
+            templates=Path("/a/templates"),
+            static=Path("/a/static"),
+            nav_links=[("Alpha", "/alpha")],
+            guild_tabs=[GuildTab("Alpha", "alpha")],
+            app_keys={key: "value"},
+        )
+    )
+    registry.add_web(FeatureWeb("beta", routes=[second], guild_tabs=[GuildTab("Beta", "beta")]))
+    assert registry.routes == [first, second]
+    assert registry.template_dirs == [Path("/a/templates")]
+    assert registry.static_dirs == {"alpha": Path("/a/static")}
+    assert registry.nav_links == [("Alpha", "/alpha")]
+    assert [tab.slug for tab in registry.guild_tabs] == ["alpha", "beta"]
+    assert registry.app_keys == {key: "value"}
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("not a name", "identifier"), ("vendor", "reserved"), ("css", "reserved")],
+)
+def test_bad_feature_names_are_refused(name: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FeatureRegistry().add_web(FeatureWeb(name))
+
+
+def test_a_feature_cannot_register_twice() -> None:
+    registry = FeatureRegistry()
+    registry.add_web(FeatureWeb("alpha"))
+    with pytest.raises(ValueError, match="twice"):
+        registry.add_web(FeatureWeb("alpha"))
+
+
+FEATURE_MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "demo_0001"
+down_revision = "0001"
+branch_labels = ("demo",)
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("demo_things", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("demo_things")
+"""
+
+
+async def test_a_features_own_migration_folder_is_upgraded_beside_the_shared_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cogs = tmp_path / "cogs"
+    (cogs / "demo" / "migrations").mkdir(parents=True)
+    (cogs / "demo" / "migrations" / "demo_0001_things.py").write_text(FEATURE_MIGRATION)
+    monkeypatch.setattr(database, "COGS_DIR", cogs)
+    assert database.migration_dirs()[-1] == cogs / "demo" / "migrations"
+    assert "demo_0001" in migration_heads()
+
+    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        await db.upgrade()
+        async with db.engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert {"demo_things", "guilds"} <= set(tables)
+        await db.downgrade()
+        async with db.engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert "demo_things" not in tables
+    finally:
+        await db.dispose()
