@@ -87,3 +87,20 @@ class FeatureRegistry:
         for part in self._web.values():
             keys.update(part.app_keys)
         return keys
+
+
+class FeatureServices:
+    """Objects one feature offers others by name (for example monitoring's metrics for
+    dashboards), so features use each other through an interface and never by import."""
+
+    def __init__(self) -> None:
+        self._provided: dict[str, Any] = {}
+
+    def provide(self, name: str, service: Any) -> None:
+        if name in self._provided:
+            raise ValueError(f"a service named {name!r} is already provided")
+        self._provided[name] = service
+
+    def get(self, name: str) -> Any | None:
+        """The service, or None when no loaded feature provides it."""
+        return self._provided.get(name)

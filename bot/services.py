@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.cache import Cache
 from bot.database import Database
-from bot.features import FeatureRegistry
+from bot.features import FeatureRegistry, FeatureServices
 from bot.guild_access import GuildAccess
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.logbuffer import LogBuffer
@@ -23,6 +23,7 @@ class Services:
     log_buffer: LogBuffer
     session_key: bytes
     features: FeatureRegistry = field(default_factory=FeatureRegistry)
+    provided: FeatureServices = field(default_factory=FeatureServices)
 
     @property
     def settings_registry(self) -> GuildSettingsRegistry:

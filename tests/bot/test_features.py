@@ -96,3 +96,15 @@ async def test_a_features_own_migration_folder_is_upgraded_beside_the_shared_one
         assert "demo_things" not in tables
     finally:
         await db.dispose()
+
+
+def test_features_offer_services_by_name() -> None:
+    from bot.features import FeatureServices
+
+    services = FeatureServices()
+    assert services.get("metrics") is None
+    source = object()
+    services.provide("metrics", source)
+    assert services.get("metrics") is source
+    with pytest.raises(ValueError, match="already provided"):
+        services.provide("metrics", object())
