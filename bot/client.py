@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import nextcord
 from nextcord.ext import commands
 
 import cogs
 from bot.guild_gate import install_guild_gate
+from bot.ready import install_fast_ready
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,38 @@ def default_intents() -> nextcord.Intents:
     return intents
 
 
+class StartupWork:
+    """Work that must finish before the bot counts as started: the application command sync
+    nextcord runs on connect, and each guild's admission. `settled()` waits for it."""
+
+    def __init__(self) -> None:
+        self.commands_synced = asyncio.Event()
+        self._pending: set[asyncio.Future[object]] = set()
+
+    async def run(self, work: Awaitable[object]) -> None:
+        future = asyncio.ensure_future(work)
+        self._pending.add(future)
+        try:
+            await future
+        finally:
+            self._pending.discard(future)
+
+    async def settled(self) -> None:
+        await self.commands_synced.wait()
+        while self._pending:
+            await asyncio.wait(set(self._pending))
+
+
 class FoundryMixin:
     services: Services
+    startup: StartupWork
+
+    async def on_connect(self) -> None:
+        # nextcord's on_connect registers the application commands with Discord.
+        try:
+            await super().on_connect()  # type: ignore[misc]
+        finally:
+            self.startup.commands_synced.set()
 
     def load_all_extensions(self: commands.Bot) -> list[str]:  # type: ignore[misc]
         loaded = discover_extensions()
@@ -67,12 +99,9 @@ def create_bot(
     else:
         bot = FoundryBot(**options)
     bot.services = services
+    bot.startup = StartupWork()
+    install_fast_ready(bot)
     install_guild_gate(bot)
-
-    async def on_ready() -> None:
-        log.info("Ready as %s in %d guild(s)", bot.user, len(bot.guilds))
-
-    bot.add_listener(on_ready, "on_ready")
     if load_extensions:
         bot.load_all_extensions()
     for name in extra_extensions:

@@ -62,10 +62,10 @@ def install_guild_gate(bot: FoundryBot) -> None:
         await _reply_ephemeral(interaction, "Something went wrong; the error has been logged.")
 
     async def on_guild_join(guild: nextcord.Guild) -> None:
-        await admit(bot, guild)
+        await bot.startup.run(admit(bot, guild))
 
     async def on_guild_available(guild: nextcord.Guild) -> None:
-        await admit(bot, guild)
+        await bot.startup.run(admit(bot, guild))
 
     async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
         # Prefix commands (the bot answers @mentions) pass the same gate.

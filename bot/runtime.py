@@ -67,6 +67,7 @@ class BotProcess:
         self.web_context = None
         self._web_server = None
         self._connect_task: asyncio.Task[None] | None = None
+        self._started_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the database (migrated to head), the cache, the web server and the gateway."""
@@ -124,6 +125,13 @@ class BotProcess:
 
         await bot.login(self.token)
         self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
+        self._started_task = asyncio.create_task(self._until_started(bot), name="startup")
+
+    @staticmethod
+    async def _until_started(bot: FoundryBot | ShardedFoundryBot) -> None:
+        await bot.wait_until_ready()
+        await bot.startup.settled()
+        log.info("Ready as %s in %d guild(s)", bot.user, len(bot.guilds))
 
     async def _start_web(self) -> None:
         from web.app import create_app
@@ -148,9 +156,11 @@ class BotProcess:
             await guild.leave()
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait for on_ready, failing early if the gateway task dies."""
+        """Wait for on_ready, the command sync and every guild's admission, failing early
+        if the gateway task dies."""
         assert self.bot is not None and self._connect_task is not None
-        ready = asyncio.create_task(self.bot.wait_until_ready())
+        assert self._started_task is not None
+        ready = asyncio.ensure_future(asyncio.shield(self._started_task))
         done, _ = await asyncio.wait(
             {ready, self._connect_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
         )
@@ -169,6 +179,11 @@ class BotProcess:
 
     async def stop(self) -> None:
         """Close in reverse order; safe to call more than once or after a failed start."""
+        if self._started_task is not None:
+            self._started_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._started_task
+            self._started_task = None
         if self._web_server is not None:
             await self._web_server.stop()
             self._web_server = None

@@ -52,7 +52,6 @@ async def start_process(settings: Settings, token: str) -> BotProcess:
     process = BotProcess(
         settings,
         token,
-        guild_ready_timeout=0.05,
         extra_extensions=["tests.bot.feature_cog"],
         migrate_in_process=True,
     )

@@ -48,3 +48,26 @@ async def test_without_shard_count_one_connection_and_members_intent(tmp_path: P
     finally:
         await bot.close()
         await services.db.dispose()
+
+
+async def test_startup_settles_after_the_command_sync_and_every_admission() -> None:
+    import asyncio
+
+    from bot.client import StartupWork
+
+    startup = StartupWork()
+    release = asyncio.Event()
+
+    async def admission() -> None:
+        await release.wait()
+
+    running = asyncio.create_task(startup.run(admission()))
+    settled = asyncio.create_task(startup.settled())
+    await asyncio.sleep(0.01)
+    assert not settled.done()  # neither the sync nor the admission has finished
+    startup.commands_synced.set()
+    await asyncio.sleep(0.01)
+    assert not settled.done()  # the admission still runs
+    release.set()
+    await asyncio.wait_for(settled, 5)
+    await running
