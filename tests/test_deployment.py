@@ -33,3 +33,30 @@ def test_dockerfile_uses_python_312_a_node_stage_a_non_root_user_and_a_healthche
     assert "FROM node:" in text and "npm ci" in text
     assert "\nUSER foundry" in text
     assert "HEALTHCHECK" in text and "/healthz" in text
+
+
+def test_the_image_compiles_bytecode_at_build_time(tmp_path: Path) -> None:
+    import re
+    import shlex
+    import sys
+
+    text = (ROOT / "Dockerfile").read_text()
+    assert "--no-compile" not in text
+    assert "PYTHONDONTWRITEBYTECODE" not in text
+    match = re.search(r"^RUN (python -m compileall .*)$", text, re.MULTILINE)
+    assert match, "the Dockerfile must compile the project with compileall"
+    args = shlex.split(match.group(1))
+    folders = [arg for arg in args[3:] if not arg.startswith("-") and arg != "0"]
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", text, re.MULTILINE))
+    assert set(folders) <= copied, "compileall must cover folders the image copies"
+    for folder in folders:
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.pyc", "node_modules"))
+    result = subprocess.run(
+        [sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    sources = [p for folder in folders for p in (tmp_path / folder).rglob("*.py")]
+    uncompiled = [
+        p for p in sources if not list((p.parent / "__pycache__").glob(f"{p.stem}.cpython-*.pyc"))
+    ]
+    assert sources and uncompiled == []
