@@ -50,7 +50,9 @@ def test_the_image_compiles_bytecode_at_build_time(tmp_path: Path) -> None:
     copied = set(re.findall(r"^COPY (\w+) \./\1$", text, re.MULTILINE))
     assert set(folders) <= copied, "compileall must cover folders the image copies"
     for folder in folders:
-        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.pyc", "node_modules"))
+        shutil.copytree(
+            ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.pyc", "node_modules")
+        )
     result = subprocess.run(
         [sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
