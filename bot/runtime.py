@@ -16,6 +16,7 @@ from bot.cache import create_cache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
 from bot.database import Database
 from bot.guild_access import GuildAccess
+from bot.guild_purge import LeftGuildPurge
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.live import NextcordLiveState
 from bot.logbuffer import LogBuffer
@@ -67,6 +68,7 @@ class BotProcess:
         self.web_context = None
         self._web_server = None
         self._connect_task: asyncio.Task[None] | None = None
+        self.purge: LeftGuildPurge | None = None
 
     async def start(self) -> None:
         """Open the database (migrated to head), the cache, the web server and the gateway."""
@@ -100,6 +102,12 @@ class BotProcess:
         )
         self.bot = bot
         access.leave_guild = self._leave_guild
+        self.purge = LeftGuildPurge(
+            access,
+            settings.left_guild_retention_days,
+            current_guilds=lambda: [g.id for g in bot.guilds],
+            wait_ready=bot.wait_until_ready,
+        )
 
         self.web_context = WebContext(
             settings=settings,
@@ -120,6 +128,7 @@ class BotProcess:
 
         await bot.login(self.token)
         self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
+        self.purge.start()
 
     async def _start_web(self) -> None:
         from web.app import create_app
@@ -167,6 +176,9 @@ class BotProcess:
 
     async def stop(self) -> None:
         """Close in reverse order; safe to call more than once or after a failed start."""
+        if self.purge is not None:
+            await self.purge.stop()
+            self.purge = None
         if self._web_server is not None:
             await self._web_server.stop()
             self._web_server = None
@@ -188,6 +200,7 @@ class BotProcess:
                 await self._connect_task
             self._connect_task = None
         if self.services is not None:
+            await self.services.guild_access.drain()  # a listener's last write
             await self.services.cache.close()
             await self.services.db.dispose()
             self.services = None

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.guild_gate import PENDING_NOTICE
 from bot.runtime import BotProcess
 from bot.settings import Settings, load_settings
 from sandbox.client import point_nextcord_at, restore_nextcord
@@ -82,6 +83,13 @@ async def foundry(tmp_path: Path) -> AsyncIterator[Foundry]:
         db_connect_retries=0,
     )
     harness = Foundry(server, guild, settings, await start_process(settings, server.token))
+    # Ready is not the end of admission: wait until the bot has told the new (pending) guild.
+    await server.wait_for_call(
+        lambda call: (call["json"] or {}).get("content") == PENDING_NOTICE,
+        method="POST",
+        since=0,
+        timeout=10,
+    )
     try:
         yield harness
     finally:
