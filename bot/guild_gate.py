@@ -111,9 +111,10 @@ async def reconcile(bot: FoundryBot) -> None:
 
 
 async def guild_removed(bot: FoundryBot, guild: nextcord.Guild) -> None:
-    """The bot was removed from a guild, or left it (a guild in an outage is not gone)."""
-    if guild.unavailable:
-        return
+    """The bot was removed from a guild, or left it. An outage is not a removal, but needs no
+    check here: nextcord turns GUILD_DELETE with `unavailable` into on_guild_unavailable, and
+    only a real removal into on_guild_remove (whose guild may still say `unavailable` if an
+    outage came first)."""
     try:
         await bot.services.guild_access.left(guild.id)
     except Exception:

@@ -41,8 +41,13 @@ def guild_list_text(records: Sequence[GuildRecord], retention_days: int) -> str:
     active = [r for r in present if r.status != GUILD_PENDING]
     pending = [r for r in present if r.status == GUILD_PENDING]
     left = sorted((r for r in records if r.left_at is not None), key=lambda r: r.left_at)
-    lines = [f"**In {len(active)} server(s)**"]
-    lines += [f"`{r.id}` **{r.name}**: {r.status}" for r in active] or ["None."]
+    lines = [f"The bot is in {len(present)} server(s)."]
+    if active:
+        lines += ["", "**Approved**"]
+        lines += [
+            f"`{r.id}` **{r.name}**" + ("" if r.status == "approved" else f": {r.status}")
+            for r in active
+        ]
     if pending:
         lines += ["", "**Waiting for approval**"]
         lines += [f"`{r.id}` **{r.name}**" for r in pending]
