@@ -44,13 +44,10 @@ def guild_list_text(records: Sequence[GuildRecord], retention_days: int) -> str:
     lines = [f"The bot is in {len(present)} server(s)."]
     if active:
         lines += ["", "**Approved**"]
-        lines += [
-            f"`{r.id}` **{r.name}**" + ("" if r.status == "approved" else f": {r.status}")
-            for r in active
-        ]
+        lines += [f"`{r.id}` **{r.name}**: {r.status}" for r in active]
     if pending:
         lines += ["", "**Waiting for approval**"]
-        lines += [f"`{r.id}` **{r.name}**" for r in pending]
+        lines += [f"`{r.id}` **{r.name}**: {r.status}" for r in pending]
     if left:
         lines += ["", "**Left**"]
         for r in left:
