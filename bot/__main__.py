@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
@@ -24,7 +24,9 @@ live dashboards and a web editor, in one process.
 modes:
   with DISCORD_TOKEN set      connect to Discord (sharded when SHARD_COUNT is set)
   without DISCORD_TOKEN       run offline against the built-in sandbox (a local
-                              Discord-compatible server with a demo guild)
+                              Discord-compatible server with a demo guild); its world
+                              is saved in DATA_DIR/sandbox_world.json and kept across
+                              restarts until --sandbox-reset
   db upgrade|downgrade|current  database chores (Alembic migrations)
 
 Settings come from the environment and a .env file; see .env.example.
@@ -59,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
         "one; DISCORD_TOKEN must be its token",
     )
     parser.add_argument(
+        "--sandbox-reset",
+        action="store_true",
+        help="delete the saved sandbox world and run offline with a fresh demo world; asks "
+        "first (in a terminal), --yes answers for you",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --sandbox-reset: do not ask (needed when not run in a terminal)",
+    )
+    parser.add_argument(
         "--check-config", action="store_true", help="validate the settings and exit"
     )
     sub = parser.add_subparsers(dest="command")
@@ -87,8 +100,25 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.logging_setup import setup_logging
 
+    if args.yes and not args.sandbox_reset:
+        return fail("--yes only goes with --sandbox-reset")
+    if args.sandbox_reset:
+        if args.sandbox_url is not None:
+            return fail(
+                "--sandbox-reset resets the built-in sandbox's saved world; it does not apply "
+                "to a sandbox at --sandbox-url"
+            )
+        stop_code = reset_sandbox_world(settings, assume_yes=args.yes)
+        if stop_code is not None:
+            return stop_code
+
     log_buffer = setup_logging(settings.log_level, settings.data_dir, settings.secrets())
-    offline = args.sandbox or args.sandbox_url is not None or settings.discord_token is None
+    offline = (
+        args.sandbox
+        or args.sandbox_reset
+        or args.sandbox_url is not None
+        or settings.discord_token is None
+    )
     if args.record and not offline:
         return fail("--record works in sandbox mode only (no DISCORD_TOKEN, or --sandbox)")
     try:
@@ -97,6 +127,38 @@ def main(argv: list[str] | None = None) -> int:
         )
     except KeyboardInterrupt:
         return 130
+
+
+def reset_sandbox_world(
+    settings: Settings, *, assume_yes: bool, stdin: TextIO | None = None
+) -> int | None:
+    """Delete the saved sandbox world after a confirmation. None: go on and run (with a fresh
+    world); an exit code: stop here (the user said no, or cannot be asked)."""
+    from bot.offline import reset_saved_world, world_path
+
+    stdin = stdin or sys.stdin
+    path = world_path(settings)
+    if not path.exists():
+        print(f"No saved sandbox world in {path}: starting a fresh demo world.", flush=True)
+        return None
+    if not assume_yes:
+        if not stdin.isatty():
+            return fail(
+                f"--sandbox-reset deletes the saved sandbox world in {path}; run it in a "
+                "terminal to confirm, or add --yes"
+            )
+        print(
+            f"Delete the saved sandbox world in {path} (its guild, channels, members and "
+            "messages) and start a fresh demo world? [y/N] ",
+            end="",
+            flush=True,
+        )
+        if stdin.readline().strip().lower() not in ("y", "yes"):
+            print("Nothing was reset.")
+            return 0
+    reset_saved_world(settings)
+    print("Deleted the saved sandbox world: starting a fresh demo world.", flush=True)
+    return None
 
 
 async def _db_command(settings: Settings, action: str, revision: str | None) -> int:

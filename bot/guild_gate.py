@@ -67,6 +67,12 @@ def install_guild_gate(bot: FoundryBot) -> None:
     async def on_guild_available(guild: nextcord.Guild) -> None:
         await bot.startup.run(admit(bot, guild))
 
+    async def on_ready() -> None:
+        await bot.startup.run(reconcile(bot))
+
+    async def on_guild_remove(guild: nextcord.Guild) -> None:
+        await guild_removed(bot, guild)
+
     async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
         # Prefix commands (the bot answers @mentions) pass the same gate.
         if ctx.guild is None or getattr(ctx.cog, "always_allowed", False):
@@ -90,6 +96,29 @@ def install_guild_gate(bot: FoundryBot) -> None:
     bot.add_listener(on_command_error, "on_command_error")
     bot.add_listener(on_guild_join, "on_guild_join")
     bot.add_listener(on_guild_available, "on_guild_available")
+    bot.add_listener(on_ready, "on_ready")
+    bot.add_listener(on_guild_remove, "on_guild_remove")
+
+
+async def reconcile(bot: FoundryBot) -> None:
+    """At READY (each new session): guilds recorded as present that the bot is not in any
+    more (removed while it was offline) are marked as left. A guild in an outage is still
+    among ``bot.guilds``, as unavailable, so it is not counted as gone."""
+    try:
+        await bot.services.guild_access.reconcile(g.id for g in bot.guilds)
+    except Exception:  # the bot keeps running; the next READY tries again
+        log.exception("Could not reconcile the guild records with the guilds the bot is in")
+
+
+async def guild_removed(bot: FoundryBot, guild: nextcord.Guild) -> None:
+    """The bot was removed from a guild, or left it. An outage is not a removal, but needs no
+    check here: nextcord turns GUILD_DELETE with `unavailable` into on_guild_unavailable, and
+    only a real removal into on_guild_remove (whose guild may still say `unavailable` if an
+    outage came first)."""
+    try:
+        await bot.services.guild_access.left(guild.id)
+    except Exception:
+        log.exception("Could not record leaving guild %s (%s)", guild.name, guild.id)
 
 
 async def admit(bot: FoundryBot, guild: nextcord.Guild) -> None:

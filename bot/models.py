@@ -21,6 +21,11 @@ def utcnow() -> datetime:
 
 
 class GuildRecord(Base):
+    """A guild the bot has been in. `left_at` is set while the bot is not in it (it left,
+    was removed, or the guild was gone at a READY); its settings and feature data stay until
+    the left-guild purge deletes the row, and with it (ON DELETE CASCADE) everything that
+    references it."""
+
     __tablename__ = "guilds"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -30,6 +35,12 @@ class GuildRecord(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     notice_sent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    @property
+    def present(self) -> bool:
+        """The bot is in this guild (as far as the last READY and events tell)."""
+        return self.left_at is None
 
 
 class GuildSettingValue(Base):

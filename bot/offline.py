@@ -1,15 +1,27 @@
 """Offline mode: no DISCORD_TOKEN, so the bot runs against the local sandbox (a
 Discord-compatible server on loopback) with a demo guild. The only place in `bot/` that
-imports the sandbox."""
+imports the sandbox.
+
+The sandbox's world (guild, channels, roles, members, messages, registered commands) is
+saved in `DATA_DIR/sandbox_world.json` as it changes and at shutdown, and loaded at the next
+offline start, so a restart looks like one on Discord: same guild, same ids."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.runtime import WebExtras
 from bot.settings import Settings
+
+WORLD_FILE = "sandbox_world.json"
+
+
+def world_path(settings: Settings) -> Path:
+    """Where the offline sandbox's world is saved."""
+    return settings.data_dir / WORLD_FILE
 
 
 @dataclass
@@ -18,10 +30,15 @@ class OfflineSession:
     settings: Settings
     token: str
     web_extras: WebExtras
+    saver: object | None = None  # sandbox.world_file.WorldSaver, when the world is saved
+    restored: bool = False  # True when the saved world was loaded
 
     async def stop(self) -> None:
+        """Stop the sandbox, then save its final world (so nothing changes after)."""
         if self.sandbox is not None:
             await self.sandbox.stop()  # type: ignore[attr-defined]
+        if self.saver is not None:
+            await self.saver.close()  # type: ignore[attr-defined]
 
 
 async def start_offline(
@@ -31,10 +48,10 @@ async def start_offline(
     sandbox_url: str | None = None,
     spec_path: Path | None = None,
 ) -> OfflineSession:
-    """Start the sandbox with the demo guild (or use the one at `sandbox_url`) and point
-    nextcord at it. The demo guild's owner becomes a bot owner, and guilds are approved
-    at once, so everything can be tried straight away. `spec_path` turns on validation of
-    all traffic against Discord's OpenAPI spec (tests)."""
+    """Start the sandbox with the world saved in DATA_DIR, or else the demo guild (or use
+    the sandbox at `sandbox_url`), and point nextcord at it. The demo guild's owner becomes
+    a bot owner, and guilds are approved at once, so everything can be tried straight away.
+    `spec_path` turns on validation of all traffic against Discord's OpenAPI spec (tests)."""
     from sandbox.client import point_nextcord_at
 
     if sandbox_url is not None:
@@ -45,16 +62,36 @@ async def start_offline(
 
     from sandbox.demo import DEMO, DEMO_OWNER
     from sandbox.server import SandboxServer
+    from sandbox.world_file import WorldSaver, load_saved_world
 
     server = SandboxServer(port=settings.sandbox_port, record_path=record, spec_path=spec_path)
     await server.start()
-    server.load(DEMO)
+    path = world_path(settings)
+    loaded = load_saved_world(server, path)
+    if not loaded.restored:
+        server.load(DEMO)
+    saver = None
+    if loaded.writable:
+        saver = WorldSaver(server, path)
+        saver.attach()
+        if not loaded.restored:
+            await saver.save()  # a fresh world is on disk from the start
     point_nextcord_at(server)
-    owner_id = server.state.find_user(DEMO_OWNER).id
-    settings = dataclasses.replace(
-        settings, owner_ids=settings.owner_ids | {owner_id}, auto_approve=True
+    owner_ids = set(settings.owner_ids)
+    with contextlib.suppress(KeyError):  # a saved world without the demo owner
+        owner_ids.add(server.state.find_user(DEMO_OWNER).id)
+    settings = dataclasses.replace(settings, owner_ids=frozenset(owner_ids), auto_approve=True)
+    return OfflineSession(
+        server, settings, server.token, _web_extras(server), saver, loaded.restored
     )
-    return OfflineSession(server, settings, server.token, _web_extras(server))
+
+
+def reset_saved_world(settings: Settings) -> bool:
+    """Delete the saved sandbox world, so the next offline start builds a fresh demo world;
+    True if there was one."""
+    from sandbox.world_file import remove_world
+
+    return remove_world(world_path(settings))
 
 
 def _web_extras(server: object | None) -> WebExtras:

@@ -16,6 +16,7 @@ from bot.cache import create_cache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
 from bot.database import Database
 from bot.guild_access import GuildAccess
+from bot.guild_purge import LeftGuildPurge
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.live import NextcordLiveState
 from bot.logbuffer import LogBuffer
@@ -68,6 +69,7 @@ class BotProcess:
         self._web_server = None
         self._connect_task: asyncio.Task[None] | None = None
         self._started_task: asyncio.Task[None] | None = None
+        self.purge: LeftGuildPurge | None = None
 
     async def start(self) -> None:
         """Open the database (migrated to head), the cache, the web server and the gateway."""
@@ -101,6 +103,12 @@ class BotProcess:
         )
         self.bot = bot
         access.leave_guild = self._leave_guild
+        self.purge = LeftGuildPurge(
+            access,
+            settings.left_guild_retention_days,
+            current_guilds=lambda: [g.id for g in bot.guilds],
+            wait_ready=bot.wait_until_ready,
+        )
 
         features = self.services.features
         self.web_context = WebContext(
@@ -126,6 +134,7 @@ class BotProcess:
         await bot.login(self.token)
         self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
         self._started_task = asyncio.create_task(self._until_started(bot), name="startup")
+        self.purge.start()
 
     @staticmethod
     async def _until_started(bot: FoundryBot | ShardedFoundryBot) -> None:
@@ -184,6 +193,9 @@ class BotProcess:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._started_task
             self._started_task = None
+        if self.purge is not None:
+            await self.purge.stop()
+            self.purge = None
         if self._web_server is not None:
             await self._web_server.stop()
             self._web_server = None
@@ -205,6 +217,7 @@ class BotProcess:
                 await self._connect_task
             self._connect_task = None
         if self.services is not None:
+            await self.services.guild_access.drain()  # a listener's last write
             await self.services.cache.close()
             await self.services.db.dispose()
             self.services = None

@@ -62,6 +62,7 @@ class Settings:
     db_connect_retries: int = 5
     discord_api_base: str = "https://discord.com/api/v10"
     sandbox_port: int = 0
+    left_guild_retention_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -257,6 +258,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_LEVEL", "log_level", _log_level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     Variable("DB_CONNECT_RETRIES", "db_connect_retries", _non_negative_int, "a whole number >= 0"),
     Variable("SANDBOX_PORT", "sandbox_port", _port, "a port number 0-65535"),
+    Variable(
+        "LEFT_GUILD_RETENTION_DAYS",
+        "left_guild_retention_days",
+        _non_negative_int,
+        "a whole number of days >= 0 (0: keep forever)",
+    ),
 )
 
 

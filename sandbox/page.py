@@ -16,9 +16,11 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from sandbox import page_view as view
+from sandbox.demo import DEMO
 from sandbox.driver import Answer, MemberDriver, SandboxDriver
 from sandbox.server import SandboxServer
 from sandbox.state import Channel, Guild
+from sandbox.world_reset import reset_world
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -292,3 +294,34 @@ async def submit_modal(request: web.Request) -> web.Response:
         raise _bad(f"The form has no field {error}.") from None
     except TimeoutError as error:
         return web.json_response(_not_answered(error))
+
+
+@routes.get("/sandbox/reset")
+async def reset_page(request: web.Request) -> web.Response:
+    """The confirmation step before a reset (also what a plain POST without it shows)."""
+    await _require_owner(request)
+    server = _server(request)
+    return aiohttp_jinja2.render_template(
+        "sandbox_reset.html",
+        request,
+        {"title": "Reset sandbox", "guild_names": [g.name for g in server.state.guilds.values()]},
+    )
+
+
+@routes.post("/sandbox/reset")
+async def reset_world_now(request: web.Request) -> web.Response:
+    """Replace the world with a fresh demo world (see :mod:`sandbox.world_reset`); the bot
+    stays connected and sees the old guilds removed and the new one added."""
+    from web.auth import flash
+
+    await _require_owner(request)
+    form = await request.post()
+    if form.get("confirm") != "yes":
+        raise web.HTTPSeeOther("/sandbox/reset")
+    new_guilds = reset_world(_server(request), DEMO)
+    await flash(
+        request,
+        f"The sandbox world was reset: {', '.join(g.name for g in new_guilds)} is new. The bot "
+        "saw the old server removed and this one added.",
+    )
+    raise web.HTTPSeeOther("/sandbox")

@@ -127,6 +127,9 @@ class SandboxServer:
         self._call_waiters: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future]] = []
         self._dispatch_waiters: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future]] = []
         self._answer_events: dict[int, asyncio.Event] = {}
+        # Called after each change to the world (a dispatch, a successful REST write): the
+        # offline mode saves the world from here (sandbox.world_file.WorldSaver).
+        self.change_listeners: list[Callable[[], None]] = []
 
         self.faults = Faults(self)
         self.gateway = Gateway(
@@ -350,6 +353,8 @@ class SandboxServer:
         if self.recorder is not None:
             self.recorder.write({"type": "rest", **call})
         self._notify(self._call_waiters, call)
+        if request.method != "GET" and 200 <= status < 300:
+            self.notify_changed()
 
     def record_dispatch(self, event: str, data: Any) -> None:
         entry = {"event": event, "data": data, "time": time.time()}
@@ -357,6 +362,15 @@ class SandboxServer:
         if self.recorder is not None:
             self.recorder.write({"type": "dispatch", **entry})
         self._notify(self._dispatch_waiters, entry)
+        self.notify_changed()
+
+    def notify_changed(self) -> None:
+        """Tell the change listeners the world changed (they must not raise)."""
+        for listener in list(self.change_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("sandbox change listener failed")
 
     @staticmethod
     def _notify(waiters: list[tuple[Callable[..., bool], asyncio.Future]], item: Any) -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import nextcord
 from nextcord.ext import commands
 
 from bot.guild_settings import SettingSpec
+from bot.models import GUILD_PENDING
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
+    from bot.models import GuildRecord
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,32 @@ WEB_LINKS_OFF = (
     "Sign-in links are turned off in this server (web editor: Settings > Sign-in links). "
     "Run /web in another server, or ask an admin to turn them back on."
 )
+
+
+def guild_list_text(records: Sequence[GuildRecord], retention_days: int) -> str:
+    """`/guild list`: the servers the bot is in, those waiting for approval, and those it
+    left (with when, and until when their data is kept), each group apart."""
+    present = [r for r in records if r.left_at is None]
+    active = [r for r in present if r.status != GUILD_PENDING]
+    pending = [r for r in present if r.status == GUILD_PENDING]
+    left = sorted((r for r in records if r.left_at is not None), key=lambda r: r.left_at)
+    lines = [f"The bot is in {len(present)} server(s)."]
+    if active:
+        lines += ["", "**Approved**"]
+        lines += [f"`{r.id}` **{r.name}**: {r.status}" for r in active]
+    if pending:
+        lines += ["", "**Waiting for approval**"]
+        lines += [f"`{r.id}` **{r.name}**: {r.status}" for r in pending]
+    if left:
+        lines += ["", "**Left**"]
+        for r in left:
+            assert r.left_at is not None
+            line = f"`{r.id}` **{r.name}**: left {r.left_at:%Y-%m-%d} (was {r.status})"
+            if retention_days > 0:
+                until = r.left_at + timedelta(days=retention_days)
+                line += f", data kept until {until:%Y-%m-%d}"
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def parse_guild_id(raw: str) -> int | None:
@@ -59,8 +89,12 @@ class AdminCog(commands.Cog):
             )
             return
         records = await self.bot.services.guild_access.list()
-        lines = [f"`{r.id}` **{r.name}**: {r.status}" for r in records] or ["No servers yet."]
-        await interaction.response.send_message("\n".join(lines)[:2000], ephemeral=True)
+        if not records:
+            text = "No servers yet."
+        else:
+            retention = self.bot.services.settings.left_guild_retention_days
+            text = guild_list_text(records, retention)
+        await interaction.response.send_message(text[:2000], ephemeral=True)
 
     @guild.subcommand(name="approve", description="Let a server use FoundryCord.")
     async def guild_approve(
@@ -98,7 +132,8 @@ class AdminCog(commands.Cog):
             )
             return
         access = self.bot.services.guild_access
-        if await access.status(target) is None:
+        record = await access.get(target)
+        if record is None or record.left_at is not None:
             await interaction.response.send_message(
                 f"The bot is not in a server with id {target}.", ephemeral=True
             )

@@ -1,9 +1,11 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
 from bot.database import Database
-from bot.guild_access import GuildAccess
-from bot.models import AuditEntry
+from bot.guild_access import GuildAccess, status_on_return
+from bot.models import AuditEntry, GuildSettingValue
 
 pytestmark = pytest.mark.backend
 
@@ -46,3 +48,100 @@ async def test_deciding_an_unknown_guild_is_refused(migrated_db: Database) -> No
     access = GuildAccess(migrated_db, auto_approve=False)
     with pytest.raises(LookupError, match="not known"):
         await access.approve(GUILD, OWNER)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+OTHER = 401234567890123456
+THIRD = 501234567890123456
+
+
+async def test_ready_marks_guilds_the_bot_is_no_longer_in_as_left(migrated_db: Database) -> None:
+    clock = Clock()
+    access = GuildAccess(migrated_db, auto_approve=True, clock=clock)
+    for guild_id in (GUILD, OTHER, THIRD):
+        await access.joined(guild_id, f"guild {guild_id}")
+    assert await access.reconcile([GUILD]) == [OTHER, THIRD]
+    left = {r.id: r for r in await access.list(present=False)}
+    assert set(left) == {OTHER, THIRD}
+    assert left[OTHER].left_at == clock.now
+    assert left[OTHER].status == "approved"  # the decision is kept, only presence changes
+    assert [r.id for r in await access.list(present=True)] == [GUILD]
+    clock.now += timedelta(hours=1)
+    assert await access.reconcile([GUILD]) == []  # already left: the first time stays
+    assert (await access.get(OTHER)).left_at == datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+async def test_a_removal_marks_the_guild_left_once(migrated_db: Database) -> None:
+    access = GuildAccess(migrated_db, auto_approve=False, clock=Clock())
+    await access.joined(GUILD, "Homelab")
+    assert await access.left(GUILD) is True
+    assert await access.left(GUILD) is False
+    assert await access.left(OTHER) is False  # never seen
+    assert (await access.get(GUILD)).present is False
+
+
+@pytest.mark.parametrize(
+    ("decided", "auto_approve", "expected"),
+    [
+        ("approved", True, "approved"),
+        ("approved", False, "pending"),
+        ("rejected", True, "pending"),
+        ("rejected", False, "pending"),
+        ("pending", False, "pending"),
+    ],
+)
+async def test_a_guild_that_adds_the_bot_again_is_pending_unless_approved_and_auto(
+    migrated_db: Database, decided: str, auto_approve: bool, expected: str
+) -> None:
+    setup = GuildAccess(migrated_db, auto_approve=False)
+    await setup.joined(GUILD, "Homelab")
+    await setup.mark_notice_sent(GUILD)
+    if decided != "pending":
+        await setup._decide(GUILD, OWNER, decided)
+    await setup.left(GUILD)
+
+    access = GuildAccess(migrated_db, auto_approve=auto_approve)
+    record = await access.joined(GUILD, "Homelab again")
+    assert (record.status, record.left_at, record.name) == (expected, None, "Homelab again")
+    if expected == "pending":
+        assert record.decided_by is None
+        assert await access.mark_notice_sent(GUILD) is True  # told again, once
+    else:
+        assert record.decided_by == OWNER
+
+
+def test_status_on_return_is_pure() -> None:
+    assert status_on_return("approved", auto_approve=True) == "approved"
+    assert status_on_return("approved", auto_approve=False) == "pending"
+    assert status_on_return("rejected", auto_approve=True) == "pending"
+
+
+async def test_purge_deletes_left_guilds_after_the_retention_with_their_settings(
+    migrated_db: Database,
+) -> None:
+    clock = Clock()
+    access = GuildAccess(migrated_db, auto_approve=True, clock=clock)
+    for guild_id in (GUILD, OTHER, THIRD):
+        await access.joined(guild_id, f"guild {guild_id}")
+        async with migrated_db.session() as session, session.begin():
+            session.add(GuildSettingValue(guild_id=guild_id, key="k", value=1))
+    await access.left(OTHER)  # left at day 0
+    clock.now += timedelta(days=20)
+    await access.left(THIRD)  # left at day 20
+    clock.now += timedelta(days=10, seconds=1)  # day 30: OTHER is past 30 days, THIRD is not
+    assert await access.purge_left(timedelta(days=30)) == [OTHER]
+    assert await access.get(OTHER) is None
+    async with migrated_db.session() as session:
+        kept = set(await session.scalars(select(GuildSettingValue.guild_id)))
+    assert kept == {GUILD, THIRD}  # ON DELETE CASCADE took OTHER's settings
+    clock.now += timedelta(days=30)
+    assert await access.purge_left(timedelta(days=30), keep=[THIRD]) == []  # back in it
+    assert await access.purge_left(timedelta(days=30)) == [THIRD]
+    assert [r.id for r in await access.list()] == [GUILD]

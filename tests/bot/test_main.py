@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -32,7 +33,7 @@ def run_bot(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
 def test_help_lists_the_modes(tmp_path: Path) -> None:
     result = run_bot(["--help"], {}, tmp_path)
     assert result.returncode == 0
-    for text in ("DISCORD_TOKEN", "sandbox", "--record", "db upgrade"):
+    for text in ("DISCORD_TOKEN", "sandbox", "--record", "db upgrade", "--sandbox-reset", "--yes"):
         assert text in result.stdout
 
 
@@ -147,6 +148,9 @@ def test_offline_mode_starts_and_a_signal_shuts_it_down_cleanly(
         assert bad not in log, log[-3000:]
     assert (tmp_path / "data" / "logs" / "foundrycord.log").exists()
     assert oct((tmp_path / "data" / "secret_key").stat().st_mode & 0o777) == "0o600"
+    world = tmp_path / "data" / "sandbox_world.json"  # saved at shutdown, for the next start
+    assert oct(world.stat().st_mode & 0o777) == "0o600"
+    assert "Foundry Homelab" in world.read_text()
 
 
 def test_a_signal_during_start_up_retries_stops_at_once(tmp_path: Path) -> None:
@@ -205,3 +209,88 @@ def test_a_refused_token_is_one_clear_line(tmp_path: Path) -> None:
     assert "foundrycord: error: Discord refused the token: check DISCORD_TOKEN" in result.stderr
     assert "a-wrong-token" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class Terminal(io.StringIO):
+    """Typed answers on a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _saved_world(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "sandbox_world.json"
+    path.parent.mkdir()
+    path.write_text("{}")
+    return path
+
+
+def test_sandbox_reset_without_a_terminal_refuses_and_keeps_the_world(tmp_path: Path) -> None:
+    path = _saved_world(tmp_path)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--sandbox-reset"],
+        cwd=tmp_path,
+        env={**clean, "PYTHONPATH": str(ROOT), "DATA_DIR": "data", "WEB_PORT": "0"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "foundrycord: error: --sandbox-reset deletes the saved sandbox world in "
+        "data/sandbox_world.json; run it in a terminal to confirm, or add --yes"
+    ]
+    assert path.exists()
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("y\n", True), ("yes\n", True), ("\n", False)])
+def test_sandbox_reset_asks_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], answer: str, deleted: bool
+) -> None:
+    from bot.__main__ import reset_sandbox_world
+    from bot.settings import Settings
+
+    path = _saved_world(tmp_path)
+    code = reset_sandbox_world(
+        Settings(data_dir=path.parent), assume_yes=False, stdin=Terminal(answer)
+    )
+    out = capsys.readouterr().out
+    assert "Delete the saved sandbox world" in out and "[y/N]" in out
+    assert path.exists() is not deleted
+    assert code == (None if deleted else 0)  # None: go on and run with a fresh world
+
+
+def test_sandbox_reset_with_yes_does_not_ask(tmp_path: Path) -> None:
+    from bot.__main__ import reset_sandbox_world
+    from bot.settings import Settings
+
+    path = _saved_world(tmp_path)
+    stdin = io.StringIO("")  # not a terminal, and never read
+    assert reset_sandbox_world(Settings(data_dir=path.parent), assume_yes=True, stdin=stdin) is None
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--yes"], "--yes only goes with --sandbox-reset"),
+        (
+            ["--sandbox-reset", "--sandbox-url", "http://127.0.0.1:1"],
+            "it does not apply to a sandbox at --sandbox-url",
+        ),
+    ],
+)
+def test_sandbox_reset_misuse_is_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--env-file", os.devnull, *args]) == 2
+    assert message in capsys.readouterr().err

@@ -11,7 +11,9 @@ import nextcord
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.offline import world_path
 from sandbox.page import SANDBOX_KEY
+from sandbox.world_file import parse_world
 from tests.sandbox.conftest import PUBLIC_URL, OfflineStack, StackStarter
 from web.app import create_app
 
@@ -108,6 +110,9 @@ async def test_signed_in_non_owner_is_refused_everywhere(
         assert status == 403, (endpoint, answer)
         assert "owners" in answer["error"], endpoint
     assert len(stack.server.dispatches) == dispatched
+    assert (await client.get("/sandbox/reset")).status == 403
+    reset = await client.post("/sandbox/reset", data={"csrf_token": csrf, "confirm": "yes"})
+    assert reset.status == 403 and len(stack.server.state.guilds) == 1
 
 
 async def test_page_shows_guild_channels_members_and_commands(
@@ -279,3 +284,60 @@ async def test_buttons_selects_and_modals_from_the_page(
     assert view["modal_id"] is None
     status, missing = await post(client, "/sandbox/api/press", csrf, {**message, "custom_id": "x"})
     assert (status, missing["error"]) == (400, "That message has no such button.")
+
+
+async def test_reset_world_asks_first_then_the_bot_sees_the_old_guild_go_and_a_new_one_come(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    csrf = await sign_in(client, stack)
+    server = stack.server
+    old = server.state.find_guild("Foundry Homelab")
+    server.post_message_as("bob", old.channel("general"), "from the old world")
+    bob = server.state.find_user("bob").id
+
+    question = await client.get("/sandbox/reset")
+    text = await question.text()
+    assert question.status == 200 and "Reset the sandbox world?" in text
+    assert "Foundry Homelab" in text and 'name="confirm" value="yes"' in text
+    unconfirmed = await client.post(
+        "/sandbox/reset", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert (unconfirmed.status, unconfirmed.headers["Location"]) == (303, "/sandbox/reset")
+    forged = await client.post("/sandbox/reset", data={"confirm": "yes"}, allow_redirects=False)
+    assert forged.status == 403
+    assert list(server.state.guilds) == [old.id]  # neither touched the world
+
+    done = await client.post(
+        "/sandbox/reset", data={"csrf_token": csrf, "confirm": "yes"}, allow_redirects=False
+    )
+    assert (done.status, done.headers["Location"]) == (303, "/sandbox")
+    new = server.state.find_guild("Foundry Homelab")
+    assert new.id != old.id and list(server.state.guilds) == [new.id]
+    assert server.state.find_user("bob").id == bob  # accounts stay: the owner is still one
+    await server.wait_for_dispatch("GUILD_DELETE", lambda d: d["id"] == str(old.id), since=0)
+    await server.wait_for_dispatch("GUILD_CREATE", lambda d: d["id"] == str(new.id), since=0)
+
+    bot = stack.process.bot
+    access = stack.process.services.guild_access
+    for _ in range(250):
+        record = await access.get(old.id)
+        fresh = await access.get(new.id)
+        if bot.get_guild(new.id) and record and record.left_at and fresh:
+            break
+        await asyncio.sleep(0.02)
+    assert bot.get_guild(old.id) is None and bot.get_guild(new.id) is not None
+    assert record is not None and record.left_at is not None  # kept, marked left
+    assert fresh is not None and fresh.status == "approved" and fresh.left_at is None
+
+    page = await client.get("/sandbox")
+    text = await page.text()
+    assert page.status == 200 and "The sandbox world was reset" in text
+    assert "from the old world" not in text and f'data-guild="{new.id}"' in text
+
+    saved = world_path(stack.session.settings)  # the change hook saves the new world
+    for _ in range(250):
+        if str(new.id) in saved.read_text() and str(old.id) not in saved.read_text():
+            break
+        await asyncio.sleep(0.02)
+    world = parse_world(saved.read_text())
+    assert list(world.state["guilds"]) == [new.id]

@@ -58,3 +58,36 @@ async def test_owner_runs_guild_list_from_the_sandbox_page(
         await page.get_by_text("Rack is").wait_for(state="visible")
         assert await page.get_by_text("Only you can see this").count() == 0
         assert errors == []
+
+
+async def test_owner_resets_the_world_from_the_sandbox_page(
+    start_offline_stack: StackStarter,
+) -> None:
+    stack = await start_offline_stack(web=True)
+    web_url = stack.process.web_url
+    assert web_url is not None
+    old = stack.server.state.find_guild("Foundry Homelab")
+    stack.server.post_message_as("bob", old.channel("general"), "from the old world")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(await stack.sign_in_link(base=web_url))
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{web_url}/guilds")
+        await page.goto(f"{web_url}/sandbox?channel={old.channel('general').id}")
+        await page.get_by_text("from the old world").wait_for(state="visible")
+
+        await page.get_by_test_id("reset-world").click()
+        await page.wait_for_url(f"{web_url}/sandbox/reset")
+        await page.screenshot(path="/tmp/foundrycord-sandbox-reset.png", full_page=True)
+        assert list(stack.server.state.guilds) == [old.id]  # asking changes nothing
+        await page.get_by_test_id("confirm-reset").click()
+        await page.wait_for_url(f"{web_url}/sandbox")
+        await page.get_by_text("The sandbox world was reset").wait_for(state="visible")
+        assert await page.get_by_text("from the old world").count() == 0
+        new = stack.server.state.find_guild("Foundry Homelab")
+        assert new.id != old.id
+        assert await page.get_by_test_id("guild-name").inner_text() == "Foundry Homelab"
+        await page.screenshot(path="/tmp/foundrycord-sandbox-after-reset.png", full_page=True)
+        assert errors == []

@@ -201,3 +201,36 @@ async def test_unknown_guild_is_not_found(client: TestClient, ctx: WebContext) -
 async def test_other_guilds_settings_are_refused(client: TestClient, ctx: WebContext) -> None:
     await sign_in(client, ctx, ADMIN_ID)
     assert (await client.get(f"/guilds/{OTHER_GUILD_ID}/settings")).status == 403
+
+
+async def test_owner_sees_left_servers_apart_and_they_leave_the_other_lists(
+    client: TestClient, ctx: WebContext
+) -> None:
+    await ctx.guild_access.left(PENDING_GUILD_ID)
+    await ctx.guild_access.left(GUILD_ID)
+    await sign_in(client, ctx, OWNER_ID)
+    text = await (await client.get("/guilds")).text()
+    yours, _, rest = text.partition("Waiting for approval")
+    pending, _, left = rest.partition('data-testid="left-list"')
+    assert "Forge Guild" not in yours  # the bot is not in it: nothing to manage there
+    assert "Waiting Room" not in pending and "No server is waiting for approval" in pending
+    assert "Forge Guild" in left and "Waiting Room" in left and "was approved" in left
+    assert "data deleted after" in left  # LEFT_GUILD_RETENTION_DAYS defaults to 30
+    assert f"/guilds/{PENDING_GUILD_ID}/approve" not in text
+
+
+async def test_deciding_a_left_server_is_refused(client: TestClient, ctx: WebContext) -> None:
+    await ctx.guild_access.left(PENDING_GUILD_ID)
+    await sign_in(client, ctx, OWNER_ID)
+    token = await csrf_token(client)
+    response = await client.post(f"/guilds/{PENDING_GUILD_ID}/approve", data={"csrf_token": token})
+    assert response.status == 409
+    assert "not in that server any more" in await response.text()
+    assert await ctx.guild_access.status(PENDING_GUILD_ID) == "pending"
+
+
+async def test_a_non_owner_does_not_see_left_servers(client: TestClient, ctx: WebContext) -> None:
+    await ctx.guild_access.left(OTHER_GUILD_ID)
+    await sign_in(client, ctx, MEMBER_ID)
+    text = await (await client.get("/guilds")).text()
+    assert "Other Place" not in text and "left-list" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp_jinja2
@@ -28,7 +29,7 @@ def _guild_id(request: web.Request) -> int:
 
 
 async def _manageable(ctx: WebContext, user_id: int) -> list[Any]:
-    approved = {record.id for record in await ctx.guild_access.list("approved")}
+    approved = {record.id for record in await ctx.guild_access.list("approved", present=True)}
     candidates = [guild for guild in ctx.live.guilds() if guild.id in approved]
     allowed = await asyncio.gather(*(ctx.live.can_manage(g.id, user_id) for g in candidates))
     return sorted(
@@ -41,7 +42,9 @@ async def guild_list(request: web.Request) -> web.Response:
     user = await require_user(request)
     ctx = get_context(request)
     is_owner = ctx.is_owner(user.id)
-    pending = await ctx.guild_access.list("pending") if is_owner else []
+    pending = await ctx.guild_access.list("pending", present=True) if is_owner else []
+    left = await ctx.guild_access.list(present=False) if is_owner else []
+    retention = ctx.settings.left_guild_retention_days
     return aiohttp_jinja2.render_template(
         "guilds.html",
         request,
@@ -49,6 +52,10 @@ async def guild_list(request: web.Request) -> web.Response:
             "title": "Servers",
             "guilds": await _manageable(ctx, user.id),
             "pending": pending,
+            "left": sorted(left, key=lambda r: r.left_at, reverse=True),
+            "kept_until": {
+                r.id: r.left_at + timedelta(days=retention) for r in left if retention > 0
+            },
             "live_guilds": {g.id: g for g in ctx.live.guilds()},
             "is_owner": is_owner,
         },
@@ -59,9 +66,12 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
     user = await require_owner(request)
     ctx = get_context(request)
     guild_id = _guild_id(request)
-    status = await ctx.guild_access.status(guild_id)
-    if status is None:
+    record = await ctx.guild_access.get(guild_id)
+    if record is None:
         raise PageError(404, "FoundryCord has no record of that server. Reload the server list.")
+    if record.left_at is not None:
+        raise PageError(409, "The bot is not in that server any more; reload the server list.")
+    status = record.status
     if status != "pending":
         raise PageError(409, f"That server was already {status}; reload the server list.")
     record_name = next(
