@@ -92,11 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(env_file=args.env_file)
     except SettingsError as exc:
         return fail(str(exc))
+    if args.command == "db":
+        return asyncio.run(_db_command(settings, args.action, args.revision))
+    from bot.client import UnknownFeature, selected_extensions
+
+    try:
+        selected_extensions(settings.features)
+    except UnknownFeature as exc:
+        return fail(str(exc))
     if args.check_config:
         print("Settings are valid.")
         return 0
-    if args.command == "db":
-        return asyncio.run(_db_command(settings, args.action, args.revision))
 
     from bot.logging_setup import setup_logging
 

@@ -18,9 +18,33 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
+# Always loaded: guild approval and sign-in links are the ground every feature stands on.
+REQUIRED_FEATURES = frozenset({"admin"})
+
+
+class UnknownFeature(ValueError):
+    """FEATURES names a package that is not in cogs/."""
+
+
 def discover_extensions() -> list[str]:
     """Every feature package under `cogs/`, in a stable order."""
     return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if m.ispkg)
+
+
+def selected_extensions(features: frozenset[str] | None) -> list[str]:
+    """The extensions to load for the FEATURES setting (None: all of them)."""
+    available = discover_extensions()
+    if features is None:
+        return available
+    names = {name.removeprefix("cogs.") for name in available}
+    unknown = sorted(features - names)
+    if unknown:
+        raise UnknownFeature(
+            f"FEATURES names {', '.join(unknown)}, which is not a feature; "
+            f"the features are: {', '.join(sorted(names))}"
+        )
+    wanted = features | REQUIRED_FEATURES
+    return [name for name in available if name.removeprefix("cogs.") in wanted]
 
 
 def default_intents() -> nextcord.Intents:
@@ -63,7 +87,7 @@ class FoundryMixin:
             self.startup.commands_synced.set()
 
     def load_all_extensions(self: commands.Bot) -> list[str]:  # type: ignore[misc]
-        loaded = discover_extensions()
+        loaded = selected_extensions(self.services.settings.features)
         for name in loaded:
             self.load_extension(name)
         log.info("Loaded extensions: %s", ", ".join(loaded) or "none")

@@ -63,6 +63,7 @@ class Settings:
     discord_api_base: str = "https://discord.com/api/v10"
     sandbox_port: int = 0
     left_guild_retention_days: int = 30
+    features: frozenset[str] | None = None  # None: every feature in cogs/
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -116,6 +117,14 @@ def _positive_int(raw: str) -> int:
     if value < 1:
         raise ValueError(raw)
     return value
+
+
+def _feature_names(raw: str) -> frozenset[str] | None:
+    names = {part.strip().lower() for part in raw.replace(";", ",").split(",") if part.strip()}
+    bad = sorted(name for name in names if not name.isidentifier())
+    if bad:
+        raise ValueError(bad[0])
+    return frozenset(names) or None
 
 
 def _non_negative_int(raw: str) -> int:
@@ -263,6 +272,12 @@ VARIABLES: tuple[Variable, ...] = (
         "left_guild_retention_days",
         _non_negative_int,
         "a whole number of days >= 0 (0: keep forever)",
+    ),
+    Variable(
+        "FEATURES",
+        "features",
+        _feature_names,
+        "comma-separated feature names (folders in cogs/), or empty for all",
     ),
 )
 

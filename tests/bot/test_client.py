@@ -1,6 +1,8 @@
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from bot.cache import MemoryCache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
 from bot.database import Database, create_engine
@@ -71,3 +73,17 @@ async def test_startup_settles_after_the_command_sync_and_every_admission() -> N
     release.set()
     await asyncio.wait_for(settled, 5)
     await running
+
+
+def test_features_setting_selects_extensions_and_keeps_admin() -> None:
+    from bot.client import UnknownFeature, discover_extensions, selected_extensions
+
+    every = discover_extensions()
+    assert selected_extensions(None) == every
+    others = [name.removeprefix("cogs.") for name in every if name != "cogs.admin"]
+    # Naming one feature loads it and admin, nothing else.
+    for name in others:
+        assert selected_extensions(frozenset({name})) == sorted(["cogs.admin", f"cogs.{name}"])
+    assert selected_extensions(frozenset({"admin"})) == ["cogs.admin"]
+    with pytest.raises(UnknownFeature, match="telepathy"):
+        selected_extensions(frozenset({"telepathy"}))

@@ -45,6 +45,14 @@ def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path: Path) -> None:
     ]
 
 
+def test_an_unknown_feature_is_one_line_listing_the_features(tmp_path: Path) -> None:
+    result = run_bot(["--check-config"], {"FEATURES": "admin, telepathy"}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "FEATURES names telepathy, which is not a feature" in lines[0]
+    assert "admin" in lines[0].split("the features are:")[1]
+
+
 def test_a_corrupt_env_file_line_is_named(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("LOG_LEVEL=INFO\nthis is not a setting\n")
     result = run_bot(["--check-config"], {}, tmp_path)
