@@ -10,14 +10,15 @@ import secrets
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.state import Guild
+    from sandbox.world import World
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ EVENT_INTENTS: dict[str, tuple[int | None, int | None]] = {
 }
 MESSAGE_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE")
 HISTORY_LIMIT = 5000
+
+
+async def _always_open() -> None:
+    return None
 
 
 def shard_for(guild_id: int, shard_count: int) -> int:
@@ -165,23 +170,30 @@ class GatewayConnection:
 
 
 class Gateway:
-    """Accepts gateway connections and fans dispatches out to sessions."""
+    """Accepts gateway connections and fans the world's dispatches out to sessions.
+
+    ``opened`` is awaited before each new connection is accepted (faults can hold it).
+    """
 
     def __init__(
         self,
-        server: SandboxServer,
+        world: World,
         *,
         heartbeat_interval: int = 41250,
         allow_privileged_intents: bool = True,
         events_per_minute: int = 120,
     ) -> None:
-        self.server = server
+        self.world = world
+        self.opened: Callable[[], Awaitable[None]] = _always_open
         self.heartbeat_interval = heartbeat_interval
         self.allow_privileged_intents = allow_privileged_intents
         self.events_per_minute = events_per_minute
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: set[GatewayConnection] = set()
-        self.identify_count = 0
+
+    @property
+    def identify_count(self) -> int:
+        return self.world.identify_count
 
     # dispatch
 
@@ -194,8 +206,10 @@ class Gateway:
         dm: bool = False,
         session_filter: Callable[[GatewaySession], bool] | None = None,
     ) -> None:
-        """Queue ``event`` for every session that should see it (shard, intents)."""
-        self.server.record_dispatch(event, data)
+        """Queue ``event`` for every session that should see it (shard, intents).
+
+        The world records the event before handing it here (:meth:`World.emit`).
+        """
         guild_intent, dm_intent = EVENT_INTENTS.get(event, (None, None))
         needed = dm_intent if dm else guild_intent
         for session in list(self.sessions.values()):
@@ -209,8 +223,15 @@ class Gateway:
                 continue
             payload = data
             if event in MESSAGE_EVENTS and not session.intents & MESSAGE_CONTENT:
-                payload = strip_message_content(data, self.server.bot_user_id)
+                payload = strip_message_content(data, self.world.bot_user_id)
             session.push(event, payload)
+
+    def guild_available(self, guild: Guild) -> None:
+        for session in list(self.sessions.values()):
+            if session.owns_guild(guild.id) and (session.connection or session.resumable):
+                payload = self.guild_create_payload(guild, session)
+                self.world.record_dispatch("GUILD_CREATE", payload)
+                session.push("GUILD_CREATE", payload)
 
     # faults
 
@@ -244,7 +265,7 @@ class Gateway:
     # connection handling
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        await self.server.faults.wait_gateway_open()
+        await self.opened()
         ws = web.WebSocketResponse(autoping=True, max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
         compress = request.query.get("compress") == "zlib-stream"
@@ -324,7 +345,7 @@ class Gateway:
     def _token_ok(self, token: Any) -> bool:
         if not isinstance(token, str):
             return False
-        return token.removeprefix("Bot ") == self.server.token
+        return token.removeprefix("Bot ") == self.world.token
 
     async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
         if conn.session is not None:
@@ -348,27 +369,27 @@ class Gateway:
         if shard_count < 1 or not 0 <= shard_id < shard_count:
             await self._close(conn, 4010, "Invalid shard.")
             return
-        self.identify_count += 1
+        self.world.identify_count += 1
         session = GatewaySession(
             id=secrets.token_hex(16), shard_id=shard_id, shard_count=shard_count, intents=intents
         )
         self.sessions[session.id] = session
         self._attach(conn, session, next_seq=1)
-        server = self.server
+        world = self.world
         guilds = [
             g
-            for g in server.state.guilds.values()
-            if server.bot_user_id in g.members and session.owns_guild(g.id)
+            for g in world.state.guilds.values()
+            if world.bot_user_id in g.members and session.owns_guild(g.id)
         ]
         ready = {
             "v": 10,
-            "user": server.bot_user_dict(),
+            "user": world.bot_user_dict(),
             "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
-            "resume_gateway_url": server.gateway_url,
+            "resume_gateway_url": world.gateway_url,
             "shard": [shard_id, shard_count],
-            "application": {"id": str(server.application_id), "flags": server.application_flags},
+            "application": {"id": str(world.application_id), "flags": world.application_flags},
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -378,17 +399,17 @@ class Gateway:
             "auth": {},
             "_trace": ["sandbox"],
         }
-        server.record_dispatch("READY", ready)
+        world.record_dispatch("READY", ready)
         session.push("READY", ready)
         for guild in guilds:
             payload = self.guild_create_payload(guild, session)
-            server.record_dispatch("GUILD_CREATE", payload)
+            world.record_dispatch("GUILD_CREATE", payload)
             session.push("GUILD_CREATE", payload)
 
-    def guild_create_payload(self, guild: Any, session: GatewaySession) -> dict[str, Any]:
-        payload = guild.to_dict(full=True, me=self.server.bot_user_id)
+    def guild_create_payload(self, guild: Guild, session: GatewaySession) -> dict[str, Any]:
+        payload = guild.to_dict(full=True, me=self.world.bot_user_id)
         if not session.intents & GUILD_MEMBERS:
-            me = guild.members.get(self.server.bot_user_id)
+            me = guild.members.get(self.world.bot_user_id)
             payload["members"] = [me.to_dict()] if me else []
         return payload
 
@@ -408,7 +429,7 @@ class Gateway:
             old.abort()
         self._attach(conn, session, next_seq=seq + 1)
         resumed = {"_trace": ["sandbox"]}
-        self.server.record_dispatch("RESUMED", resumed)
+        self.world.record_dispatch("RESUMED", resumed)
         session.push("RESUMED", resumed)
 
     def _attach(self, conn: GatewayConnection, session: GatewaySession, *, next_seq: int) -> None:
@@ -420,7 +441,7 @@ class Gateway:
 
     def _request_members(self, session: GatewaySession, d: dict[str, Any]) -> None:
         try:
-            guild = self.server.state.guilds[int(d["guild_id"])]
+            guild = self.world.state.guilds[int(d["guild_id"])]
         except (KeyError, ValueError, TypeError):
             return
         query = (d.get("query") or "").lower()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, FormErrors, unknown
-from sandbox.rest import RateLimitedReply, Reply, RestRequest, RouteTable
+from sandbox.rest.base import RateLimitedReply, Reply, RestRequest, RouteTable
 from sandbox.rest.common import (
     channel_for_bot,
     guild_for_bot,
@@ -19,6 +19,7 @@ from sandbox.rest.common import (
     require_guild,
 )
 from sandbox.state import (
+    CHANNEL_TYPE_NAMES,
     GUILD_ANNOUNCEMENT,
     GUILD_CATEGORY,
     GUILD_FORUM,
@@ -31,6 +32,9 @@ from sandbox.state import (
     Overwrite,
     SandboxState,
 )
+
+if TYPE_CHECKING:
+    from sandbox.world import World
 
 routes = RouteTable()
 
@@ -137,6 +141,28 @@ def build_channel(state: SandboxState, guild: Guild, payload: dict[str, Any]) ->
     return channel
 
 
+def add_channel(
+    world: World,
+    guild: Guild,
+    name: str,
+    type: int | str = 0,
+    *,
+    parent: Channel | None = None,
+    overwrites: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Channel:
+    """A channel built through the same validation as POST /guilds/{g}/channels."""
+    kind = CHANNEL_TYPE_NAMES[type] if isinstance(type, str) else type
+    payload: dict[str, Any] = {"name": name, "type": kind, **fields}
+    if parent is not None:
+        payload["parent_id"] = str(parent.id)
+    if overwrites:
+        payload["permission_overwrites"] = overwrites
+    channel = build_channel(world.state, guild, payload)
+    world.store_channel(guild, channel)
+    return channel
+
+
 def _tags(state: SandboxState, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
@@ -196,7 +222,7 @@ async def create_channel(req: RestRequest) -> Reply:
     if channel.overwrites:
         require_guild(guild, req.me, perm.MANAGE_ROLES)
         require_grantable(guild, req.me, overwrite_bits(channel.overwrites))
-    req.server.store_channel(guild, channel)
+    req.world.store_channel(guild, channel)
     return Reply(channel.to_dict(), 201)
 
 
@@ -231,7 +257,7 @@ async def reorder_channels(req: RestRequest) -> Reply:
         if channel.to_dict() != before:
             changed.append(channel)
     for channel in changed:
-        req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+        req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return Reply(None, 204)
 
 
@@ -254,12 +280,12 @@ async def edit_channel(req: RestRequest) -> dict[str, Any]:
     renames = ("name" in payload and payload["name"] != channel.name) or (
         "topic" in payload and payload["topic"] != channel.topic
     )
-    if renames and req.server.limiter is not None:
-        decision = req.server.limiter.check_channel_rename(str(channel.id))
+    if renames and req.limiter is not None:
+        decision = req.limiter.check_channel_rename(str(channel.id))
         if not decision.allowed:
             raise RateLimitedReply(decision)
     update_channel(req.state, guild, channel, payload)
-    req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+    req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return channel.to_dict()
 
 
@@ -269,7 +295,7 @@ async def delete_channel(req: RestRequest) -> dict[str, Any]:
     if guild is None:
         return channel.to_dict()
     require_channel(guild, channel, req.me, perm.MANAGE_CHANNELS)
-    return req.server.delete_channel(guild, channel)
+    return req.world.delete_channel(guild, channel)
 
 
 @routes.route("PUT", "/channels/{channel_id}/permissions/{overwrite_id}")
@@ -287,7 +313,7 @@ async def put_overwrite(req: RestRequest) -> Reply:
     overwrite = parse_overwrites(req.state, guild, [item])[req.snowflake("overwrite_id")]
     require_grantable(guild, req.me, overwrite.allow | overwrite.deny, channel)
     channel.overwrites[overwrite.id] = overwrite
-    req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+    req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return Reply(None, 204)
 
 
@@ -298,8 +324,15 @@ async def delete_overwrite(req: RestRequest) -> Reply:
         raise ApiError(403, 50003, "Cannot execute action on a DM channel")
     require_channel(guild, channel, req.me, perm.MANAGE_ROLES)
     if channel.overwrites.pop(req.snowflake("overwrite_id"), None) is not None:
-        req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+        req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return Reply(None, 204)
 
 
-__all__ = ["GUILD_FORUM", "GUILD_MEDIA", "build_channel", "parse_overwrites", "update_channel"]
+__all__ = [
+    "GUILD_FORUM",
+    "GUILD_MEDIA",
+    "add_channel",
+    "build_channel",
+    "parse_overwrites",
+    "update_channel",
+]

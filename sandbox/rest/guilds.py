@@ -7,7 +7,7 @@ from typing import Any
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import FormErrors
-from sandbox.rest import RestRequest, RouteTable
+from sandbox.rest.base import RestRequest, RouteTable
 from sandbox.rest.common import guild_for_bot, require_guild
 
 routes = RouteTable()
@@ -36,5 +36,5 @@ async def edit_guild(req: RestRequest) -> dict[str, Any]:
     errors.raise_if_any()
     guild.name = body.get("name", guild.name)
     guild.description = body.get("description", guild.description)
-    req.server.emit("GUILD_UPDATE", guild.to_dict(), guild_id=guild.id)
+    req.world.emit("GUILD_UPDATE", guild.to_dict(), guild_id=guild.id)
     return guild.to_dict()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import unknown
-from sandbox.rest import Reply, RestRequest, RouteTable
+from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.interactions import live_interaction, respond_with_message
 from sandbox.rest.messages import edit_message
 from sandbox.state import LOADING, Interaction, Message
@@ -18,9 +18,9 @@ BASE = "/webhooks/{webhook_id}/{webhook_token}"
 def _interaction(req: RestRequest) -> Interaction:
     token = req.params["webhook_token"]
     inter = req.state.interactions_by_token.get(token)
-    if inter is None or req.params["webhook_id"] != str(req.server.application_id):
+    if inter is None or req.params["webhook_id"] != str(req.world.application_id):
         raise unknown("Webhook")
-    return live_interaction(req.server, inter, token)
+    return live_interaction(req.world, inter, token)
 
 
 def _original(req: RestRequest, inter: Interaction) -> Message:
@@ -41,8 +41,8 @@ def _followup(req: RestRequest, inter: Interaction) -> Message:
 
 def _edit(req: RestRequest, message: Message) -> dict[str, Any]:
     message.flags &= ~LOADING
-    edit_message(req.server, message, req.body(), req.files)
-    return req.server.message_payload(message)
+    edit_message(req.world, message, req.body(), req.files)
+    return req.world.message_payload(message)
 
 
 @routes.route("POST", BASE, auth=False)
@@ -57,18 +57,18 @@ async def followup(req: RestRequest) -> Reply:
         assert original is not None
         message = req.state.find_message(original)
         message.flags &= ~LOADING
-        edit_message(req.server, message, req.body(), req.files)
+        edit_message(req.world, message, req.body(), req.files)
     else:
-        message = respond_with_message(req.server, inter, req.body(), req.files)
+        message = respond_with_message(req.world, inter, req.body(), req.files)
         inter.followup_ids.append(message.id)
     if req.query.get("wait") in ("true", "True", "1"):
-        return Reply(req.server.message_payload(message))
+        return Reply(req.world.message_payload(message))
     return Reply(None, 204)
 
 
 @routes.route("GET", BASE + "/messages/@original", auth=False)
 async def get_original(req: RestRequest) -> dict[str, Any]:
-    return req.server.message_payload(_original(req, _interaction(req)))
+    return req.world.message_payload(_original(req, _interaction(req)))
 
 
 @routes.route("PATCH", BASE + "/messages/@original", auth=False)
@@ -78,13 +78,13 @@ async def edit_original(req: RestRequest) -> dict[str, Any]:
 
 @routes.route("DELETE", BASE + "/messages/@original", auth=False)
 async def delete_original(req: RestRequest) -> Reply:
-    req.server.delete_message(_original(req, _interaction(req)))
+    req.world.delete_message(_original(req, _interaction(req)))
     return Reply(None, 204)
 
 
 @routes.route("GET", BASE + "/messages/{message_id}", auth=False)
 async def get_followup(req: RestRequest) -> dict[str, Any]:
-    return req.server.message_payload(_followup(req, _interaction(req)))
+    return req.world.message_payload(_followup(req, _interaction(req)))
 
 
 @routes.route("PATCH", BASE + "/messages/{message_id}", auth=False)
@@ -94,5 +94,5 @@ async def edit_followup(req: RestRequest) -> dict[str, Any]:
 
 @routes.route("DELETE", BASE + "/messages/{message_id}", auth=False)
 async def delete_followup(req: RestRequest) -> Reply:
-    req.server.delete_message(_followup(req, _interaction(req)))
+    req.world.delete_message(_followup(req, _interaction(req)))
     return Reply(None, 204)
