@@ -72,16 +72,18 @@ def _channel(world: World, guild: Guild, spec: dict[str, Any], parent: Channel |
 def load_guild(world: World, spec: dict[str, Any]) -> Guild:
     bot = spec.get("bot", {})
     shard = spec.get("shard")
+    roles = spec.get("roles", [])
     guild = world.add_guild(
         spec["name"],
         owner=spec.get("owner"),
         shard=tuple(shard) if shard else None,
         bot_member=bot is not False,
         bot_permissions=(bot or {}).get("permissions", perm.ADMINISTRATOR),
+        bot_role_position=len(roles) + 1,
         everyone_permissions=perm.parse_permissions(spec.get("everyone", perm.DEFAULT_EVERYONE)),
         premium_tier=spec.get("premium_tier", 0),
     )
-    for role in spec.get("roles", []):  # each lands at position 1: first listed ends highest
+    for index, role in enumerate(roles):  # listed top-down, all below the bot's own role
         world.add_role(
             guild,
             role["name"],
@@ -89,6 +91,7 @@ def load_guild(world: World, spec: dict[str, Any]) -> Guild:
             color=role.get("color", 0),
             hoist=role.get("hoist", False),
             mentionable=role.get("mentionable", False),
+            position=len(roles) - index,
         )
     for member in spec.get("members", []):
         if member["name"] in {m.user.username for m in guild.members.values()}:

@@ -223,13 +223,15 @@ class World:
         shard: tuple[int, int] | None = None,
         bot_member: bool = True,
         bot_permissions: int | Iterable[str] | None = perm.ADMINISTRATOR,
+        bot_role_position: int = 1,
         everyone_permissions: int = perm.DEFAULT_EVERYONE,
         premium_tier: int = 0,
     ) -> Guild:
         """A guild with @everyone, its owner and (unless told otherwise) the bot.
 
         The bot gets a managed role named after it with ``bot_permissions``
-        (None: no role). ``shard=(id, count)`` picks an id on that shard.
+        (None: no role) at ``bot_role_position``. ``shard=(id, count)`` picks an id on
+        that shard.
         """
         gen = self.state.snowflakes
         guild_id = gen.next_for_shard(*shard) if shard else gen.next()
@@ -247,6 +249,7 @@ class World:
                     guild,
                     self.bot_user.username,
                     permissions=perm.parse_permissions(bot_permissions),
+                    position=bot_role_position,
                     emit=False,
                 )
                 role.managed = True
@@ -272,17 +275,17 @@ class World:
         position: int | None = None,
         emit: bool = True,
     ) -> Role:
-        """A role; by default at position 1, just above @everyone, like Discord's."""
-        position = 1 if position is None else position
-        for other in guild.roles.values():
-            if other.id != guild.id and other.position >= position:
-                other.position += 1
+        """A role at ``position`` (default 1, just above @everyone, like Discord's).
+
+        Discord does not move the other roles when one is created, so positions may
+        repeat; ties sort by id. Only a reorder moves roles, with an update for each.
+        """
         role = Role(
             id=self.state.new_id(),
             guild_id=guild.id,
             name=name,
             permissions=perm.parse_permissions(permissions),
-            position=position,
+            position=1 if position is None else position,
             color=color,
             hoist=hoist,
             mentionable=mentionable,
