@@ -137,6 +137,8 @@ class GatewayConnection:
         self.writer: asyncio.Task[None] | None = None
         self.received: deque[float] = deque()
         self.closed_by_server = False
+        self.last_heartbeat = time.monotonic()
+        self.watchdog: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         raw = json.dumps(frame, separators=(",", ":"))
@@ -173,6 +175,8 @@ class Gateway:
     """Accepts gateway connections and fans the world's dispatches out to sessions.
 
     ``opened`` is awaited before each new connection is accepted (faults can hold it).
+    A connection that sends no heartbeat for ``heartbeat_interval`` (ms) plus
+    ``heartbeat_grace`` (s) is closed with 4009, like Discord's.
     """
 
     def __init__(
@@ -180,10 +184,12 @@ class Gateway:
         world: World,
         *,
         heartbeat_interval: int = 41250,
+        heartbeat_grace: float = 5.0,
         allow_privileged_intents: bool = True,
         events_per_minute: int = 120,
     ) -> None:
         self.world = world
+        self.heartbeat_grace = heartbeat_grace
         self.opened: Callable[[], Awaitable[None]] = _always_open
         self.heartbeat_interval = heartbeat_interval
         self.allow_privileged_intents = allow_privileged_intents
@@ -256,6 +262,8 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=WSCloseCode.GOING_AWAY)
         for conn in list(self.connections):
+            if conn.watchdog is not None:
+                conn.watchdog.cancel()
             if conn.writer is not None:
                 conn.writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -268,6 +276,10 @@ class Gateway:
         await self.opened()
         ws = web.WebSocketResponse(autoping=True, max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
+        if request.query.get("encoding", "json") != "json":
+            # ETF (erlpack) is not spoken here; say so instead of failing on the first frame
+            await ws.close(code=4002, message=b"The sandbox speaks encoding=json only (not ETF)")
+            return ws
         compress = request.query.get("compress") == "zlib-stream"
         conn = GatewayConnection(ws, request, compress)
         self.connections.add(conn)
@@ -280,11 +292,19 @@ class Gateway:
                     "t": None,
                 }
             )
+            conn.last_heartbeat = time.monotonic()
+            conn.watchdog = asyncio.get_running_loop().create_task(self._watch_heartbeats(conn))
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_frame(conn, msg.data)
                 elif msg.type is WSMsgType.BINARY:
-                    await ws.close(code=4002, message=b"Decode error")
+                    # hikari sends its JSON payloads as binary frames of UTF-8
+                    try:
+                        text = msg.data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        await self._close(conn, 4002, "Decode error.")
+                        break
+                    await self._on_frame(conn, text)
                 elif msg.type is WSMsgType.ERROR:
                     break
         except (ConnectionError, asyncio.CancelledError):
@@ -293,8 +313,22 @@ class Gateway:
             await self._detach(conn)
         return ws
 
+    async def _watch_heartbeats(self, conn: GatewayConnection) -> None:
+        limit = self.heartbeat_interval / 1000 + self.heartbeat_grace
+        while not conn.ws.closed:
+            late = time.monotonic() - conn.last_heartbeat
+            if late > limit:
+                if conn.session is not None:
+                    conn.session.resumable = False
+                with contextlib.suppress(Exception):
+                    await self._close(conn, 4009, "Session timed out.")
+                return
+            await asyncio.sleep(limit - late + 0.01)
+
     async def _detach(self, conn: GatewayConnection) -> None:
         self.connections.discard(conn)
+        if conn.watchdog is not None and conn.watchdog is not asyncio.current_task():
+            conn.watchdog.cancel()
         if conn.writer is not None:
             conn.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -328,6 +362,7 @@ class Gateway:
             return
         data = frame.get("d")
         if op == HEARTBEAT:
+            conn.last_heartbeat = time.monotonic()
             await conn.send({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
         elif op == IDENTIFY:
             await self._identify(conn, data or {})

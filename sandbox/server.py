@@ -76,6 +76,7 @@ class SandboxServer(Actions):
         record_path: str | os.PathLike[str] | None = None,
         ratelimits: RateLimiter | dict[str, RouteLimit] | bool | None = None,
         heartbeat_interval: int = 41250,
+        heartbeat_grace: float = 5.0,
         interaction_ack_deadline: float | None = 3.0,
         interaction_token_lifetime: float = 900.0,
         allow_privileged_intents: bool = True,
@@ -116,6 +117,7 @@ class SandboxServer(Actions):
         self.gateway = Gateway(
             self,
             heartbeat_interval=heartbeat_interval,
+            heartbeat_grace=heartbeat_grace,
             allow_privileged_intents=allow_privileged_intents,
             events_per_minute=gateway_events_per_minute,
         )
