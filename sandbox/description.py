@@ -16,7 +16,8 @@ Example::
 
 The bot joins each guild with a managed role named after it that has Administrator,
 unless the guild says ``"bot": {"permissions": [...]}`` or ``"bot": false``. Optional:
-``"everyone": [...]`` (@everyone permissions), ``"shard": [id, count]``, ``"premium_tier"``.
+``"everyone": [...]`` (@everyone permissions), ``"shard": [id, count]``, ``"premium_tier"``,
+``"features": ["COMMUNITY"]`` (needed for stage and announcement channels).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def load_guild(world: World, spec: dict[str, Any]) -> Guild:
         bot_role_position=len(roles) + 1,
         everyone_permissions=perm.parse_permissions(spec.get("everyone", perm.DEFAULT_EVERYONE)),
         premium_tier=spec.get("premium_tier", 0),
+        features=spec.get("features", ()),
     )
     for index, role in enumerate(roles):  # listed top-down, all below the bot's own role
         world.add_role(

@@ -404,6 +404,7 @@ class Guild:
     channels: dict[int, Channel] = field(default_factory=dict)
     premium_tier: int = 0
     description: str | None = None
+    features: list[str] = field(default_factory=list)  # e.g. "COMMUNITY"
 
     # lookups by name, for tests and the driver
     def channel(self, name: str, type: int | None = None) -> Channel:
@@ -483,7 +484,7 @@ class Guild:
             "roles": [r.to_dict() for r in self.sorted_roles()],
             "emojis": [],
             "stickers": [],
-            "features": [],
+            "features": list(self.features),
             "mfa_level": 0,
             "application_id": None,
             "system_channel_id": None,

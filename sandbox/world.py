@@ -226,17 +226,24 @@ class World:
         bot_role_position: int = 1,
         everyone_permissions: int = perm.DEFAULT_EVERYONE,
         premium_tier: int = 0,
+        features: Iterable[str] = (),
     ) -> Guild:
         """A guild with @everyone, its owner and (unless told otherwise) the bot.
 
         The bot gets a managed role named after it with ``bot_permissions``
         (None: no role) at ``bot_role_position``. ``shard=(id, count)`` picks an id on
-        that shard.
+        that shard. ``features`` are Discord's guild features, e.g. ``["COMMUNITY"]``.
         """
         gen = self.state.snowflakes
         guild_id = gen.next_for_shard(*shard) if shard else gen.next()
         owner_user = self.resolve_user(owner) if owner is not None else self.owner_user
-        guild = Guild(id=guild_id, name=name, owner_id=owner_user.id, premium_tier=premium_tier)
+        guild = Guild(
+            id=guild_id,
+            name=name,
+            owner_id=owner_user.id,
+            premium_tier=premium_tier,
+            features=list(features),
+        )
         guild.roles[guild.id] = Role(
             id=guild.id, guild_id=guild.id, name="@everyone", permissions=everyone_permissions
         )

@@ -22,6 +22,7 @@ from sandbox.state import (
     CHANNEL_TYPE_NAMES,
     GUILD_ANNOUNCEMENT,
     GUILD_CATEGORY,
+    GUILD_CHANNEL_TYPES,
     GUILD_FORUM,
     GUILD_MEDIA,
     GUILD_STAGE_VOICE,
@@ -104,12 +105,28 @@ def _position_group(type: int) -> int:
     return 1 if type in (GUILD_VOICE, GUILD_STAGE_VOICE) else 0
 
 
+COMMUNITY_ONLY = frozenset({GUILD_ANNOUNCEMENT, GUILD_STAGE_VOICE})
+
+
+def require_community_for(guild: Guild, kind: object) -> None:
+    """Stage and announcement channels exist only in Community guilds (Discord's answers)."""
+    if kind not in COMMUNITY_ONLY or "COMMUNITY" in guild.features:
+        return
+    if kind == GUILD_STAGE_VOICE:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    allowed = sorted(GUILD_CHANNEL_TYPES - COMMUNITY_ONLY)
+    errors = FormErrors()
+    errors.add(("type",), "BASE_TYPE_CHOICES", f"Value must be one of {allowed}.")
+    errors.raise_if_any()
+
+
 def build_channel(state: SandboxState, guild: Guild, payload: dict[str, Any]) -> Channel:
     """A new channel from a create payload, validated against Discord's limits."""
     kind = payload.get("type", GUILD_TEXT)
     if kind is None:
         kind = GUILD_TEXT
     limits.check_channel(payload, type=kind, premium_tier=guild.premium_tier, creating=True)
+    require_community_for(guild, kind)
     if len(guild.channels) >= limits.MAX_CHANNELS:
         raise ApiError(
             400, 30013, f"Maximum number of guild channels reached ({limits.MAX_CHANNELS})"
@@ -183,6 +200,8 @@ def update_channel(state: SandboxState, guild: Guild, channel: Channel, payload:
         errors = FormErrors()
         errors.add(("type",), "CHANNEL_TYPE_INVALID", "Cannot change the type of this channel")
         errors.raise_if_any()
+    if kind != channel.type:
+        require_community_for(guild, kind)
     limits.check_channel(payload, type=kind, premium_tier=guild.premium_tier, creating=False)
     if "parent_id" in payload:
         channel.parent_id = _check_parent(guild, payload["parent_id"], channel.id)

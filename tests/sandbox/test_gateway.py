@@ -203,6 +203,7 @@ async def test_intents_filter_events(sandbox: SandboxServer, demo: Guild, connec
     assert [m["user"]["id"] for m in create["d"]["members"]] == [str(sandbox.bot_user_id)]
     sandbox.post_message_as("alice", demo.channel("general"), "not for you")
     sandbox.add_member(demo, "dave")
+    demo.features.append("COMMUNITY")
     sandbox.add_channel(demo, "news", "announcement")
     frame = await gw.recv()
     assert frame["t"] == "CHANNEL_CREATE"
