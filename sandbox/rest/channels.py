@@ -262,7 +262,7 @@ async def reorder_channels(req: RestRequest) -> Reply:
             parent_changes += 1
         parsed.append((channel, entry))
     if parent_changes > 1:
-        raise ApiError(400, 40009, "Only one channel may change its parent per request")
+        raise ApiError(400, 40009, "Only one channel can have a parent_id modified at a time")
     changed = []
     for channel, entry in parsed:
         before = copy.deepcopy(channel.to_dict())

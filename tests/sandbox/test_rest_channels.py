@@ -162,6 +162,7 @@ async def test_bulk_positions_allow_one_parent_change(api: RestClient, demo: Gui
         ],
     )
     assert (status, body["code"]) == (400, 40009)
+    assert body["message"] == "Only one channel can have a parent_id modified at a time"
     status, _, _ = await api.request(
         "PATCH",
         f"/guilds/{demo.id}/channels",
