@@ -376,11 +376,22 @@ class World:
         self.state.messages.setdefault(channel.id, {})
         self.emit("CHANNEL_CREATE", channel.to_dict(), guild_id=guild.id)
 
+    def store_thread(self, guild: Guild, thread: Channel) -> None:
+        """A new thread (kept apart from the guild's channels, like Discord's lists)."""
+        guild.threads[thread.id] = thread
+        self.state.channels[thread.id] = thread
+        self.state.messages.setdefault(thread.id, {})
+        self.emit("THREAD_CREATE", {**thread.to_dict(), "newly_created": True}, guild_id=guild.id)
+
     def delete_channel(self, guild: Guild, channel: Channel) -> dict[str, Any]:
         data = channel.to_dict()
         guild.channels.pop(channel.id, None)
         self.state.channels.pop(channel.id, None)
         self.state.messages.pop(channel.id, None)
+        for thread in [t for t in guild.threads.values() if t.parent_id == channel.id]:
+            guild.threads.pop(thread.id)  # a parent's threads go with it
+            self.state.channels.pop(thread.id, None)
+            self.state.messages.pop(thread.id, None)
         self.emit("CHANNEL_DELETE", data, guild_id=guild.id)
         for child in guild.channels.values():
             if child.parent_id == channel.id:
@@ -406,6 +417,9 @@ class World:
         channel = self.state.channels.get(message.channel_id)
         if channel is not None:
             channel.last_message_id = message.id
+            if channel.thread is not None and message.id != channel.id:
+                channel.message_count += 1  # a forum post's starter message does not count
+                channel.total_message_sent += 1
         if dispatch:
             self.emit(
                 "MESSAGE_CREATE",

@@ -99,6 +99,7 @@ def create_message(
     message_type: int | None = None,
     ephemeral_allowed: bool = False,
     dispatch: bool = True,
+    message_id: int | None = None,
 ) -> Message:
     """Validate, store and dispatch a new message (also used by interactions and the driver)."""
     files = files or []
@@ -126,7 +127,7 @@ def create_message(
     if not ephemeral_allowed:
         flags &= ~EPHEMERAL
     message = Message(
-        id=world.state.new_id(),
+        id=message_id if message_id is not None else world.state.new_id(),
         channel_id=channel.id,
         guild_id=channel.guild_id,
         author=author,

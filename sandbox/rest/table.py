@@ -11,6 +11,7 @@ from sandbox.rest import (
     members,
     messages,
     roles,
+    threads,
     users,
     webhooks,
 )
@@ -30,6 +31,7 @@ def all_routes() -> list[RouteSpec]:
         commands.routes,
         interactions.routes,
         webhooks.routes,
+        threads.routes,
     ]
     specs = [spec for table in tables for spec in table.routes]
     # literal segments before parameters, so "/users/@me" wins over "/users/{user_id}"
