@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from sandbox import permissions as perm
+from sandbox.guild_template import make_template
 from sandbox.record import Recorder
 from sandbox.snowflake import SnowflakeGenerator, iso_timestamp
 from sandbox.state import (
@@ -24,6 +25,7 @@ from sandbox.state import (
     Attachment,
     Channel,
     Guild,
+    GuildTemplate,
     Interaction,
     Member,
     Message,
@@ -375,6 +377,18 @@ class World:
         self.state.channels[channel.id] = channel
         self.state.messages.setdefault(channel.id, {})
         self.emit("CHANNEL_CREATE", channel.to_dict(), guild_id=guild.id)
+
+    def add_template(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        description: str | None = None,
+        creator: UserRef | None = None,
+    ) -> GuildTemplate:
+        """A server template of ``guild`` as it is now (what POST /guilds/{g}/templates makes)."""
+        creator_user = self.resolve_user(creator) if creator is not None else self.owner_user
+        return make_template(self.state, guild, name, description, creator_user.id)
 
     def store_thread(self, guild: Guild, thread: Channel) -> None:
         """A new thread (kept apart from the guild's channels, like Discord's lists)."""

@@ -11,6 +11,7 @@ from sandbox.rest import (
     members,
     messages,
     roles,
+    templates,
     threads,
     users,
     webhooks,
@@ -32,6 +33,7 @@ def all_routes() -> list[RouteSpec]:
         interactions.routes,
         webhooks.routes,
         threads.routes,
+        templates.routes,
     ]
     specs = [spec for table in tables for spec in table.routes]
     # literal segments before parameters, so "/users/@me" wins over "/users/{user_id}"
