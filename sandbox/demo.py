@@ -11,6 +11,7 @@ DEMO: dict[str, Any] = {
         {
             "name": "Foundry Homelab",
             "owner": DEMO_OWNER,
+            "features": ["COMMUNITY"],  # announcement (and stage) channels need it
             "roles": [
                 {"name": "Admin", "permissions": ["administrator"], "color": 0xE74C3C},
                 {

@@ -16,7 +16,8 @@ Example::
 
 The bot joins each guild with a managed role named after it that has Administrator,
 unless the guild says ``"bot": {"permissions": [...]}`` or ``"bot": false``. Optional:
-``"everyone": [...]`` (@everyone permissions), ``"shard": [id, count]``, ``"premium_tier"``.
+``"everyone": [...]`` (@everyone permissions), ``"shard": [id, count]``, ``"premium_tier"``,
+``"features": ["COMMUNITY"]`` (needed for stage and announcement channels).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox import permissions as perm
+from sandbox.rest.channels import add_channel
 from sandbox.state import Channel, Guild
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.world import World
 
 _CHANNEL_KEYS = {"name", "type", "overwrites", "channels"}
 
@@ -55,11 +57,10 @@ def _overwrites(guild: Guild, spec: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _channel(
-    server: SandboxServer, guild: Guild, spec: dict[str, Any], parent: Channel | None
-) -> Channel:
+def _channel(world: World, guild: Guild, spec: dict[str, Any], parent: Channel | None) -> Channel:
     extra = {k: v for k, v in spec.items() if k not in _CHANNEL_KEYS}
-    return server.add_channel(
+    return add_channel(
+        world,
         guild,
         spec["name"],
         spec.get("type", "text"),
@@ -69,26 +70,30 @@ def _channel(
     )
 
 
-def load_guild(server: SandboxServer, spec: dict[str, Any]) -> Guild:
+def load_guild(world: World, spec: dict[str, Any]) -> Guild:
     bot = spec.get("bot", {})
     shard = spec.get("shard")
-    guild = server.add_guild(
+    roles = spec.get("roles", [])
+    guild = world.add_guild(
         spec["name"],
         owner=spec.get("owner"),
         shard=tuple(shard) if shard else None,
         bot_member=bot is not False,
         bot_permissions=(bot or {}).get("permissions", perm.ADMINISTRATOR),
+        bot_role_position=len(roles) + 1,
         everyone_permissions=perm.parse_permissions(spec.get("everyone", perm.DEFAULT_EVERYONE)),
         premium_tier=spec.get("premium_tier", 0),
+        features=spec.get("features", ()),
     )
-    for role in spec.get("roles", []):  # each lands at position 1: first listed ends highest
-        server.add_role(
+    for index, role in enumerate(roles):  # listed top-down, all below the bot's own role
+        world.add_role(
             guild,
             role["name"],
             permissions=role.get("permissions", 0),
             color=role.get("color", 0),
             hoist=role.get("hoist", False),
             mentionable=role.get("mentionable", False),
+            position=len(roles) - index,
         )
     for member in spec.get("members", []):
         if member["name"] in {m.user.username for m in guild.members.values()}:
@@ -96,17 +101,17 @@ def load_guild(server: SandboxServer, spec: dict[str, Any]) -> Guild:
             existing.roles += [guild.role(r).id for r in member.get("roles", [])]
             existing.nick = member.get("nick", existing.nick)
             continue
-        server.add_member(
+        world.add_member(
             guild, member["name"], roles=member.get("roles", []), nick=member.get("nick")
         )
     for category in spec.get("categories", []):
-        cat = _channel(server, guild, {**category, "type": "category"}, None)
+        cat = _channel(world, guild, {**category, "type": "category"}, None)
         for child in category.get("channels", []):
-            _channel(server, guild, child, cat)
+            _channel(world, guild, child, cat)
     for channel in spec.get("channels", []):
-        _channel(server, guild, channel, None)
+        _channel(world, guild, channel, None)
     return guild
 
 
-def load_description(server: SandboxServer, description: dict[str, Any]) -> list[Guild]:
-    return [load_guild(server, spec) for spec in description.get("guilds", [])]
+def load_description(world: World, description: dict[str, Any]) -> list[Guild]:
+    return [load_guild(world, spec) for spec in description.get("guilds", [])]

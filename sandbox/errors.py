@@ -16,6 +16,7 @@ UNKNOWN_CODES = {
     "User": 10013,
     "Emoji": 10014,
     "Webhook": 10015,
+    "Guild Template": 10057,
     "interaction": 10062,
     "application command": 10063,
 }

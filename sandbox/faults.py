@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.gateway import Gateway
+    from sandbox.ratelimit import RateLimiter
+
+
+class Served(Protocol):
+    """What faults act on: the REST limiter and the gateway of one server."""
+
+    limiter: RateLimiter | None
+    gateway: Gateway
 
 
 @dataclass
@@ -36,7 +44,7 @@ class FaultOutcome:
 class Faults:
     """Fault switches of one server; the REST pipeline and gateway consult them."""
 
-    def __init__(self, server: SandboxServer) -> None:
+    def __init__(self, server: Served) -> None:
         self._server = server
         self.http: list[HttpFault] = []
         self._gateway_open = asyncio.Event()

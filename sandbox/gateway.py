@@ -10,14 +10,15 @@ import secrets
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.state import Guild
+    from sandbox.world import World
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
 GUILD_MODERATION = 1 << 2
+GUILD_WEBHOOKS = 1 << 5
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 GUILD_MESSAGE_REACTIONS = 1 << 10
@@ -49,6 +51,10 @@ EVENT_INTENTS: dict[str, tuple[int | None, int | None]] = {
     "CHANNEL_CREATE": (GUILDS, None),
     "CHANNEL_UPDATE": (GUILDS, None),
     "CHANNEL_DELETE": (GUILDS, None),
+    "THREAD_CREATE": (GUILDS, None),
+    "THREAD_UPDATE": (GUILDS, None),
+    "THREAD_DELETE": (GUILDS, None),
+    "WEBHOOKS_UPDATE": (GUILD_WEBHOOKS, None),
     "GUILD_MEMBER_ADD": (GUILD_MEMBERS, None),
     "GUILD_MEMBER_UPDATE": (GUILD_MEMBERS, None),
     "GUILD_MEMBER_REMOVE": (GUILD_MEMBERS, None),
@@ -62,6 +68,10 @@ EVENT_INTENTS: dict[str, tuple[int | None, int | None]] = {
 }
 MESSAGE_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE")
 HISTORY_LIMIT = 5000
+
+
+async def _always_open() -> None:
+    return None
 
 
 def shard_for(guild_id: int, shard_count: int) -> int:
@@ -132,6 +142,8 @@ class GatewayConnection:
         self.writer: asyncio.Task[None] | None = None
         self.received: deque[float] = deque()
         self.closed_by_server = False
+        self.last_heartbeat = time.monotonic()
+        self.watchdog: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         raw = json.dumps(frame, separators=(",", ":"))
@@ -165,23 +177,34 @@ class GatewayConnection:
 
 
 class Gateway:
-    """Accepts gateway connections and fans dispatches out to sessions."""
+    """Accepts gateway connections and fans the world's dispatches out to sessions.
+
+    ``opened`` is awaited before each new connection is accepted (faults can hold it).
+    A connection that sends no heartbeat for ``heartbeat_interval`` (ms) plus
+    ``heartbeat_grace`` (s) is closed with 4009, like Discord's.
+    """
 
     def __init__(
         self,
-        server: SandboxServer,
+        world: World,
         *,
         heartbeat_interval: int = 41250,
+        heartbeat_grace: float = 5.0,
         allow_privileged_intents: bool = True,
         events_per_minute: int = 120,
     ) -> None:
-        self.server = server
+        self.world = world
+        self.heartbeat_grace = heartbeat_grace
+        self.opened: Callable[[], Awaitable[None]] = _always_open
         self.heartbeat_interval = heartbeat_interval
         self.allow_privileged_intents = allow_privileged_intents
         self.events_per_minute = events_per_minute
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: set[GatewayConnection] = set()
-        self.identify_count = 0
+
+    @property
+    def identify_count(self) -> int:
+        return self.world.identify_count
 
     # dispatch
 
@@ -194,8 +217,10 @@ class Gateway:
         dm: bool = False,
         session_filter: Callable[[GatewaySession], bool] | None = None,
     ) -> None:
-        """Queue ``event`` for every session that should see it (shard, intents)."""
-        self.server.record_dispatch(event, data)
+        """Queue ``event`` for every session that should see it (shard, intents).
+
+        The world records the event before handing it here (:meth:`World.emit`).
+        """
         guild_intent, dm_intent = EVENT_INTENTS.get(event, (None, None))
         needed = dm_intent if dm else guild_intent
         for session in list(self.sessions.values()):
@@ -209,8 +234,15 @@ class Gateway:
                 continue
             payload = data
             if event in MESSAGE_EVENTS and not session.intents & MESSAGE_CONTENT:
-                payload = strip_message_content(data, self.server.bot_user_id)
+                payload = strip_message_content(data, self.world.bot_user_id)
             session.push(event, payload)
+
+    def guild_available(self, guild: Guild) -> None:
+        for session in list(self.sessions.values()):
+            if session.owns_guild(guild.id) and (session.connection or session.resumable):
+                payload = self.guild_create_payload(guild, session)
+                self.world.record_dispatch("GUILD_CREATE", payload)
+                session.push("GUILD_CREATE", payload)
 
     # faults
 
@@ -235,6 +267,8 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=WSCloseCode.GOING_AWAY)
         for conn in list(self.connections):
+            if conn.watchdog is not None:
+                conn.watchdog.cancel()
             if conn.writer is not None:
                 conn.writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -244,9 +278,13 @@ class Gateway:
     # connection handling
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        await self.server.faults.wait_gateway_open()
+        await self.opened()
         ws = web.WebSocketResponse(autoping=True, max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
+        if request.query.get("encoding", "json") != "json":
+            # ETF (erlpack) is not spoken here; say so instead of failing on the first frame
+            await ws.close(code=4002, message=b"The sandbox speaks encoding=json only (not ETF)")
+            return ws
         compress = request.query.get("compress") == "zlib-stream"
         conn = GatewayConnection(ws, request, compress)
         self.connections.add(conn)
@@ -259,11 +297,19 @@ class Gateway:
                     "t": None,
                 }
             )
+            conn.last_heartbeat = time.monotonic()
+            conn.watchdog = asyncio.get_running_loop().create_task(self._watch_heartbeats(conn))
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_frame(conn, msg.data)
                 elif msg.type is WSMsgType.BINARY:
-                    await ws.close(code=4002, message=b"Decode error")
+                    # hikari sends its JSON payloads as binary frames of UTF-8
+                    try:
+                        text = msg.data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        await self._close(conn, 4002, "Decode error.")
+                        break
+                    await self._on_frame(conn, text)
                 elif msg.type is WSMsgType.ERROR:
                     break
         except (ConnectionError, asyncio.CancelledError):
@@ -272,8 +318,22 @@ class Gateway:
             await self._detach(conn)
         return ws
 
+    async def _watch_heartbeats(self, conn: GatewayConnection) -> None:
+        limit = self.heartbeat_interval / 1000 + self.heartbeat_grace
+        while not conn.ws.closed:
+            late = time.monotonic() - conn.last_heartbeat
+            if late > limit:
+                if conn.session is not None:
+                    conn.session.resumable = False
+                with contextlib.suppress(Exception):
+                    await self._close(conn, 4009, "Session timed out.")
+                return
+            await asyncio.sleep(limit - late + 0.01)
+
     async def _detach(self, conn: GatewayConnection) -> None:
         self.connections.discard(conn)
+        if conn.watchdog is not None and conn.watchdog is not asyncio.current_task():
+            conn.watchdog.cancel()
         if conn.writer is not None:
             conn.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -307,6 +367,7 @@ class Gateway:
             return
         data = frame.get("d")
         if op == HEARTBEAT:
+            conn.last_heartbeat = time.monotonic()
             await conn.send({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
         elif op == IDENTIFY:
             await self._identify(conn, data or {})
@@ -324,7 +385,7 @@ class Gateway:
     def _token_ok(self, token: Any) -> bool:
         if not isinstance(token, str):
             return False
-        return token.removeprefix("Bot ") == self.server.token
+        return token.removeprefix("Bot ") == self.world.token
 
     async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
         if conn.session is not None:
@@ -348,27 +409,27 @@ class Gateway:
         if shard_count < 1 or not 0 <= shard_id < shard_count:
             await self._close(conn, 4010, "Invalid shard.")
             return
-        self.identify_count += 1
+        self.world.identify_count += 1
         session = GatewaySession(
             id=secrets.token_hex(16), shard_id=shard_id, shard_count=shard_count, intents=intents
         )
         self.sessions[session.id] = session
         self._attach(conn, session, next_seq=1)
-        server = self.server
+        world = self.world
         guilds = [
             g
-            for g in server.state.guilds.values()
-            if server.bot_user_id in g.members and session.owns_guild(g.id)
+            for g in world.state.guilds.values()
+            if world.bot_user_id in g.members and session.owns_guild(g.id)
         ]
         ready = {
             "v": 10,
-            "user": server.bot_user_dict(),
+            "user": world.bot_user_dict(),
             "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
-            "resume_gateway_url": server.gateway_url,
+            "resume_gateway_url": world.gateway_url,
             "shard": [shard_id, shard_count],
-            "application": {"id": str(server.application_id), "flags": server.application_flags},
+            "application": {"id": str(world.application_id), "flags": world.application_flags},
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -378,17 +439,17 @@ class Gateway:
             "auth": {},
             "_trace": ["sandbox"],
         }
-        server.record_dispatch("READY", ready)
+        world.record_dispatch("READY", ready)
         session.push("READY", ready)
         for guild in guilds:
             payload = self.guild_create_payload(guild, session)
-            server.record_dispatch("GUILD_CREATE", payload)
+            world.record_dispatch("GUILD_CREATE", payload)
             session.push("GUILD_CREATE", payload)
 
-    def guild_create_payload(self, guild: Any, session: GatewaySession) -> dict[str, Any]:
-        payload = guild.to_dict(full=True, me=self.server.bot_user_id)
+    def guild_create_payload(self, guild: Guild, session: GatewaySession) -> dict[str, Any]:
+        payload = guild.to_dict(full=True, me=self.world.bot_user_id)
         if not session.intents & GUILD_MEMBERS:
-            me = guild.members.get(self.server.bot_user_id)
+            me = guild.members.get(self.world.bot_user_id)
             payload["members"] = [me.to_dict()] if me else []
         return payload
 
@@ -408,7 +469,7 @@ class Gateway:
             old.abort()
         self._attach(conn, session, next_seq=seq + 1)
         resumed = {"_trace": ["sandbox"]}
-        self.server.record_dispatch("RESUMED", resumed)
+        self.world.record_dispatch("RESUMED", resumed)
         session.push("RESUMED", resumed)
 
     def _attach(self, conn: GatewayConnection, session: GatewaySession, *, next_seq: int) -> None:
@@ -420,7 +481,7 @@ class Gateway:
 
     def _request_members(self, session: GatewaySession, d: dict[str, Any]) -> None:
         try:
-            guild = self.server.state.guilds[int(d["guild_id"])]
+            guild = self.world.state.guilds[int(d["guild_id"])]
         except (KeyError, ValueError, TypeError):
             return
         query = (d.get("query") or "").lower()

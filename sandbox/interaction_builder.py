@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.state import Channel, Interaction, Member, Message, User
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.world import World
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 USER, CHANNEL, ROLE, MENTIONABLE = 6, 7, 8, 9
@@ -15,20 +15,20 @@ TEXT_INPUT, LABEL = 4, 18
 
 
 def build_interaction(
-    server: SandboxServer,
+    world: World,
     type: int,
     user: User,
     channel: Channel,
     data: dict[str, Any],
     message: Message | None,
 ) -> Interaction:
-    state = server.state
+    state = world.state
     inter_id = state.new_id()
     token = state.new_token()
     guild = state.guilds.get(channel.guild_id) if channel.guild_id is not None else None
     payload: dict[str, Any] = {
         "id": str(inter_id),
-        "application_id": str(server.application_id),
+        "application_id": str(world.application_id),
         "type": type,
         "data": data,
         "token": token,
@@ -52,7 +52,7 @@ def build_interaction(
                     **member.to_dict(),
                     "permissions": str(guild.channel_permissions(user.id, channel)),
                 },
-                "app_permissions": str(guild.channel_permissions(server.bot_user_id, channel)),
+                "app_permissions": str(guild.channel_permissions(world.bot_user_id, channel)),
                 "authorizing_integration_owners": {"0": str(guild.id)},
                 "context": 0,
             }
@@ -67,12 +67,12 @@ def build_interaction(
             }
         )
     if message is not None:
-        payload["message"] = server.message_payload(message)
+        payload["message"] = world.message_payload(message)
     return Interaction(
         id=inter_id,
         token=token,
         type=type,
-        application_id=server.application_id,
+        application_id=world.application_id,
         user_id=user.id,
         channel_id=channel.id,
         guild_id=guild.id if guild else None,
@@ -82,10 +82,10 @@ def build_interaction(
     )
 
 
-def _find_command(server: SandboxServer, channel: Channel, name: str, kind: int | None) -> Any:
+def _find_command(world: World, channel: Channel, name: str, kind: int | None) -> Any:
     commands = [
         c
-        for c in server.state.commands.values()
+        for c in world.state.commands.values()
         if c.name == name and (kind is None or c.type == kind)
     ]
     for command in commands:  # guild commands shadow global ones
@@ -98,7 +98,7 @@ def _find_command(server: SandboxServer, channel: Channel, name: str, kind: int 
 
 
 def command_data(
-    server: SandboxServer,
+    world: World,
     channel: Channel,
     name: str,
     options: dict[str, Any],
@@ -110,28 +110,28 @@ def command_data(
     kind = None
     if target is not None:
         kind = 3 if isinstance(target, Message) else 2
-    command = _find_command(server, channel, name, kind)
+    command = _find_command(world, channel, name, kind)
     resolved: dict[str, dict[str, Any]] = {}
     data: dict[str, Any] = {"id": str(command.id), "name": command.name, "type": command.type}
     if command.guild_id is not None:
         data["guild_id"] = str(command.guild_id)
     if command.type == 1:
-        data["options"] = _options(server, channel, command.options, options, resolved, focused)
+        data["options"] = _options(world, channel, command.options, options, resolved, focused)
     elif target is not None:
         if isinstance(target, Message):
             data["target_id"] = str(target.id)
-            resolved.setdefault("messages", {})[str(target.id)] = server.message_payload(target)
+            resolved.setdefault("messages", {})[str(target.id)] = world.message_payload(target)
         else:
-            user = server._user(target)
+            user = world.resolve_user(target)
             data["target_id"] = str(user.id)
-            _resolve_user(server, channel, user, resolved)
+            _resolve_user(world, channel, user, resolved)
     if resolved:
         data["resolved"] = resolved
     return data
 
 
 def _options(
-    server: SandboxServer,
+    world: World,
     channel: Channel,
     definitions: list[dict[str, Any]],
     given: dict[str, Any],
@@ -146,14 +146,14 @@ def _options(
         kind = definition["type"]
         if kind in (SUB_COMMAND, SUB_COMMAND_GROUP):
             inner = _options(
-                server, channel, definition.get("options") or [], value or {}, resolved, focused
+                world, channel, definition.get("options") or [], value or {}, resolved, focused
             )
             out.append({"name": name, "type": kind, "options": inner})
             continue
         option: dict[str, Any] = {
             "name": name,
             "type": kind,
-            "value": _option_value(server, channel, kind, value, resolved),
+            "value": _option_value(world, channel, kind, value, resolved),
         }
         if focused == name:
             option["focused"] = True
@@ -162,23 +162,23 @@ def _options(
 
 
 def _option_value(
-    server: SandboxServer,
+    world: World,
     channel: Channel,
     kind: int,
     value: Any,
     resolved: dict[str, dict[str, Any]],
 ) -> Any:
-    state = server.state
+    state = world.state
     if kind == USER or (kind == MENTIONABLE and isinstance(value, User | Member)):
-        user = server._user(value)
-        _resolve_user(server, channel, user, resolved)
+        user = world.resolve_user(value)
+        _resolve_user(world, channel, user, resolved)
         return str(user.id)
     if kind == CHANNEL:
-        target = server._channel(value)
+        target = world.resolve_channel(value)
         resolved.setdefault("channels", {})[str(target.id)] = {
             **target.to_dict(),
             "permissions": str(
-                state.guilds[channel.guild_id].channel_permissions(server.bot_user_id, target)
+                state.guilds[channel.guild_id].channel_permissions(world.bot_user_id, target)
                 if channel.guild_id is not None
                 else 0
             ),
@@ -195,12 +195,12 @@ def _option_value(
 
 
 def _resolve_user(
-    server: SandboxServer, channel: Channel, user: User, resolved: dict[str, dict[str, Any]]
+    world: World, channel: Channel, user: User, resolved: dict[str, dict[str, Any]]
 ) -> None:
     resolved.setdefault("users", {})[str(user.id)] = user.to_dict()
     if channel.guild_id is None:
         return
-    guild = server.state.guilds[channel.guild_id]
+    guild = world.state.guilds[channel.guild_id]
     member = guild.members.get(user.id)
     if member is not None:
         resolved.setdefault("members", {})[str(user.id)] = {

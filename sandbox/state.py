@@ -17,6 +17,9 @@ GUILD_VOICE = 2
 GUILD_CATEGORY = 4
 GUILD_ANNOUNCEMENT = 5
 GUILD_STAGE_VOICE = 13
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
 GUILD_FORUM = 15
 GUILD_MEDIA = 16
 
@@ -31,7 +34,10 @@ CHANNEL_TYPE_NAMES = {
     "media": GUILD_MEDIA,
 }
 GUILD_CHANNEL_TYPES = frozenset(CHANNEL_TYPE_NAMES.values())
-TEXT_LIKE = frozenset({GUILD_TEXT, GUILD_ANNOUNCEMENT, GUILD_VOICE, GUILD_STAGE_VOICE, DM})
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+TEXT_LIKE = frozenset(
+    {GUILD_TEXT, GUILD_ANNOUNCEMENT, GUILD_VOICE, GUILD_STAGE_VOICE, DM, *THREAD_TYPES}
+)
 VOICE_LIKE = frozenset({GUILD_VOICE, GUILD_STAGE_VOICE})
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
@@ -171,8 +177,15 @@ class Channel:
     last_message_id: int | None = None
     recipients: list[User] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    thread: ThreadMetadata | None = None  # set on threads only
+    owner_id: int | None = None  # a thread's creator
+    applied_tags: list[int] = field(default_factory=list)
+    message_count: int = 0
+    total_message_sent: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        if self.thread is not None:
+            return self._thread_dict(self.thread)
         if self.type == DM:
             return {
                 "id": str(self.id),
@@ -217,6 +230,91 @@ class Channel:
             data["rtc_region"] = self.extra.get("rtc_region")
             data["video_quality_mode"] = self.extra.get("video_quality_mode", 1)
         return data
+
+    def _thread_dict(self, meta: ThreadMetadata) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": sid(self.guild_id),
+            "parent_id": sid(self.parent_id),
+            "owner_id": sid(self.owner_id),
+            "name": self.name,
+            "flags": 0,
+            "last_message_id": sid(self.last_message_id),
+            "rate_limit_per_user": self.rate_limit_per_user,
+            "thread_metadata": meta.to_dict(),
+            "message_count": self.message_count,
+            "member_count": 1,
+            "total_message_sent": self.total_message_sent,
+            "applied_tags": [str(t) for t in self.applied_tags],
+        }
+
+
+@dataclass
+class ThreadMetadata:
+    auto_archive_duration: int
+    create_timestamp: str
+    archived: bool = False
+    locked: bool = False
+    archive_timestamp: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "archived": self.archived,
+            "archive_timestamp": self.archive_timestamp or self.create_timestamp,
+            "auto_archive_duration": self.auto_archive_duration,
+            "locked": self.locked,
+            "create_timestamp": self.create_timestamp,
+        }
+
+
+@dataclass
+class Webhook:
+    """An incoming webhook of a guild channel (type 1)."""
+
+    id: int
+    token: str
+    guild_id: int
+    channel_id: int
+    name: str
+    creator_id: int
+    application_id: int | None = None
+    avatar: str | None = None
+
+    def to_dict(self, creator: User | None = None, *, with_token: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": 1,
+            "guild_id": str(self.guild_id),
+            "channel_id": str(self.channel_id),
+            "name": self.name,
+            "avatar": self.avatar,
+            "application_id": sid(self.application_id),
+        }
+        if creator is not None:
+            data["user"] = creator.to_dict()
+        if with_token:
+            data["token"] = self.token
+        return data
+
+    def author(self, username: str | None = None) -> User:
+        """The pseudo-user a webhook message shows as (``username`` overrides the name)."""
+        return User(id=self.id, username=username or self.name, bot=True, avatar=self.avatar)
+
+
+@dataclass
+class GuildTemplate:
+    """A server template: a snapshot of a guild's settings, roles and channels."""
+
+    code: str
+    name: str
+    description: str | None
+    creator_id: int
+    source_guild_id: int
+    created_at: str
+    updated_at: str
+    snapshot: dict[str, Any]  # serialized_source_guild, template-local ids
+    usage_count: int = 0
 
 
 @dataclass
@@ -404,6 +502,15 @@ class Guild:
     channels: dict[int, Channel] = field(default_factory=dict)
     premium_tier: int = 0
     description: str | None = None
+    features: list[str] = field(default_factory=list)  # e.g. "COMMUNITY"
+    threads: dict[int, Channel] = field(default_factory=dict)  # not in ``channels``
+    afk_channel_id: int | None = None
+    afk_timeout: int = 300
+    system_channel_id: int | None = None
+    system_channel_flags: int = 0
+    verification_level: int = 0
+    default_message_notifications: int = 0
+    explicit_content_filter: int = 0
 
     # lookups by name, for tests and the driver
     def channel(self, name: str, type: int | None = None) -> Channel:
@@ -428,6 +535,9 @@ class Guild:
     def everyone(self) -> Role:
         return self.roles[self.id]
 
+    def active_threads(self) -> list[Channel]:
+        return [t for t in self.threads.values() if t.thread and not t.thread.archived]
+
     def sorted_roles(self) -> list[Role]:
         return sorted(self.roles.values(), key=lambda r: (r.position, r.id))
 
@@ -448,6 +558,8 @@ class Guild:
         )
 
     def channel_permissions(self, user_id: int, channel: Channel) -> int:
+        if channel.type in THREAD_TYPES and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]  # a thread has its parent's overwrites
         member = self.members.get(user_id)
         if member is None:
             return 0
@@ -473,21 +585,21 @@ class Guild:
             "description": self.description,
             "owner_id": str(self.owner_id),
             "region": "deprecated",
-            "afk_channel_id": None,
-            "afk_timeout": 300,
+            "afk_channel_id": sid(self.afk_channel_id),
+            "afk_timeout": self.afk_timeout,
             "widget_enabled": False,
             "widget_channel_id": None,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
+            "verification_level": self.verification_level,
+            "default_message_notifications": self.default_message_notifications,
+            "explicit_content_filter": self.explicit_content_filter,
             "roles": [r.to_dict() for r in self.sorted_roles()],
             "emojis": [],
             "stickers": [],
-            "features": [],
+            "features": list(self.features),
             "mfa_level": 0,
             "application_id": None,
-            "system_channel_id": None,
-            "system_channel_flags": 0,
+            "system_channel_id": sid(self.system_channel_id),
+            "system_channel_flags": self.system_channel_flags,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
             "safety_alerts_channel_id": None,
@@ -517,7 +629,7 @@ class Guild:
                     "voice_states": [],
                     "members": [m.to_dict() for m in self.members.values()],
                     "channels": [c.to_dict() for c in self.channels.values()],
-                    "threads": [],
+                    "threads": [t.to_dict() for t in self.active_threads()],
                     "presences": [],
                     "stage_instances": [],
                     "guild_scheduled_events": [],
@@ -544,6 +656,8 @@ class SandboxState:
         self.commands: dict[int, ApplicationCommand] = {}
         self.interactions: dict[int, Interaction] = {}
         self.interactions_by_token: dict[str, Interaction] = {}
+        self.webhooks: dict[int, Webhook] = {}
+        self.templates: dict[str, GuildTemplate] = {}
 
     def new_id(self) -> int:
         return self.snowflakes.next()

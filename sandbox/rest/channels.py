@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, FormErrors, unknown
-from sandbox.rest import RateLimitedReply, Reply, RestRequest, RouteTable
+from sandbox.rest.base import RateLimitedReply, Reply, RestRequest, RouteTable
 from sandbox.rest.common import (
     channel_for_bot,
     guild_for_bot,
@@ -19,8 +19,10 @@ from sandbox.rest.common import (
     require_guild,
 )
 from sandbox.state import (
+    CHANNEL_TYPE_NAMES,
     GUILD_ANNOUNCEMENT,
     GUILD_CATEGORY,
+    GUILD_CHANNEL_TYPES,
     GUILD_FORUM,
     GUILD_MEDIA,
     GUILD_STAGE_VOICE,
@@ -31,6 +33,9 @@ from sandbox.state import (
     Overwrite,
     SandboxState,
 )
+
+if TYPE_CHECKING:
+    from sandbox.world import World
 
 routes = RouteTable()
 
@@ -100,12 +105,28 @@ def _position_group(type: int) -> int:
     return 1 if type in (GUILD_VOICE, GUILD_STAGE_VOICE) else 0
 
 
+COMMUNITY_ONLY = frozenset({GUILD_ANNOUNCEMENT, GUILD_STAGE_VOICE})
+
+
+def require_community_for(guild: Guild, kind: object) -> None:
+    """Stage and announcement channels exist only in Community guilds (Discord's answers)."""
+    if kind not in COMMUNITY_ONLY or "COMMUNITY" in guild.features:
+        return
+    if kind == GUILD_STAGE_VOICE:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    allowed = sorted(GUILD_CHANNEL_TYPES - COMMUNITY_ONLY)
+    errors = FormErrors()
+    errors.add(("type",), "BASE_TYPE_CHOICES", f"Value must be one of {allowed}.")
+    errors.raise_if_any()
+
+
 def build_channel(state: SandboxState, guild: Guild, payload: dict[str, Any]) -> Channel:
     """A new channel from a create payload, validated against Discord's limits."""
     kind = payload.get("type", GUILD_TEXT)
     if kind is None:
         kind = GUILD_TEXT
     limits.check_channel(payload, type=kind, premium_tier=guild.premium_tier, creating=True)
+    require_community_for(guild, kind)
     if len(guild.channels) >= limits.MAX_CHANNELS:
         raise ApiError(
             400, 30013, f"Maximum number of guild channels reached ({limits.MAX_CHANNELS})"
@@ -137,6 +158,28 @@ def build_channel(state: SandboxState, guild: Guild, payload: dict[str, Any]) ->
     return channel
 
 
+def add_channel(
+    world: World,
+    guild: Guild,
+    name: str,
+    type: int | str = 0,
+    *,
+    parent: Channel | None = None,
+    overwrites: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Channel:
+    """A channel built through the same validation as POST /guilds/{g}/channels."""
+    kind = CHANNEL_TYPE_NAMES[type] if isinstance(type, str) else type
+    payload: dict[str, Any] = {"name": name, "type": kind, **fields}
+    if parent is not None:
+        payload["parent_id"] = str(parent.id)
+    if overwrites:
+        payload["permission_overwrites"] = overwrites
+    channel = build_channel(world.state, guild, payload)
+    world.store_channel(guild, channel)
+    return channel
+
+
 def _tags(state: SandboxState, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
@@ -157,6 +200,8 @@ def update_channel(state: SandboxState, guild: Guild, channel: Channel, payload:
         errors = FormErrors()
         errors.add(("type",), "CHANNEL_TYPE_INVALID", "Cannot change the type of this channel")
         errors.raise_if_any()
+    if kind != channel.type:
+        require_community_for(guild, kind)
     limits.check_channel(payload, type=kind, premium_tier=guild.premium_tier, creating=False)
     if "parent_id" in payload:
         channel.parent_id = _check_parent(guild, payload["parent_id"], channel.id)
@@ -196,7 +241,7 @@ async def create_channel(req: RestRequest) -> Reply:
     if channel.overwrites:
         require_guild(guild, req.me, perm.MANAGE_ROLES)
         require_grantable(guild, req.me, overwrite_bits(channel.overwrites))
-    req.server.store_channel(guild, channel)
+    req.world.store_channel(guild, channel)
     return Reply(channel.to_dict(), 201)
 
 
@@ -217,7 +262,7 @@ async def reorder_channels(req: RestRequest) -> Reply:
             parent_changes += 1
         parsed.append((channel, entry))
     if parent_changes > 1:
-        raise ApiError(400, 40009, "Only one channel may change its parent per request")
+        raise ApiError(400, 40009, "Only one channel can have a parent_id modified at a time")
     changed = []
     for channel, entry in parsed:
         before = copy.deepcopy(channel.to_dict())
@@ -231,7 +276,7 @@ async def reorder_channels(req: RestRequest) -> Reply:
         if channel.to_dict() != before:
             changed.append(channel)
     for channel in changed:
-        req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+        req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return Reply(None, 204)
 
 
@@ -254,12 +299,12 @@ async def edit_channel(req: RestRequest) -> dict[str, Any]:
     renames = ("name" in payload and payload["name"] != channel.name) or (
         "topic" in payload and payload["topic"] != channel.topic
     )
-    if renames and req.server.limiter is not None:
-        decision = req.server.limiter.check_channel_rename(str(channel.id))
+    if renames and req.limiter is not None:
+        decision = req.limiter.check_channel_rename(str(channel.id))
         if not decision.allowed:
             raise RateLimitedReply(decision)
     update_channel(req.state, guild, channel, payload)
-    req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+    req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return channel.to_dict()
 
 
@@ -269,7 +314,7 @@ async def delete_channel(req: RestRequest) -> dict[str, Any]:
     if guild is None:
         return channel.to_dict()
     require_channel(guild, channel, req.me, perm.MANAGE_CHANNELS)
-    return req.server.delete_channel(guild, channel)
+    return req.world.delete_channel(guild, channel)
 
 
 @routes.route("PUT", "/channels/{channel_id}/permissions/{overwrite_id}")
@@ -287,7 +332,7 @@ async def put_overwrite(req: RestRequest) -> Reply:
     overwrite = parse_overwrites(req.state, guild, [item])[req.snowflake("overwrite_id")]
     require_grantable(guild, req.me, overwrite.allow | overwrite.deny, channel)
     channel.overwrites[overwrite.id] = overwrite
-    req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+    req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return Reply(None, 204)
 
 
@@ -298,8 +343,15 @@ async def delete_overwrite(req: RestRequest) -> Reply:
         raise ApiError(403, 50003, "Cannot execute action on a DM channel")
     require_channel(guild, channel, req.me, perm.MANAGE_ROLES)
     if channel.overwrites.pop(req.snowflake("overwrite_id"), None) is not None:
-        req.server.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
+        req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return Reply(None, 204)
 
 
-__all__ = ["GUILD_FORUM", "GUILD_MEDIA", "build_channel", "parse_overwrites", "update_channel"]
+__all__ = [
+    "GUILD_FORUM",
+    "GUILD_MEDIA",
+    "add_channel",
+    "build_channel",
+    "parse_overwrites",
+    "update_channel",
+]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sandbox import limits
 from sandbox.errors import ApiError, missing_access, unknown
-from sandbox.rest import Reply, RestRequest, RouteTable
+from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.common import guild_for_bot
 from sandbox.state import ApplicationCommand
 
@@ -26,7 +26,7 @@ GUILD = "/applications/{application_id}/guilds/{guild_id}/commands"
 
 def _scope(req: RestRequest) -> int | None:
     """The guild id of a guild-command route (None for global), after access checks."""
-    if req.params["application_id"] != str(req.server.application_id):
+    if req.params["application_id"] != str(req.world.application_id):
         raise missing_access()
     if "guild_id" in req.params:
         return guild_for_bot(req).id
@@ -62,7 +62,7 @@ def _upsert(req: RestRequest, guild_id: int | None, body: dict[str, Any]) -> tup
         )
     command = ApplicationCommand(
         id=req.state.new_id(),
-        application_id=req.server.application_id,
+        application_id=req.world.application_id,
         name=body["name"],
         guild_id=guild_id,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, missing_access, missing_permissions
-from sandbox.rest import RestRequest
+from sandbox.rest.base import RestRequest
 from sandbox.state import Channel, Guild, Role
 
 

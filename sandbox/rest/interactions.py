@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox import limits
 from sandbox.errors import ApiError, FormErrors, unknown
-from sandbox.rest import Reply, RestRequest, RouteTable
+from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.messages import create_message, edit_message
 from sandbox.state import EPHEMERAL, LOADING, Interaction, Message
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.world import World
 
 routes = RouteTable()
 
@@ -36,8 +36,8 @@ ALLOWED: dict[int, set[int]] = {
 }
 
 
-def interaction_metadata(server: SandboxServer, inter: Interaction) -> dict[str, Any]:
-    user = server.state.users[inter.user_id]
+def interaction_metadata(world: World, inter: Interaction) -> dict[str, Any]:
+    user = world.state.users[inter.user_id]
     meta: dict[str, Any] = {
         "id": str(inter.id),
         "type": inter.type,
@@ -52,11 +52,11 @@ def interaction_metadata(server: SandboxServer, inter: Interaction) -> dict[str,
     return meta
 
 
-def live_interaction(server: SandboxServer, inter: Interaction | None, token: str) -> Interaction:
+def live_interaction(world: World, inter: Interaction | None, token: str) -> Interaction:
     """The interaction if its token is valid and not expired (else 10062)."""
     if inter is None or inter.token != token:
         raise unknown("interaction")
-    if time.monotonic() - inter.created > server.interaction_token_lifetime:
+    if time.monotonic() - inter.created > world.interaction_token_lifetime:
         raise unknown("interaction")
     return inter
 
@@ -68,35 +68,35 @@ def _message_type(inter: Interaction) -> int:
 
 
 def respond_with_message(
-    server: SandboxServer, inter: Interaction, data: dict[str, Any], files: list[Any]
+    world: World, inter: Interaction, data: dict[str, Any], files: list[Any]
 ) -> Message:
-    channel = server.state.channel(inter.channel_id)
+    channel = world.state.channel(inter.channel_id)
     return create_message(
-        server,
+        world,
         channel,
-        server.bot_user,
+        world.bot_user,
         data,
         files,
-        webhook_id=server.application_id,
-        interaction_metadata=interaction_metadata(server, inter),
+        webhook_id=world.application_id,
+        interaction_metadata=interaction_metadata(world, inter),
         message_type=_message_type(inter),
         ephemeral_allowed=True,
     )
 
 
-def loading_message(server: SandboxServer, inter: Interaction, ephemeral: bool) -> Message:
+def loading_message(world: World, inter: Interaction, ephemeral: bool) -> Message:
     message = Message(
-        id=server.state.new_id(),
+        id=world.state.new_id(),
         channel_id=inter.channel_id,
         guild_id=inter.guild_id,
-        author=server.bot_user,
+        author=world.bot_user,
         flags=LOADING | (EPHEMERAL if ephemeral else 0),
         type=_message_type(inter),
-        webhook_id=server.application_id,
-        application_id=server.application_id,
-        interaction_metadata=interaction_metadata(server, inter),
+        webhook_id=world.application_id,
+        application_id=world.application_id,
+        interaction_metadata=interaction_metadata(world, inter),
     )
-    server.store_message(message)
+    world.store_message(message)
     return message
 
 
@@ -121,14 +121,14 @@ def _check_type(inter: Interaction, kind: Any) -> int:
     counts_global=False,
 )
 async def callback(req: RestRequest) -> Reply:
-    server = req.server
+    world = req.world
     inter_id = req.snowflake("interaction_id")
     inter = live_interaction(
-        server, req.state.interactions.get(inter_id), req.params["interaction_token"]
+        world, req.state.interactions.get(inter_id), req.params["interaction_token"]
     )
     if inter.acknowledged:
         raise ApiError(400, 40060, "Interaction has already been acknowledged.")
-    deadline = server.interaction_ack_deadline
+    deadline = world.interaction_ack_deadline
     if deadline is not None and time.monotonic() - inter.created > deadline:
         raise unknown("interaction")
     body = req.body()
@@ -136,26 +136,26 @@ async def callback(req: RestRequest) -> Reply:
     data = body.get("data") or {}
     message: Message | None = None
     if kind == CHANNEL_MESSAGE:
-        message = respond_with_message(server, inter, data, req.files)
+        message = respond_with_message(world, inter, data, req.files)
         inter.original_message_id = message.id
     elif kind == DEFERRED_CHANNEL_MESSAGE:
-        message = loading_message(server, inter, bool(int(data.get("flags") or 0) & EPHEMERAL))
+        message = loading_message(world, inter, bool(int(data.get("flags") or 0) & EPHEMERAL))
         inter.original_message_id = message.id
     elif kind == UPDATE_MESSAGE:
         assert inter.message_id is not None
-        message = server.state.find_message(inter.message_id)
-        edit_message(server, message, data, req.files)
+        message = world.state.find_message(inter.message_id)
+        edit_message(world, message, data, req.files)
     elif kind == AUTOCOMPLETE_RESULT:
         limits.check_autocomplete({"data": data, **data})
     elif kind == MODAL:
         limits.check_modal(data)
     inter.response_type = kind
     inter.response_data = data
-    server.interaction_answered(inter)
+    world.interaction_answered(inter)
     if req.query.get("with_response") in ("true", "True", "1"):
         resource: dict[str, Any] = {"type": kind}
         if message is not None:
-            resource["message"] = server.message_payload(message)
+            resource["message"] = world.message_payload(message)
         return Reply(
             {
                 "interaction": {

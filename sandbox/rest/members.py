@@ -6,7 +6,7 @@ from typing import Any
 
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, unknown
-from sandbox.rest import Reply, RestRequest, RouteTable
+from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.common import guild_for_bot, parse_snowflake, require_above, require_guild
 from sandbox.state import Guild, Member
 
@@ -56,7 +56,7 @@ async def edit_member(req: RestRequest) -> dict[str, Any]:
                 raise unknown("Role")
             require_above(guild, req.me, role)
         member.roles = new
-    req.server.emit_member_update(guild, member)
+    req.world.emit_member_update(guild, member)
     return member.to_dict()
 
 
@@ -72,10 +72,10 @@ async def _change_role(req: RestRequest, add: bool) -> Reply:
     require_above(guild, req.me, role)
     if add and role.id not in member.roles:
         member.roles.append(role.id)
-        req.server.emit_member_update(guild, member)
+        req.world.emit_member_update(guild, member)
     elif not add and role.id in member.roles:
         member.roles.remove(role.id)
-        req.server.emit_member_update(guild, member)
+        req.world.emit_member_update(guild, member)
     return Reply(None, 204)
 
 

@@ -11,13 +11,13 @@ from urllib.parse import quote
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, FormErrors, unknown
-from sandbox.rest import Reply, RestRequest, RouteTable, UploadedFile
+from sandbox.rest.base import Reply, RestRequest, RouteTable, UploadedFile
 from sandbox.rest.common import channel_for_bot, require_channel
 from sandbox.snowflake import snowflake_from_ms, snowflake_time_ms
 from sandbox.state import EPHEMERAL, TEXT_LIKE, Attachment, Channel, Guild, Message, User
 
 if TYPE_CHECKING:
-    from sandbox.server import SandboxServer
+    from sandbox.world import World
 
 routes = RouteTable()
 
@@ -29,7 +29,7 @@ _CREATE_FLAGS = _EDITABLE_FLAGS | (1 << 12) | (1 << 15)
 
 
 def _attachments(
-    server: SandboxServer, channel_id: int, payload: dict[str, Any], files: list[UploadedFile]
+    world: World, channel_id: int, payload: dict[str, Any], files: list[UploadedFile]
 ) -> list[Attachment]:
     described = {
         str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, dict)
@@ -39,25 +39,25 @@ def _attachments(
         match = re.search(r"\[(\d+)\]", upload.field)
         key = match.group(1) if match else str(index)
         info = described.get(key, {})
-        att_id = server.state.new_id()
+        att_id = world.state.new_id()
         filename = info.get("filename") or upload.filename
         attachment = Attachment(
             id=att_id,
             filename=filename,
             data=upload.data,
             content_type=upload.content_type,
-            url=f"{server.http_url}/attachments/{channel_id}/{att_id}/{quote(filename)}",
+            url=f"{world.http_url}/attachments/{channel_id}/{att_id}/{quote(filename)}",
             description=info.get("description"),
         )
-        server.attachments[att_id] = attachment
+        world.attachments[att_id] = attachment
         result.append(attachment)
     return result
 
 
-def _mentions(server: SandboxServer, content: str) -> tuple[list[User], list[int]]:
+def _mentions(world: World, content: str) -> tuple[list[User], list[int]]:
     users = []
     for raw in USER_MENTION.findall(content):
-        user = server.state.users.get(int(raw))
+        user = world.state.users.get(int(raw))
         if user is not None and user not in users:
             users.append(user)
     roles = [int(r) for r in ROLE_MENTION.findall(content)]
@@ -88,7 +88,7 @@ def _embeds(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 
 def create_message(
-    server: SandboxServer,
+    world: World,
     channel: Channel,
     author: User,
     payload: dict[str, Any],
@@ -99,6 +99,7 @@ def create_message(
     message_type: int | None = None,
     ephemeral_allowed: bool = False,
     dispatch: bool = True,
+    message_id: int | None = None,
 ) -> Message:
     """Validate, store and dispatch a new message (also used by interactions and the driver)."""
     files = files or []
@@ -106,7 +107,7 @@ def create_message(
     reference = payload.get("message_reference")
     if reference and reference.get("message_id"):
         ref_id = int(reference["message_id"])
-        if ref_id not in server.state.messages.get(channel.id, {}) and reference.get(
+        if ref_id not in world.state.messages.get(channel.id, {}) and reference.get(
             "fail_if_not_exists", True
         ):
             errors = FormErrors()
@@ -121,19 +122,19 @@ def create_message(
     else:
         reference = None
     content = payload.get("content") or ""
-    mentions, mention_roles = _mentions(server, content)
+    mentions, mention_roles = _mentions(world, content)
     flags = int(payload.get("flags") or 0)
     if not ephemeral_allowed:
         flags &= ~EPHEMERAL
     message = Message(
-        id=server.state.new_id(),
+        id=message_id if message_id is not None else world.state.new_id(),
         channel_id=channel.id,
         guild_id=channel.guild_id,
         author=author,
         content=content,
         embeds=_embeds(payload.get("embeds")),
         components=normalise_components(payload.get("components")),
-        attachments=_attachments(server, channel.id, payload, files),
+        attachments=_attachments(world, channel.id, payload, files),
         flags=flags & _CREATE_FLAGS,
         type=message_type if message_type is not None else (19 if reference else 0),
         tts=bool(payload.get("tts", False)),
@@ -141,17 +142,17 @@ def create_message(
         mention_roles=mention_roles,
         mention_everyone="@everyone" in content or "@here" in content,
         webhook_id=webhook_id,
-        application_id=server.application_id if webhook_id else None,
+        application_id=world.application_id if webhook_id else None,
         interaction_metadata=interaction_metadata,
         message_reference=reference,
         nonce=payload.get("nonce"),
     )
-    server.store_message(message, dispatch=dispatch)
+    world.store_message(message, dispatch=dispatch)
     return message
 
 
 def edit_message(
-    server: SandboxServer,
+    world: World,
     message: Message,
     payload: dict[str, Any],
     files: list[UploadedFile] | None = None,
@@ -160,7 +161,7 @@ def edit_message(
     limits.check_message(payload, editing=True)
     if "content" in payload:
         message.content = payload["content"] or ""
-        message.mentions, message.mention_roles = _mentions(server, message.content)
+        message.mentions, message.mention_roles = _mentions(world, message.content)
     if "embeds" in payload:
         message.embeds = _embeds(payload["embeds"])
     if "components" in payload:
@@ -171,9 +172,9 @@ def edit_message(
     if "attachments" in payload:
         kept_ids = {str(a.get("id")) for a in payload["attachments"] or []}
         message.attachments = [a for a in message.attachments if str(a.id) in kept_ids]
-    message.attachments += _attachments(server, message.channel_id, payload, files or [])
+    message.attachments += _attachments(world, message.channel_id, payload, files or [])
     message.edited_timestamp = datetime.now(UTC).isoformat()
-    server.update_message(message)
+    world.update_message(message)
     return message
 
 
@@ -202,7 +203,7 @@ async def list_messages(req: RestRequest) -> list[dict[str, Any]]:
         before = int(req.query.get("before") or 2**63)
         chosen = [m for m in messages if m.id < before][-limit:]
     chosen.sort(key=lambda m: m.id, reverse=True)
-    return [req.server.message_payload(m) for m in chosen]
+    return [req.world.message_payload(m) for m in chosen]
 
 
 @routes.route("POST", "/channels/{channel_id}/messages/bulk-delete")
@@ -222,7 +223,7 @@ async def bulk_delete(req: RestRequest) -> Reply:
     by_id = req.state.messages.get(channel.id, {})
     deleted = [i for i in dict.fromkeys(parsed) if by_id.pop(i, None) is not None]
     if deleted:
-        req.server.emit(
+        req.world.emit(
             "MESSAGE_DELETE_BULK",
             {
                 "ids": [str(i) for i in deleted],
@@ -238,7 +239,7 @@ async def bulk_delete(req: RestRequest) -> Reply:
 async def get_message(req: RestRequest) -> dict[str, Any]:
     guild, channel = channel_for_bot(req)
     require_channel(guild, channel, req.me, perm.READ_MESSAGE_HISTORY)
-    return req.server.message_payload(req.state.message(channel.id, req.snowflake("message_id")))
+    return req.world.message_payload(req.state.message(channel.id, req.snowflake("message_id")))
 
 
 @routes.route("POST", "/channels/{channel_id}/messages")
@@ -253,8 +254,8 @@ async def send_message(req: RestRequest) -> dict[str, Any]:
     if payload.get("message_reference"):
         needed |= perm.READ_MESSAGE_HISTORY
     require_channel(guild, channel, req.me, needed)
-    message = create_message(req.server, channel, req.server.bot_user, payload, req.files)
-    return req.server.message_payload(message)
+    message = create_message(req.world, channel, req.world.bot_user, payload, req.files)
+    return req.world.message_payload(message)
 
 
 @routes.route("PATCH", "/channels/{channel_id}/messages/{message_id}")
@@ -270,8 +271,8 @@ async def patch_message(req: RestRequest) -> dict[str, Any]:
         require_channel(guild, channel, req.me, perm.EMBED_LINKS)
     if req.files:
         require_channel(guild, channel, req.me, perm.ATTACH_FILES)
-    edit_message(req.server, message, payload, req.files)
-    return req.server.message_payload(message)
+    edit_message(req.world, message, payload, req.files)
+    return req.world.message_payload(message)
 
 
 @routes.route("DELETE", "/channels/{channel_id}/messages/{message_id}")
@@ -280,7 +281,7 @@ async def delete_message(req: RestRequest) -> Reply:
     message = req.state.message(channel.id, req.snowflake("message_id"))
     if message.author.id != req.me:
         require_channel(guild, channel, req.me, perm.MANAGE_MESSAGES)
-    req.server.delete_message(message)
+    req.world.delete_message(message)
     return Reply(None, 204)
 
 
@@ -296,7 +297,7 @@ async def typing(req: RestRequest) -> Reply:
     if guild is not None:
         data["guild_id"] = str(guild.id)
         data["member"] = guild.members[req.me].to_dict()
-    req.server.emit("TYPING_START", data, guild_id=channel.guild_id, dm=guild is None)
+    req.world.emit("TYPING_START", data, guild_id=channel.guild_id, dm=guild is None)
     return Reply(None, 204)
 
 
@@ -339,7 +340,7 @@ async def _react(req: RestRequest, user_id: int, add: bool) -> Reply:
             if add:
                 data["member"] = guild.members[user_id].to_dict()
         event = "MESSAGE_REACTION_ADD" if add else "MESSAGE_REACTION_REMOVE"
-        req.server.emit(event, data, guild_id=channel.guild_id, dm=guild is None)
+        req.world.emit(event, data, guild_id=channel.guild_id, dm=guild is None)
     return Reply(None, 204)
 
 

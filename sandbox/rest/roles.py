@@ -7,7 +7,7 @@ from typing import Any
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, unknown
-from sandbox.rest import Reply, RestRequest, RouteTable
+from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.common import (
     guild_for_bot,
     parse_bits,
@@ -57,9 +57,9 @@ async def create_role(req: RestRequest) -> dict[str, Any]:
         raise ApiError(400, 30005, f"Maximum number of guild roles reached ({limits.MAX_ROLES})")
     bits = parse_bits(body.get("permissions") or 0, ("permissions",))
     require_grantable(guild, req.me, bits)
-    role = req.server.add_role(guild, body.get("name") or "new role", permissions=bits, emit=False)
+    role = req.world.add_role(guild, body.get("name") or "new role", permissions=bits, emit=False)
     _apply(role, body)
-    req.server.emit(
+    req.world.emit(
         "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_dict()}, guild_id=guild.id
     )
     return role.to_dict()
@@ -92,7 +92,7 @@ async def reorder_roles(req: RestRequest) -> list[dict[str, Any]]:
         role.position = index
     for role in guild.roles.values():
         if before[role.id] != role.position:
-            req.server.emit(
+            req.world.emit(
                 "GUILD_ROLE_UPDATE",
                 {"guild_id": str(guild.id), "role": role.to_dict()},
                 guild_id=guild.id,
@@ -111,7 +111,7 @@ async def edit_role(req: RestRequest) -> dict[str, Any]:
     if body.get("permissions") is not None:
         require_grantable(guild, req.me, parse_bits(body["permissions"], ("permissions",)))
     _apply(role, body)
-    req.server.emit(
+    req.world.emit(
         "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.to_dict()}, guild_id=guild.id
     )
     return role.to_dict()
@@ -125,5 +125,5 @@ async def delete_role(req: RestRequest) -> Reply:
     if role.id == guild.id or role.managed:
         raise ApiError(400, 50028, "Invalid role")
     require_above(guild, req.me, role)
-    req.server.delete_role(guild, role)
+    req.world.delete_role(guild, role)
     return Reply(None, 204)

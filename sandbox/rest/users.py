@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import ApiError, FormErrors
-from sandbox.rest import Reply, RestRequest, RouteTable
+from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.common import guild_for_bot, parse_snowflake
 
 routes = RouteTable()
@@ -13,7 +13,7 @@ routes = RouteTable()
 
 @routes.route("GET", "/users/@me")
 async def get_me(req: RestRequest) -> dict[str, Any]:
-    return req.server.bot_user_dict()
+    return req.world.bot_user_dict()
 
 
 @routes.route("GET", "/users/@me/guilds")
@@ -45,7 +45,7 @@ async def open_dm(req: RestRequest) -> dict[str, Any]:
     user = req.state.user(parse_snowflake(body["recipient_id"], ("recipient_id",)))
     if user.id == req.me:
         raise ApiError(400, 50007, "Cannot send messages to this user")
-    return req.server.open_dm(user.id).to_dict()
+    return req.world.open_dm(user.id).to_dict()
 
 
 @routes.route("DELETE", "/users/@me/guilds/{guild_id}")
@@ -53,7 +53,7 @@ async def leave_guild(req: RestRequest) -> Reply:
     guild = guild_for_bot(req)
     if guild.owner_id == req.me:
         raise ApiError(400, 50055, "Invalid guild")
-    req.server.remove_member(guild, req.me)
+    req.world.remove_member(guild, req.me)
     return Reply(None, 204)
 
 
@@ -64,9 +64,9 @@ async def get_user(req: RestRequest) -> dict[str, Any]:
 
 @routes.route("GET", "/oauth2/applications/@me")
 async def application(req: RestRequest) -> dict[str, Any]:
-    return req.server.application_dict()
+    return req.world.application_dict()
 
 
 @routes.route("GET", "/applications/@me")
 async def application_me(req: RestRequest) -> dict[str, Any]:
-    return req.server.application_dict()
+    return req.world.application_dict()

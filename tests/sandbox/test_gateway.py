@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections.abc import AsyncIterator
@@ -202,6 +203,7 @@ async def test_intents_filter_events(sandbox: SandboxServer, demo: Guild, connec
     assert [m["user"]["id"] for m in create["d"]["members"]] == [str(sandbox.bot_user_id)]
     sandbox.post_message_as("alice", demo.channel("general"), "not for you")
     sandbox.add_member(demo, "dave")
+    demo.features.append("COMMUNITY")
     sandbox.add_channel(demo, "news", "announcement")
     frame = await gw.recv()
     assert frame["t"] == "CHANNEL_CREATE"
@@ -233,3 +235,64 @@ async def test_request_guild_members_answers_with_a_chunk(
     chunk = await gw.recv_dispatch("GUILD_MEMBERS_CHUNK")
     assert chunk["d"]["nonce"] == "n1"
     assert [m["user"]["username"] for m in chunk["d"]["members"]] == ["bob"]
+
+
+async def test_binary_frames_of_utf8_json_are_accepted(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    """hikari sends every payload as a binary frame holding UTF-8 JSON."""
+    gw = await connect()
+    await gw.ws.send_bytes(json.dumps({"op": 1, "d": None}).encode())
+    assert (await gw.recv())["op"] == 11
+    identify = {"token": sandbox.token, "intents": ALL_BUT_CONTENT, "properties": {}}
+    await gw.ws.send_bytes(json.dumps({"op": 2, "d": identify}).encode())
+    ready = await gw.recv_dispatch("READY")
+    assert ready["d"]["guilds"] == [{"id": str(demo.id), "unavailable": True}]
+
+
+async def test_binary_frame_that_is_not_utf8_closes_with_4002(
+    sandbox: SandboxServer, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.ws.send_bytes(b"\x83h\x02d\x00\x02op")  # an ETF term, not JSON
+    assert await gw.close_code() == 4002
+
+
+async def test_etf_encoding_is_refused_with_a_clear_reason(sandbox: SandboxServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(sandbox.gateway_url + "?v=10&encoding=etf")
+        msg = await ws.receive(timeout=5)
+        assert msg.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 4002
+        assert "encoding=json" in msg.extra and "ETF" in msg.extra
+
+
+async def test_missed_heartbeats_close_with_4009_and_end_the_session(
+    sandbox: SandboxServer, demo: Guild
+) -> None:
+    sandbox.gateway.heartbeat_interval = 100
+    sandbox.gateway.heartbeat_grace = 0.2
+    async with aiohttp.ClientSession() as session:
+        quiet = RawGateway(await session.ws_connect(sandbox.gateway_url))
+        assert (await quiet.recv())["d"]["heartbeat_interval"] == 100
+        ready = await quiet.identify(sandbox.token)
+        await quiet.recv_dispatch("GUILD_CREATE")
+        assert await quiet.close_code() == 4009
+
+        # a client that keeps heartbeating stays connected past the same deadline
+        steady = RawGateway(await session.ws_connect(sandbox.gateway_url))
+        await steady.recv()
+        for _ in range(8):
+            await steady.send(1, None)
+            assert (await steady.recv())["op"] == 11
+            await asyncio.sleep(0.1)
+        assert not steady.ws.closed
+        await steady.ws.close()
+
+        # the timed-out session cannot be resumed: the client must identify afresh
+        again = RawGateway(await session.ws_connect(sandbox.gateway_url))
+        await again.recv()
+        resume = {"token": sandbox.token, "session_id": ready["d"]["session_id"], "seq": 1}
+        await again.send(6, resume)
+        assert await again.recv() == {"op": 9, "d": False, "s": None, "t": None}
+        await again.ws.close()

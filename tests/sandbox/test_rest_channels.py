@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox import permissions as perm
+from sandbox.demo import DEMO
 from sandbox.server import SandboxServer
 from sandbox.state import Guild
 from tests.sandbox.conftest import RestClient, forgive_request_violations
@@ -65,6 +66,7 @@ async def test_invalid_channel_fields_are_50035_with_paths(
 async def test_forum_topic_tags_voice_and_stage_limits(
     api: RestClient, sandbox: SandboxServer, demo: Guild
 ) -> None:
+    demo.features.append("COMMUNITY")  # stage channels need it
     url = f"/guilds/{demo.id}/channels"
     ok, _, _ = await api.request("POST", url, {"name": "f", "type": 15, "topic": "x" * 4096})
     assert ok == 201
@@ -160,9 +162,41 @@ async def test_bulk_positions_allow_one_parent_change(api: RestClient, demo: Gui
         ],
     )
     assert (status, body["code"]) == (400, 40009)
+    assert body["message"] == "Only one channel can have a parent_id modified at a time"
     status, _, _ = await api.request(
         "PATCH",
         f"/guilds/{demo.id}/channels",
         [{"id": str(general.id), "parent_id": str(info.id), "position": 7}],
     )
     assert status == 204 and general.parent_id == info.id and general.position == 7
+
+
+async def test_stage_and_announcement_channels_need_a_community_guild(
+    api: RestClient, sandbox: SandboxServer, demo: Guild
+) -> None:
+    assert "COMMUNITY" not in demo.features
+    url = f"/guilds/{demo.id}/channels"
+    status, body, _ = await api.request("POST", url, {"name": "stage", "type": 13})
+    assert (status, body["code"]) == (400, 50024)
+    assert body["message"] == "Cannot execute action on this channel type"
+    status, body, _ = await api.request("POST", url, {"name": "news", "type": 5})
+    assert (status, body["code"]) == (400, 50035)
+    assert body["errors"]["type"]["_errors"][0]["code"] == "BASE_TYPE_CHOICES"
+    general = demo.channel("general")
+    status, body, _ = await api.request("PATCH", f"/channels/{general.id}", {"type": 5})
+    assert (status, body["code"]) == (400, 50035) and general.type == 0
+    assert not {"stage", "news"} & {c.name for c in demo.channels.values()}
+
+    demo.features.append("COMMUNITY")
+    status, stage, _ = await api.request("POST", url, {"name": "stage", "type": 13})
+    assert status == 201 and stage["type"] == 13
+    status, news, _ = await api.request("POST", url, {"name": "news", "type": 5})
+    assert status == 201 and news["type"] == 5
+    status, got, _ = await api.request("GET", f"/guilds/{demo.id}")
+    assert got["features"] == ["COMMUNITY"]
+
+
+def test_the_demo_guild_is_a_community_guild(sandbox: SandboxServer) -> None:
+    guild = sandbox.load(DEMO)[0]
+    assert "COMMUNITY" in guild.features
+    assert {c.type for c in guild.channels.values()} >= {5}

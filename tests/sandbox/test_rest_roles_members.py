@@ -55,15 +55,44 @@ async def test_250_roles_is_30005(api: RestClient, sandbox: SandboxServer, demo:
     assert (status, body["code"]) == (400, 30005)
 
 
-async def test_reorder_roles(api: RestClient, demo: Guild, sandbox: SandboxServer) -> None:
-    low = sandbox.add_role(demo, "Low")
-    mod = demo.role("Mod")
-    status, roles, _ = await api.request(
-        "PATCH", f"/guilds/{demo.id}/roles", [{"id": str(low.id), "position": mod.position}]
+async def test_creating_a_role_moves_no_other_role(
+    api: RestClient, sandbox: SandboxServer, demo: Guild
+) -> None:
+    before = {r.id: r.position for r in demo.roles.values()}
+    mark = len(sandbox.dispatches)
+    status, role, _ = await api.request("POST", f"/guilds/{demo.id}/roles", {"name": "New"})
+    assert status == 200 and role["position"] == 1
+    await sandbox.wait_for_dispatch("GUILD_ROLE_CREATE", since=mark)
+    assert {r.id: r.position for r in demo.roles.values() if r.id in before} == before
+    assert [d["event"] for d in sandbox.dispatches[mark:]] == ["GUILD_ROLE_CREATE"]
+    # what REST lists is what a client's cache holds: the old positions plus the new role
+    status, listed, _ = await api.request("GET", f"/guilds/{demo.id}/roles")
+    assert {int(r["id"]): r["position"] for r in listed} == {**before, int(role["id"]): 1}
+
+
+async def test_reorder_dispatches_an_update_for_every_role_it_moves(
+    api: RestClient, sandbox: SandboxServer
+) -> None:
+    guild = sandbox.add_guild("Order", bot_role_position=4)
+    a = sandbox.add_role(guild, "A", position=1)
+    b = sandbox.add_role(guild, "B", position=2)
+    c = sandbox.add_role(guild, "C", position=3)
+    before = {r.id: r.position for r in guild.roles.values()}
+    mark = len(sandbox.dispatches)
+    status, listed, _ = await api.request(
+        "PATCH", f"/guilds/{guild.id}/roles", [{"id": str(a.id), "position": 3}]
     )
     assert status == 200
-    assert low.position > mod.position
-    assert [r["position"] for r in roles] == sorted(r["position"] for r in roles)
+    assert (b.position, c.position, a.position) == (1, 2, 3)
+    moved = {rid for rid, pos in before.items() if guild.roles[rid].position != pos}
+    assert moved == {a.id, b.id, c.id}
+    updates = [d["data"] for d in sandbox.dispatches[mark:] if d["event"] == "GUILD_ROLE_UPDATE"]
+    assert {int(u["role"]["id"]) for u in updates} == moved
+    assert all(u["role"]["position"] == guild.roles[int(u["role"]["id"])].position for u in updates)
+    assert {int(r["id"]): r["position"] for r in listed} == {
+        r.id: r.position for r in guild.roles.values()
+    }
+    assert [r["position"] for r in listed] == sorted(r["position"] for r in listed)
 
 
 async def test_member_role_add_remove_and_listing(

@@ -77,12 +77,12 @@ def test_a_saved_world_comes_back_with_the_same_ids_and_messages(tmp_path: Path)
 
 def test_a_new_server_port_rewrites_attachment_urls(tmp_path: Path) -> None:
     server, _, path = _world(tmp_path)
-    server.port = 1111
+    server.http_url = "http://127.0.0.1:1111"
     attachment = Attachment(7, "a.txt", b"x", None, f"{server.http_url}/attachments/1/7/a.txt")
     server.attachments[7] = attachment
     save_world(server, path)
     again = _server()
-    again.port = 2222
+    again.http_url = "http://127.0.0.1:2222"
     load_saved_world(again, path)
     assert again.attachments[7].url == "http://127.0.0.1:2222/attachments/1/7/a.txt"
 
