@@ -241,6 +241,9 @@ class Gateway:
         for session in list(self.sessions.values()):
             if session.owns_guild(guild.id) and (session.connection or session.resumable):
                 payload = self.guild_create_payload(guild, session)
+                # Discord leaves `unavailable` out when the bot joins a guild; `false` marks
+                # the backfill after READY. Clients tell a join from an available guild by it.
+                payload.pop("unavailable", None)
                 self.world.record_dispatch("GUILD_CREATE", payload)
                 session.push("GUILD_CREATE", payload)
 

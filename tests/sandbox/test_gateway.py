@@ -296,3 +296,15 @@ async def test_missed_heartbeats_close_with_4009_and_end_the_session(
         await again.send(6, resume)
         assert await again.recv() == {"op": 9, "d": False, "s": None, "t": None}
         await again.ws.close()
+
+
+async def test_a_join_omits_unavailable_and_the_backfill_says_false(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.identify(sandbox.token)
+    backfill = await gw.recv_dispatch("GUILD_CREATE")
+    assert backfill["d"]["id"] == str(demo.id) and backfill["d"]["unavailable"] is False
+    joined = sandbox.add_guild("Joined later")
+    create = await gw.recv_dispatch("GUILD_CREATE")
+    assert create["d"]["id"] == str(joined.id) and "unavailable" not in create["d"]
