@@ -194,6 +194,117 @@ def memory_rows(guilds: int) -> list[Row]:
     ]
 
 
+def large_guild_description(count: int, channels: int = 500, members: int = 5000) -> dict:
+    """``count`` guilds of ``channels`` channels (10 categories of 49) and ``members``."""
+    per_category = channels // 10 - 1
+    return {
+        "guilds": [
+            {
+                "name": f"Large {n}",
+                "owner": f"owner{n}",
+                "roles": [{"name": "Member", "permissions": ["send_messages"]}],
+                "members": [{"name": f"user{n}-{m}", "roles": ["Member"]} for m in range(members)],
+                "categories": [
+                    {
+                        "name": f"Category {c}",
+                        "channels": [{"name": f"ch-{c}-{i}"} for i in range(per_category)],
+                    }
+                    for c in range(10)
+                ],
+            }
+            for n in range(count)
+        ]
+    }
+
+
+async def guild_create_delay(server: SandboxServer, guild_id: int) -> float:
+    """Seconds from sending IDENTIFY to receiving the large guild's GUILD_CREATE frame."""
+    import json
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(server.gateway_url + "?v=10&encoding=json") as ws,
+    ):
+        await ws.receive_json(timeout=5)  # HELLO
+        identify = {"token": server.token, "intents": (1 << 0) | (1 << 1), "properties": {}}
+        started = time.perf_counter()
+        await ws.send_str(json.dumps({"op": 2, "d": identify}))
+        while True:
+            frame = await ws.receive_json(timeout=10)
+            if frame.get("t") == "GUILD_CREATE" and frame["d"]["id"] == str(guild_id):
+                return time.perf_counter() - started
+
+
+async def large_guild_rows() -> list[Row]:
+    """Building 1 and 2 guilds of 500 channels and 5,000 members (linear, not quadratic),
+    and the large guild's GUILD_CREATE to a raw gateway client."""
+    rows = []
+    for count in (1, 2):
+        description = large_guild_description(count)
+        server = SandboxServer(spec_path=None, log_limit=1000)
+        started = time.perf_counter()
+        guilds = server.load(description)
+        built = time.perf_counter() - started
+        assert all(len(g.members) >= 5000 and len(g.channels) == 500 for g in guilds)
+        rows.append(
+            (
+                f"build {count} x 500 channels x 5,000 members",
+                f"{built:.2f} s",
+                "server.load(description); target under 0.3 s",
+            )
+        )
+    await server.start()
+    try:
+        delays = [await guild_create_delay(server, guilds[-1].id) for _ in range(5)]
+    finally:
+        await server.stop()
+    rows.append(
+        (
+            "GUILD_CREATE of a 500 x 5,000 guild",
+            f"{statistics.median(delays) * 1000:.1f} ms",
+            "IDENTIFY sent to frame received, raw websocket, median of 5; target under 20 ms",
+        )
+    )
+    return rows
+
+
+async def call_log_rows(calls: int = 20_000) -> list[Row]:
+    """What the call log holds after ``calls`` REST GETs: every entry (tests) or a ring."""
+    rows = []
+    for limit, label in ((None, "kept in full (tests)"), (1000, "ring of 1,000 (offline)")):
+        server = SandboxServer(spec_path=None, ratelimits=False, log_limit=limit)
+        await server.start()
+        try:
+            guild = server.load(DEMO)[0]
+            url = f"{server.base_url}/channels/{guild.channel('general').id}"
+            headers = {"Authorization": f"Bot {server.token}"}
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            async with aiohttp.ClientSession() as session:
+
+                async def worker(n: int, url: str = url, headers: dict = headers) -> None:
+                    for _ in range(n):
+                        async with session.get(url, headers=headers) as response:
+                            await response.read()
+
+                await asyncio.gather(*(worker(calls // 4) for _ in range(4)))
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - before
+            tracemalloc.stop()
+            assert len(server.calls) >= calls
+        finally:
+            await server.stop()
+        rows.append(
+            (
+                f"memory after {calls:,} GETs, call log {label}",
+                f"{held / 1024 / 1024:.1f} MiB",
+                f"tracemalloc; {len(list(server.calls)):,} entries kept",
+            )
+        )
+    return rows
+
+
 def print_table(rows: list[Row]) -> None:
     headers = ("measure", "result", "how")
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(3)]
@@ -206,6 +317,8 @@ def print_table(rows: list[Row]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     rows = memory_rows(args.guilds)  # first, before other runs grow the heap
+    rows += await large_guild_rows()
+    rows += await call_log_rows()
     rows += await startup_rows(args.runs)
     rows += await throughput_rows(args.seconds)
     print_table(rows)

@@ -61,10 +61,16 @@ async def start_offline(
         return OfflineSession(None, settings, settings.discord_token.get(), _web_extras(None))
 
     from sandbox.demo import DEMO, DEMO_OWNER
+    from sandbox.event_log import LONG_RUNNING_LIMIT
     from sandbox.server import SandboxServer
     from sandbox.world_file import WorldSaver, load_saved_world
 
-    server = SandboxServer(port=settings.sandbox_port, record_path=record, spec_path=spec_path)
+    server = SandboxServer(
+        port=settings.sandbox_port,
+        record_path=record,
+        spec_path=spec_path,
+        log_limit=LONG_RUNNING_LIMIT,  # --record writes every entry to the file regardless
+    )
     await server.start()
     path = world_path(settings)
     loaded = load_saved_world(server, path)

@@ -27,11 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def serve(args: argparse.Namespace) -> None:
     from sandbox.demo import DEMO
+    from sandbox.event_log import LONG_RUNNING_LIMIT
     from sandbox.server import SandboxServer
 
     options = {} if args.validate else {"spec_path": None}
     server = SandboxServer(
-        args.host, args.port, token=args.token, record_path=args.record, **options
+        args.host,
+        args.port,
+        token=args.token,
+        record_path=args.record,
+        log_limit=LONG_RUNNING_LIMIT,
+        **options,
     )
     await server.start()
     if not args.no_demo:

@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox import permissions as perm
-from sandbox.rest.channels import add_channel
-from sandbox.state import Channel, Guild
+from sandbox.rest.channels import add_channel, position_group
+from sandbox.state import CHANNEL_TYPE_NAMES, Channel, Guild
 
 if TYPE_CHECKING:
     from sandbox.world import World
@@ -57,8 +57,22 @@ def _overwrites(guild: Guild, spec: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _channel(world: World, guild: Guild, spec: dict[str, Any], parent: Channel | None) -> Channel:
+def _channel(
+    world: World,
+    guild: Guild,
+    spec: dict[str, Any],
+    parent: Channel | None,
+    positions: dict[int, int],
+) -> Channel:
     extra = {k: v for k, v in spec.items() if k not in _CHANNEL_KEYS}
+    raw_type = spec.get("type", "text")
+    kind = CHANNEL_TYPE_NAMES[raw_type] if isinstance(raw_type, str) else raw_type
+    group = position_group(kind)
+    if "position" not in extra:
+        # Each channel goes last in its group, as Discord places a new channel; counted here
+        # because finding the end anew for every channel is quadratic in large guilds.
+        extra["position"] = positions.get(group, 0)
+    positions[group] = max(positions.get(group, 0), int(extra["position"]) + 1)
     return add_channel(
         world,
         guild,
@@ -95,21 +109,24 @@ def load_guild(world: World, spec: dict[str, Any]) -> Guild:
             mentionable=role.get("mentionable", False),
             position=len(roles) - index,
         )
+    by_username = {m.user.username: m for m in guild.members.values()}
     for member in spec.get("members", []):
-        if member["name"] in {m.user.username for m in guild.members.values()}:
-            existing = guild.member(member["name"])
+        existing = by_username.get(member["name"])
+        if existing is not None:
             existing.roles += [guild.role(r).id for r in member.get("roles", [])]
             existing.nick = member.get("nick", existing.nick)
             continue
-        world.add_member(
+        added = world.add_member(
             guild, member["name"], roles=member.get("roles", []), nick=member.get("nick")
         )
+        by_username[added.user.username] = added
+    positions: dict[int, int] = {}  # next free position per position group
     for category in spec.get("categories", []):
-        cat = _channel(world, guild, {**category, "type": "category"}, None)
+        cat = _channel(world, guild, {**category, "type": "category"}, None, positions)
         for child in category.get("channels", []):
-            _channel(world, guild, child, cat)
+            _channel(world, guild, child, cat, positions)
     for channel in spec.get("channels", []):
-        _channel(world, guild, channel, None)
+        _channel(world, guild, channel, None, positions)
     return guild
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE_UPDATE, VOICE_STATE_UPDATE = 0, 1, 2, 3, 4
+MEMBERS_PER_CHUNK = 1000  # Discord's GUILD_MEMBERS_CHUNK holds at most 1000 members
 RESUME, RECONNECT, REQUEST_GUILD_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11
 
 GUILDS = 1 << 0
@@ -103,6 +104,7 @@ class GatewaySession:
     shard_id: int
     shard_count: int
     intents: int
+    large_threshold: int = 50
     seq: int = 0
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
     connection: GatewayConnection | None = None
@@ -413,8 +415,16 @@ class Gateway:
             await self._close(conn, 4010, "Invalid shard.")
             return
         self.world.identify_count += 1
+        threshold = d.get("large_threshold", 50)
+        if not isinstance(threshold, int) or not 50 <= threshold <= 250:
+            await self._close(conn, 4002, "large_threshold must be a number from 50 to 250.")
+            return
         session = GatewaySession(
-            id=secrets.token_hex(16), shard_id=shard_id, shard_count=shard_count, intents=intents
+            id=secrets.token_hex(16),
+            shard_id=shard_id,
+            shard_count=shard_count,
+            intents=intents,
+            large_threshold=threshold,
         )
         self.sessions[session.id] = session
         self._attach(conn, session, next_seq=1)
@@ -450,10 +460,14 @@ class Gateway:
             session.push("GUILD_CREATE", payload)
 
     def guild_create_payload(self, guild: Guild, session: GatewaySession) -> dict[str, Any]:
-        payload = guild.to_dict(full=True, me=self.world.bot_user_id)
-        if not session.intents & GUILD_MEMBERS:
-            me = guild.members.get(self.world.bot_user_id)
-            payload["members"] = [me.to_dict()] if me else []
+        """GUILD_CREATE as Discord sends it: a guild over the session's large_threshold is
+        `large`; without the presences intent, or when large, `members` holds only the bot
+        (the sandbox has no presences, so nobody else counts as online or in voice), and a
+        client with the members intent requests the rest in chunks."""
+        large = len(guild.members) > session.large_threshold
+        everyone = bool(session.intents & GUILD_PRESENCES) and not large
+        payload = guild.to_dict(full=True, me=self.world.bot_user_id, members=everyone)
+        payload["large"] = large
         return payload
 
     async def _resume(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
@@ -497,13 +511,19 @@ class Gateway:
         ]
         if limit:
             members = members[:limit]
-        payload: dict[str, Any] = {
-            "guild_id": str(guild.id),
-            "members": [m.to_dict() for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": [],
-        }
-        if d.get("nonce") is not None:
-            payload["nonce"] = d["nonce"]
-        session.push("GUILD_MEMBERS_CHUNK", payload)
+        found = {m.user.id for m in members}
+        chunks = [
+            members[i : i + MEMBERS_PER_CHUNK] for i in range(0, len(members), MEMBERS_PER_CHUNK)
+        ]
+        for index, chunk in enumerate(chunks or [[]]):
+            payload: dict[str, Any] = {
+                "guild_id": str(guild.id),
+                "members": [m.to_dict() for m in chunk],
+                "chunk_index": index,
+                "chunk_count": len(chunks or [[]]),
+            }
+            if index == 0:
+                payload["not_found"] = [str(u) for u in sorted(user_ids - found)]
+            if d.get("nonce") is not None:
+                payload["nonce"] = d["nonce"]
+            session.push("GUILD_MEMBERS_CHUNK", payload)

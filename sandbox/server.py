@@ -22,6 +22,7 @@ from aiohttp import web
 
 from sandbox.actions import Actions
 from sandbox.errors import ApiError, method_not_allowed, not_found, unauthorized
+from sandbox.event_log import EventLog
 from sandbox.faults import Faults
 from sandbox.gateway import Gateway
 from sandbox.ratelimit import RateLimiter, RouteLimit, major_id_of
@@ -65,6 +66,7 @@ class SandboxServer(Actions):
     Point nextcord at it with :func:`sandbox.client.point_nextcord_at`; drive
     it from tests with the world's methods (``add_guild``, ``post_message_as``,
     ``invoke_command``, ``click_button``...) and ``await wait_for_call(...)``.
+    ``log_limit`` keeps only the newest calls and dispatches (None: all, as tests need).
     """
 
     def __init__(
@@ -84,10 +86,12 @@ class SandboxServer(Actions):
         recommended_shards: int = 1,
         bot_name: str = "FoundryCord",
         token: str | None = None,
+        log_limit: int | None = None,
     ) -> None:
         super().__init__(
             bot_name=bot_name,
             token=token,
+            log_limit=log_limit,
             record_path=record_path,
             interaction_ack_deadline=interaction_ack_deadline,
             interaction_token_lifetime=interaction_token_lifetime,
@@ -109,7 +113,7 @@ class SandboxServer(Actions):
         else:
             self.limiter = RateLimiter()
 
-        self.calls: list[dict[str, Any]] = []
+        self.calls = EventLog(log_limit)
         self.spec_violations: list[str] = []
         self.handler_errors: list[BaseException] = []
         self._call_waiters = Waiters()

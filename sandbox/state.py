@@ -572,8 +572,11 @@ class Guild:
             text_channel=channel.type in TEXT_LIKE,
         )
 
-    def to_dict(self, *, full: bool = False, me: int | None = None) -> dict[str, Any]:
-        """The guild object; ``full`` adds the GUILD_CREATE fields."""
+    def to_dict(
+        self, *, full: bool = False, me: int | None = None, members: bool = True
+    ) -> dict[str, Any]:
+        """The guild object; ``full`` adds the GUILD_CREATE fields, with every member or,
+        when ``members`` is false, only the bot's own (``me``)."""
         data: dict[str, Any] = {
             "id": str(self.id),
             "name": self.name,
@@ -627,7 +630,16 @@ class Guild:
                     "unavailable": False,
                     "member_count": len(self.members),
                     "voice_states": [],
-                    "members": [m.to_dict() for m in self.members.values()],
+                    "members": [
+                        m.to_dict()
+                        for m in (
+                            self.members.values()
+                            if members
+                            else [self.members[me]]
+                            if me in self.members
+                            else []
+                        )
+                    ],
                     "channels": [c.to_dict() for c in self.channels.values()],
                     "threads": [t.to_dict() for t in self.active_threads()],
                     "presences": [],
@@ -658,6 +670,9 @@ class SandboxState:
         self.interactions_by_token: dict[str, Interaction] = {}
         self.webhooks: dict[int, Webhook] = {}
         self.templates: dict[str, GuildTemplate] = {}
+        # Derived, never saved (names starting with _): users by name, for find_user.
+        self._user_names: dict[str, User] = {}
+        self._user_names_of: tuple[int, int] = (0, -1)  # (id, len) of `users` when built
 
     def new_id(self) -> int:
         return self.snowflakes.next()
@@ -665,14 +680,29 @@ class SandboxState:
     # users
     def add_user(self, username: str, *, bot: bool = False, user_id: int | None = None) -> User:
         user = User(id=user_id or self.new_id(), username=username, global_name=username, bot=bot)
+        index_current = self._user_names_of == (id(self.users), len(self.users))
         self.users[user.id] = user
+        if index_current:
+            self._index_user(user)
+            self._user_names_of = (id(self.users), len(self.users))
         return user
 
     def find_user(self, name: str) -> User:
-        for user in self.users.values():
-            if name in (user.username, user.global_name):
-                return user
-        raise KeyError(f"no user {name!r}")
+        """The first user (in creation order) with that username or display name."""
+        if self._user_names_of != (id(self.users), len(self.users)):
+            self._user_names = {}
+            for user in self.users.values():
+                self._index_user(user)
+            self._user_names_of = (id(self.users), len(self.users))
+        try:
+            return self._user_names[name]
+        except KeyError:
+            raise KeyError(f"no user {name!r}") from None
+
+    def _index_user(self, user: User) -> None:
+        for name in (user.username, user.global_name):
+            if name:
+                self._user_names.setdefault(name, user)
 
     def user(self, user_id: int) -> User:
         try:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from sandbox import permissions as perm
+from sandbox.event_log import EventLog
 from sandbox.guild_template import make_template
 from sandbox.record import Recorder
 from sandbox.snowflake import SnowflakeGenerator, iso_timestamp
@@ -67,6 +68,7 @@ class World:
         interaction_ack_deadline: float | None = 3.0,
         interaction_token_lifetime: float = 900.0,
         recommended_shards: int = 1,
+        log_limit: int | None = None,
     ) -> None:
         self.recorder = Recorder(record_path) if record_path else None
         self.interaction_ack_deadline = interaction_ack_deadline
@@ -84,7 +86,7 @@ class World:
         self.token = token or self._make_token()
         self.attachments: dict[int, Attachment] = {}
 
-        self.dispatches: list[dict[str, Any]] = []
+        self.dispatches = EventLog(log_limit)
         self._dispatch_waiters = Waiters()
         self._answer_events: dict[int, asyncio.Event] = {}
         self.sinks: list[EventSink] = []

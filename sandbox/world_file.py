@@ -109,7 +109,7 @@ def dump_world(server: SandboxServer) -> dict[str, Any]:
     state = {
         name: encoder.encode(value, f"state.{name}")
         for name, value in vars(server.state).items()
-        if name not in TRANSIENT_STATE and name != "snowflakes"
+        if name not in TRANSIENT_STATE and name != "snowflakes" and not name.startswith("_")
     }
     application = {
         name: encoder.encode(getattr(server, name), f"server.{name}") for name in SERVER_FIELDS

@@ -99,7 +99,7 @@ def _check_parent(guild: Guild, parent_id: Any, channel_id: int | None) -> int |
     return parent.id
 
 
-def _position_group(type: int) -> int:
+def position_group(type: int) -> int:
     if type == GUILD_CATEGORY:
         return 2
     return 1 if type in (GUILD_VOICE, GUILD_STAGE_VOICE) else 0
@@ -134,9 +134,9 @@ def build_channel(state: SandboxState, guild: Guild, payload: dict[str, Any]) ->
     parent_id = _check_parent(guild, payload.get("parent_id"), None)
     position = payload.get("position")
     if position is None:
-        group = _position_group(kind)
+        group = position_group(kind)
         position = 1 + max(
-            (c.position for c in guild.channels.values() if _position_group(c.type) == group),
+            (c.position for c in guild.channels.values() if position_group(c.type) == group),
             default=-1,
         )
     channel = Channel(

@@ -91,7 +91,10 @@ async def test_hello_identify_ready_and_heartbeat(
     assert d["resume_gateway_url"] == sandbox.gateway_url
     create = await gw.recv()
     assert create["t"] == "GUILD_CREATE" and create["s"] == 2
-    assert create["d"]["member_count"] == len(create["d"]["members"]) == 4
+    # Without the presences intent Discord sends only the bot's own member; the rest come
+    # in chunks on request.
+    assert create["d"]["member_count"] == 4 and create["d"]["large"] is False
+    assert [m["user"]["id"] for m in create["d"]["members"]] == [str(sandbox.bot_user_id)]
     assert {c["name"] for c in create["d"]["channels"]} >= {"general", "rules"}
 
 
@@ -308,3 +311,48 @@ async def test_a_join_omits_unavailable_and_the_backfill_says_false(
     joined = sandbox.add_guild("Joined later")
     create = await gw.recv_dispatch("GUILD_CREATE")
     assert create["d"]["id"] == str(joined.id) and "unavailable" not in create["d"]
+
+
+async def test_members_come_in_guild_create_only_with_presences_and_when_not_large(
+    sandbox: SandboxServer, demo: Guild, connect: Any
+) -> None:
+    presences = ALL_BUT_CONTENT | MESSAGE_CONTENT | (1 << 8)
+    gw = await connect()
+    await gw.identify(sandbox.token, intents=presences)
+    small = (await gw.recv_dispatch("GUILD_CREATE"))["d"]
+    assert len(small["members"]) == small["member_count"] == 4 and small["large"] is False
+
+    big = sandbox.add_guild("Big")
+    for n in range(60):  # over the default large_threshold of 50
+        sandbox.add_member(big, f"user{n}", emit=False)
+    gw2 = await connect()
+    await gw2.identify(sandbox.token, intents=presences)
+    creates = [(await gw2.recv_dispatch("GUILD_CREATE"))["d"] for _ in range(2)]
+    large = next(c for c in creates if c["id"] == str(big.id))
+    assert large["large"] is True and large["member_count"] == 62
+    assert [m["user"]["id"] for m in large["members"]] == [str(sandbox.bot_user_id)]
+
+
+async def test_member_requests_are_answered_in_chunks_of_1000(
+    sandbox: SandboxServer, connect: Any
+) -> None:
+    guild = sandbox.add_guild("Crowd")
+    for n in range(2300):
+        sandbox.add_member(guild, f"member{n}", emit=False)
+    gw = await connect()
+    await gw.identify(sandbox.token)
+    await gw.send(8, {"guild_id": str(guild.id), "query": "", "limit": 0, "nonce": "n1"})
+    chunks = [(await gw.recv_dispatch("GUILD_MEMBERS_CHUNK"))["d"] for _ in range(3)]
+    assert [(c["chunk_index"], c["chunk_count"]) for c in chunks] == [(0, 3), (1, 3), (2, 3)]
+    assert [len(c["members"]) for c in chunks] == [1000, 1000, 302]
+    assert {c["nonce"] for c in chunks} == {"n1"}
+    ids = {m["user"]["id"] for c in chunks for m in c["members"]}
+    assert len(ids) == len(guild.members)
+
+
+async def test_a_large_threshold_out_of_range_is_refused(
+    sandbox: SandboxServer, connect: Any
+) -> None:
+    gw = await connect()
+    await gw.send(2, {"token": sandbox.token, "intents": 1, "properties": {}, "large_threshold": 9})
+    assert await gw.close_code() == 4002

@@ -35,4 +35,4 @@ async def test_offline_bot_records_rest_calls_and_dispatches(
     assert events.index("GUILD_CREATE") < events.index("INTERACTION_CREATE")
     created = dispatches[events.index("INTERACTION_CREATE")]
     assert created["data"]["data"]["name"] == "guild"
-    assert rest == [{"type": "rest", **c} for c in json.loads(json.dumps(stack.server.calls))]
+    assert rest == [{"type": "rest", **c} for c in json.loads(json.dumps(list(stack.server.calls)))]
