@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -28,9 +28,12 @@ from sandbox.gateway import Gateway
 from sandbox.ratelimit import RateLimiter, RouteLimit, major_id_of
 from sandbox.rest.base import RateLimitedReply, Reply, RestRequest, RouteSpec, UploadedFile
 from sandbox.rest.table import all_routes
-from sandbox.spec import SpecValidator
+from sandbox.spec_path import default_spec_path
 from sandbox.waiting import Waiters
 from sandbox.world import ChannelRef, UserRef
+
+if TYPE_CHECKING:
+    from sandbox.spec import SpecValidator
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ def load_spec(path: str | os.PathLike[str]) -> SpecValidator:
     """A validator for ``path``, parsed once per process (the spec is large)."""
     key = Path(path).resolve()
     if key not in _SPEC_CACHE:
+        from sandbox.spec import SpecValidator  # jsonschema: only when validating
+
         _SPEC_CACHE[key] = SpecValidator.from_path(key)
     return _SPEC_CACHE[key]
 
@@ -102,7 +107,7 @@ class SandboxServer(Actions):
         self.port = port
         self._set_urls()
         if spec_path is _DEFAULT:
-            spec_path = SpecValidator.default_path()
+            spec_path = default_spec_path()
         self.spec: SpecValidator | None = load_spec(spec_path) if spec_path else None
         if isinstance(ratelimits, RateLimiter):
             self.limiter: RateLimiter | None = ratelimits

@@ -31,9 +31,10 @@ from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from sandbox.spec_path import default_spec_path
+
 __all__ = ["SpecOperation", "SpecValidator"]
 
-ENV_VAR = "DISCORD_OPENAPI_SPEC"
 _SPEC_URI = "urn:discord:openapi"
 _METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options"})
 _BITSET_FIELDS = frozenset({"permissions", "allow", "deny", "default_member_permissions"})
@@ -123,20 +124,8 @@ class SpecValidator:
 
     @staticmethod
     def default_path() -> Path | None:
-        """``$DISCORD_OPENAPI_SPEC``, else ``../shared/discord-api-spec/openapi.json`` beside the
-        repository, else None."""
-        env = os.environ.get(ENV_VAR)
-        if env:
-            path = Path(env)
-            if not path.is_file():
-                raise FileNotFoundError(
-                    f"{ENV_VAR} is set to {env!r}, but no file is there: point it at Discord's "
-                    "openapi.json or unset it."
-                )
-            return path
-        repo_root = Path(__file__).resolve().parent.parent
-        path = repo_root.parent / "shared" / "discord-api-spec" / "openapi.json"
-        return path if path.is_file() else None
+        """See :func:`sandbox.spec_path.default_spec_path`."""
+        return default_spec_path()
 
     # -- routing --------------------------------------------------------------------------
 

@@ -113,3 +113,21 @@ def test_routes_and_gateway_do_not_import_the_server() -> None:
     for name in lower:
         assert "sandbox.server" not in graph[name], name
         assert "sandbox.actions" not in graph[name], name
+
+
+def test_a_sandbox_that_does_not_validate_never_imports_jsonschema() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sandbox.server import SandboxServer\n"
+        "import bot.offline\n"
+        "SandboxServer(spec_path=None)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'referencing')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
