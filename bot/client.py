@@ -67,7 +67,7 @@ def create_bot(
     else:
         bot = FoundryBot(**options)
     bot.services = services
-    install_guild_gate(bot)
+    install_guild_gate(bot, services.guild_access)
 
     async def on_ready() -> None:
         log.info("Ready as %s in %d guild(s)", bot.user, len(bot.guilds))

@@ -4,16 +4,13 @@ guild once why the bot is quiet."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import nextcord
 from nextcord.errors import ApplicationCheckFailure
 from nextcord.ext import commands
 
+from bot.guild_access import GuildAccess
 from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
-
-if TYPE_CHECKING:
-    from bot.client import FoundryBot
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +36,7 @@ def is_always_allowed(interaction: nextcord.Interaction) -> bool:
     return bool(getattr(cog, "always_allowed", False))
 
 
-def install_guild_gate(bot: FoundryBot) -> None:
-    access = bot.services.guild_access
-
+def install_guild_gate(bot: commands.Bot | commands.AutoShardedBot, access: GuildAccess) -> None:
     async def approved_guild_only(interaction: nextcord.Interaction) -> bool:
         if interaction.guild_id is None or is_always_allowed(interaction):
             return True
@@ -62,10 +57,10 @@ def install_guild_gate(bot: FoundryBot) -> None:
         await _reply_ephemeral(interaction, "Something went wrong; the error has been logged.")
 
     async def on_guild_join(guild: nextcord.Guild) -> None:
-        await admit(bot, guild)
+        await admit(access, guild)
 
     async def on_guild_available(guild: nextcord.Guild) -> None:
-        await admit(bot, guild)
+        await admit(access, guild)
 
     async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
         # Prefix commands (the bot answers @mentions) pass the same gate.
@@ -92,9 +87,8 @@ def install_guild_gate(bot: FoundryBot) -> None:
     bot.add_listener(on_guild_available, "on_guild_available")
 
 
-async def admit(bot: FoundryBot, guild: nextcord.Guild) -> None:
+async def admit(access: GuildAccess, guild: nextcord.Guild) -> None:
     """Record a guild; leave it if rejected, tell it once if pending."""
-    access = bot.services.guild_access
     record = await access.joined(guild.id, guild.name)
     if record.status == GUILD_REJECTED:
         log.info("Leaving rejected guild %s (%s)", guild.name, guild.id)
