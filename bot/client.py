@@ -10,6 +10,7 @@ import nextcord
 from nextcord.ext import commands
 
 import cogs
+from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
 from bot.services import Services
 
@@ -66,6 +67,7 @@ def create_bot(
         bot = ShardedFoundryBot(shard_count=settings.shard_count, **options)
     else:
         bot = FoundryBot(**options)
+    use_corrected_http(bot)  # nextcord's REST limiter, corrected: see bot/discord_http.py
     bot.services = services
     install_guild_gate(bot, services.guild_access)
 
