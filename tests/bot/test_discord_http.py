@@ -124,6 +124,20 @@ async def test_use_corrected_http_switches_the_client_nextcord_built() -> None:
     assert type(http) is CorrectedHTTPClient and isinstance(http, HTTPClient)
 
 
+async def test_shedding_also_forgets_buckets_no_route_uses() -> None:
+    http = CorrectedHTTPClient(dispatch=lambda *args: None)
+    routes = [Route("POST", "/channels/{channel_id}", channel_id=c) for c in (1, 2)]
+    idle, busy = (http._make_url_rate_limit("POST", route, None) for route in routes)
+    http._buckets.update({"hash:1": idle, "hash:2": busy})
+    busy.start_reset_task()  # a bucket counting down a window is kept, as nextcord keeps routes
+    try:
+        http._shed_ratelimits(600)
+        assert list(http._buckets.values()) == [busy]
+        assert list(http._url_rate_limits.values()) == [busy]
+    finally:
+        busy._reset_remaining_task.cancel()  # type: ignore[union-attr]
+
+
 # -- against the sandbox -----------------------------------------------------------------------
 
 
@@ -174,6 +188,26 @@ async def test_a_second_channel_is_not_held_by_the_first_channels_bucket(
     await other.send("b1")
     await asyncio.wait_for(other.send("b2"), timeout=4.0)  # its own window has room
     assert statuses(sandbox, SEND) == [200] * 4
+
+
+async def test_a_route_whose_hash_changes_gets_a_bucket_of_its_own_channel(
+    sandbox: SandboxServer,  # noqa: F811
+    start_bot: BotStarter,  # noqa: F811
+) -> None:
+    """nextcord's IncorrectBucket path: the new hash is keyed with the route's channel too."""
+    guild = load_channels(sandbox, 2)
+    bot = await start_bot(make_bot())
+    first, second = text_channels(bot, guild)
+    await first.send("old hash")
+    await second.send("old hash")
+    assert sandbox.limiter is not None
+    sandbox.limiter.set_limit(SEND, RouteLimit(5, 5.0, "f" * 32, "send"))
+    await asyncio.gather(*(c.send(f"new hash {n}") for c in (first, second) for n in range(4)))
+    http = bot.http
+    assert isinstance(http, CorrectedHTTPClient)
+    new_names = sorted(name for name in http._buckets if name.startswith("f" * 32))
+    assert new_names == sorted(f"{'f' * 32}:{c.id}:None:None:None" for c in (first, second))
+    assert statuses(sandbox, SEND) == [200] * 10
 
 
 @pytest.mark.parametrize("storm", [1, 3])
