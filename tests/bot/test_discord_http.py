@@ -160,6 +160,8 @@ async def test_edits_in_ten_channels_proceed_in_parallel(
     sandbox: SandboxServer,  # noqa: F811
     start_bot: BotStarter,  # noqa: F811
 ) -> None:
+    """4 edits per channel: 40 in all stay under the global 50 per second, whose handling is
+    nextcord's own (past it, nextcord's global limiter can let a 429 through)."""
     guild = load_channels(sandbox, 10)
     bot = await start_bot(make_bot())
     channels = text_channels(bot, guild)
@@ -167,11 +169,11 @@ async def test_edits_in_ten_channels_proceed_in_parallel(
     edits = [
         c.get_partial_message(m.id).edit(content=f"edit {n}")
         for c, m in zip(channels, posted, strict=True)
-        for n in range(5)  # a full window of edits in every channel
+        for n in range(4)
     ]
-    # 50 edits pass nextcord's global 50/s, so this takes about 1 s; a channel's reset, 5 s.
+    # Shipped nextcord puts all ten channels on one bucket of 5 per 5 s: 30 s for these.
     await asyncio.wait_for(asyncio.gather(*edits), timeout=4.0)
-    assert statuses(sandbox, EDIT) == [200] * 50
+    assert statuses(sandbox, EDIT) == [200] * 40
     assert sandbox.limiter is not None and sandbox.limiter.counters.too_many == 0
 
 
