@@ -20,7 +20,10 @@ Written against nextcord 3.2.0 (``nextcord/http.py``). Drop this module once nex
    makes only that request wait its ``retry_after``.
 
 Unchanged: the global 50/s limit and global 429s, the ``Via``/Cloudflare check, 5xx and
-connection-reset retries, the 5-attempt cap, ``on_http_ratelimit``. The webhook adapter that
+connection-reset retries, the 5-attempt cap, ``on_http_ratelimit``. Known and left as shipped:
+``request`` takes its global slot before waiting on the route's bucket (``async with
+global_rate_limit, url_rate_limit``, line 814), so a request can go out seconds after the second
+it was counted in; past 50 requests per second, global 429s can follow. The webhook adapter that
 interaction responses and follow-ups use (``nextcord/webhook/async_.py``) has neither defect: it
 locks per (webhook id, token) and sleeps ``retry_after``.
 """
