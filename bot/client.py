@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import pkgutil
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 
 import nextcord
 from nextcord.ext import commands
 
 import cogs
+from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
 from bot.ready import install_fast_ready
 from bot.services import Services
+from bot.startup import StartupWork
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +52,6 @@ def default_intents() -> nextcord.Intents:
     intents = nextcord.Intents.default()
     intents.members = True  # live member data: Manage Server checks, templates
     return intents
-
-
-class StartupWork:
-    """Work that must finish before the bot counts as started: the application command sync
-    nextcord runs on connect, and each guild's admission. `settled()` waits for it."""
-
-    def __init__(self) -> None:
-        self.commands_synced = asyncio.Event()
-        self._pending: set[asyncio.Future[object]] = set()
-
-    async def run(self, work: Awaitable[object]) -> None:
-        future = asyncio.ensure_future(work)
-        self._pending.add(future)
-        try:
-            await future
-        finally:
-            self._pending.discard(future)
-
-    async def settled(self) -> None:
-        await self.commands_synced.wait()
-        while self._pending:
-            await asyncio.wait(set(self._pending))
 
 
 class FoundryMixin:
@@ -122,10 +101,11 @@ def create_bot(
         bot = ShardedFoundryBot(shard_count=settings.shard_count, **options)
     else:
         bot = FoundryBot(**options)
+    use_corrected_http(bot)  # nextcord's REST limiter, corrected: see bot/discord_http.py
     bot.services = services
     bot.startup = StartupWork()
     install_fast_ready(bot)
-    install_guild_gate(bot)
+    install_guild_gate(bot, services.guild_access, bot.startup)
     if load_extensions:
         bot.load_all_extensions()
     for name in extra_extensions:

@@ -4,16 +4,15 @@ guild once why the bot is quiet."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import nextcord
 from nextcord.errors import ApplicationCheckFailure
 from nextcord.ext import commands
 
+from bot.guild_access import GuildAccess
 from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
-
-if TYPE_CHECKING:
-    from bot.client import FoundryBot
+from bot.startup import StartupWork
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,11 @@ def is_always_allowed(interaction: nextcord.Interaction) -> bool:
     return bool(getattr(cog, "always_allowed", False))
 
 
-def install_guild_gate(bot: FoundryBot) -> None:
-    access = bot.services.guild_access
+def install_guild_gate(
+    bot: commands.Bot | commands.AutoShardedBot, access: GuildAccess, startup: StartupWork
+) -> None:
+    """Gate commands on approval, and admit each guild as it arrives; admissions and the
+    reconciliation at READY count as `startup` work."""
 
     async def approved_guild_only(interaction: nextcord.Interaction) -> bool:
         if interaction.guild_id is None or is_always_allowed(interaction):
@@ -62,16 +64,16 @@ def install_guild_gate(bot: FoundryBot) -> None:
         await _reply_ephemeral(interaction, "Something went wrong; the error has been logged.")
 
     async def on_guild_join(guild: nextcord.Guild) -> None:
-        await bot.startup.run(admit(bot, guild))
+        await startup.run(admit(access, guild))
 
     async def on_guild_available(guild: nextcord.Guild) -> None:
-        await bot.startup.run(admit(bot, guild))
+        await startup.run(admit(access, guild))
 
     async def on_ready() -> None:
-        await bot.startup.run(reconcile(bot))
+        await startup.run(reconcile(access, bot.guilds))
 
     async def on_guild_remove(guild: nextcord.Guild) -> None:
-        await guild_removed(bot, guild)
+        await guild_removed(access, guild)
 
     async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
         # Prefix commands (the bot answers @mentions) pass the same gate.
@@ -100,30 +102,29 @@ def install_guild_gate(bot: FoundryBot) -> None:
     bot.add_listener(on_guild_remove, "on_guild_remove")
 
 
-async def reconcile(bot: FoundryBot) -> None:
+async def reconcile(access: GuildAccess, guilds: Iterable[nextcord.Guild]) -> None:
     """At READY (each new session): guilds recorded as present that the bot is not in any
     more (removed while it was offline) are marked as left. A guild in an outage is still
     among ``bot.guilds``, as unavailable, so it is not counted as gone."""
     try:
-        await bot.services.guild_access.reconcile(g.id for g in bot.guilds)
+        await access.reconcile(g.id for g in guilds)
     except Exception:  # the bot keeps running; the next READY tries again
         log.exception("Could not reconcile the guild records with the guilds the bot is in")
 
 
-async def guild_removed(bot: FoundryBot, guild: nextcord.Guild) -> None:
+async def guild_removed(access: GuildAccess, guild: nextcord.Guild) -> None:
     """The bot was removed from a guild, or left it. An outage is not a removal, but needs no
     check here: nextcord turns GUILD_DELETE with `unavailable` into on_guild_unavailable, and
     only a real removal into on_guild_remove (whose guild may still say `unavailable` if an
     outage came first)."""
     try:
-        await bot.services.guild_access.left(guild.id)
+        await access.left(guild.id)
     except Exception:
         log.exception("Could not record leaving guild %s (%s)", guild.name, guild.id)
 
 
-async def admit(bot: FoundryBot, guild: nextcord.Guild) -> None:
+async def admit(access: GuildAccess, guild: nextcord.Guild) -> None:
     """Record a guild; leave it if rejected, tell it once if pending."""
-    access = bot.services.guild_access
     record = await access.joined(guild.id, guild.name)
     if record.status == GUILD_REJECTED:
         log.info("Leaving rejected guild %s (%s)", guild.name, guild.id)

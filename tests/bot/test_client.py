@@ -6,6 +6,7 @@ import pytest
 from bot.cache import MemoryCache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
 from bot.database import Database, create_engine
+from bot.discord_http import CorrectedHTTPClient
 from bot.guild_access import GuildAccess
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.logbuffer import LogBuffer
@@ -33,6 +34,7 @@ async def test_shard_count_makes_an_auto_sharded_bot(tmp_path: Path) -> None:
     try:
         assert isinstance(bot, ShardedFoundryBot)
         assert bot.shard_count == 2
+        assert type(bot.http) is CorrectedHTTPClient and bot._connection.http is bot.http
         assert "cogs.admin" in bot.extensions
         assert services.settings_registry.get("web_links").owner == "admin"
     finally:
@@ -45,6 +47,7 @@ async def test_without_shard_count_one_connection_and_members_intent(tmp_path: P
     bot = create_bot(services)
     try:
         assert type(bot) is FoundryBot
+        assert type(bot.http) is CorrectedHTTPClient and bot._connection.http is bot.http
         assert bot.intents.members and bot.intents.guilds
         assert not bot.intents.message_content  # slash commands need no privileged content
     finally:
@@ -55,7 +58,7 @@ async def test_without_shard_count_one_connection_and_members_intent(tmp_path: P
 async def test_startup_settles_after_the_command_sync_and_every_admission() -> None:
     import asyncio
 
-    from bot.client import StartupWork
+    from bot.startup import StartupWork
 
     startup = StartupWork()
     release = asyncio.Event()

@@ -14,6 +14,7 @@ import nextcord
 import pytest
 from nextcord.ext import commands
 
+from bot.discord_http import use_corrected_http
 from sandbox.client import point_nextcord_at, restore_nextcord
 from sandbox.server import SandboxServer
 from sandbox.spec import SpecValidator
@@ -102,11 +103,16 @@ class QuickBot(commands.Bot):
         return None
 
 
-def make_bot(**kwargs: Any) -> commands.Bot:
+def make_bot(*, stock_http: bool = False, **kwargs: Any) -> commands.Bot:
+    """A bot with FoundryCord's corrected REST limiter (bot.discord_http), as production has;
+    ``stock_http`` keeps nextcord's as shipped, for tests that document nextcord itself."""
     kwargs.setdefault("intents", nextcord.Intents.all())
     kwargs.setdefault("command_prefix", "!")
     kwargs.setdefault("guild_ready_timeout", 0.05)
-    return QuickBot(**kwargs)
+    bot = QuickBot(**kwargs)
+    if not stock_http:
+        use_corrected_http(bot)
+    return bot
 
 
 @pytest.fixture

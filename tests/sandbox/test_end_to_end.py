@@ -7,6 +7,7 @@ import asyncio
 import nextcord
 from nextcord.ext import commands
 
+from bot.discord_http import use_corrected_http
 from sandbox.server import SandboxServer
 from sandbox.state import Guild
 from tests.sandbox.conftest import BotStarter, make_bot
@@ -237,6 +238,7 @@ async def test_auto_sharded_bot_gets_guilds_per_shard(
         guild_ready_timeout=0.05,
         shard_count=2,
     )
+    use_corrected_http(bot)  # as create_bot does for ShardedFoundryBot
     await start_bot(bot)
     assert bot.get_guild(zero.id).shard_id == 0
     assert bot.get_guild(one.id).shard_id == 1

@@ -2,7 +2,12 @@
 
 nextcord reads the sandbox's X-RateLimit headers, waits out 429s that carry ``Via``, retries
 502s and raises Forbidden at once, exactly as it does against Discord. No test asserts a
-wall-clock time: they count 429s and check order instead.
+wall-clock time: they count 429s and check order instead (or, for the stock-nextcord evidence
+below, a lower bound on a wait, which noise can only lengthen).
+
+Bots here use FoundryCord's corrected limiter (``bot.discord_http``) unless made with
+``stock_http=True``: the tests named ``test_stock_nextcord_...`` keep one piece of evidence for
+each defect that module corrects; ``tests/bot/test_discord_http.py`` shows the corrections.
 """
 
 from __future__ import annotations
@@ -44,6 +49,19 @@ async def test_twelve_sends_obey_the_headers_without_a_429(
     assert [c["status"] for c in sends(sandbox)] == [200] * 12
     stored = sandbox.state.channel_messages(channel.id)
     assert [m.content for m in stored] == [f"message {n}" for n in range(12)]
+
+
+async def test_stock_nextcord_waits_a_second_for_a_429_asking_for_less(
+    sandbox: SandboxServer, demo: Guild, start_bot: BotStarter
+) -> None:
+    """nextcord's 429 branch ignores ``retry_after``: the retry waits for the bucket's reset
+    timer, ``_tracked_reset_time``, which starts at 1.0 s."""
+    bot = await start_bot(make_bot(stock_http=True))
+    sandbox.faults.rate_limit_storm(1, retry_after=0.05, route_key=SEND)
+    await bot.get_channel(demo.channel("general").id).send("after a second")
+    limited, landed = sends(sandbox)
+    assert (limited["status"], landed["status"]) == (429, 200)
+    assert landed["time"] - limited["time"] >= 0.9  # 0.05 asked for
 
 
 async def test_a_storm_of_429s_is_waited_out_and_the_send_lands(
@@ -110,8 +128,8 @@ async def test_slow_replies_still_land_in_order(
     assert sandbox.faults.http == []  # both slow replies used up
 
 
-async def test_shared_bucket_hash_over_throttles_a_second_channel(
-    sandbox: SandboxServer, demo: Guild, nextcord_bot: commands.Bot
+async def test_stock_nextcord_shared_bucket_hash_over_throttles_a_second_channel(
+    sandbox: SandboxServer, demo: Guild, start_bot: BotStarter
 ) -> None:
     """The doc's "unverified" point, verified: nextcord over-throttles.
 
@@ -124,7 +142,7 @@ async def test_shared_bucket_hash_over_throttles_a_second_channel(
     """
     limit_sends(sandbox, 2, 1.0)
     other = sandbox.add_channel(demo, "other")
-    await sandbox.wait_for_dispatch("CHANNEL_CREATE", since=0)
+    nextcord_bot = await start_bot(make_bot(stock_http=True))
     general = nextcord_bot.get_channel(demo.channel("general").id)
     await general.send("a1")
     await general.send("a2")  # general's window is now used up
