@@ -19,28 +19,33 @@ Written against nextcord 3.2.0 (``nextcord/http.py``). Drop this module once nex
    a 429 whose bucket still has requests left (a hidden sub-limit such as channel renames)
    makes only that request wait its ``retry_after``.
 
-Unchanged: the global 50/s limit and global 429s, the ``Via``/Cloudflare check, 5xx and
-connection-reset retries, the 5-attempt cap, ``on_http_ratelimit``. Known and left as shipped:
-``request`` takes its global slot before waiting on the route's bucket (``async with
-global_rate_limit, url_rate_limit``, line 814), so a request can go out seconds after the second
-it was counted in; past 50 requests per second, global 429s can follow. The webhook adapter that
-interaction responses and follow-ups use (``nextcord/webhook/async_.py``) has neither defect: it
-locks per (webhook id, token) and sleeps ``retry_after``.
+3. **The global slot is taken before the route's wait.** ``request`` enters ``async with
+   global_rate_limit, url_rate_limit`` (line 814), so a request that then waits seconds on its
+   route's bucket was counted in a second long past: once (1) lets many channels go at once,
+   more than 50 requests can leave in one second, and Discord answers with global 429s. Here
+   the global slot is taken after the route's wait, right before the request goes out.
+
+Unchanged: the global limit of 50 a second and global 429s, the ``Via``/Cloudflare check,
+5xx and connection-reset retries, the 5-attempt cap, ``on_http_ratelimit``. The webhook
+adapter that interaction responses and follow-ups use (``nextcord/webhook/async_.py``) has
+none of these defects: it locks per (webhook id, token) and sleeps ``retry_after``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import deque
 from typing import Any
 
 import aiohttp
 import nextcord
-from nextcord.http import HTTPClient, RateLimit, Route
+from nextcord.http import GlobalRateLimit, HTTPClient, RateLimit, Route
 
 __all__ = [
     "CorrectedHTTPClient",
     "MajorParameterRateLimit",
+    "SendTimeGlobalRateLimit",
     "major_parameters",
     "reset_after_of",
     "retry_after_of",
@@ -87,13 +92,56 @@ class _KeyedHeaders:
         return self._headers.get(name, default)
 
 
-class MajorParameterRateLimit(RateLimit):
-    """nextcord's per-route limiter, its bucket named by Discord's hash plus major parameters."""
+class SendTimeGlobalRateLimit(GlobalRateLimit):
+    """nextcord's global limiter, counted when a request leaves rather than when it starts
+    waiting: ``request`` enters it before the route's bucket, so entering counts nothing, and
+    the route's :class:`MajorParameterRateLimit` takes the slot once its own wait is over.
 
-    def __init__(self, major: str, **kwargs: Any) -> None:
+    Besides nextcord's own window (which a global 429 locks for its ``retry_after``), no span
+    of ``1 s + SKEW`` holds more than ``limit`` sends: Discord's second does not start when
+    ours does, and a burst at the end of one of our windows and the start of the next would
+    otherwise land in one of Discord's."""
+
+    SKEW = 0.1  # seconds of latency and window misalignment allowed for
+
+    def __init__(self, time_offset: float = 0.0) -> None:
+        super().__init__(time_offset=time_offset)
+        self._sent: deque[float] = deque()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def take(self) -> None:
+        await GlobalRateLimit.acquire(self)
+        loop = asyncio.get_running_loop()
+        span = 1.0 + self.SKEW + self._time_offset
+        while True:
+            now = loop.time()
+            while self._sent and self._sent[0] <= now - span:
+                self._sent.popleft()
+            if len(self._sent) < self.limit:
+                self._sent.append(now)
+                return
+            await asyncio.sleep(self._sent[0] + span - now)
+
+
+class MajorParameterRateLimit(RateLimit):
+    """nextcord's per-route limiter, its bucket named by Discord's hash plus major parameters;
+    it takes the request's global slot after its own wait."""
+
+    def __init__(
+        self, major: str, global_limit: SendTimeGlobalRateLimit | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.major = major
+        self.global_limit = global_limit
         self._held_until = 0.0  # loop time before which no refill may happen
+
+    async def acquire(self) -> bool:
+        acquired = await super().acquire()
+        if self.global_limit is not None:
+            await self.global_limit.take()
+        return acquired
 
     async def update(self, response: aiohttp.ClientResponse) -> None:
         bucket = response.headers.get("X-RateLimit-Bucket")
@@ -124,10 +172,23 @@ class CorrectedHTTPClient(HTTPClient):
     HTTPClient to it.
     """
 
+    def _make_global_rate_limit(self, auth: str | None, max_per_second: int) -> GlobalRateLimit:
+        # Replaces HTTPClient._make_global_rate_limit (lines 568-582): the same settings, on a
+        # limiter counted at send time.
+        rate_limit = SendTimeGlobalRateLimit(time_offset=self._time_offset)
+        rate_limit.limit = rate_limit.remaining = max_per_second
+        rate_limit.reset_after = 1 + self._time_offset
+        rate_limit.bucket = "Global" if auth else "Global Unauthorized"
+        self._global_rate_limits[auth] = rate_limit
+        return rate_limit
+
     def _make_url_rate_limit(self, method: str, route: Route, auth: str | None) -> RateLimit:
-        # Replaces HTTPClient._make_url_rate_limit (lines 584-592): the same, keyed.
+        # Replaces HTTPClient._make_url_rate_limit (lines 584-592): the same, keyed, and taking
+        # the global slot after its wait. request() makes the global limiter first (line 772).
+        global_limit = self._global_rate_limits.get(auth)
         rate_limit = MajorParameterRateLimit(
             major_parameters(route),
+            global_limit if isinstance(global_limit, SendTimeGlobalRateLimit) else None,
             time_offset=self._time_offset,
             use_reset_timestamp=self._ratelimit_use_timestamp,
         )

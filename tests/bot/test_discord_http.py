@@ -279,9 +279,9 @@ async def test_mixed_load_obeys_every_limit_without_a_429(
     start_bot: BotStarter,  # noqa: F811
 ) -> None:
     """Sends, edits, overwrite PUTs and DELETEs and channel edits in two channels at once for
-    3 s, with 1-2 s windows so that covers several: no 429. Limits are chosen so that no
-    second can hold more than 50 requests: the global limit is nextcord's own business.
-    (``bench/discord_http.py`` runs such a load for 60 s with Discord's limits.)"""
+    3 s, with 1-2 s windows so that covers several: no 429. Two channels cannot reach 50
+    requests a second; the next test covers the global limit. (``bench/discord_http.py``
+    runs such a load for 60 s with Discord's limits.)"""
     for route_key, limit, per in [
         (SEND, 5, 1.0),
         (EDIT, 5, 1.0),
@@ -299,6 +299,32 @@ async def test_mixed_load_obeys_every_limit_without_a_429(
     for channel in range(2):
         assert done["send"][channel] + done["edit"][channel] > 5, done
         assert done["overwrite"][channel] > 2 and done["slowmode"][channel] > 2, done
+
+
+async def test_many_channels_at_once_stay_under_the_global_limit(
+    sandbox: SandboxServer,  # noqa: F811
+    start_bot: BotStarter,  # noqa: F811
+) -> None:
+    """Twelve channels whose own buckets allow far more than 50 requests a second: the global
+    slot is taken when a request leaves, and no second of the sandbox's sees more than 50."""
+    for route_key, limit, per in [
+        (SEND, 5, 1.0),
+        (EDIT, 5, 1.0),
+        (PUT_OVERWRITE, 4, 1.0),
+        (DELETE_OVERWRITE, 4, 1.0),
+        (PATCH_CHANNEL, 2, 1.0),
+    ]:
+        set_window(sandbox, route_key, limit, per)
+    guild = load_channels(sandbox, 12)
+    bot = await start_bot(make_bot())
+    mark = len(sandbox.calls)
+    await mixed_load(bot, text_channels(bot, guild), seconds=3.0)
+    assert sandbox.limiter is not None
+    assert sandbox.limiter.counters.global_hits == 0
+    assert sandbox.limiter.counters.too_many == 0
+    times = sorted(c["time"] for c in sandbox.calls[mark:])
+    busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert busiest <= 50
 
 
 async def mixed_load(
