@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 
 from web.errors import Handler, error_response
+from web.forms import read_form
 from web.signin import LINK_PATH
 
 # The one state-changing request that skips the CSRF check: redeeming a sign-in link. The
@@ -45,7 +46,7 @@ async def _sent_token(request: web.Request) -> str:
     if header:
         return header
     if request.content_type in FORM_TYPES:
-        form = await request.post()  # cached by aiohttp, so the handler can read it again
+        form = await read_form(request)  # cached by aiohttp, so the handler can read it again
         value = form.get(FORM_FIELD)
         return value if isinstance(value, str) else ""
     return ""

@@ -64,3 +64,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except web.HTTPMethodNotAllowed as exc:
         return error_response(request, 405, f"This address does not accept {exc.method} requests.")
+    except ConnectionError:
+        if not client_gone(request):
+            raise
+        # The client hung up, e.g. in the middle of an upload: its fault, and nobody is
+        # left to read an answer. Not an error of ours, so no traceback in the log.
+        log.debug("Client %s went away during %s %s", request.remote, request.method, request.path)
+        return web.Response(status=400)
+
+
+def client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()

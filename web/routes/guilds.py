@@ -14,6 +14,7 @@ from bot.guild_settings import SettingsFormError
 from web.auth import flash, require_manage, require_owner, require_user
 from web.context import WebContext, get_context
 from web.errors import PageError
+from web.forms import parse_id, read_form
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +22,10 @@ routes = web.RouteTableDef()
 
 
 def _guild_id(request: web.Request) -> int:
-    raw = request.match_info["guild_id"]
-    if not raw.isdigit():
+    guild_id = parse_id(request.match_info["guild_id"])
+    if guild_id is None:
         raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return int(raw)
+    return guild_id
 
 
 async def _manageable(ctx: WebContext, user_id: int) -> list[Any]:
@@ -137,7 +138,7 @@ async def save_settings(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     user = await require_manage(request, guild_id)
     ctx = get_context(request)
-    form = await request.post()
+    form = await read_form(request)
     raw: dict[str, str] = {}
     for spec in ctx.guild_settings.registry.specs():
         # A checkbox posts a hidden "false" and, when ticked, "true" after it: the last wins.
