@@ -123,12 +123,16 @@ class BotProcess:
 
     async def _start_web(self) -> None:
         from web.app import create_app
+        from web.connections import ConnectionLimits
         from web.server import start_web
 
         app = create_app(self.web_context)
         for key, value in self.web_extras.app_keys.items():
             app[key] = value
-        self._web_server = await start_web(app, self.settings.web_host, self.settings.web_port)
+        limits = ConnectionLimits(max_connections=self.settings.web_max_connections)
+        self._web_server = await start_web(
+            app, self.settings.web_host, self.settings.web_port, limits
+        )
         if self.settings.web_port == 0 and self.settings.public_url.endswith(":0"):
             # A free port was picked: links must carry the real one.
             self.web_context.signin.public_url = self._web_server.url
