@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from bot.cache import cache_state
 from web.context import get_context
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ async def _ping(name: str, check: object) -> bool:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the gateway is connected and the database answers, else 503."""
+    """200 when the gateway is connected and the database answers, else 503.
+
+    The cache never makes it 503: without Redis the bot carries on with the in-process cache,
+    shown as "cache": "degraded (memory)"."""
     ctx = get_context(request)
     database, cache = await asyncio.gather(
         _ping("database", ctx.db.ping()), _ping("cache", ctx.cache.ping())
@@ -37,7 +41,7 @@ async def healthz(request: web.Request) -> web.Response:
         "gateway": gateway,
         "latency_ms": ctx.live.latency_ms() if gateway else None,
         "database": database,
-        "cache": cache,
+        "cache": cache_state(ctx.cache) if cache else "unreachable",
     }
     return web.json_response(
         body, status=200 if ready else 503, headers={"Cache-Control": "no-store"}
