@@ -20,6 +20,7 @@ from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.live import NextcordLiveState
 from bot.logbuffer import LogBuffer
 from bot.migrate import ensure_migrated
+from bot.private_files import private_dir
 from bot.secret_key import load_session_key
 from bot.services import Services
 from bot.settings import Settings
@@ -73,7 +74,7 @@ class BotProcess:
         from web.context import WebContext
 
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         session_key = load_session_key(settings)
         db = await Database.connect(settings.database_url, retries=settings.db_connect_retries)
         try:
