@@ -15,7 +15,8 @@ from aiohttp_session import Session, get_session
 from aiohttp_session import setup as setup_sessions
 
 from web import vendor
-from web.auth import login_required_middleware, pop_flashes, user_from_session
+from web.auth import is_public, login_required_middleware, pop_flashes, user_from_session
+from web.connections import SERVER_NAME
 from web.context import CONTEXT_KEY, WebContext
 from web.csrf import csrf_middleware, csrf_token
 from web.errors import error_middleware
@@ -76,6 +77,13 @@ async def _template_globals(request: web.Request) -> dict[str, Any]:
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    # aiohttp would name itself and Python with their versions.
+    response.headers["Server"] = SERVER_NAME
+    if request.config_dict[CONTEXT_KEY].settings.public_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not is_public(request.path):
+        # Pages behind sign-in show one user's data: no browser or proxy cache may keep them.
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Sign-in links carry their token in the URL: never send it on as a Referer.
