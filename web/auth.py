@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 
-from web.context import get_context
+from web.context import get_context, state_versions
 from web.csrf import SAFE_METHODS, rotate_csrf_token
 from web.errors import Handler, PageError, error_response
 
@@ -119,7 +119,7 @@ async def require_manage(request: web.Request, guild_id: int) -> User:
     """
     user = await require_user(request)
     ctx = get_context(request)
-    status = await ctx.guild_access.status(guild_id)
+    status = await ctx.guild_state.status(await state_versions(request), guild_id)
     if status is None or ctx.live.guild(guild_id) is None:
         raise PageError(
             404, "FoundryCord is not in that server. Pick a server from the list instead."

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.guild_settings import SettingsFormError
 from web.auth import flash, require_manage, require_owner, require_user
-from web.context import WebContext, get_context
+from web.context import WebContext, get_context, state_versions
 from web.errors import PageError
 from web.forms import parse_id, read_form
 
@@ -28,8 +28,9 @@ def _guild_id(request: web.Request) -> int:
     return guild_id
 
 
-async def _manageable(ctx: WebContext, user_id: int) -> list[Any]:
-    approved = {record.id for record in await ctx.guild_access.list("approved")}
+async def _manageable(request: web.Request, ctx: WebContext, user_id: int) -> list[Any]:
+    versions = await state_versions(request)
+    approved = {record.id for record in await ctx.guild_state.records(versions, "approved")}
     candidates = [guild for guild in ctx.live.guilds() if guild.id in approved]
     allowed = await asyncio.gather(*(ctx.live.can_manage(g.id, user_id) for g in candidates))
     return sorted(
@@ -42,13 +43,14 @@ async def guild_list(request: web.Request) -> web.Response:
     user = await require_user(request)
     ctx = get_context(request)
     is_owner = ctx.is_owner(user.id)
-    pending = await ctx.guild_access.list("pending") if is_owner else []
+    versions = await state_versions(request)
+    pending = await ctx.guild_state.records(versions, "pending") if is_owner else []
     return aiohttp_jinja2.render_template(
         "guilds.html",
         request,
         {
             "title": "Servers",
-            "guilds": await _manageable(ctx, user.id),
+            "guilds": await _manageable(request, ctx, user.id),
             "pending": pending,
             "live_guilds": {g.id: g for g in ctx.live.guilds()},
             "is_owner": is_owner,
@@ -60,13 +62,15 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
     user = await require_owner(request)
     ctx = get_context(request)
     guild_id = _guild_id(request)
-    status = await ctx.guild_access.status(guild_id)
+    versions = await state_versions(request)
+    status = await ctx.guild_state.status(versions, guild_id)
     if status is None:
         raise PageError(404, "FoundryCord has no record of that server. Reload the server list.")
     if status != "pending":
         raise PageError(409, f"That server was already {status}; reload the server list.")
     record_name = next(
-        (r.name for r in await ctx.guild_access.list("pending") if r.id == guild_id), guild_id
+        (r.name for r in await ctx.guild_state.records(versions, "pending") if r.id == guild_id),
+        guild_id,
     )
     if approve:
         await ctx.guild_access.approve(guild_id, user.id)
@@ -129,7 +133,8 @@ def _render_settings(
 async def settings_page(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     await require_manage(request, guild_id)
-    values = await get_context(request).guild_settings.get_all(guild_id)
+    ctx = get_context(request)
+    values = await ctx.guild_state.settings(await state_versions(request), guild_id)
     return _render_settings(request, guild_id, _form_values(values))
 
 
@@ -150,7 +155,9 @@ async def save_settings(request: web.Request) -> web.Response:
     try:
         await ctx.guild_settings.update(guild_id, raw, user.id)
     except SettingsFormError as exc:
-        current = _form_values(await ctx.guild_settings.get_all(guild_id))
+        current = _form_values(
+            await ctx.guild_state.settings(await state_versions(request), guild_id)
+        )
         return _render_settings(request, guild_id, {**current, **raw}, exc.errors, status=400)
     log.info("User %s saved settings of guild %s", user.id, guild_id)
     await flash(request, "Settings saved.")
