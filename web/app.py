@@ -14,8 +14,14 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 from aiohttp_session import setup as setup_sessions
 
-from web import vendor
-from web.auth import is_public, login_required_middleware, pop_flashes, user_from_session
+from web import sessions, vendor
+from web.auth import (
+    is_public,
+    login_required_middleware,
+    pop_flashes,
+    session_guard_middleware,
+    user_from_session,
+)
 from web.connections import SERVER_NAME
 from web.context import CONTEXT_KEY, WebContext
 from web.csrf import csrf_middleware, csrf_token
@@ -28,7 +34,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "foundrycord_session"
-SESSION_MAX_AGE = 7 * 24 * 3600
+SESSION_MAX_AGE = int(sessions.SESSION_MAX_AGE.total_seconds())
 
 # 'unsafe-inline' styles: gridstack and Bootstrap's JS set element styles at run time.
 CONTENT_SECURITY_POLICY = (
@@ -132,7 +138,11 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     # Order: the session middleware (added above) wraps the error pages, so session changes
     # made before an error are saved; the sign-in gate runs before the CSRF check, so a
     # signed-out POST gets 401 rather than a confusing CSRF message.
-    app.middlewares.extend([error_middleware, login_required_middleware, csrf_middleware])
+    # The session guard signs out revoked, idle and expired sessions before anything else
+    # looks at who is signed in.
+    app.middlewares.extend(
+        [error_middleware, session_guard_middleware, login_required_middleware, csrf_middleware]
+    )
 
     aiohttp_jinja2.setup(
         app,

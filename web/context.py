@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.state_cache import GuildStateCache, StateVersions, Versions
+from web.sessions import WebSessions
 from web.signin import SignInLinks
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class WebContext:
     signin: SignInLinks = field(init=False, repr=False)
     versions: StateVersions = field(init=False, repr=False)
     guild_state: GuildStateCache = field(init=False, repr=False)
+    web_sessions: WebSessions = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.session_key) != 32:
@@ -64,6 +66,7 @@ class WebContext:
         )
         self.versions = StateVersions(self.db)
         self.guild_state = GuildStateCache(self.db, self.guild_settings.registry, self.versions)
+        self.web_sessions = WebSessions(self.db, self.clock)
 
     def is_owner(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.owner_ids
