@@ -62,7 +62,10 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A connect timeout: a database host that drops packets must not hang every request.
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"timeout": 5}
+    )
 
 
 class Database:

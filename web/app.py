@@ -25,7 +25,7 @@ from web.auth import (
 from web.connections import SERVER_NAME
 from web.context import CONTEXT_KEY, WebContext
 from web.csrf import csrf_middleware, csrf_token
-from web.errors import error_middleware
+from web.errors import OUTAGE_KEY, DatabaseOutage, error_middleware
 from web.oauth import DiscordOAuth
 from web.routes import auth, guilds, health, owner
 from web.session_storage import LazyEncryptedCookieStorage
@@ -123,6 +123,7 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     """Build the web editor for `ctx`; `node_modules` overrides web/node_modules (tests)."""
     app = web.Application()
     app[CONTEXT_KEY] = ctx
+    app[OUTAGE_KEY] = DatabaseOutage(ctx.db.ping)
 
     setup_sessions(
         app,

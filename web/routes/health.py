@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.cache import cache_state
 from web.context import get_context
+from web.errors import OUTAGE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ async def healthz(request: web.Request) -> web.Response:
     database, cache = await asyncio.gather(
         _ping("database", ctx.db.ping()), _ping("cache", ctx.cache.ping())
     )
+    outage = request.config_dict.get(OUTAGE_KEY)
+    if database and outage is not None:
+        outage.recovered()
     gateway = ctx.live.gateway_connected()
     ready = gateway and database
     body = {
