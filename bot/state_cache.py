@@ -14,12 +14,12 @@ before a request began is always seen by that request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from sqlalchemy import select
 
+from bot.coalesce import Coalesced
 from bot.database import Database
 from bot.guild_settings import GuildSettingsRegistry
 from bot.models import GuildRecord, GuildSettingValue, StateVersion
@@ -36,22 +36,11 @@ class StateVersions:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._running: asyncio.Future[dict[str, int]] | None = None
-        self._queued: asyncio.Future[dict[str, int]] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._read = Coalesced(self._query)
 
     async def read(self) -> dict[str, int]:
         """The counters, from a query that started after this call."""
-        if self._running is None:
-            future = self._running = self._new_future()
-            self._start(future)
-        else:
-            # The running query may have started before a commit we must see: wait for
-            # the next one, shared by everyone who arrives meanwhile.
-            if self._queued is None:
-                self._queued = self._new_future()
-            future = self._queued
-        return dict(await asyncio.shield(future))
+        return dict(await self._read())
 
     async def for_request(self, memo: MutableMapping[str, Any]) -> Versions:
         """The counters read once per request (`memo` is the request)."""
@@ -60,31 +49,10 @@ class StateVersions:
             versions = memo[SNAPSHOT_KEY] = await self.read()
         return versions
 
-    def _new_future(self) -> asyncio.Future[dict[str, int]]:
-        future: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
-        # A caller that went away must not leave an unretrieved exception behind.
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        return future
-
-    def _start(self, future: asyncio.Future[dict[str, int]]) -> None:
-        task = asyncio.create_task(self._run(future))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, future: asyncio.Future[dict[str, int]]) -> None:
-        try:
-            async with self._db.session() as session:
-                rows = await session.execute(select(StateVersion.scope, StateVersion.version))
-                result = {scope: version for scope, version in rows}
-        except Exception as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-        finally:
-            queued, self._queued = self._queued, None
-            self._running = queued
-            if queued is not None:
-                self._start(queued)
+    async def _query(self) -> dict[str, int]:
+        async with self._db.session() as session:
+            rows = await session.execute(select(StateVersion.scope, StateVersion.version))
+            return {scope: version for scope, version in rows}
 
 
 class GuildStateCache:

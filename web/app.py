@@ -123,7 +123,8 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     """Build the web editor for `ctx`; `node_modules` overrides web/node_modules (tests)."""
     app = web.Application()
     app[CONTEXT_KEY] = ctx
-    app[OUTAGE_KEY] = DatabaseOutage(ctx.db.ping)
+    app[OUTAGE_KEY] = DatabaseOutage(lambda: ctx.db.ping())
+    app[health.PINGS_KEY] = health.HealthPings.of(ctx)
 
     setup_sessions(
         app,

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.cache import cache_state
-from web.context import get_context
+from bot.coalesce import Coalesced
+from web.context import WebContext, get_context
 from web.errors import OUTAGE_KEY
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 PING_TIMEOUT = 3.0
+
+
+@dataclass
+class HealthPings:
+    """Database and cache pings shared by concurrent health checks (a monitor or a load
+    balancer polling hard must not take one database connection per request)."""
+
+    database: Coalesced[bool]
+    cache: Coalesced[bool]
+
+    @classmethod
+    def of(cls, ctx: WebContext) -> HealthPings:
+        # Late-bound, so a replaced database or cache object is the one asked.
+        return cls(Coalesced(lambda: ctx.db.ping()), Coalesced(lambda: ctx.cache.ping()))
+
+
+PINGS_KEY = web.AppKey("foundrycord_health_pings", HealthPings)
 
 
 async def _ping(name: str, check: object) -> bool:
@@ -32,8 +51,9 @@ async def healthz(request: web.Request) -> web.Response:
     The cache never makes it 503: without Redis the bot carries on with the in-process cache,
     shown as "cache": "degraded (memory)"."""
     ctx = get_context(request)
+    pings = request.config_dict[PINGS_KEY]
     database, cache = await asyncio.gather(
-        _ping("database", ctx.db.ping()), _ping("cache", ctx.cache.ping())
+        _ping("database", pings.database()), _ping("cache", pings.cache())
     )
     outage = request.config_dict.get(OUTAGE_KEY)
     if database and outage is not None:
