@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 
@@ -13,14 +14,20 @@ class Coalesced[T]:
     pending, however many callers there are, and no caller gets a result older than its
     question (what a freshness check needs)."""
 
-    def __init__(self, call: Callable[[], Awaitable[T]]) -> None:
+    def __init__(self, call: Callable[[], Awaitable[T]], *, fresh_for: float = 0.0) -> None:
+        """`fresh_for` > 0: a successful result that old or younger is handed out again
+        without a new run (for answers where that much staleness is fine)."""
         self._call = call
+        self._fresh_for = fresh_for
+        self._last: tuple[float, T] | None = None
         self._running: asyncio.Future[T] | None = None
         self._queued: asyncio.Future[T] | None = None
         self._started = False  # whether the running call has begun (callers may still join)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self) -> T:
+        if self._last is not None and time.monotonic() - self._last[0] <= self._fresh_for:
+            return self._last[1]
         if self._running is None:
             future = self._running = self._new_future()
             self._start(future)
@@ -46,10 +53,13 @@ class Coalesced[T]:
     async def _run(self, future: asyncio.Future[T]) -> None:
         self._started = True
         try:
+            started = time.monotonic()
             result = await self._call()
         except Exception as exc:
             future.set_exception(exc)
         else:
+            if self._fresh_for > 0:
+                self._last = (started, result)
             future.set_result(result)
         finally:
             queued, self._queued = self._queued, None

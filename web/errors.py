@@ -59,6 +59,7 @@ class DatabaseOutage:
             log.debug("Database still unreachable: %s", type(exc).__name__)
             return
         self.down = True
+        self._last_check = 0.0  # the first success after this may check at once
         log.warning(
             "The database is unreachable (%s: %s); web pages that need it answer 503 until "
             "it is back",

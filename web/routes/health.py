@@ -11,18 +11,19 @@ from aiohttp import web
 from bot.cache import cache_state
 from bot.coalesce import Coalesced
 from web.context import WebContext, get_context
-from web.errors import OUTAGE_KEY
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 PING_TIMEOUT = 3.0
+PINGS_FRESH_FOR = 1.0
 
 
 @dataclass
 class HealthPings:
-    """Database and cache pings shared by concurrent health checks (a monitor or a load
-    balancer polling hard must not take one database connection per request)."""
+    """Database and cache pings shared by concurrent health checks, and reused for up to a
+    second (a monitor or a load balancer polling hard must not take one database
+    connection per request; a health answer a second old is still a true one)."""
 
     database: Coalesced[bool]
     cache: Coalesced[bool]
@@ -30,7 +31,10 @@ class HealthPings:
     @classmethod
     def of(cls, ctx: WebContext) -> HealthPings:
         # Late-bound, so a replaced database or cache object is the one asked.
-        return cls(Coalesced(lambda: ctx.db.ping()), Coalesced(lambda: ctx.cache.ping()))
+        return cls(
+            Coalesced(lambda: ctx.db.ping(), fresh_for=PINGS_FRESH_FOR),
+            Coalesced(lambda: ctx.cache.ping(), fresh_for=PINGS_FRESH_FOR),
+        )
 
 
 PINGS_KEY = web.AppKey("foundrycord_health_pings", HealthPings)
@@ -55,9 +59,6 @@ async def healthz(request: web.Request) -> web.Response:
     database, cache = await asyncio.gather(
         _ping("database", pings.database()), _ping("cache", pings.cache())
     )
-    outage = request.config_dict.get(OUTAGE_KEY)
-    if database and outage is not None:
-        outage.recovered()
     gateway = ctx.live.gateway_connected()
     ready = gateway and database
     body = {
