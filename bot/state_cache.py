@@ -51,18 +51,8 @@ class StateVersions:
         return versions
 
     async def _query(self) -> dict[str, int]:
-        # This runs for (nearly) every web request, so it talks to the driver directly:
-        # SQLAlchemy's per-statement work, and for aiosqlite each extra hop to its thread,
-        # would cost more than the query itself.
-        async with self._db.engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
-            if self._db.backend == "sqlite":
-                rows = await raw.execute_fetchall(_READ_VERSIONS)  # one hop: aiosqlite
-            elif self._db.backend == "postgresql":
-                rows = await raw.fetch(_READ_VERSIONS)  # asyncpg
-            else:
-                rows = list(await connection.exec_driver_sql(_READ_VERSIONS))
-            return {str(scope): int(version) for scope, version in rows}
+        rows = await self._db.read_fresh(_READ_VERSIONS)
+        return {str(scope): int(version) for scope, version in rows}
 
 
 class GuildStateCache:

@@ -32,7 +32,17 @@ async def _manageable(request: web.Request, ctx: WebContext, user_id: int) -> li
     versions = await state_versions(request)
     approved = {record.id for record in await ctx.guild_state.records(versions, "approved")}
     candidates = [guild for guild in ctx.live.guilds() if guild.id in approved]
-    allowed = await asyncio.gather(*(ctx.live.can_manage(g.id, user_id) for g in candidates))
+    # Eager tasks: a check answered from the bot's cache finishes at once, without a trip
+    # through the event loop; only checks that must ask Discord wait, concurrently.
+    loop = asyncio.get_running_loop()
+    checks = [
+        asyncio.Task(ctx.live.can_manage(g.id, user_id), loop=loop, eager_start=True)
+        for g in candidates
+    ]
+    if all(check.done() for check in checks):
+        allowed = [check.result() for check in checks]
+    else:
+        allowed = await asyncio.gather(*checks)
     return sorted(
         (g for g, ok in zip(candidates, allowed, strict=True) if ok), key=lambda g: g.name.lower()
     )
