@@ -6,7 +6,8 @@ Run: ``python bench/web.py [--seconds 5] [--concurrency 50 200]``. The web edito
 a child process (a migrated SQLite database, 20 guilds, the signed-in user manages 10), on
 loopback, with the same app, middlewares and connection guards as the bot; the floor is an
 aiohttp app in the same child. The load generator is this process: aiohttp's client with
-keep-alive connections, one request at a time on each.
+keep-alive connections, one request at a time on each. "server CPU" is the child's CPU time
+per answered request: on a busy machine the latencies swing with other load, that much less.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
 import aiohttp  # noqa: E402
+import psutil  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 USER_ID = 200000000000000002
@@ -195,6 +197,7 @@ async def run(args: argparse.Namespace) -> None:
         assert child.stdout is not None and child.stdin is not None
         try:
             info = json.loads(await asyncio.wait_for(child.stdout.readline(), 60))
+            server = psutil.Process(child.pid)
             pages = [
                 ("static aiohttp handler (floor)", info["floor"]),
                 ("/healthz", f"{info['url']}/healthz"),
@@ -209,7 +212,13 @@ async def run(args: argparse.Namespace) -> None:
                     await sign_in(http, info["links"][round_])
                     for name, url in pages:
                         await load(http, url, concurrency, min(1.0, args.seconds))  # warm up
+                        cpu_before = server.cpu_times()
                         rate, p50, p99, errors = await load(http, url, concurrency, args.seconds)
+                        cpu_after = server.cpu_times()
+                        cpu = (cpu_after.user + cpu_after.system) - (
+                            cpu_before.user + cpu_before.system
+                        )
+                        served = rate * args.seconds
                         rows.append(
                             (
                                 name,
@@ -217,6 +226,7 @@ async def run(args: argparse.Namespace) -> None:
                                 f"{rate:,.0f}",
                                 f"{p50:.1f}",
                                 f"{p99:.1f}",
+                                f"{cpu / served * 1e6:,.0f}" if served else "-",
                                 str(errors),
                             )
                         )
@@ -232,7 +242,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
-    headers = ("page", "connections", "req/s", "p50 ms", "p99 ms", "errors")
+    headers = ("page", "connections", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "errors")
     print("| " + " | ".join(headers) + " |")
     print("|" + "|".join("---" for _ in headers) + "|")
     for row in rows:

@@ -151,6 +151,8 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
         # Features may add template folders; the built-in templates (base.html) come first.
         loader=jinja2.FileSystemLoader([HERE / "templates", *ctx.template_dirs]),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        # Templates do not change while the bot runs: no stat() of every file per render.
+        auto_reload=False,
         context_processors=[_template_globals],
     )
 
