@@ -98,7 +98,9 @@ async def test_at_the_cap_idle_connections_make_room_and_busy_ones_refuse(
     ctx: WebContext,
 ) -> None:
     limits = ConnectionLimits(max_connections=20, body_timeout=30)
-    async with serving(ctx, limits) as server, aiohttp.ClientSession() as http:
+    # A new connection per request: a kept-alive one would be one of the idle ones.
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with serving(ctx, limits) as server, aiohttp.ClientSession(connector=connector) as http:
         idle = [await _open(server) for _ in range(20)]
         async with http.get(f"{server.url}/healthz") as response:  # displaces an idle one
             assert response.status == 200
