@@ -68,6 +68,7 @@ class GuildStateCache:
         self._records: dict[int, GuildRecord] | None = None
         self._settings: dict[int, dict[str, Any]] = {}
         self._epoch = 0  # bumped on every drop, so a load that raced a drop is not stored
+        self._load_records = Coalesced(self._query_records)
 
     def _sync(self, versions: Versions) -> None:
         version = versions.get(GUILDS)
@@ -82,11 +83,14 @@ class GuildStateCache:
         if self._records is not None:
             return self._records
         epoch = self._epoch
-        async with self._db.session() as session:
-            records = {r.id: r for r in await session.scalars(select(GuildRecord))}
+        records = await self._load_records()  # one load for everyone who missed at once
         if epoch == self._epoch:
             self._records = records
         return records
+
+    async def _query_records(self) -> dict[int, GuildRecord]:
+        async with self._db.session() as session:
+            return {r.id: r for r in await session.scalars(select(GuildRecord))}
 
     async def status(self, versions: Versions, guild_id: int) -> str | None:
         record = (await self._all_records(versions)).get(guild_id)
