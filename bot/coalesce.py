@@ -14,20 +14,35 @@ class Coalesced[T]:
     pending, however many callers there are, and no caller gets a result older than its
     question (what a freshness check needs)."""
 
-    def __init__(self, call: Callable[[], Awaitable[T]], *, fresh_for: float = 0.0) -> None:
-        """`fresh_for` > 0: a successful result that old or younger is handed out again
-        without a new run (for answers where that much staleness is fine)."""
+    def __init__(
+        self,
+        call: Callable[[], Awaitable[T]],
+        *,
+        fresh_for: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`fresh_for` > 0 trades freshness for speed, for answers where that is fine: the
+        last outcome (result or error) is handed out again while it is at most that many
+        seconds old, and once older, while a new run in the background replaces it. No
+        caller then waits for a run but the very first."""
         self._call = call
         self._fresh_for = fresh_for
-        self._last: tuple[float, T] | None = None
+        self._clock = clock
+        self._last: tuple[float, T | BaseException] | None = None
         self._running: asyncio.Future[T] | None = None
         self._queued: asyncio.Future[T] | None = None
         self._started = False  # whether the running call has begun (callers may still join)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self) -> T:
-        if self._last is not None and time.monotonic() - self._last[0] <= self._fresh_for:
-            return self._last[1]
+        if self._fresh_for > 0 and self._last is not None:
+            taken_at, outcome = self._last
+            if self._clock() - taken_at > self._fresh_for and self._running is None:
+                self._running = self._new_future()
+                self._start(self._running)  # refresh in the background
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
         if self._running is None:
             future = self._running = self._new_future()
             self._start(future)
@@ -52,10 +67,12 @@ class Coalesced[T]:
 
     async def _run(self, future: asyncio.Future[T]) -> None:
         self._started = True
+        started = self._clock()
         try:
-            started = time.monotonic()
             result = await self._call()
         except Exception as exc:
+            if self._fresh_for > 0:
+                self._last = (started, exc)
             future.set_exception(exc)
         else:
             if self._fresh_for > 0:

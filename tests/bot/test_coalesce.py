@@ -58,3 +58,34 @@ async def test_a_caller_that_gives_up_does_not_disturb_the_others() -> None:
     with pytest.raises(asyncio.CancelledError):
         await impatient
     assert await patient == "done"
+
+
+async def test_fresh_for_hands_out_the_last_outcome_and_refreshes_in_the_background() -> None:
+    now = [100.0]
+    answers = ["first", "second"]
+    runs = 0
+
+    async def call() -> str:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.01)
+        answer = answers[runs - 1]
+        if answer == "down":
+            raise ConnectionRefusedError(answer)
+        return answer
+
+    coalesced = Coalesced(call, fresh_for=1.0, clock=lambda: now[0])
+    assert await coalesced() == "first"  # nothing yet: the first caller waits for a run
+    now[0] += 0.5
+    assert await coalesced() == "first" and runs == 1  # fresh: no run
+    now[0] += 1.0
+    assert await coalesced() == "first"  # stale: handed out while a refresh runs
+    await asyncio.sleep(0.05)
+    assert runs == 2
+    assert await coalesced() == "second"
+    answers.append("down")
+    now[0] += 2
+    await coalesced()
+    await asyncio.sleep(0.05)
+    with pytest.raises(ConnectionRefusedError):  # errors are outcomes too
+        await coalesced()

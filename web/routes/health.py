@@ -21,9 +21,10 @@ PINGS_FRESH_FOR = 1.0
 
 @dataclass
 class HealthPings:
-    """Database and cache pings shared by concurrent health checks, and reused for up to a
-    second (a monitor or a load balancer polling hard must not take one database
-    connection per request; a health answer a second old is still a true one)."""
+    """Database and cache pings shared by health checks: an answer is reused for a second,
+    then while the next ping runs in the background (a monitor or load balancer polling
+    hard must neither take a database connection per request nor wait for each ping; an
+    answer a second or two old is still a true one)."""
 
     database: Coalesced[bool]
     cache: Coalesced[bool]
