@@ -70,6 +70,16 @@ async def _template_globals(request: web.Request) -> dict[str, Any]:
     # aiohttp-jinja2 runs this for every request, rendered or not: nothing here may change
     # the session unless a template actually uses the value.
     ctx = request.config_dict[CONTEXT_KEY]
+    if request.path == "/healthz" or request.path.startswith("/static/"):
+        # Never rendered with a signed-in user: skip decrypting the session cookie.
+        return {
+            "current_user": None,
+            "is_owner": False,
+            "csrf_token": "",
+            "flashes": (),
+            "nav_links": ctx.nav_links,
+            "request_path": request.path,
+        }
     session = await get_session(request)
     user = user_from_session(session)
     return {
