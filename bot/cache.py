@@ -19,6 +19,12 @@ class CacheLockTimeout(TimeoutError):
     """The lock was not acquired within the time allowed."""
 
 
+def cache_state(cache: object) -> str:
+    """How the cache is doing, for health checks: "ok", or "degraded (memory)" while a
+    FallbackCache serves from the in-process cache because Redis is unreachable."""
+    return "degraded (memory)" if getattr(cache, "degraded", False) else "ok"
+
+
 class Cache(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def set(self, key: str, value: Any, ttl: float | None = None) -> None: ...
@@ -147,6 +153,10 @@ class RedisCache:
         except Exception:
             return False
 
+    async def check(self) -> None:
+        """Ping Redis; raises the connection error when it does not answer."""
+        await self._client.ping()
+
     async def close(self) -> None:
         await self._client.aclose()
 
@@ -260,8 +270,17 @@ class FallbackCache:
             yield
 
     async def ping(self) -> bool:
-        """True while some cache works; `degraded` says whether it is the in-process one."""
-        await self._primary_ready()
+        """True while some cache works; `degraded` says whether it is the in-process one.
+
+        Asks Redis itself, so a health check notices (and logs) an outage even when nothing
+        else has used the cache since Redis went away."""
+        if await self._primary_ready():
+            try:
+                await self.primary.check()
+            except Exception as exc:
+                if not _is_connection_error(exc):
+                    raise
+                self._went_down(exc)
         return True
 
     async def close(self) -> None:

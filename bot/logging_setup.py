@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 from bot.logbuffer import LogBuffer
+from bot.private_files import PRIVATE_FILE, private_dir, private_file
 
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 
@@ -35,6 +38,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600 (rotated files keep the mode)."""
+
+    def _open(self) -> IO[str]:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def setup_logging(level: str, data_dir: Path | None, secrets: Iterable[str] = ()) -> LogBuffer:
     """Configure the root logger once; returns the buffer the owner page reads."""
     root = logging.getLogger()
@@ -47,11 +58,15 @@ def setup_logging(level: str, data_dir: Path | None, secrets: Iterable[str] = ()
 
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if data_dir is not None:
+        private_dir(data_dir)
         log_dir = data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(log_dir)
+        log_file = log_dir / "foundrycord.log"
+        if log_file.exists():
+            private_file(log_file)  # a file from an older version may be 0644
         handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_dir / "foundrycord.log", maxBytes=5 * 1024 * 1024, backupCount=5, delay=True
+            PrivateRotatingFileHandler(
+                log_file, maxBytes=5 * 1024 * 1024, backupCount=5, delay=True
             )
         )
     buffer = LogBuffer()

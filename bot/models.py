@@ -1,5 +1,6 @@
 """The shared tables: guilds and their approval state, per-guild settings, the audit log,
-and one-time web sign-in tokens. Each feature adds its own tables in its cog package."""
+and one-time web sign-in tokens, web sessions and the shared state versions. Each feature
+adds its own tables in its cog package."""
 
 from __future__ import annotations
 
@@ -72,3 +73,24 @@ class SignInToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A signed-in web editor session; the cookie carries its id. Revoked: signed out."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StateVersion(Base):
+    """A counter per scope of shared state, bumped by database triggers on every write (see
+    migration 0003), so in-memory copies in any process can tell when they are stale."""
+
+    __tablename__ = "state_versions"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -21,6 +21,7 @@ from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
 from bot.live import NextcordLiveState
 from bot.logbuffer import LogBuffer
 from bot.migrate import ensure_migrated
+from bot.private_files import private_dir
 from bot.secret_key import load_session_key
 from bot.services import Services
 from bot.settings import Settings
@@ -76,7 +77,7 @@ class BotProcess:
         from web.context import WebContext
 
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         session_key = load_session_key(settings)
         db = await Database.connect(settings.database_url, retries=settings.db_connect_retries)
         try:
@@ -144,10 +145,14 @@ class BotProcess:
 
     async def _start_web(self) -> None:
         from web.app import create_app
+        from web.connections import ConnectionLimits
         from web.server import start_web
 
         app = create_app(self.web_context)
-        self._web_server = await start_web(app, self.settings.web_host, self.settings.web_port)
+        limits = ConnectionLimits(max_connections=self.settings.web_max_connections)
+        self._web_server = await start_web(
+            app, self.settings.web_host, self.settings.web_port, limits
+        )
         if self.settings.web_port == 0 and self.settings.public_url.endswith(":0"):
             # A free port was picked: links must carry the real one.
             self.web_context.signin.public_url = self._web_server.url

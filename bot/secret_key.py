@@ -8,6 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.private_files import private_dir
 from bot.settings import MIN_SECRET_KEY, Settings
 
 KEY_FILE = "secret_key"
@@ -31,7 +32,7 @@ def load_session_key(settings: Settings) -> bytes:
                 "to have a new one generated, or set SECRET_KEY"
             )
         return hashlib.sha256(text.encode()).digest()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     text = secrets.token_urlsafe(48)
     _write_private(path, text)
     return hashlib.sha256(text.encode()).digest()

@@ -56,6 +56,7 @@ class Settings:
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    web_max_connections: int = 1000
     public_url: str = ""
     secret_key: Secret | None = None
     log_level: str = "INFO"
@@ -256,6 +257,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WEB_ENABLED", "web_enabled", _bool, "true or false"),
     Variable("WEB_HOST", "web_host", lambda raw: raw.strip() or "127.0.0.1", "an address"),
     Variable("WEB_PORT", "web_port", _port, "a port number 0-65535"),
+    Variable(
+        "WEB_MAX_CONNECTIONS",
+        "web_max_connections",
+        _positive_int,
+        "a whole number of connections, 1 or more",
+    ),
     Variable("PUBLIC_URL", "public_url", _http_url, "a URL starting http:// or https://"),
     Variable(
         "SECRET_KEY",

@@ -14,11 +14,18 @@ from aiohttp import web
 from aiohttp_session import Session, get_session
 from aiohttp_session import setup as setup_sessions
 
-from web import vendor
-from web.auth import login_required_middleware, pop_flashes, user_from_session
+from web import sessions, vendor
+from web.auth import (
+    is_public,
+    login_required_middleware,
+    pop_flashes,
+    session_guard_middleware,
+    user_from_session,
+)
+from web.connections import SERVER_NAME
 from web.context import CONTEXT_KEY, WebContext
 from web.csrf import csrf_middleware, csrf_token
-from web.errors import error_middleware
+from web.errors import OUTAGE_KEY, DatabaseOutage, error_middleware
 from web.oauth import DiscordOAuth
 from web.routes import auth, guilds, health, owner
 from web.session_storage import LazyEncryptedCookieStorage
@@ -27,7 +34,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "foundrycord_session"
-SESSION_MAX_AGE = 7 * 24 * 3600
+SESSION_MAX_AGE = int(sessions.SESSION_MAX_AGE.total_seconds())
 
 # 'unsafe-inline' styles: gridstack and Bootstrap's JS set element styles at run time.
 CONTENT_SECURITY_POLICY = (
@@ -63,6 +70,16 @@ async def _template_globals(request: web.Request) -> dict[str, Any]:
     # aiohttp-jinja2 runs this for every request, rendered or not: nothing here may change
     # the session unless a template actually uses the value.
     ctx = request.config_dict[CONTEXT_KEY]
+    if request.path == "/healthz" or request.path.startswith("/static/"):
+        # Never rendered with a signed-in user: skip decrypting the session cookie.
+        return {
+            "current_user": None,
+            "is_owner": False,
+            "csrf_token": "",
+            "flashes": (),
+            "nav_links": ctx.nav_links,
+            "request_path": request.path,
+        }
     session = await get_session(request)
     user = user_from_session(session)
     return {
@@ -77,6 +94,13 @@ async def _template_globals(request: web.Request) -> dict[str, Any]:
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    # aiohttp would name itself and Python with their versions.
+    response.headers["Server"] = SERVER_NAME
+    if request.config_dict[CONTEXT_KEY].settings.public_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if not is_public(request.path):
+        # Pages behind sign-in show one user's data: no browser or proxy cache may keep them.
+        response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Sign-in links carry their token in the URL: never send it on as a Referer.
@@ -110,6 +134,8 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     """Build the web editor for `ctx`; `node_modules` overrides web/node_modules (tests)."""
     app = web.Application()
     app[CONTEXT_KEY] = ctx
+    app[OUTAGE_KEY] = DatabaseOutage(lambda: ctx.db.ping())
+    app[health.PINGS_KEY] = health.HealthPings.of(ctx)
 
     setup_sessions(
         app,
@@ -125,13 +151,19 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     # Order: the session middleware (added above) wraps the error pages, so session changes
     # made before an error are saved; the sign-in gate runs before the CSRF check, so a
     # signed-out POST gets 401 rather than a confusing CSRF message.
-    app.middlewares.extend([error_middleware, login_required_middleware, csrf_middleware])
+    # The session guard signs out revoked, idle and expired sessions before anything else
+    # looks at who is signed in.
+    app.middlewares.extend(
+        [error_middleware, session_guard_middleware, login_required_middleware, csrf_middleware]
+    )
 
     aiohttp_jinja2.setup(
         app,
         # Features may add template folders; the built-in templates (base.html) come first.
         loader=jinja2.FileSystemLoader([HERE / "templates", *ctx.template_dirs]),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        # Templates do not change while the bot runs: no stat() of every file per render.
+        auto_reload=False,
         context_processors=[_template_globals],
     )
 

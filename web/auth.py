@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import time
+import logging
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 
-from web.context import get_context
+from web.context import get_context, state_versions
 from web.csrf import SAFE_METHODS, rotate_csrf_token
 from web.errors import Handler, PageError, error_response
+from web.sessions import (
+    IDLE_TIMEOUT,
+    SEEN_AT_FIELD,
+    SEEN_REFRESH,
+    SESSION_ID_FIELD,
+    SESSION_MAX_AGE,
+    SIGNED_IN_AT_FIELD,
+)
+
+log = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/login/", "/static/")
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico"})
@@ -69,15 +79,23 @@ async def log_in(request: web.Request, user_id: int, username: str) -> str:
     target = safe_next(old.get(NEXT_FIELD)) or "/guilds"
     # A new session on sign-in, so a session id planted before sign-in is worthless.
     session = await new_session(request)
+    ctx = get_context(request)
+    now = int(ctx.clock().timestamp())
     session["user_id"] = user_id
     session["username"] = username
-    session["signed_in_at"] = int(time.time())
+    session[SESSION_ID_FIELD] = await ctx.web_sessions.start(user_id)
+    session[SIGNED_IN_AT_FIELD] = now
+    session[SEEN_AT_FIELD] = now
     rotate_csrf_token(session)
     return target
 
 
 async def log_out(request: web.Request) -> None:
+    """End this session on the server too: a copy of its cookie no longer works."""
     session = await get_session(request)
+    session_id = session.get(SESSION_ID_FIELD)
+    if isinstance(session_id, str):
+        await get_context(request).web_sessions.revoke(session_id)
     session.invalidate()
 
 
@@ -119,7 +137,7 @@ async def require_manage(request: web.Request, guild_id: int) -> User:
     """
     user = await require_user(request)
     ctx = get_context(request)
-    status = await ctx.guild_access.status(guild_id)
+    status = await ctx.guild_state.status(await state_versions(request), guild_id)
     if status is None or ctx.live.guild(guild_id) is None:
         raise PageError(
             404, "FoundryCord is not in that server. Pick a server from the list instead."
@@ -139,3 +157,30 @@ async def require_manage(request: web.Request, guild_id: int) -> User:
             "Ask a server admin to grant it, then reload.",
         )
     return user
+
+
+@web.middleware
+async def session_guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Sign out a session that was revoked, sat idle too long, or is too old."""
+    if request.path == "/healthz" or request.path.startswith("/static/"):
+        return await handler(request)
+    session = await get_session(request)
+    if session.get("user_id") is not None:
+        ctx = get_context(request)
+        now = int(ctx.clock().timestamp())
+        session_id = session.get(SESSION_ID_FIELD)
+        seen_at = session.get(SEEN_AT_FIELD)
+        signed_in_at = session.get(SIGNED_IN_AT_FIELD)
+        if (
+            not isinstance(session_id, str)
+            or not isinstance(seen_at, int)
+            or not isinstance(signed_in_at, int)
+            or now - seen_at > IDLE_TIMEOUT.total_seconds()
+            or now - signed_in_at > SESSION_MAX_AGE.total_seconds()
+            or not await ctx.web_sessions.is_active(await state_versions(request), session_id)
+        ):
+            log.debug("A web session ended (signed out, revoked, idle or too old)")
+            session.invalidate()
+        elif now - seen_at >= SEEN_REFRESH.total_seconds():
+            session[SEEN_AT_FIELD] = now
+    return await handler(request)

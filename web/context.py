@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.features import GuildTab
+from bot.state_cache import GuildStateCache, StateVersions, Versions
+from web.sessions import WebSessions
 from web.signin import SignInLinks
 
 if TYPE_CHECKING:
@@ -55,6 +57,9 @@ class WebContext:
     app_keys: dict[web.AppKey[Any], Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
     signin: SignInLinks = field(init=False, repr=False)
+    versions: StateVersions = field(init=False, repr=False)
+    guild_state: GuildStateCache = field(init=False, repr=False)
+    web_sessions: WebSessions = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.session_key) != 32:
@@ -65,6 +70,9 @@ class WebContext:
         self.signin = SignInLinks(
             self.db, self.session_key, self.settings.public_url, clock=self.clock
         )
+        self.versions = StateVersions(self.db)
+        self.guild_state = GuildStateCache(self.db, self.guild_settings.registry, self.versions)
+        self.web_sessions = WebSessions(self.db, self.clock)
 
     def is_owner(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.owner_ids
@@ -75,3 +83,9 @@ CONTEXT_KEY = web.AppKey("foundrycord_web_context", WebContext)
 
 def get_context(request: web.Request) -> WebContext:
     return request.config_dict[CONTEXT_KEY]
+
+
+async def state_versions(request: web.Request) -> Versions:
+    """The shared state counters for this request (read once per request, see
+    bot.state_cache): pass them to `ctx.guild_state` reads."""
+    return await get_context(request).versions.for_request(request)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp_jinja2
@@ -32,7 +34,78 @@ _TITLES = {
     409: "Already decided",
     410: "Link no longer valid",
     502: "Discord did not answer",
+    503: "Database unreachable",
 }
+
+DATABASE_UNREACHABLE = (
+    "The database is unreachable right now, so this page cannot be shown and nothing was "
+    "changed. FoundryCord keeps retrying on its own: try again in a minute."
+)
+
+
+class DatabaseOutage:
+    """Says once per outage that the database is unreachable, and once that it is back."""
+
+    RECHECK_EVERY = 2.0
+
+    def __init__(self, ping: Callable[[], Awaitable[bool]]) -> None:
+        self.ping = ping
+        self.down = False
+        self._last_check = 0.0
+        self._checking = False
+
+    def failed(self, exc: BaseException) -> None:
+        if self.down:
+            log.debug("Database still unreachable: %s", type(exc).__name__)
+            return
+        self.down = True
+        self._last_check = 0.0  # the first success after this may check at once
+        log.warning(
+            "The database is unreachable (%s: %s); web pages that need it answer 503 until "
+            "it is back",
+            type(exc).__name__,
+            exc,
+        )
+
+    def recovered(self) -> None:
+        if self.down:
+            self.down = False
+            log.info("The database is reachable again")
+
+    async def recheck(self) -> None:
+        """While down, ping now and then (from successful requests) to notice recovery."""
+        now = time.monotonic()
+        if not self.down or self._checking or now - self._last_check < self.RECHECK_EVERY:
+            return
+        self._checking, self._last_check = True, now
+        try:
+            if await self.ping():
+                self.recovered()
+        finally:
+            self._checking = False
+
+
+OUTAGE_KEY = web.AppKey("foundrycord_database_outage", DatabaseOutage)
+
+
+async def _database_unreachable(request: web.Request, exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached (not a bug of ours)."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated)
+    if isinstance(exc, OSError | TimeoutError):
+        # asyncpg raises a bare ConnectionRefusedError (or a timeout) when it cannot
+        # connect; other network calls raise those too, so ask the database itself.
+        outage = request.config_dict.get(OUTAGE_KEY)
+        if outage is not None:
+            try:
+                return not await asyncio.wait_for(outage.ping(), 3)
+            except Exception:
+                return True
+    return False
 
 
 def wants_json(request: web.Request) -> bool:
@@ -55,7 +128,7 @@ def error_response(
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except PageError as exc:
         return error_response(request, exc.status, exc.message, exc.title)
     except web.HTTPNotFound:
@@ -64,3 +137,28 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except web.HTTPMethodNotAllowed as exc:
         return error_response(request, 405, f"This address does not accept {exc.method} requests.")
+    except Exception as exc:
+        if isinstance(exc, ConnectionError) and client_gone(request):
+            # The client hung up, e.g. in the middle of an upload: its fault, and nobody is
+            # left to read an answer. Not an error of ours, so no traceback in the log.
+            log.debug(
+                "Client %s went away during %s %s", request.remote, request.method, request.path
+            )
+            return web.Response(status=400)
+        if await _database_unreachable(request, exc):
+            outage = request.config_dict.get(OUTAGE_KEY)
+            if outage is not None:
+                outage.failed(exc)
+            response = error_response(request, 503, DATABASE_UNREACHABLE)
+            response.headers["Retry-After"] = "30"
+            return response
+        raise
+    outage = request.config_dict.get(OUTAGE_KEY)
+    if outage is not None and outage.down:
+        await outage.recheck()
+    return response
+
+
+def client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()

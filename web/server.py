@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
+
+from web.connections import ConnectionLimits, GuardedAppRunner, throttle_accept_errors
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class WebServer:
     runner: web.AppRunner
     host: str
     port: int
+    _restore_loop: Callable[[], None] = field(default=lambda: None, repr=False)
 
     @property
     def url(self) -> str:
@@ -54,13 +59,26 @@ class WebServer:
         return f"http://{host}:{self.port}"
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        try:
+            await self.runner.cleanup()
+        finally:
+            self._restore_loop()
 
 
-async def start_web(app: web.Application, host: str, port: int) -> WebServer:
-    """Serve `app` on host:port (port 0 picks a free one) and return the running server."""
-    runner = web.AppRunner(
-        app, access_log_class=PathOnlyAccessLogger, handle_signals=False, shutdown_timeout=5.0
+async def start_web(
+    app: web.Application, host: str, port: int, limits: ConnectionLimits | None = None
+) -> WebServer:
+    """Serve `app` on host:port (port 0 picks a free one) and return the running server.
+
+    Connections get the deadlines and the cap of `limits` (see web.connections).
+    """
+    limits = limits or ConnectionLimits()
+    runner = GuardedAppRunner(
+        app,
+        limits=limits,
+        access_log_class=PathOnlyAccessLogger,
+        handle_signals=False,
+        shutdown_timeout=5.0,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -76,6 +94,7 @@ async def start_web(app: web.Application, host: str, port: int) -> WebServer:
         if isinstance(address, tuple) and len(address) >= 2:
             bound_port = address[1]
             break
-    server = WebServer(runner, host, bound_port)
+    restore = throttle_accept_errors(asyncio.get_running_loop(), limits.log_interval)
+    server = WebServer(runner, host, bound_port, restore)
     log.info("Web editor listening on %s", server.url)
     return server

@@ -40,7 +40,8 @@ class LazyEncryptedCookieStorage(AbstractStorage):
             plain = self._cipher().decrypt(cookie.encode(), ttl=self.max_age)
             data = self._decoder(plain.decode())
         except (InvalidToken, ValueError):
-            log.info("Ignoring a session cookie that does not decrypt; starting a new session")
+            # Anyone can send any cookie: a client's fault, not worth a line per request.
+            log.debug("Ignoring a session cookie that does not decrypt; starting a new session")
             return Session(None, data=None, new=True, max_age=self.max_age)
         return Session(None, data=data, new=False, max_age=self.max_age)
 

@@ -28,6 +28,10 @@ SETTINGS = (
         help="Let members with Manage Server get a web editor sign-in link with /web here.",
     ),
 )
+WEB_NEEDS_MANAGE = (
+    "You need the Manage Server permission in this server to open its settings in the web "
+    "editor, so no sign-in link was made. Ask a server admin, or run /web in a server you manage."
+)
 WEB_LINKS_OFF = (
     "Sign-in links are turned off in this server (web editor: Settings > Sign-in links). "
     "Run /web in another server, or ask an admin to turn them back on."
@@ -157,6 +161,15 @@ class AdminCog(commands.Cog):
             )
             return
         guild_id = interaction.guild_id
+        owner = interaction.user.id in self.bot.services.settings.owner_ids
+        if guild_id is not None and not owner:
+            # As the setting's help says: links in a server are for its managers (the web
+            # editor would show them nothing else). In a DM, the editor lists only the
+            # servers the user manages, checked live on every page.
+            member = interaction.user
+            if not (isinstance(member, nextcord.Member) and member.guild_permissions.manage_guild):
+                await interaction.response.send_message(WEB_NEEDS_MANAGE, ephemeral=True)
+                return
         if guild_id is not None and not await self.bot.services.guild_settings.get(
             guild_id, "web_links"
         ):

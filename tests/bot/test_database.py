@@ -1,5 +1,8 @@
 """Migrations on both backends: the migrated schema equals the models; downgrade works."""
 
+import stat
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -41,6 +44,21 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> Non
     finally:
         await db.dispose()
     assert (mode, fks) == ("wal", 1)
+
+
+async def test_sqlite_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "private.db"
+    db = await Database.connect(f"sqlite+aiosqlite:///{path}")
+    try:
+        await db.upgrade()
+        for file in (path, path.with_name("private.db-wal")):
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+    finally:
+        await db.dispose()
+    path.chmod(0o644)  # a database from an older version is made private at start
+    db = await Database.connect(f"sqlite+aiosqlite:///{path}")
+    await db.dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 async def test_unreachable_database_fails_after_retries_with_a_clear_message() -> None:

@@ -131,6 +131,16 @@ async def test_web_links_can_be_turned_off_per_guild(foundry: Foundry) -> None:
     assert "http" not in answer.response_data["content"]
 
 
+async def test_web_links_in_a_server_are_only_for_its_managers(foundry: Foundry) -> None:
+    from cogs.admin.cog import WEB_NEEDS_MANAGE
+
+    await run(foundry, "alice", "guild", approve={})
+    refused = (await run(foundry, "carol", "web")).response_data["content"]
+    assert refused == WEB_NEEDS_MANAGE and "http" not in refused
+    assert "http://" in (await run(foundry, "bob", "web")).response_data["content"]
+    assert "http://" in (await run(foundry, "alice", "web")).response_data["content"]
+
+
 async def test_mention_commands_pass_the_same_gate(foundry: Foundry) -> None:
     general = foundry.guild.channel("general")
     mention = f"<@{foundry.server.bot_user_id}> ping"

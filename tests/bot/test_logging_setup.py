@@ -1,4 +1,5 @@
 import logging
+import stat
 from pathlib import Path
 
 from bot.logging_setup import setup_logging
@@ -27,3 +28,33 @@ def test_secrets_are_redacted_in_every_handler(tmp_path: Path, capsys) -> None: 
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
+
+
+def test_data_folder_and_log_files_are_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    (data_dir / "logs").mkdir(mode=0o755)
+    old_log = data_dir / "logs" / "foundrycord.log"
+    old_log.write_text("from an older version\n")
+    old_log.chmod(0o644)
+    setup_logging("INFO", data_dir)
+    try:
+        logging.getLogger("test.private").warning("a line")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE((data_dir / "logs").stat().st_mode) == 0o700
+        assert stat.S_IMODE(old_log.stat().st_mode) == 0o600
+        assert "a line" in old_log.read_text()
+        old_log.unlink()  # a file the handler creates itself is 0600 too
+        fresh = setup_logging("INFO", data_dir)
+        assert fresh is not None
+        logging.getLogger("test.private").warning("another line")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        assert stat.S_IMODE(old_log.stat().st_mode) == 0o600
+    finally:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()

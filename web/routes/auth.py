@@ -16,6 +16,7 @@ from aiohttp_session import get_session
 from web.auth import NEXT_FIELD, current_user, flash, log_in, log_out, safe_next
 from web.context import get_context
 from web.errors import PageError, wants_json
+from web.forms import read_form
 from web.oauth import DiscordOAuth, OAuthError
 from web.signin import LINK_PATH, SignInLinkError, SignInLinkExpired, SignInLinkUsed
 
@@ -98,7 +99,7 @@ async def redeem_link(request: web.Request) -> web.Response:
             "This sign-in was sent from another site, so it was refused. Open your sign-in "
             "link again and press Sign in.",
         )
-    form = await request.post()
+    form = await read_form(request)
     token = form.get(LINK_TOKEN_FIELD)
     try:
         user_id = await get_context(request).signin.redeem(token if isinstance(token, str) else "")

@@ -13,8 +13,9 @@ from aiohttp import web
 
 from bot.guild_settings import SettingsFormError
 from web.auth import flash, require_manage, require_owner, require_user
-from web.context import WebContext, get_context
+from web.context import WebContext, get_context, state_versions
 from web.errors import PageError
+from web.forms import parse_id, read_form
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +23,29 @@ routes = web.RouteTableDef()
 
 
 def _guild_id(request: web.Request) -> int:
-    raw = request.match_info["guild_id"]
-    if not raw.isdigit():
+    guild_id = parse_id(request.match_info["guild_id"])
+    if guild_id is None:
         raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return int(raw)
+    return guild_id
 
 
-async def _manageable(ctx: WebContext, user_id: int) -> list[Any]:
-    approved = {record.id for record in await ctx.guild_access.list("approved", present=True)}
+async def _manageable(request: web.Request, ctx: WebContext, user_id: int) -> list[Any]:
+    versions = await state_versions(request)
+    approved = {
+        record.id for record in await ctx.guild_state.records(versions, "approved", present=True)
+    }
     candidates = [guild for guild in ctx.live.guilds() if guild.id in approved]
-    allowed = await asyncio.gather(*(ctx.live.can_manage(g.id, user_id) for g in candidates))
+    # Eager tasks: a check answered from the bot's cache finishes at once, without a trip
+    # through the event loop; only checks that must ask Discord wait, concurrently.
+    loop = asyncio.get_running_loop()
+    checks = [
+        asyncio.Task(ctx.live.can_manage(g.id, user_id), loop=loop, eager_start=True)
+        for g in candidates
+    ]
+    if all(check.done() for check in checks):
+        allowed = [check.result() for check in checks]
+    else:
+        allowed = await asyncio.gather(*checks)
     return sorted(
         (g for g, ok in zip(candidates, allowed, strict=True) if ok), key=lambda g: g.name.lower()
     )
@@ -42,15 +56,16 @@ async def guild_list(request: web.Request) -> web.Response:
     user = await require_user(request)
     ctx = get_context(request)
     is_owner = ctx.is_owner(user.id)
-    pending = await ctx.guild_access.list("pending", present=True) if is_owner else []
-    left = await ctx.guild_access.list(present=False) if is_owner else []
+    versions = await state_versions(request)
+    pending = await ctx.guild_state.records(versions, "pending", present=True) if is_owner else []
+    left = await ctx.guild_state.records(versions, present=False) if is_owner else []
     retention = ctx.settings.left_guild_retention_days
     return aiohttp_jinja2.render_template(
         "guilds.html",
         request,
         {
             "title": "Servers",
-            "guilds": await _manageable(ctx, user.id),
+            "guilds": await _manageable(request, ctx, user.id),
             "pending": pending,
             "left": sorted(left, key=lambda r: r.left_at, reverse=True),
             "kept_until": {
@@ -66,7 +81,8 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
     user = await require_owner(request)
     ctx = get_context(request)
     guild_id = _guild_id(request)
-    record = await ctx.guild_access.get(guild_id)
+    versions = await state_versions(request)
+    record = await ctx.guild_state.record(versions, guild_id)
     if record is None:
         raise PageError(404, "FoundryCord has no record of that server. Reload the server list.")
     if record.left_at is not None:
@@ -75,7 +91,8 @@ async def _decide(request: web.Request, approve: bool) -> web.Response:
     if status != "pending":
         raise PageError(409, f"That server was already {status}; reload the server list.")
     record_name = next(
-        (r.name for r in await ctx.guild_access.list("pending") if r.id == guild_id), guild_id
+        (r.name for r in await ctx.guild_state.records(versions, "pending") if r.id == guild_id),
+        guild_id,
     )
     if approve:
         await ctx.guild_access.approve(guild_id, user.id)
@@ -138,7 +155,8 @@ def _render_settings(
 async def settings_page(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     await require_manage(request, guild_id)
-    values = await get_context(request).guild_settings.get_all(guild_id)
+    ctx = get_context(request)
+    values = await ctx.guild_state.settings(await state_versions(request), guild_id)
     return _render_settings(request, guild_id, _form_values(values))
 
 
@@ -147,7 +165,7 @@ async def save_settings(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     user = await require_manage(request, guild_id)
     ctx = get_context(request)
-    form = await request.post()
+    form = await read_form(request)
     raw: dict[str, str] = {}
     for spec in ctx.guild_settings.registry.specs():
         # A checkbox posts a hidden "false" and, when ticked, "true" after it: the last wins.
@@ -159,7 +177,9 @@ async def save_settings(request: web.Request) -> web.Response:
     try:
         await ctx.guild_settings.update(guild_id, raw, user.id)
     except SettingsFormError as exc:
-        current = _form_values(await ctx.guild_settings.get_all(guild_id))
+        current = _form_values(
+            await ctx.guild_state.settings(await state_versions(request), guild_id)
+        )
         return _render_settings(request, guild_id, {**current, **raw}, exc.errors, status=400)
     log.info("User %s saved settings of guild %s", user.id, guild_id)
     await flash(request, "Settings saved.")

@@ -9,8 +9,10 @@ from importlib import metadata
 import aiohttp_jinja2
 from aiohttp import web
 
-from web.auth import require_owner
+from web.auth import flash, require_owner
 from web.context import get_context
+from web.errors import PageError
+from web.forms import parse_id, read_form
 
 routes = web.RouteTableDef()
 
@@ -54,5 +56,22 @@ async def owner_page(request: web.Request) -> web.Response:
                 "SQLAlchemy": _version("SQLAlchemy"),
             },
             "log_lines": ctx.log_buffer.lines(LOG_LINES),
+            "active_users": await ctx.web_sessions.active_users(),
         },
     )
+
+
+@routes.post("/owner/sessions/revoke")
+async def revoke_sessions(request: web.Request) -> web.Response:
+    """Sign a user out everywhere: every session of theirs ends at its next request."""
+    owner = await require_owner(request)
+    form = await read_form(request)
+    raw = form.get("user_id")
+    user_id = parse_id(raw.strip()) if isinstance(raw, str) else None
+    if user_id is None:
+        raise PageError(400, "That is not a user id: enter the Discord user id (digits only).")
+    ended = await get_context(request).web_sessions.revoke_user(user_id)
+    if user_id == owner.id:
+        raise web.HTTPSeeOther("/login")  # this session ended too; the flash would be lost
+    await flash(request, f"Signed user {user_id} out of {ended} session(s).", "info")
+    raise web.HTTPSeeOther("/owner")

@@ -1,0 +1,91 @@
+"""Coalesced: concurrent callers share runs, and nobody gets a run older than its question."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.coalesce import Coalesced
+
+
+async def test_concurrent_callers_share_at_most_two_runs() -> None:
+    runs = 0
+
+    async def call() -> int:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.01)
+        return runs
+
+    coalesced = Coalesced(call)
+    results = await asyncio.gather(*(coalesced() for _ in range(100)))
+    assert runs == 1 and set(results) == {1}
+    first = asyncio.create_task(coalesced())
+    await asyncio.sleep(0)  # the run has started
+    later = await asyncio.gather(*(coalesced() for _ in range(50)))
+    assert await first == 2
+    assert set(later) == {3}  # started after they asked, shared by all fifty
+    assert runs == 3
+
+
+async def test_errors_reach_every_caller_and_the_next_run_starts_fresh() -> None:
+    fail = True
+
+    async def call() -> str:
+        await asyncio.sleep(0.01)
+        if fail:
+            raise ConnectionRefusedError("down")
+        return "up"
+
+    coalesced = Coalesced(call)
+    results = await asyncio.gather(*(coalesced() for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionRefusedError) for r in results)
+    fail = False
+    assert await coalesced() == "up"
+
+
+async def test_a_caller_that_gives_up_does_not_disturb_the_others() -> None:
+    async def call() -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    coalesced = Coalesced(call)
+    impatient = asyncio.create_task(coalesced())
+    patient = asyncio.create_task(coalesced())
+    await asyncio.sleep(0.01)
+    impatient.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+    assert await patient == "done"
+
+
+async def test_fresh_for_hands_out_the_last_outcome_and_refreshes_in_the_background() -> None:
+    now = [100.0]
+    answers = ["first", "second"]
+    runs = 0
+
+    async def call() -> str:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.01)
+        answer = answers[runs - 1]
+        if answer == "down":
+            raise ConnectionRefusedError(answer)
+        return answer
+
+    coalesced = Coalesced(call, fresh_for=1.0, clock=lambda: now[0])
+    assert await coalesced() == "first"  # nothing yet: the first caller waits for a run
+    now[0] += 0.5
+    assert await coalesced() == "first" and runs == 1  # fresh: no run
+    now[0] += 1.0
+    assert await coalesced() == "first"  # stale: handed out while a refresh runs
+    await asyncio.sleep(0.05)
+    assert runs == 2
+    assert await coalesced() == "second"
+    answers.append("down")
+    now[0] += 2
+    await coalesced()
+    await asyncio.sleep(0.05)
+    with pytest.raises(ConnectionRefusedError):  # errors are outcomes too
+        await coalesced()
