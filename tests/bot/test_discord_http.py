@@ -318,7 +318,7 @@ async def test_many_channels_at_once_stay_under_the_global_limit(
     guild = load_channels(sandbox, 12)
     bot = await start_bot(make_bot())
     mark = len(sandbox.calls)
-    await mixed_load(bot, text_channels(bot, guild), seconds=3.0)
+    await mixed_load(bot, text_channels(bot, guild), seconds=2.0)
     assert sandbox.limiter is not None
     assert sandbox.limiter.counters.global_hits == 0
     assert sandbox.limiter.counters.too_many == 0
