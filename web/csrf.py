@@ -9,6 +9,7 @@ import secrets
 from aiohttp import web
 from aiohttp_session import Session, get_session
 
+from web.context import get_context
 from web.errors import Handler, error_response
 from web.signin import LINK_PATH
 
@@ -53,7 +54,12 @@ async def _sent_token(request: web.Request) -> str:
 
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method in SAFE_METHODS or (request.method, request.path) in CSRF_EXEMPT:
+    if (
+        request.method in SAFE_METHODS
+        or (request.method, request.path) in CSRF_EXEMPT
+        # A feature's bearer-token path: no cookie authenticates it, so no CSRF to forge.
+        or request.path in get_context(request).token_paths
+    ):
         return await handler(request)
     session = await get_session(request)
     expected = session.get(SESSION_FIELD)

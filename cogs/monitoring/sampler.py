@@ -98,18 +98,31 @@ class Sampler:
                 log.exception("Storing or evaluating a sample failed")
         return snapshot
 
-    async def run(self) -> None:
-        """Tick forever on a fixed schedule (no drift), until cancelled."""
+    async def run(self, stop: asyncio.Event, first_delay_s: float = 0.0) -> None:
+        """Tick on a fixed schedule (no drift) until `stop` is set. A tick in progress is
+        never cancelled halfway: it may be writing to the database."""
+        if await sleep_unless_stopped(stop, first_delay_s):
+            return
         loop = asyncio.get_running_loop()
         next_at = loop.time()
-        while True:
+        while not stop.is_set():
             await self.tick()
             next_at += self.interval_s
             delay = next_at - loop.time()
             if delay < 0:  # fell behind (a suspended host): skip missed ticks
                 next_at = loop.time() + self.interval_s
                 delay = self.interval_s
-            await asyncio.sleep(delay)
+            if await sleep_unless_stopped(stop, delay):
+                return
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep `seconds` unless `stop` is set first; True when stopping."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

@@ -85,8 +85,10 @@ async def test_run_ticks_on_schedule() -> None:
         return Reading({"x": 1})
 
     sampler = Sampler("h", [Source("q", quick)], interval_s=2)
-    task = asyncio.create_task(sampler.run())
+    stop = asyncio.Event()
+    task = asyncio.create_task(sampler.run(stop))
     await asyncio.sleep(0.1)
-    task.cancel()
+    stop.set()
+    await asyncio.wait_for(task, 1)  # stops at once, between ticks
     assert sampler.ticks == 1  # first tick at once, the next one 2 s later
     sampler.close()
