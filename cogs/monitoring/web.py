@@ -361,13 +361,11 @@ class RefusalLog:
         log.warning("Refused a monitoring agent post from %s: %s token", source, reason)
 
 
-REFUSALS_KEY = web.AppKey("monitoring_refusals", RefusalLog)
+REFUSALS = RefusalLog()
 
 
 def _refused(request: web.Request, reason: str) -> web.Response:
-    refusals = request.config_dict.get(REFUSALS_KEY)
-    if refusals is not None:
-        refusals.refuse(request.remote or "unknown", reason)
+    REFUSALS.refuse(request.remote or "unknown", reason)
     return web.json_response(
         {"error": f"the agent token is {reason}; create a new one on the Monitoring page"},
         status=401,

@@ -13,6 +13,8 @@
   const rangePicker = document.getElementById("range-picker");
   const metricPicker = document.getElementById("metric-picker");
   const tierNames = ["raw samples", "5-minute averages", "hourly averages"];
+  const spans = {"1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800, "30d": 2592000, "1y": 31536000};
+  let span = 3600;
 
   function label(ts, span) {
     const d = new Date(ts * 1000);
@@ -28,7 +30,7 @@
     ]},
     options: {
       animation: false, maintainAspectRatio: false, parsing: false, normalized: true,
-      scales: {x: {type: "linear", ticks: {maxTicksLimit: 8, callback: (v) => label(v, chart.span || 3600)}}, y: {beginAtZero: true}},
+      scales: {x: {type: "linear", ticks: {maxTicksLimit: 8, callback: (v) => label(v, span)}}, y: {beginAtZero: true}},
       plugins: {legend: {display: true}, tooltip: {callbacks: {title: (items) => items.length ? new Date(items[0].parsed.x * 1000).toLocaleString() : ""}}},
     },
   });
@@ -42,7 +44,7 @@
     const response = await fetch(canvas.dataset.seriesUrl + "?" + query(), {credentials: "same-origin"});
     if (!response.ok) { status.textContent = "Could not load the history (HTTP " + response.status + ")."; return; }
     const body = await response.json();
-    chart.span = {"1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800, "30d": 2592000, "1y": 31536000}[rangePicker.value] || 3600;
+    span = spans[rangePicker.value] || 3600;
     chart.data.datasets[0].data = body.points.map((p) => ({x: p[0], y: p[1]}));
     chart.data.datasets[1].data = body.points.map((p) => ({x: p[0], y: p[2]}));
     chart.data.datasets[1].hidden = body.tier === 0;
