@@ -69,6 +69,8 @@ class Settings:
     monitoring_interval: float = 10.0
     monitoring_retention: tuple[int, int, int] = (24, 30, 365)
     speedtest_interval: int = 0
+    agent_url: str = ""
+    agent_token: Secret | None = None
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -78,7 +80,14 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
         values = [
-            s.get() for s in (self.discord_token, self.discord_client_secret, self.secret_key) if s
+            s.get()
+            for s in (
+                self.discord_token,
+                self.discord_client_secret,
+                self.secret_key,
+                self.agent_token,
+            )
+            if s
         ]
         password = database_password(self.database_url)
         if password:
