@@ -3,6 +3,7 @@ database, and `python -m bot agent` through the generic feature-CLI hook."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -38,7 +39,7 @@ async def test_agent_posts_and_is_refused_once_revoked(
     try:
         config = AgentConfig(host="ignored-locally", interval_s=2, url=server.url, token=token)
         assert await run_agent(config, samples=1) == 0
-        ts, metrics = await monitor.history.latest("nas")
+        _, metrics = await monitor.history.latest("nas")
         assert metrics["mem.total"] > 0 and "cpu.percent" in metrics
         assert await monitor.history.latest("ignored-locally") is None  # the token decides
 
@@ -78,7 +79,8 @@ async def test_the_cli_subcommand(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'agent.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
     env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": url, "DATA_DIR": str(tmp_path)})
-    done = subprocess.run(
+    done = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot", "agent", "--once", "--host", "cli-host"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -89,7 +91,8 @@ async def test_the_cli_subcommand(tmp_path: Path) -> None:
         assert found is not None and "mem.percent" in found[1]
     finally:
         await db.dispose()
-    refused = subprocess.run(
+    refused = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot", "agent", "--once", "--url", "http://127.0.0.1:1"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
