@@ -102,9 +102,8 @@ class AlertStore:
                     row.state = after.state
                     row.pending_since = after.pending_since
                     row.last_fired_at = after.last_fired_at
-                if value is not None:
-                    row.last_value = value
                 if event is not None:
+                    row.last_value = value  # only on events: no row write per rule per tick
                     session.add(AlertEvent(rule_id=row.id, kind=event, value=value, at=now))
         return await self.unsent()
 
