@@ -5,17 +5,22 @@ again only every `retry_s`, so a GPU-less host pays nothing per tick."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from cogs.monitoring.collectors import Reading, unavailable
 
+# Where an NVIDIA driver shows itself; without any of them py3nvml is not even imported.
+DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version")
+
 
 class GpuCollector:
     name = "gpu"
 
-    def __init__(self, *, retry_s: float = 600.0) -> None:
+    def __init__(self, *, retry_s: float = 600.0, driver_paths=DRIVER_PATHS) -> None:
         self.retry_s = retry_s
+        self.driver_paths = tuple(driver_paths)
         self._nvml: Any = None
         self._failure: str | None = None
         self._failed_at = 0.0
@@ -26,6 +31,10 @@ class GpuCollector:
             return None
         if self._failure and time.monotonic() - self._failed_at < self.retry_s:
             return self._failure
+        if self.driver_paths and not any(os.path.exists(p) for p in self.driver_paths):
+            return self._fail(
+                f"NVML is not available: no NVIDIA driver on this host (no {self.driver_paths[0]})"
+            )
         try:
             from py3nvml import py3nvml as nvml
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,12 +24,25 @@ def nvml_present() -> bool:
 
 @pytest.mark.skipif(nvml_present(), reason="this machine has NVML: see test_reads_real_gpus")
 def test_without_nvml_it_is_unavailable_with_the_reason() -> None:
-    collector = GpuCollector()
+    # driver_paths=(): skip the cheap driver check, so py3nvml itself is asked
+    collector = GpuCollector(driver_paths=())
     reading = collector.collect()
     assert not reading.ok and reading.metrics == {}
     assert reading.unavailable.startswith("NVML is not available")
     # the failure is remembered: the next tick does not retry the driver
     assert collector.collect().unavailable == reading.unavailable
+
+
+def test_without_a_driver_py3nvml_is_not_even_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "py3nvml", raising=False)
+    monkeypatch.delitem(sys.modules, "py3nvml.py3nvml", raising=False)
+    reading = GpuCollector(driver_paths=[str(tmp_path / "nvidiactl")]).collect()
+    assert reading.unavailable == (
+        f"NVML is not available: no NVIDIA driver on this host (no {tmp_path / 'nvidiactl'})"
+    )
+    assert "py3nvml" not in sys.modules
 
 
 @pytest.mark.skipif(not nvml_present(), reason="no NVIDIA driver (NVML) on this machine")
