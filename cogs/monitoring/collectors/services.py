@@ -113,15 +113,22 @@ async def _http(
 
 
 class ServicesCollector:
-    """Runs every configured check concurrently; the list comes from `load_checks`."""
+    """Runs every configured check concurrently; the list comes from `load_checks`.
+
+    Checks may wait up to 60 s each, far longer than a tick, so `collect` never waits for
+    them: it returns the newest finished round and starts the next round in the
+    background when the previous one is done."""
 
     name = "services"
 
     def __init__(self, load_checks: Any) -> None:
         self.load_checks = load_checks
         self._http: aiohttp.ClientSession | None = None
+        self._round: asyncio.Task[Reading] | None = None
+        self._latest = Reading()
 
-    async def collect(self) -> Reading:
+    async def run_all(self) -> Reading:
+        """One round of every check, waiting for all of them."""
         checks: list[ServiceCheck] = await self.load_checks()
         if not checks:
             return Reading()
@@ -139,7 +146,23 @@ class ServicesCollector:
             )
         return Reading(metrics, {"services": rows})
 
+    async def collect(self) -> Reading:
+        if self._round is not None and self._round.done():
+            try:
+                self._latest = self._round.result()
+            except Exception as exc:
+                self._latest = Reading(unavailable=f"service checks failed: {exc}")
+            self._round = None
+        if self._round is None:
+            self._round = asyncio.create_task(self.run_all(), name="service-checks")
+        return self._latest
+
     async def close(self) -> None:
+        if self._round is not None:
+            self._round.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._round
+            self._round = None
         if self._http is not None:
             await self._http.close()
             self._http = None

@@ -96,7 +96,9 @@ async def test_collector_runs_every_check(http_server: str) -> None:
 
     collector = ServicesCollector(load)
     try:
-        reading = await collector.collect()
+        assert (await collector.collect()).metrics == {}  # the first round just started
+        await asyncio.sleep(0.5)
+        reading = await collector.collect()  # the finished round, without waiting
     finally:
         await collector.close()
     assert reading.metrics["service.7.up"] == 1.0
@@ -122,3 +124,22 @@ def test_bad_checks_name_the_field(check: ServiceCheck, field: str, words: str) 
     with pytest.raises(CheckError) as info:
         check.validate()
     assert info.value.field == field and words in info.value.message
+
+
+async def test_a_slow_check_never_holds_up_the_tick(http_server: str) -> None:
+    async def load() -> list[ServiceCheck]:
+        return [ServiceCheck(1, "slow", "http", f"{http_server}/slow", timeout_s=0.8)]
+
+    collector = ServicesCollector(load)
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        await collector.collect()
+        await collector.collect()  # the round is still running: not started twice
+        assert loop.time() - started < 0.3
+        await asyncio.sleep(1.2)
+        reading = await collector.collect()
+        assert reading.metrics == {"service.1.up": 0.0}
+        assert "0.8 s" in reading.info["services"][0]["detail"]
+    finally:
+        await collector.close()
