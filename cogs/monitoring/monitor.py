@@ -58,7 +58,7 @@ class Monitor:
                 Source("system", self.system.collect, timeout_s=5, blocking=True),
                 Source("gpu", self.gpu.collect, timeout_s=5, blocking=True),
                 Source("docker", self.docker.collect, timeout_s=8),
-                Source("services", self.services.collect, timeout_s=65),
+                Source("services", self.services.collect, timeout_s=5),
             ],
             interval_s=interval_s,
             on_sample=self._on_sample,
@@ -138,6 +138,8 @@ class Monitor:
         async with self._alert_lock:
             now = self.clock()
             watched = await self.alerts.watched()
+            if not watched:  # no rules: nothing to evaluate, no database round trip
+                return
             latest: dict[str, tuple[float, dict[str, float]] | None] = {}
             for host in {host for host, _ in watched}:
                 found = await self.latest(host)
