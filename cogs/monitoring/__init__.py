@@ -46,6 +46,7 @@ def setup(bot: FoundryBot) -> None:
             static=HERE / "static",
             guild_tabs=[GuildTab("Monitoring", "monitoring")],
             app_keys={web.MONITOR_KEY: monitor},
+            token_paths=[web.INGEST_PATH],
         )
     )
     monitor.start()

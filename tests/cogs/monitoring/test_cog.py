@@ -189,3 +189,32 @@ async def test_read_commands_answer_with_real_samples(foundry: Foundry) -> None:
     assert "Manage Server" in speed["content"]
     unknown = await command(foundry, "carol", "status", host="nowhere")
     assert "No host called 'nowhere'" in unknown["content"]
+
+
+async def test_the_real_process_serves_the_page_and_the_ingestion_endpoint(
+    foundry: Foundry,
+) -> None:
+    import re
+
+    import aiohttp
+
+    await command(foundry, "alice", "guild", approve={})
+    answer = await command(foundry, "bob", "web")
+    link = re.search(r"http://\S+", answer["content"]).group(0)
+    base = foundry.process.web_url
+    token = link.split("token=", 1)[1]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.post(base + "/login/link", data={"token": token}) as signed_in:
+            assert signed_in.status == 200
+        async with session.get(base + f"/guilds/{foundry.guild.id}/monitoring") as page:
+            text = await page.text()
+            assert page.status == 200, text[:500]
+            assert 'data-testid="history-chart"' in text
+    async with aiohttp.ClientSession() as agent:  # no session cookie, no CSRF token
+        async with agent.post(
+            base + "/api/monitoring/ingest",
+            json={"samples": []},
+            headers={"Authorization": "Bearer fcm_nope"},
+        ) as refused:
+            assert refused.status == 401
+            assert "wrong" in (await refused.json())["error"]
