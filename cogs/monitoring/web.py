@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from cogs.monitoring.agent import INGEST_PATH
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
 from cogs.monitoring.monitor import Monitor
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 MONITOR_KEY = web.AppKey("monitoring_monitor", Monitor)
-INGEST_PATH = "/api/monitoring/ingest"
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400,
           "1y": 365 * 86400}  # fmt: skip
 MAX_INGEST_METRICS = 2000
