@@ -210,11 +210,14 @@ async def test_the_real_process_serves_the_page_and_the_ingestion_endpoint(
             text = await page.text()
             assert page.status == 200, text[:500]
             assert 'data-testid="history-chart"' in text
-    async with aiohttp.ClientSession() as agent:  # no session cookie, no CSRF token
-        async with agent.post(
+    # an agent: no session cookie, no CSRF token
+    async with (
+        aiohttp.ClientSession() as agent,
+        agent.post(
             base + "/api/monitoring/ingest",
             json={"samples": []},
             headers={"Authorization": "Bearer fcm_nope"},
-        ) as refused:
-            assert refused.status == 401
-            assert "wrong" in (await refused.json())["error"]
+        ) as refused,
+    ):
+        assert refused.status == 401
+        assert "wrong" in (await refused.json())["error"]
