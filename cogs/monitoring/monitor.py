@@ -14,6 +14,7 @@ from typing import Any
 from bot.database import Database
 from cogs.monitoring.alert_store import AlertStore, PendingEvent
 from cogs.monitoring.alerts import SILENCE_METRIC
+from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import ServicesCollector
@@ -41,7 +42,13 @@ class Monitor:
         speedtest_every_min: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        use_host_proc(host_proc)
+        system_collect = None
+        try:
+            use_host_proc(host_proc)
+        except ValueError as exc:  # reading the container's own /proc would mislead
+            log.error("%s; the system collector is off", exc)
+            reason = str(exc)
+            system_collect = lambda: unavailable(reason)  # noqa: E731
         self.host = (host or socket.gethostname())[:64]
         self.clock = clock
         self.interval_s = interval_s
@@ -55,7 +62,7 @@ class Monitor:
         self.sampler = Sampler(
             self.host,
             [
-                Source("system", self.system.collect, timeout_s=5, blocking=True),
+                Source("system", system_collect or self.system.collect, timeout_s=5, blocking=True),
                 Source("gpu", self.gpu.collect, timeout_s=5, blocking=True),
                 Source("docker", self.docker.collect, timeout_s=8),
                 Source("services", self.services.collect, timeout_s=5),

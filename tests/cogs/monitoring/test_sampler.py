@@ -92,3 +92,18 @@ async def test_run_ticks_on_schedule() -> None:
     await asyncio.wait_for(task, 1)  # stops at once, between ticks
     assert sampler.ticks == 1  # first tick at once, the next one 2 s later
     sampler.close()
+
+
+async def test_a_wrong_host_proc_turns_the_system_collector_off_with_the_reason(
+    tmp_path, sqlite_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    from cogs.monitoring.monitor import Monitor
+
+    monitor = Monitor(None, host_proc=str(tmp_path / "no-proc"))  # type: ignore[arg-type]
+    monitor.sampler.on_sample = None
+    snapshot = await monitor.sampler.tick()
+    assert (
+        "HOST_PROC=" in snapshot.status["system"] and "is not a folder" in snapshot.status["system"]
+    )
+    assert not any(key.startswith("mem.") for key in snapshot.metrics)
+    await monitor.stop()
