@@ -78,7 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (default: every head / one step)")
+    add_feature_commands(sub)
     return parser
+
+
+def add_feature_commands(sub: argparse._SubParsersAction) -> None:
+    """Subcommands of the feature packages: each `cogs/<feature>/cli.py` that exists gets
+    `register(subparsers)` and sets `run(args, settings) -> exit code` as a default."""
+    import importlib
+    import pkgutil
+
+    import cogs
+
+    for module in pkgutil.iter_modules(cogs.__path__):
+        if module.ispkg and (Path(module.module_finder.path) / module.name / "cli.py").is_file():
+            importlib.import_module(f"cogs.{module.name}.cli").register(sub)
 
 
 def fail(message: str) -> int:
@@ -103,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_config:
         print("Settings are valid.")
         return 0
+    if getattr(args, "run", None) is not None:  # a feature's subcommand
+        return int(args.run(args, settings))
 
     from bot.logging_setup import setup_logging
 

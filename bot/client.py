@@ -72,6 +72,19 @@ class FoundryMixin:
         log.info("Loaded extensions: %s", ", ".join(loaded) or "none")
         return loaded
 
+    async def stop_cogs(self: commands.Bot) -> None:  # type: ignore[misc]
+        """Await each cog's optional `async cog_stop()` before shutdown: background work that
+        holds the database must end while the database is still open (`cog_unload` cannot
+        await)."""
+        for cog in list(self.cogs.values()):
+            stop = getattr(cog, "cog_stop", None)
+            if stop is None:
+                continue
+            try:
+                await stop()
+            except Exception:
+                log.exception("Stopping %s failed", type(cog).__name__)
+
 
 class FoundryBot(FoundryMixin, commands.Bot):
     pass

@@ -31,6 +31,8 @@ class FeatureWeb:
     a folder of Jinja2 templates (name them `<feature>/...` to avoid clashes); `static` is
     served at `/static/<name>/`; `app_keys` are set on the aiohttp application, so routes
     can reach the feature's own objects with `request.config_dict[key]`.
+    `token_paths` are exact paths whose handlers authenticate each request by a bearer
+    token of their own (machine clients, no cookies): they skip the sign-in gate and CSRF.
     """
 
     name: str
@@ -40,6 +42,7 @@ class FeatureWeb:
     nav_links: Sequence[tuple[str, str]] = ()
     guild_tabs: Sequence[GuildTab] = ()
     app_keys: Mapping[web.AppKey[Any], Any] = field(default_factory=dict)
+    token_paths: Sequence[str] = ()
 
 
 class FeatureRegistry:
@@ -80,6 +83,10 @@ class FeatureRegistry:
     @property
     def guild_tabs(self) -> list[GuildTab]:
         return [tab for part in self._web.values() for tab in part.guild_tabs]
+
+    @property
+    def token_paths(self) -> frozenset[str]:
+        return frozenset(path for part in self._web.values() for path in part.token_paths)
 
     @property
     def app_keys(self) -> dict[web.AppKey[Any], Any]:

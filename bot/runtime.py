@@ -126,6 +126,7 @@ class BotProcess:
             template_dirs=[*features.template_dirs, *self.web_extras.template_dirs],
             static_dirs=features.static_dirs,
             guild_tabs=features.guild_tabs,
+            token_paths=features.token_paths,
             app_keys={**features.app_keys, **self.web_extras.app_keys},
         )
         bot.web_context = self.web_context
@@ -205,6 +206,7 @@ class BotProcess:
             await self._web_server.stop()
             self._web_server = None
         if self.bot is not None:
+            await self.bot.stop_cogs()
             # Unloading runs each cog's cog_unload, which cancels its background work.
             for name in list(self.bot.extensions):
                 try:

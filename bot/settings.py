@@ -65,6 +65,15 @@ class Settings:
     sandbox_port: int = 0
     left_guild_retention_days: int = 30
     features: frozenset[str] | None = None  # None: every feature in cogs/
+    # Monitoring (cogs/monitoring): the feature reads these; bot/ only parses them.
+    host_proc: str | None = None
+    docker_host: str = "unix:///var/run/docker.sock"
+    monitoring_host: str = ""
+    monitoring_interval: float = 10.0
+    monitoring_retention: tuple[int, int, int] = (24, 30, 365)
+    speedtest_interval: int = 0
+    agent_url: str = ""
+    agent_token: Secret | None = None
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -74,7 +83,14 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
         values = [
-            s.get() for s in (self.discord_token, self.discord_client_secret, self.secret_key) if s
+            s.get()
+            for s in (
+                self.discord_token,
+                self.discord_client_secret,
+                self.secret_key,
+                self.agent_token,
+            )
+            if s
         ]
         password = database_password(self.database_url)
         if password:
@@ -161,6 +177,28 @@ def _client_id(raw: str) -> str | None:
     if not raw:
         return None
     if not raw.isdigit():
+        raise ValueError(raw)
+    return raw
+
+
+def _sample_interval(raw: str) -> float:
+    value = float(raw)
+    if not 2 <= value <= 3600:
+        raise ValueError(raw)
+    return value
+
+
+def _retention(raw: str) -> tuple[int, int, int]:
+    """`raw hours,5-minute days,hourly days`, e.g. `24,30,365`; each tier outlives the last."""
+    parts = [int(part) for part in raw.replace(" ", "").split(",")]
+    if len(parts) != 3 or min(parts) < 1 or parts[0] > parts[1] * 24 or parts[1] > parts[2]:
+        raise ValueError(raw)
+    return parts[0], parts[1], parts[2]
+
+
+def _docker_host(raw: str) -> str:
+    raw = raw.strip() or "unix:///var/run/docker.sock"
+    if not raw.startswith(("unix://", "tcp://", "http://")):
         raise ValueError(raw)
     return raw
 
@@ -286,6 +324,19 @@ VARIABLES: tuple[Variable, ...] = (
         _feature_names,
         "comma-separated feature names (folders in cogs/), or empty for all",
     ),
+    Variable("HOST_PROC", "host_proc", _text, "a folder path such as /host/proc"),
+    Variable(
+        "DOCKER_HOST", "docker_host", _docker_host, "unix:///path/docker.sock or tcp://host:port"
+    ),
+    Variable("MONITORING_HOST", "monitoring_host", lambda raw: raw.strip(), "a host name"),
+    Variable("MONITORING_INTERVAL", "monitoring_interval", _sample_interval, "seconds, 2 to 3600"),
+    Variable(
+        "MONITORING_RETENTION",
+        "monitoring_retention",
+        _retention,
+        "raw hours, 5-minute days, hourly days (e.g. 24,30,365), each tier at least as long",
+    ),
+    Variable("SPEEDTEST_INTERVAL", "speedtest_interval", _non_negative_int, "minutes, 0 for off"),
 )
 
 

@@ -113,7 +113,11 @@ def pop_flashes(session: Session) -> list[tuple[str, str]]:
 @web.middleware
 async def login_required_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every page but sign-in, health and static files needs a signed-in session."""
-    if is_public(request.path) or await current_user(request) is not None:
+    if (
+        is_public(request.path)
+        or request.path in get_context(request).token_paths
+        or await current_user(request) is not None
+    ):
         return await handler(request)
     if request.method in SAFE_METHODS:
         raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")

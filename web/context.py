@@ -36,7 +36,8 @@ class WebContext:
     `extra_routes` takes RouteTableDefs from features (they get the same sign-in and CSRF
     protection as the built-in pages), `nav_links` adds (title, url) entries to the navbar,
     `guild_tabs` adds tabs to every server's pages, `static_dirs` serves each folder at
-    `/static/<name>/`, and `app_keys` are set on the application (see `bot.features`).
+    `/static/<name>/`, `app_keys` are set on the application, and `token_paths`
+    authenticate by bearer token instead of a session (see `bot.features`).
     `signin` is built from the other fields: the bot's `/web` command calls
     `ctx.signin.issue(user_id)` for a one-time link.
     """
@@ -55,6 +56,7 @@ class WebContext:
     static_dirs: dict[str, Path] = field(default_factory=dict)
     guild_tabs: list[GuildTab] = field(default_factory=list)
     app_keys: dict[web.AppKey[Any], Any] = field(default_factory=dict)
+    token_paths: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = utc_now
     signin: SignInLinks = field(init=False, repr=False)
     versions: StateVersions = field(init=False, repr=False)

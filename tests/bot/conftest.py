@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,6 +47,21 @@ class Foundry:
         await self.process.stop()
         self.settings = dataclasses.replace(self.settings, **changes)
         self.process = await start_process(self.settings, self.server.token)
+        await commands_synced(self.process, self.server)
+
+
+async def commands_synced(process: BotProcess, server: SandboxServer, timeout: float = 30) -> None:
+    """Wait until the sandbox knows every slash command of the bot: nextcord syncs them
+    while it connects, and a test may only invoke one once it is registered."""
+    assert process.bot is not None
+    wanted = {command.name for command in process.bot.get_all_application_commands()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while wanted - {command.name for command in server.state.commands.values()}:
+        if loop.time() > deadline:
+            missing = wanted - {c.name for c in server.state.commands.values()}
+            raise TimeoutError(f"commands not registered within {timeout} s: {sorted(missing)}")
+        await asyncio.sleep(0.01)
 
 
 async def start_process(settings: Settings, token: str) -> BotProcess:
@@ -82,6 +98,7 @@ async def foundry(tmp_path: Path) -> AsyncIterator[Foundry]:
     )
     harness = Foundry(server, guild, settings, await start_process(settings, server.token))
     try:
+        await commands_synced(harness.process, server)
         yield harness
     finally:
         await harness.process.stop()

@@ -48,6 +48,13 @@ def test_bad_feature_names_are_refused(name: str, message: str) -> None:
         FeatureRegistry().add_web(FeatureWeb(name))
 
 
+def test_token_paths_are_collected() -> None:
+    registry = FeatureRegistry()
+    registry.add_web(FeatureWeb("alpha", token_paths=["/api/alpha/ingest"]))
+    registry.add_web(FeatureWeb("beta"))
+    assert registry.token_paths == frozenset({"/api/alpha/ingest"})
+
+
 def test_a_feature_cannot_register_twice() -> None:
     registry = FeatureRegistry()
     registry.add_web(FeatureWeb("alpha"))

@@ -1,0 +1,52 @@
+"""Host monitoring: collectors, history, alerts, commands, a web page and an agent.
+
+Registers its per-guild setting, the cog, and its web page (a "Monitoring" tab on every
+server). The heavy libraries (py3nvml, speedtest-cli, py-cpuinfo) load on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.features import FeatureWeb, GuildTab
+
+if TYPE_CHECKING:
+    from bot.client import FoundryBot
+
+HERE = Path(__file__).resolve().parent
+
+
+def setup(bot: FoundryBot) -> None:
+    from cogs.monitoring import web
+    from cogs.monitoring.cog import SETTINGS, MonitoringCog
+    from cogs.monitoring.history import Retention
+    from cogs.monitoring.monitor import Monitor
+
+    services = bot.services
+    services.settings_registry.register("monitoring", *SETTINGS)
+    settings = getattr(services, "settings", None)
+    if settings is None:  # loaded without a database (the extension smoke test)
+        bot.add_cog(MonitoringCog(bot, Monitor(None)))  # type: ignore[arg-type]
+        return
+    monitor = Monitor(
+        services.db,
+        host=settings.monitoring_host,
+        interval_s=settings.monitoring_interval,
+        retention=Retention.from_setting(settings.monitoring_retention),
+        docker_host=settings.docker_host,
+        host_proc=settings.host_proc,
+        speedtest_every_min=settings.speedtest_interval,
+    )
+    bot.add_cog(MonitoringCog(bot, monitor))
+    services.features.add_web(
+        FeatureWeb(
+            "monitoring",
+            routes=[web.routes],
+            templates=HERE / "templates",
+            static=HERE / "static",
+            guild_tabs=[GuildTab("Monitoring", "monitoring")],
+            app_keys={web.MONITOR_KEY: monitor},
+            token_paths=[web.INGEST_PATH],
+        )
+    )
+    monitor.start()

@@ -1,0 +1,121 @@
+"""Service checks and agent tokens, per guild, with a cached list of every check for the
+sampler (which runs them all each tick)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+
+from bot.database import Database
+from cogs.monitoring.collectors.services import ServiceCheck
+from cogs.monitoring.models import AgentToken, ServiceCheckRow
+
+TOKEN_PREFIX = "fcm_"
+MAX_CHECKS_PER_GUILD = 25
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_of(row: ServiceCheckRow) -> ServiceCheck:
+    return ServiceCheck(row.id, row.name, row.kind, row.target, row.port, row.timeout_s, row.expect)
+
+
+class ConfigStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._checks: list[ServiceCheck] | None = None
+
+    # --- service checks -------------------------------------------------------------
+    async def all_checks(self) -> list[ServiceCheck]:
+        if self._checks is None:
+            async with self.db.session() as session:
+                rows = await session.scalars(select(ServiceCheckRow).order_by(ServiceCheckRow.id))
+                self._checks = [check_of(row) for row in rows]
+        return self._checks
+
+    async def checks(self, guild_id: int) -> list[ServiceCheckRow]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(ServiceCheckRow)
+                .where(ServiceCheckRow.guild_id == guild_id)
+                .order_by(ServiceCheckRow.id)
+            )
+            return list(rows)
+
+    async def add_check(self, guild_id: int, check: ServiceCheck) -> ServiceCheckRow:
+        """Store a validated check (`check.validate()` first; its id is ignored)."""
+        if len(await self.checks(guild_id)) >= MAX_CHECKS_PER_GUILD:
+            raise ValueError(f"a server can have at most {MAX_CHECKS_PER_GUILD} service checks")
+        row = ServiceCheckRow(
+            guild_id=guild_id,
+            name=check.name.strip(),
+            kind=check.kind,
+            target=check.target.strip(),
+            port=check.port,
+            timeout_s=check.timeout_s,
+            expect=check.expect,
+        )
+        async with self.db.session() as session, session.begin():
+            session.add(row)
+        self._checks = None
+        return row
+
+    async def remove_check(self, guild_id: int, check_id: int) -> bool:
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                delete(ServiceCheckRow).where(
+                    ServiceCheckRow.guild_id == guild_id, ServiceCheckRow.id == check_id
+                )
+            )
+        self._checks = None
+        return bool(result.rowcount)
+
+    # --- agent tokens ---------------------------------------------------------------
+    async def create_token(self, guild_id: int, host: str, created_by: int) -> str:
+        """A new token for `host`; only its hash is stored, so this is the one time it shows."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        async with self.db.session() as session, session.begin():
+            session.add(
+                AgentToken(
+                    guild_id=guild_id,
+                    host=host,
+                    token_hash=hash_token(token),
+                    created_by=created_by,
+                )
+            )
+        return token
+
+    async def tokens(self, guild_id: int) -> list[AgentToken]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(AgentToken).where(AgentToken.guild_id == guild_id).order_by(AgentToken.id)
+            )
+            return list(rows)
+
+    async def revoke_token(self, guild_id: int, token_id: int) -> bool:
+        async with self.db.session() as session, session.begin():
+            row = await session.get(AgentToken, token_id)
+            if row is None or row.guild_id != guild_id or row.revoked_at is not None:
+                return False
+            row.revoked_at = datetime.now(UTC)
+        return True
+
+    async def verify_token(self, token: str) -> tuple[str | None, str]:
+        """(host, "") for a live token, else (None, why): "unknown" or "revoked"."""
+        digest = hash_token(token)
+        async with self.db.session() as session, session.begin():
+            row = await session.scalar(select(AgentToken).where(AgentToken.token_hash == digest))
+            if row is None or not hmac.compare_digest(row.token_hash, digest):
+                return None, "unknown"
+            if row.revoked_at is not None:
+                return None, "revoked"
+            now = datetime.now(UTC)
+            if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+                row.last_used_at = now  # at most a write a minute, not one per sample
+            return row.host, ""

@@ -1,0 +1,355 @@
+"""Sample history: compact rows, downsampling tiers, pruning and range queries.
+
+A row is one host at one moment with all its metrics packed as binary: metric ids
+(uint16, names in `monitoring_metrics`) and float32 values; rolled-up rows also carry each
+metric's maximum. Tier 0 holds raw samples, tier 1 five-minute averages, tier 2 hourly
+averages; each tier keeps its own retention. float32 keeps about seven significant digits,
+plenty for gauges and rates (a 1 TB byte counter is off by at most about 60 kB)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+
+from bot.database import Database
+from cogs.monitoring.models import MetricName, SampleRow
+
+log = logging.getLogger(__name__)
+
+RAW, FIVE_MIN, HOURLY = 0, 1, 2
+BUCKET_S = {FIVE_MIN: 300, HOURLY: 3600}
+SOURCE_TIER = {FIVE_MIN: RAW, HOURLY: FIVE_MIN}
+MAX_METRIC_ID = 65535
+# Rows of a bucket are only rolled up once it is this old, so late samples still count.
+ROLLUP_GRACE_S = 60
+_KIND_RAW, _KIND_ROLLUP = 0, 1
+_SWAP = sys.byteorder != "little"
+
+
+@dataclass(frozen=True)
+class Retention:
+    raw_s: int = 24 * 3600
+    five_min_s: int = 30 * 86400
+    hourly_s: int = 365 * 86400
+
+    @classmethod
+    def from_setting(cls, value: tuple[int, int, int]) -> Retention:
+        hours, five_min_days, hourly_days = value
+        return cls(hours * 3600, five_min_days * 86400, hourly_days * 86400)
+
+    def for_tier(self, tier: int) -> int:
+        return (self.raw_s, self.five_min_s, self.hourly_s)[tier]
+
+
+def pack(values: Mapping[int, float], maxima: Mapping[int, float] | None = None) -> bytes:
+    ids = array("H", values.keys())
+    avg = array("f", values.values())
+    parts = [ids, avg]
+    if maxima is not None:
+        parts.append(array("f", (maxima[key] for key in values)))
+    if _SWAP:
+        for part in parts:
+            part.byteswap()
+    kind = _KIND_RAW if maxima is None else _KIND_ROLLUP
+    header = bytes([kind]) + len(ids).to_bytes(2, "little")
+    return header + b"".join(part.tobytes() for part in parts)
+
+
+def unpack(data: bytes) -> tuple[array, array, array | None]:
+    """(ids, values, maxima or None) of a packed row."""
+    kind, count = data[0], int.from_bytes(data[1:3], "little")
+    ids = array("H")
+    ids.frombytes(data[3 : 3 + 2 * count])
+    offset = 3 + 2 * count
+    values = array("f")
+    values.frombytes(data[offset : offset + 4 * count])
+    maxima = None
+    if kind == _KIND_ROLLUP:
+        maxima = array("f")
+        maxima.frombytes(data[offset + 4 * count : offset + 8 * count])
+    if _SWAP:
+        for part in (ids, values, maxima):
+            if part is not None:
+                part.byteswap()
+    return ids, values, maxima
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric over a range: `points` are (unix time, average, maximum)."""
+
+    metric: str
+    host: str
+    tier: int
+    step_s: float
+    points: list[tuple[int, float, float]]
+
+
+@dataclass(frozen=True)
+class HostSeen:
+    name: str
+    last_seen: int
+
+
+class HistoryStore:
+    def __init__(self, db: Database, retention: Retention | None = None, *, raw_step_s=10.0):
+        self.db = db
+        self.retention = retention or Retention()
+        self.raw_step_s = raw_step_s
+        self._ids: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+
+    # --- metric names ---------------------------------------------------------------
+    async def _load_names(self) -> None:
+        async with self.db.session() as session:
+            for row in await session.execute(select(MetricName.id, MetricName.name)):
+                self._ids[row.name] = row.id
+                self._names[row.id] = row.name
+
+    async def metric_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Ids for `names`, registering new ones (safe when several processes race)."""
+        wanted = set(names)
+        missing = wanted - self._ids.keys()
+        if missing:
+            await self._load_names()
+            missing = wanted - self._ids.keys()
+        if missing:
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    _insert(session, MetricName)
+                    .values([{"name": name[:120]} for name in sorted(missing)])
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+            await self._load_names()
+        out = {}
+        for name in wanted:
+            metric_id = self._ids.get(name)
+            if metric_id is None or metric_id > MAX_METRIC_ID:
+                log.warning("Metric %r not stored: more than %d metric names", name, MAX_METRIC_ID)
+                continue
+            out[name] = metric_id
+        return out
+
+    async def known_metrics(self) -> list[str]:
+        await self._load_names()
+        return sorted(self._ids)
+
+    async def _name(self, metric_id: int) -> str | None:
+        if metric_id not in self._names:
+            await self._load_names()
+        return self._names.get(metric_id)
+
+    # --- writing --------------------------------------------------------------------
+    async def write(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
+        await self.write_many(host, [(ts, metrics)])
+
+    async def write_many(
+        self, host: str, samples: Iterable[tuple[float, Mapping[str, float]]]
+    ) -> int:
+        """Store raw samples of one host; a second sample in the same second replaces it."""
+        samples = list(samples)
+        ids = await self.metric_ids({name for _, m in samples for name in m})
+        rows = []
+        for ts, metrics in samples:
+            values = {ids[n]: float(v) for n, v in metrics.items() if n in ids and v == v}
+            rows.append({"host": host, "tier": RAW, "ts": int(ts), "data": pack(values)})
+        if not rows:
+            return 0
+        async with self.db.session() as session, session.begin():
+            statement = _insert(session, SampleRow).values(rows)
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["host", "tier", "ts"], set_={"data": statement.excluded.data}
+                )
+            )
+        return len(rows)
+
+    # --- downsampling and pruning ----------------------------------------------------
+    async def rollup(self, now: float, *, max_buckets: int = 2000) -> int:
+        """Average finished buckets into the 5-minute and hourly tiers; rows written."""
+        written = 0
+        for tier in (FIVE_MIN, HOURLY):
+            for host in await self._hosts_in(SOURCE_TIER[tier]):
+                written += await self._rollup_host(host, tier, now, max_buckets)
+        return written
+
+    async def _rollup_host(self, host: str, tier: int, now: float, max_buckets: int) -> int:
+        bucket = BUCKET_S[tier]
+        source = SOURCE_TIER[tier]
+        end = int((now - ROLLUP_GRACE_S) // bucket * bucket)
+        async with self.db.session() as session:
+            last = await session.scalar(
+                select(func.max(SampleRow.ts)).where(SampleRow.host == host, SampleRow.tier == tier)
+            )
+            if last is not None:
+                start = int(last) + bucket
+            else:
+                first = await session.scalar(
+                    select(func.min(SampleRow.ts)).where(
+                        SampleRow.host == host, SampleRow.tier == source
+                    )
+                )
+                if first is None:
+                    return 0
+                start = int(first) // bucket * bucket
+            end = min(end, start + max_buckets * bucket)
+            if end <= start:
+                return 0
+            result = await session.execute(
+                select(SampleRow.ts, SampleRow.data)
+                .where(
+                    SampleRow.host == host,
+                    SampleRow.tier == source,
+                    SampleRow.ts >= start,
+                    SampleRow.ts < end,
+                )
+                .order_by(SampleRow.ts)
+            )
+            groups: dict[int, list[bytes]] = defaultdict(list)
+            for ts, data in result:
+                groups[int(ts) // bucket * bucket].append(data)
+        rows = [
+            {"host": host, "tier": tier, "ts": ts, "data": _average(datas)}
+            for ts, datas in sorted(groups.items())
+        ]
+        if not rows:
+            return 0
+        async with self.db.session() as session, session.begin():
+            for chunk in _chunks(rows, 500):
+                await session.execute(
+                    _insert(session, SampleRow)
+                    .values(chunk)
+                    .on_conflict_do_nothing(index_elements=["host", "tier", "ts"])
+                )
+        return len(rows)
+
+    async def prune(self, now: float) -> int:
+        """Delete rows older than their tier's retention; rows deleted."""
+        deleted = 0
+        async with self.db.session() as session, session.begin():
+            for tier in (RAW, FIVE_MIN, HOURLY):
+                result = await session.execute(
+                    delete(SampleRow).where(
+                        SampleRow.tier == tier, SampleRow.ts < now - self.retention.for_tier(tier)
+                    )
+                )
+                deleted += result.rowcount or 0
+        return deleted
+
+    # --- reading --------------------------------------------------------------------
+    async def _hosts_in(self, tier: int) -> list[str]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(SampleRow.host).where(SampleRow.tier == tier).group_by(SampleRow.host)
+            )
+            return list(rows)
+
+    async def hosts(self) -> list[HostSeen]:
+        """Every host with history, and when it last reported."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(SampleRow.host, func.max(SampleRow.ts)).group_by(SampleRow.host)
+            )
+            return sorted((HostSeen(host, int(ts)) for host, ts in rows), key=lambda h: h.name)
+
+    async def latest(self, host: str) -> tuple[int, dict[str, float]] | None:
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(SampleRow.ts, SampleRow.data)
+                    .where(SampleRow.host == host, SampleRow.tier == RAW)
+                    .order_by(SampleRow.ts.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        ids, values, _ = unpack(row.data)
+        out = {}
+        for metric_id, value in zip(ids, values, strict=True):
+            name = await self._name(metric_id)
+            if name is not None:
+                out[name] = value
+        return int(row.ts), out
+
+    def pick_tier(self, start: float, end: float, now: float, max_points: int = 1500) -> int:
+        """The finest tier that still holds `start` and gives at most `max_points` points."""
+        span = max(1.0, end - start)
+        steps = {RAW: self.raw_step_s, FIVE_MIN: 300, HOURLY: 3600}
+        for tier in (RAW, FIVE_MIN):
+            kept_from = now - self.retention.for_tier(tier)
+            if start >= kept_from and span / steps[tier] <= max_points:
+                return tier
+        return HOURLY
+
+    async def query(
+        self, host: str, metric: str, start: float, end: float, *, now: float, max_points=1500
+    ) -> Series:
+        tier = self.pick_tier(start, end, now, max_points)
+        if metric not in self._ids:
+            await self._load_names()
+        metric_id = self._ids.get(metric)
+        points: list[tuple[int, float, float]] = []
+        if metric_id is not None:
+            async with self.db.session() as session:
+                result = await session.execute(
+                    select(SampleRow.ts, SampleRow.data)
+                    .where(
+                        SampleRow.host == host,
+                        SampleRow.tier == tier,
+                        SampleRow.ts >= int(start),
+                        SampleRow.ts <= int(end),
+                    )
+                    .order_by(SampleRow.ts)
+                )
+                for ts, data in result:
+                    value = _find(data, metric_id)
+                    if value is not None:
+                        points.append((int(ts), value[0], value[1]))
+        step = {RAW: self.raw_step_s, FIVE_MIN: 300.0, HOURLY: 3600.0}[tier]
+        return Series(metric, host, tier, step, points)
+
+
+def _find(data: bytes, metric_id: int) -> tuple[float, float] | None:
+    ids, values, maxima = unpack(data)
+    try:
+        index = ids.index(metric_id)
+    except ValueError:
+        return None
+    value = float(values[index])
+    return value, float(maxima[index]) if maxima is not None else value
+
+
+def _average(datas: list[bytes]) -> bytes:
+    sums: dict[int, float] = defaultdict(float)
+    counts: dict[int, int] = defaultdict(int)
+    maxima: dict[int, float] = {}
+    for data in datas:
+        ids, values, peaks = unpack(data)
+        peaks = peaks if peaks is not None else values
+        for metric_id, value, peak in zip(ids, values, peaks, strict=True):
+            sums[metric_id] += value
+            counts[metric_id] += 1
+            if metric_id not in maxima or peak > maxima[metric_id]:
+                maxima[metric_id] = peak
+    averages = {key: sums[key] / counts[key] for key in sums}
+    return pack(averages, maxima)
+
+
+def _chunks(rows: list[dict], size: int) -> Iterable[list[dict]]:
+    for index in range(0, len(rows), size):
+        yield rows[index : index + size]
+
+
+def _insert(session, table):  # type: ignore[no-untyped-def]
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

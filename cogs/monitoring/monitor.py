@@ -1,0 +1,208 @@
+"""The monitoring service of one process: collectors, the sampler, history, alert
+evaluation and maintenance, with an injectable clock. The cog and the web pages use it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from bot.database import Database
+from cogs.monitoring.alert_store import AlertStore, PendingEvent
+from cogs.monitoring.alerts import SILENCE_METRIC
+from cogs.monitoring.collectors import unavailable
+from cogs.monitoring.collectors.docker import DockerCollector
+from cogs.monitoring.collectors.gpu import GpuCollector
+from cogs.monitoring.collectors.services import ServicesCollector
+from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
+from cogs.monitoring.config_store import ConfigStore
+from cogs.monitoring.history import HistoryStore, Retention
+from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
+from cogs.monitoring.speedtest import SpeedtestRunner
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_EVERY_S = 300.0
+
+
+class Monitor:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        host: str = "",
+        interval_s: float = 10.0,
+        retention: Retention | None = None,
+        docker_host: str = "unix:///var/run/docker.sock",
+        host_proc: str | None = None,
+        speedtest_every_min: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        system_collect = None
+        try:
+            use_host_proc(host_proc)
+        except ValueError as exc:  # reading the container's own /proc would mislead
+            log.error("%s; the system collector is off", exc)
+            reason = str(exc)
+            system_collect = lambda: unavailable(reason)  # noqa: E731
+        self.host = (host or socket.gethostname())[:64]
+        self.clock = clock
+        self.interval_s = interval_s
+        self.history = HistoryStore(db, retention, raw_step_s=interval_s)
+        self.alerts = AlertStore(db)
+        self.config = ConfigStore(db)
+        self.system = SystemCollector()
+        self.gpu = GpuCollector()
+        self.docker = DockerCollector(docker_host)
+        self.services = ServicesCollector(self.config.all_checks)
+        self.sampler = Sampler(
+            self.host,
+            [
+                Source("system", system_collect or self.system.collect, timeout_s=5, blocking=True),
+                Source("gpu", self.gpu.collect, timeout_s=5, blocking=True),
+                Source("docker", self.docker.collect, timeout_s=8),
+                Source("services", self.services.collect, timeout_s=5),
+            ],
+            interval_s=interval_s,
+            on_sample=self._on_sample,
+            clock=lambda: self.clock(),
+        )
+        self.speedtest = SpeedtestRunner()
+        self.speedtest_every_min = speedtest_every_min
+        self.notify: Callable[[PendingEvent], Awaitable[bool]] | None = None
+        self.remote: dict[str, tuple[float, dict[str, float]]] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stop = asyncio.Event()
+        self._alert_lock = asyncio.Lock()
+
+    @property
+    def stale_after_s(self) -> float:
+        """A value older than this counts as missing for alerts."""
+        return max(3 * self.interval_s, 60.0)
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self, first_delay_s: float = 2.0) -> None:
+        """Start sampling (after `first_delay_s`, so start-up work goes first)."""
+        if self._tasks:
+            return
+        self._stop = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(
+                self.sampler.run(self._stop, first_delay_s), name="monitoring-sampler"
+            ),
+            asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
+        ]
+        if self.speedtest_every_min:
+            self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
+
+    async def stop(self) -> None:
+        """Let the loops finish the step they are in (cancelling a database write halfway
+        would leak its connection), then close the collectors' HTTP sessions."""
+        tasks, self._tasks = self._tasks, []
+        self._stop.set()
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=15)
+            for task in late:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self.docker.close()
+        await self.services.close()
+        self.sampler.close()
+
+    # --- samples --------------------------------------------------------------------
+    async def _on_sample(self, snapshot: Snapshot) -> None:
+        await self.history.write(snapshot.host, snapshot.ts, snapshot.metrics)
+        await self.check_alerts()
+
+    async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
+        """A sample from elsewhere (an agent's post, a test): store it and remember it."""
+        await self.history.write(host, ts, metrics)
+        previous = self.remote.get(host)
+        if previous is None or previous[0] <= ts:
+            self.remote[host] = (ts, dict(metrics))
+
+    async def latest(self, host: str) -> tuple[float, dict[str, float]] | None:
+        local = self.sampler.latest
+        if local is not None and host == self.host:
+            return local.ts, local.metrics
+        if host in self.remote:
+            return self.remote[host]
+        return await self.history.latest(host)
+
+    async def hosts(self) -> list[str]:
+        names = {h.name for h in await self.history.hosts()} | {self.host} | set(self.remote)
+        return sorted(names)
+
+    # --- alerts ---------------------------------------------------------------------
+    async def check_alerts(self) -> None:
+        """Step every rule with the newest values; announce and record what changed."""
+        async with self._alert_lock:
+            now = self.clock()
+            watched = await self.alerts.watched()
+            if not watched:  # no rules: nothing to evaluate, no database round trip
+                return
+            latest: dict[str, tuple[float, dict[str, float]] | None] = {}
+            for host in {host for host, _ in watched}:
+                found = await self.latest(host)
+                if host != self.host:  # another process may have written newer rows
+                    stored = await self.history.latest(host)
+                    if stored is not None and (found is None or stored[0] > found[0]):
+                        found = stored
+                latest[host] = found
+
+            def value_of(host: str, metric: str) -> float | None:
+                found = latest.get(host)
+                if metric == SILENCE_METRIC:
+                    return None if found is None else max(0.0, now - found[0])
+                if found is None or now - found[0] > self.stale_after_s:
+                    return None
+                return found[1].get(metric)
+
+            events = await self.alerts.evaluate(now, value_of)
+            for event in events:
+                if self.notify is None:
+                    break
+                try:
+                    delivered = await self.notify(event)
+                except Exception:
+                    log.exception("Sending alert event %s failed", event.event_id)
+                    delivered = False
+                if delivered:
+                    await self.alerts.mark_sent(event.event_id, self.clock())
+
+    # --- maintenance ----------------------------------------------------------------
+    async def maintain(self) -> tuple[int, int]:
+        now = self.clock()
+        rolled = await self.history.rollup(now)
+        pruned = await self.history.prune(now)
+        return rolled, pruned
+
+    async def _maintenance_loop(self) -> None:
+        while not await sleep_unless_stopped(self._stop, MAINTENANCE_EVERY_S):
+            try:
+                await self.maintain()
+            except Exception:
+                log.exception("Monitoring history maintenance failed")
+
+    async def _speedtest_loop(self) -> None:
+        while not await sleep_unless_stopped(self._stop, self.speedtest_every_min * 60):
+            try:
+                result = await self.speedtest.run()
+            except Exception as exc:
+                log.warning("Scheduled speedtest failed: %s", exc)
+                continue
+            await self.history.write(
+                self.host,
+                result.at,
+                {
+                    "speedtest.download_mbps": result.download_mbps,
+                    "speedtest.upload_mbps": result.upload_mbps,
+                    "speedtest.ping_ms": result.ping_ms,
+                },
+            )

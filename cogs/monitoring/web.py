@@ -1,0 +1,408 @@
+"""The monitoring page of each server: live values, history charts, alert rules, service
+checks and agent tokens; JSON for the chart; and the agents' ingestion endpoint."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from cogs.monitoring.agent import INGEST_PATH
+from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
+from cogs.monitoring.collectors.services import CheckError, ServiceCheck
+from cogs.monitoring.monitor import Monitor
+from cogs.monitoring.render import format_value
+from web.auth import flash, require_manage
+from web.context import get_context
+from web.errors import PageError
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+MONITOR_KEY = web.AppKey("monitoring_monitor", Monitor)
+RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400,
+          "1y": 365 * 86400}  # fmt: skip
+MAX_INGEST_METRICS = 2000
+MAX_INGEST_SAMPLES = 360
+
+
+def _guild_id(request: web.Request) -> int:
+    raw = request.match_info["guild_id"]
+    if not raw.isdigit():
+        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
+    return int(raw)
+
+
+def _monitor(request: web.Request) -> Monitor:
+    return request.config_dict[MONITOR_KEY]
+
+
+async def _show_hosts(request: web.Request, guild_id: int) -> bool:
+    return bool(await get_context(request).guild_settings.get(guild_id, "monitoring_show_hosts"))
+
+
+async def _host_choices(request: web.Request, guild_id: int) -> list[tuple[str, str]]:
+    from cogs.monitoring.render import HostNames
+
+    hosts = await _monitor(request).hosts()
+    names = HostNames(hosts, show=await _show_hosts(request, guild_id))
+    return [(host, names.label(host)) for host in names.hosts]
+
+
+async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, list[tuple[str, str]]]:
+    choices = await _host_choices(request, guild_id)
+    wanted = request.query.get("host") or _monitor(request).host
+    for host, label in choices:
+        if wanted in (host, label):
+            return host, choices
+    raise PageError(404, f"No host {wanted!r} reports here. Pick one from the host list.")
+
+
+async def _render(
+    request: web.Request,
+    guild_id: int,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    form: dict[str, dict[str, str]] | None = None,
+    new_token: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = get_context(request)
+    monitor = _monitor(request)
+    host, choices = await _pick_host(request, guild_id)
+    latest = await monitor.latest(host)
+    metrics = sorted(latest[1].items()) if latest else []
+    show = await _show_hosts(request, guild_id)
+    labels = dict(choices)
+    guild = ctx.live.guild(guild_id)
+    return aiohttp_jinja2.render_template(
+        "monitoring/page.html",
+        request,
+        {
+            "title": f"Monitoring · {guild.name if guild else guild_id}",
+            "guild": guild,
+            "guild_id": guild_id,
+            "active_tab": "monitoring",
+            "host": host,
+            "host_label": labels.get(host, host),
+            "hosts": choices,
+            "ranges": list(RANGES),
+            "range": request.query.get("range", "1h")
+            if request.query.get("range") in RANGES
+            else "1h",
+            "metric_names": [name for name, _ in metrics],
+            "live": [(name, format_value(name, value)) for name, value in metrics],
+            "updated": latest[0] if latest else None,
+            "rules": await monitor.alerts.list(guild_id),
+            "labels": labels,
+            "checks": await monitor.config.checks(guild_id),
+            "tokens": await monitor.config.tokens(guild_id),
+            "show_addresses": show,
+            "comparisons": COMPARISONS,
+            "severities": SEVERITIES,
+            "errors": errors or {},
+            "form": form or {},
+            "new_token": new_token,
+        },
+        status=status,
+    )
+
+
+@routes.get("/guilds/{guild_id}/monitoring")
+async def page(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    return await _render(request, guild_id)
+
+
+@routes.get("/guilds/{guild_id}/monitoring/series.json")
+async def series(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    host, _ = await _pick_host(request, guild_id)
+    metric = request.query.get("metric", "cpu.percent")
+    span = RANGES.get(request.query.get("range", "1h"))
+    if span is None:
+        raise PageError(400, f"range must be one of {', '.join(RANGES)}.")
+    monitor = _monitor(request)
+    now = monitor.clock()
+    result = await monitor.history.query(host, metric, now - span, now, now=now)
+    return web.json_response(
+        {
+            "metric": metric,
+            "tier": result.tier,
+            "step": result.step_s,
+            "points": [[ts, round(avg, 4), round(peak, 4)] for ts, avg, peak in result.points],
+        }
+    )
+
+
+@routes.get("/guilds/{guild_id}/monitoring/live.json")
+async def live(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    host, _ = await _pick_host(request, guild_id)
+    latest = await _monitor(request).latest(host)
+    if latest is None:
+        return web.json_response({"ts": None, "values": {}})
+    return web.json_response(
+        {"ts": latest[0], "values": {k: format_value(k, v) for k, v in sorted(latest[1].items())}}
+    )
+
+
+def _float(form: Any, field: str, default: float | None = None) -> float | None:
+    raw = str(form.get(field, "")).strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RuleError(field, "must be a number") from None
+    if not math.isfinite(value):
+        raise RuleError(field, "must be a finite number")
+    return value
+
+
+def _int(form: Any, field: str, default: int) -> int:
+    raw = str(form.get(field, "")).strip()
+    if not raw:
+        return default
+    if not raw.lstrip("-").isdigit():
+        raise RuleError(field, "must be a whole number")
+    return int(raw)
+
+
+def _snowflake(form: Any, field: str, *, required: bool) -> int | None:
+    raw = str(form.get(field, "")).strip()
+    if not raw:
+        if required:
+            raise RuleError(field, "is required")
+        return None
+    if not raw.isdigit() or not 15 <= len(raw) <= 20:
+        raise RuleError(field, "must be an id of 15-20 digits")
+    return int(raw)
+
+
+@routes.post("/guilds/{guild_id}/monitoring/rules")
+async def add_rule(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    user = await require_manage(request, guild_id)
+    monitor = _monitor(request)
+    form = await request.post()
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    try:
+        given = str(form.get("host") or "").strip()
+        choices = await _host_choices(request, guild_id)
+        host = (
+            next((h for h, label in choices if given in (h, label)), None)
+            if given
+            else (monitor.host)
+        )
+        if host is None:
+            raise RuleError("host", f"no host {given!r} reports here")
+        threshold = _float(form, "threshold")
+        if threshold is None:
+            raise RuleError("threshold", "is required")
+        known = set(await monitor.history.known_metrics())
+        if monitor.sampler.latest is not None:
+            known |= set(monitor.sampler.latest.metrics)
+        rule, severity = validate_rule(
+            metric=str(form.get("metric", "")),
+            comparison=str(form.get("comparison", "")),
+            threshold=threshold,
+            known_metrics=known,
+            duration_s=_int(form, "duration", 0),
+            cooldown_s=_int(form, "cooldown", 300),
+            hysteresis=_float(form, "hysteresis"),
+            severity=str(form.get("severity") or "warning"),
+        )
+        channel_id = _snowflake(form, "channel", required=True)
+        role_id = _snowflake(form, "role", required=False)
+    except RuleError as exc:
+        return await _render(
+            request,
+            guild_id,
+            errors={"rule": {exc.field: exc.message}},
+            form={"rule": values},
+            status=400,
+        )
+    row = await monitor.alerts.add(
+        guild_id,
+        rule,
+        host=host,
+        severity=severity,
+        channel_id=channel_id,
+        role_id=role_id,
+        created_by=user.id,
+    )
+    log.info("User %s added alert rule %s in guild %s", user.id, row.id, guild_id)
+    await flash(request, f"Alert rule #{row.id} added.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id:\\d+}/delete")
+async def delete_rule(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    rule_id = int(request.match_info["rule_id"])
+    if not await _monitor(request).alerts.remove(guild_id, rule_id):
+        raise PageError(404, f"This server has no alert rule #{rule_id}; reload the page.")
+    await flash(request, f"Alert rule #{rule_id} removed.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.post("/guilds/{guild_id}/monitoring/checks")
+async def add_check(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    user = await require_manage(request, guild_id)
+    form = await request.post()
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    try:
+        port_raw = str(form.get("port", "")).strip()
+        port: int | None = None
+        if port_raw:
+            if not port_raw.lstrip("-").isdigit():
+                raise CheckError("port", "must be a port number from 1 to 65535")
+            port = int(port_raw)
+        timeout_raw = str(form.get("timeout", "") or "5").strip()
+        try:
+            timeout = float(timeout_raw)
+        except ValueError:
+            raise CheckError("timeout", "must be a number of seconds") from None
+        check = ServiceCheck(
+            0,
+            str(form.get("name", "")),
+            str(form.get("kind", "")),
+            str(form.get("target", "")).strip(),
+            port if form.get("kind") == "tcp" else None,
+            timeout,
+            str(form.get("expect", "")).strip(),
+        ).validate()
+        row = await _monitor(request).config.add_check(guild_id, check)
+    except CheckError as exc:
+        return await _render(
+            request,
+            guild_id,
+            errors={"check": {exc.field: exc.message}},
+            form={"check": values},
+            status=400,
+        )
+    except ValueError as exc:
+        return await _render(
+            request,
+            guild_id,
+            errors={"check": {"name": str(exc)}},
+            form={"check": values},
+            status=400,
+        )
+    log.info("User %s added service check %s in guild %s", user.id, row.id, guild_id)
+    await flash(request, f"Service check {row.name!r} added.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id:\\d+}/delete")
+async def delete_check(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    check_id = int(request.match_info["check_id"])
+    if not await _monitor(request).config.remove_check(guild_id, check_id):
+        raise PageError(404, f"This server has no service check #{check_id}; reload the page.")
+    await flash(request, "Service check removed.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.post("/guilds/{guild_id}/monitoring/tokens")
+async def create_token(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    user = await require_manage(request, guild_id)
+    form = await request.post()
+    host = str(form.get("host", "")).strip()
+    if not host or len(host) > 64 or any(not (c.isalnum() or c in "-_.") for c in host):
+        return await _render(
+            request, guild_id,
+            errors={"token": {"host": "must be 1-64 letters, digits, '-', '_' or '.'"}},
+            form={"token": {"host": host}}, status=400,
+        )  # fmt: skip
+    token = await _monitor(request).config.create_token(guild_id, host, user.id)
+    log.info("User %s created an agent token for host %s in guild %s", user.id, host, guild_id)
+    # Shown once, in this response only: only its hash is stored.
+    return await _render(request, guild_id, new_token=token)
+
+
+@routes.post("/guilds/{guild_id}/monitoring/tokens/{token_id:\\d+}/revoke")
+async def revoke_token(request: web.Request) -> web.Response:
+    guild_id = _guild_id(request)
+    await require_manage(request, guild_id)
+    token_id = int(request.match_info["token_id"])
+    if not await _monitor(request).config.revoke_token(guild_id, token_id):
+        raise PageError(404, "No such live token in this server; reload the page.")
+    await flash(request, "Agent token revoked: that agent's posts are refused from now on.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+class RefusalLog:
+    """Logs a refused agent once per (source address, reason), not on every retry."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        self.limit = limit
+
+    def refuse(self, source: str, reason: str) -> None:
+        key = (source, reason)
+        if key in self.seen:
+            return
+        if len(self.seen) >= self.limit:
+            self.seen.clear()
+        self.seen.add(key)
+        log.warning("Refused a monitoring agent post from %s: %s token", source, reason)
+
+
+REFUSALS = RefusalLog()
+
+
+def _refused(request: web.Request, reason: str) -> web.Response:
+    REFUSALS.refuse(request.remote or "unknown", reason)
+    return web.json_response(
+        {"error": f"the agent token is {reason}; create a new one on the Monitoring page"},
+        status=401,
+    )
+
+
+@routes.post(INGEST_PATH)
+async def ingest(request: web.Request) -> web.Response:
+    """Samples from `python -m bot agent`: `{"samples": [{"ts": .., "metrics": {..}}]}`
+    with `Authorization: Bearer <token>`; the token decides the host."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return _refused(request, "missing")
+    monitor = _monitor(request)
+    host, why = await monitor.config.verify_token(header[7:].strip())
+    if host is None:
+        return _refused(request, "wrong" if why == "unknown" else why)
+    try:
+        body = await request.json()
+        samples = body["samples"]
+        if not isinstance(samples, list) or not 1 <= len(samples) <= MAX_INGEST_SAMPLES:
+            raise ValueError(f"samples must be a list of 1-{MAX_INGEST_SAMPLES}")
+        parsed = []
+        now = time.time()
+        for sample in samples:
+            ts = float(sample["ts"])
+            metrics = sample["metrics"]
+            if not isinstance(metrics, dict) or len(metrics) > MAX_INGEST_METRICS:
+                raise ValueError(f"metrics must be an object of at most {MAX_INGEST_METRICS}")
+            if abs(ts - now) > 7 * 86400:
+                raise ValueError("ts is more than 7 days away from the server's clock")
+            clean = {str(k)[:120]: float(v) for k, v in metrics.items()}
+            if not all(math.isfinite(v) for v in clean.values()):
+                raise ValueError("metric values must be finite numbers")
+            parsed.append((ts, clean))
+    except (ValueError, KeyError, TypeError) as exc:
+        return web.json_response({"error": f"bad sample: {exc}"}, status=400)
+    for ts, metrics in parsed:
+        await monitor.ingest(host, ts, metrics)
+    return web.json_response({"stored": len(parsed), "host": host})

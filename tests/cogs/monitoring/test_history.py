@@ -1,0 +1,108 @@
+"""History on SQLite and PostgreSQL: compact rows, downsampling, pruning, range queries."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.database import Database
+from cogs.monitoring.history import (
+    FIVE_MIN,
+    HOURLY,
+    RAW,
+    HistoryStore,
+    Retention,
+    pack,
+    unpack,
+)
+from cogs.monitoring.models import SampleRow
+
+pytestmark = pytest.mark.backend
+T0 = 1_800_000_000 - 1_800_000_000 % 3600  # an hour boundary
+
+
+def test_pack_round_trip() -> None:
+    ids, values, maxima = unpack(pack({1: 1.5, 7: 250.25}))
+    assert list(ids) == [1, 7] and list(values) == [1.5, 250.25] and maxima is None
+    ids, values, maxima = unpack(pack({3: 2.0}, {3: 9.0}))
+    assert list(values) == [2.0] and list(maxima) == [9.0]
+    assert len(pack({i: 1.0 for i in range(100)})) == 3 + 600  # 6 bytes per metric
+
+
+async def tier_count(db: Database, tier: int, host: str = "alpha") -> int:
+    async with db.session() as session:
+        return await session.scalar(
+            select(func.count()).where(SampleRow.tier == tier, SampleRow.host == host)
+        )
+
+
+async def test_hosts_stay_apart_and_latest(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db)
+    await store.write("alpha", T0, {"cpu.percent": 10, "mem.percent": 40})
+    await store.write("beta", T0 + 5, {"cpu.percent": 90})
+    await store.write("alpha", T0 + 10, {"cpu.percent": 20, "mem.percent": 41})
+    assert await store.latest("alpha") == (T0 + 10, {"cpu.percent": 20.0, "mem.percent": 41.0})
+    assert await store.latest("beta") == (T0 + 5, {"cpu.percent": 90.0})
+    assert [(h.name, h.last_seen) for h in await store.hosts()] == [
+        ("alpha", T0 + 10),
+        ("beta", T0 + 5),
+    ]
+    # a second process registers the same names without clashing
+    other = HistoryStore(migrated_db)
+    await other.write("gamma", T0, {"cpu.percent": 1, "new.metric": 2})
+    assert set(await store.known_metrics()) == {"cpu.percent", "mem.percent", "new.metric"}
+
+
+async def test_rollup_averages_keeps_peaks_and_prunes(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db, Retention(raw_s=3600, five_min_s=4 * 3600, hourly_s=86400))
+    # two hours of samples every 10 s; cpu ramps 0..719, a spike of 5000 at minute 7
+    samples = [(T0 + i * 10, {"cpu.percent": float(i % 720)}) for i in range(720)]
+    samples[42] = (T0 + 420, {"cpu.percent": 5000.0})
+    await store.write_many("alpha", samples)
+    now = T0 + 7200 + 120
+    written = await store.rollup(now)
+    assert await tier_count(migrated_db, FIVE_MIN) == 24
+    assert await tier_count(migrated_db, HOURLY) == 2
+    assert written == 26
+    assert await store.rollup(now) == 0  # nothing new: idempotent
+
+    series = await store.query("alpha", "cpu.percent", T0, T0 + 7199, now=now + 86400)
+    assert series.tier == HOURLY
+    series = await store.query("alpha", "cpu.percent", T0, T0 + 3 * 3600, now=now)
+    assert series.tier == FIVE_MIN and len(series.points) == 24
+    ts, avg, peak = series.points[1]  # 5..10 min: samples 30..59 with the spike at 42
+    assert ts == T0 + 300
+    expected = (sum(range(30, 60)) - 42 + 5000) / 30
+    assert avg == pytest.approx(expected, rel=1e-5) and peak == 5000.0
+    hourly = await store.query("alpha", "cpu.percent", T0 - 86400 * 2, now, now=now)
+    assert hourly.tier == HOURLY and hourly.points[0][2] == 5000.0  # peaks survive upward
+
+    raw = await store.query("alpha", "cpu.percent", now - 600, now, now=now)
+    assert raw.tier == RAW and raw.points[-1] == (T0 + 7190, 719.0, 719.0)
+
+    deleted = await store.prune(now)  # raw older than 1 h goes; rollups are younger than 4 h
+    old = [s for s in samples if s[0] < now - 3600]
+    assert deleted == len(old) > 0
+    assert await tier_count(migrated_db, RAW) == len(samples) - len(old)
+    assert await tier_count(migrated_db, FIVE_MIN) == 24
+    await store.prune(now + 5 * 3600)
+    assert await tier_count(migrated_db, FIVE_MIN) == 0
+    assert await tier_count(migrated_db, HOURLY) == 2
+    await store.prune(now + 2 * 86400)
+    assert await tier_count(migrated_db, HOURLY) == 0
+
+
+def test_pick_tier_follows_range_and_retention() -> None:
+    store = HistoryStore(None, Retention(), raw_step_s=10)  # type: ignore[arg-type]
+    now = T0
+    assert store.pick_tier(now - 3600, now, now) == RAW
+    assert store.pick_tier(now - 86400, now, now) == FIVE_MIN  # 8640 raw points: too many
+    assert store.pick_tier(now - 7 * 86400, now, now) == HOURLY  # 2016 five-minute points
+    assert store.pick_tier(now - 2 * 86400, now - 86400 - 3600, now) == FIVE_MIN  # raw gone
+
+
+async def test_unknown_metric_gives_an_empty_series(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db)
+    await store.write("alpha", T0, {"cpu.percent": 1})
+    series = await store.query("alpha", "nope", T0 - 10, T0 + 10, now=T0)
+    assert series.points == []

@@ -1,0 +1,210 @@
+"""The monitoring page: access, chart data, and every edit with its bad-input errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from cogs.monitoring.monitor import Monitor
+from cogs.monitoring.web import REFUSALS
+from tests.cogs.monitoring.conftest import WEB_HOST
+from tests.web.conftest import ADMIN_ID, GUILD_ID, MEMBER_ID, csrf_token, sign_in
+from web.app import create_app
+from web.context import WebContext
+
+PAGE = f"/guilds/{GUILD_ID}/monitoring"
+CHANNEL = "123456789012345678"
+
+
+@pytest.fixture
+async def client(monitoring_ctx: WebContext, aiohttp_client: Any) -> TestClient:
+    return await aiohttp_client(create_app(monitoring_ctx))
+
+
+async def admin(client: TestClient, ctx: WebContext) -> str:
+    await sign_in(client, ctx, ADMIN_ID)
+    return await csrf_token(client, PAGE)
+
+
+async def test_page_shows_live_values_tabs_and_the_chart(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    response = await client.get(PAGE)
+    text = await response.text()
+    assert response.status == 200, text
+    assert 'data-testid="history-chart"' in text and "/static/vendor/chart.js/" in text
+    assert f'href="/guilds/{GUILD_ID}/monitoring">Monitoring</a>' in text
+    assert "55.0 %" in text  # the newest cpu.percent
+    assert WEB_HOST not in text  # hidden by default: shown as "host 1"
+    assert "host 1" in text
+    script = await client.get("/static/monitoring/monitoring.js")
+    assert script.status == 200
+
+
+async def test_members_without_manage_server_are_refused(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, MEMBER_ID)
+    assert (await client.get(PAGE)).status == 403
+    assert (await client.get(PAGE + "/series.json")).status == 403
+
+
+async def test_series_json_picks_the_host_and_range(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    response = await client.get(PAGE + "/series.json?host=host+1&metric=cpu.percent&range=1h")
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["tier"] == 0 and [p[1] for p in body["points"]] == [12.5, 55.0]
+    bad = await client.get(PAGE + "/series.json?range=2h")
+    assert bad.status == 400
+    unknown = await client.get(PAGE + "/series.json?host=elsewhere")
+    assert unknown.status == 404
+
+
+RULE = {"metric": "cpu.percent", "comparison": ">", "threshold": "90", "channel": CHANNEL}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"metric": "cpu.nope"}, "metric", "unknown metric"),
+        ({"threshold": "101"}, "threshold", "between 0 and 100"),
+        ({"threshold": "lots"}, "threshold", "must be a number"),
+        ({"channel": "general"}, "channel", "must be an id"),
+        ({"duration": "-4"}, "duration", "between 0 and 86400"),
+    ],
+)
+async def test_bad_rules_are_refused_naming_the_field(
+    client: TestClient, monitoring_ctx: WebContext, changes: dict, field: str, words: str
+) -> None:
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(PAGE + "/rules", data={**RULE, **changes, "csrf_token": token})
+    text = await response.text()
+    assert response.status == 400
+    assert f'data-testid="error-rule-{field}"' in text and words in text
+
+
+async def test_rules_are_added_and_removed(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(
+        PAGE + "/rules", data={**RULE, "csrf_token": token}, allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+    rules = await monitor.alerts.list(GUILD_ID)
+    assert [(r.metric, r.threshold, r.host, r.channel_id) for r in rules] == [
+        ("cpu.percent", 90.0, WEB_HOST, int(CHANNEL))
+    ]
+    no_csrf = await client.post(PAGE + f"/rules/{rules[0].id}/delete")
+    assert no_csrf.status == 403
+    removed = await client.post(
+        PAGE + f"/rules/{rules[0].id}/delete", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert removed.status == 303
+    assert await monitor.alerts.list(GUILD_ID) == []
+
+
+CHECK = {"name": "web", "kind": "http", "target": "https://example.org/health", "timeout": "3"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"target": "ftp://example.org/"}, "target", "http:// or https://"),
+        ({"kind": "tcp", "target": "db.lan", "port": "70000"}, "port", "1 to 65535"),
+        ({"kind": "tcp", "target": "db.lan", "port": "0"}, "port", "1 to 65535"),
+        ({"kind": "tcp", "target": "db.lan", "port": "ssh"}, "port", "1 to 65535"),
+        ({"timeout": "999"}, "timeout", "0.1 and 60"),
+    ],
+)
+async def test_bad_checks_are_refused_naming_the_field(
+    client: TestClient,
+    monitoring_ctx: WebContext,
+    monitor: Monitor,
+    changes: dict,
+    field: str,
+    words: str,
+) -> None:
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(PAGE + "/checks", data={**CHECK, **changes, "csrf_token": token})
+    text = await response.text()
+    assert response.status == 400
+    assert f'data-testid="error-check-{field}"' in text and words in text
+    assert await monitor.config.checks(GUILD_ID) == []
+
+
+async def test_a_good_check_is_added(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(
+        PAGE + "/checks",
+        data={**CHECK, "kind": "tcp", "target": "10.0.0.5", "port": "5432", "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    [check] = await monitor.config.all_checks()
+    assert (check.kind, check.target, check.port) == ("tcp", "10.0.0.5", 5432)
+    page = await (await client.get(PAGE)).text()
+    assert "10.0.0.5" not in page  # addresses hidden unless the guild shows them
+
+
+async def post_samples(client: TestClient, token: str, **metrics: float):  # type: ignore[no-untyped-def]
+    import time
+
+    return await client.post(
+        "/api/monitoring/ingest",
+        json={"samples": [{"ts": time.time(), "metrics": metrics}]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+async def test_agent_tokens_post_and_are_refused_once_revoked(
+    client: TestClient,
+    monitoring_ctx: WebContext,
+    monitor: Monitor,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    csrf = await admin(client, monitoring_ctx)
+    bad_host = await client.post(PAGE + "/tokens", data={"host": "no spaces", "csrf_token": csrf})
+    assert bad_host.status == 400 and 'data-testid="error-token-host"' in await bad_host.text()
+    created = await client.post(PAGE + "/tokens", data={"host": "nas", "csrf_token": csrf})
+    text = await created.text()
+    assert created.status == 200
+    token = text.split('<code class="user-select-all">')[1].split("</code>")[0]
+    assert token.startswith("fcm_")
+
+    client.session.cookie_jar.clear()  # the agent has no session, no CSRF token
+    stored = await post_samples(client, token, **{"cpu.percent": 33.0})
+    assert stored.status == 200, await stored.text()
+    assert (await stored.json()) == {"stored": 1, "host": "nas"}
+    assert (await monitor.history.latest("nas"))[1] == {"cpu.percent": 33.0}
+
+    REFUSALS.seen.clear()
+    with caplog.at_level(logging.WARNING, logger="cogs.monitoring.web"):
+        for _ in range(3):
+            wrong = await post_samples(client, "fcm_wrong", x=1.0)
+            assert wrong.status == 401 and "wrong" in (await wrong.json())["error"]
+    assert sum("wrong token" in r.getMessage() for r in caplog.records) == 1  # logged once
+
+    [row] = await monitor.config.tokens(GUILD_ID)
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    csrf = await csrf_token(client, PAGE)
+    revoked = await client.post(
+        PAGE + f"/tokens/{row.id}/revoke", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert revoked.status == 303
+    client.session.cookie_jar.clear()
+    refused = await post_samples(client, token, **{"cpu.percent": 1.0})
+    assert refused.status == 401 and "revoked" in (await refused.json())["error"]
+    bad_body = await client.post(
+        "/api/monitoring/ingest", data=b"{}", headers={"Authorization": "Bearer "}
+    )
+    assert bad_body.status == 401
