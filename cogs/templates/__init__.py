@@ -1,0 +1,17 @@
+"""Channel templates: snapshot a server, preview the difference, apply it as a safe,
+idempotent, resumable job (slash commands, web pages and `python -m bot template`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.client import FoundryBot
+
+
+def setup(bot: FoundryBot) -> None:
+    from cogs.templates.cog import TemplatesCog
+    from cogs.templates.service import TemplateService
+
+    service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
+    bot.add_cog(TemplatesCog(bot, service))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class Prepared:
 
 
 class TemplateService:
-    def __init__(self, db: Database, http: HTTPClient, bot_user_id: int) -> None:
+    def __init__(self, db: Database, http: HTTPClient, bot_user_id: Callable[[], int]) -> None:
         self.store = TemplateStore(db)
         self.http = http
         self.bot_user_id = bot_user_id
@@ -87,7 +88,7 @@ class TemplateService:
         options.role_quota = max(0, 250 - used)
         id_map = await self.store.id_map(template_ref, guild_id)
         plan = make_plan(template, live, id_map, options)
-        member = await api.member(self.bot_user_id)
+        member = await api.member(self.bot_user_id())
         bot_roles = [int(r) for r in member.get("roles", [])]
         missing = missing_for_plan(plan, live, bot_roles)
         return Prepared(template_ref, template, live, plan, missing, options)
