@@ -32,6 +32,18 @@ class GuildApi:
     async def member(self, user_id: int) -> dict[str, Any]:
         return await self._send("GET", "/guilds/{guild_id}/members/{user_id}", user_id=user_id)
 
+    async def members(self) -> list[dict[str, Any]]:
+        """Every member, 1000 per page (needs the server members intent on Discord)."""
+        found: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            route = Route("GET", "/guilds/{guild_id}/members", guild_id=self.guild_id)
+            page = await self.http.request(route, params={"limit": 1000, "after": after})
+            found += page
+            if len(page) < 1000:
+                return found
+            after = int(page[-1]["user"]["id"])
+
     async def create_role(self, payload: dict[str, Any]) -> int:
         data = await self._send("POST", "/guilds/{guild_id}/roles", payload)
         return int(data["id"])

@@ -364,7 +364,7 @@ class TemplatesCog(commands.Cog):
         if prepared.plan.empty:
             text = "This server already matches the template; nothing to do."
             if prepared.plan.kept:
-                text += f" Kept (hold messages): {', '.join(prepared.plan.kept)}."
+                text += f" Kept (they hold messages or members): {', '.join(prepared.plan.kept)}."
             await interaction.edit_original_message(content=text[:2000])
             return
 
@@ -386,13 +386,8 @@ class TemplatesCog(commands.Cog):
             )
             report = self._progress_to(progress.channel.id, progress.id)
 
-            async def on_progress(update: Progress) -> None:
-                await report(update)
-                if update.status == "done" and undo_of is not None:
-                    await self.service.store.mark_undone(undo_of)
-
             try:
-                job = await self.service.start(fresh, press.user.id, progress=on_progress)
+                job = await self.service.start(fresh, press.user.id, progress=report)
             except ApplyBusy as exc:
                 await progress.edit(content=f"Not started: {exc}.", view=None)
                 return

@@ -86,7 +86,7 @@ class Plan:
             f"{c['delete']} to delete"
         )
         if self.kept:
-            text += f"; {len(self.kept)} kept because they hold messages"
+            text += f"; {len(self.kept)} kept (they hold messages or members)"
         return text
 
 
@@ -96,6 +96,7 @@ class ApplyOptions:
     roles: bool = True
     confirm_deletes: frozenset[str] = frozenset()  # channel names allowed to go with messages
     role_quota: int = MAX_ROLES  # role creations Discord still allows in this 48 h window
+    assigned_roles: frozenset[int] | None = frozenset()  # held by members (None: unknown)
 
 
 def ref(key: str) -> dict[str, str]:
@@ -562,6 +563,10 @@ class _Planner:
         for role in self.live.roles:
             if role.managed or role.id == self.live.id or role.id in matched:
                 continue
+            assigned = self.opts.assigned_roles
+            if assigned is None or role.id in assigned:  # members would lose it: keep
+                self.plan.kept.append(f"@{role.name}")
+                continue
             self.plan.steps.append(
                 Step("delete_role", f"delete role {role.name}", None, target=role.id)
             )
@@ -654,7 +659,8 @@ class _Planner:
             if channel.id in names and names[channel.id].kind == "delete_channel":
                 lines.append(_line("-", f"#{channel.name}", ""))
         for name in self.plan.kept:
-            lines.append(_line("!", f"#{name}", "holds messages: kept"))
+            why = "members hold it: kept" if name.startswith("@") else "holds messages: kept"
+            lines.append(_line("!", name if name.startswith("@") else f"#{name}", why))
         for role in self.live.roles:
             if role.id in names and names[role.id].kind == "delete_role":
                 lines.append(_line("-", f"@{role.name}", ""))

@@ -86,12 +86,24 @@ class TemplateService:
         live = await api.fetch()
         used = await self.store.roles_created_recently(guild_id)
         options.role_quota = max(0, 250 - used)
+        if options.prune and options.roles:
+            options.assigned_roles = await self._assigned_roles(api)
         id_map = await self.store.id_map(template_ref, guild_id)
         plan = make_plan(template, live, id_map, options)
         member = await api.member(self.bot_user_id())
         bot_roles = [int(r) for r in member.get("roles", [])]
         missing = missing_for_plan(plan, live, bot_roles)
         return Prepared(template_ref, template, live, plan, missing, options)
+
+    @staticmethod
+    async def _assigned_roles(api: GuildApi) -> frozenset[int] | None:
+        """Roles some member holds (prune keeps them); None when members cannot be listed."""
+        try:
+            members = await api.members()
+        except Exception:
+            log.info("Cannot list members of %s; prune keeps every role", api.guild_id)
+            return None
+        return frozenset(int(r) for m in members for r in m.get("roles", []))
 
     async def start(
         self,

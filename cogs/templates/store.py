@@ -199,6 +199,8 @@ class TemplateStore:
             await session.commit()
         if job.id_map:
             await self.merge_id_map(job.template_ref, job.guild_id, job.id_map)
+        if status == "done" and job.template_ref.startswith("undo:"):
+            await self.mark_undone(int(job.template_ref.removeprefix("undo:")))
         return job
 
     async def running(self) -> list[ApplyJob]:
