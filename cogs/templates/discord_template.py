@@ -21,12 +21,15 @@ from cogs.templates.document import (
 )
 from cogs.templates.live import LiveChannel
 
-CODE_PATTERN = re.compile(r"(?:discord\.new/|discord(?:app)?\.com/template/)?([A-Za-z0-9-]{2,})/?$")
+CODE_PATTERN = re.compile(
+    r"^(?:https?://)?(?:discord\.new/|(?:www\.)?discord(?:app)?\.com/template/)?"
+    r"([A-Za-z0-9-]{2,})/?$"
+)
 
 
 def template_code(text: str) -> str | None:
     """The code from a bare code or a discord.new / discord.com/template link."""
-    match = CODE_PATTERN.search(text.strip())
+    match = CODE_PATTERN.match(text.strip())
     return match.group(1) if match else None
 
 
