@@ -65,7 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (default: every head / one step)")
+    add_feature_commands(sub)
     return parser
+
+
+def add_feature_commands(sub: argparse._SubParsersAction) -> None:
+    """A feature's `cogs/<feature>/cli.py` may offer commands: its `register(subparsers)`
+    adds parsers that set the default `feature_main(args, settings) -> exit code`."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import cogs
+
+    for module in sorted(pkgutil.iter_modules(cogs.__path__), key=lambda m: m.name):
+        name = f"cogs.{module.name}.cli"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
 
 
 def fail(message: str) -> int:
@@ -82,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_config:
         print("Settings are valid.")
         return 0
+    feature_main = getattr(args, "feature_main", None)
+    if feature_main is not None:
+        return feature_main(args, settings)
     if args.command == "db":
         return asyncio.run(_db_command(settings, args.action, args.revision))
 
