@@ -4,11 +4,43 @@ The bot and the command line use the same class; only this module sends requests
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
 from nextcord.http import HTTPClient, Route
 
 from cogs.templates.live import LiveGuild
+
+# Discord allows 50 requests per second per token across everything the bot sends, counted
+# in windows that nextcord cannot see; an apply paces itself below that so it never meets a
+# global 429 and leaves room for the bot's other traffic.
+PACE_PER_SECOND = 45
+
+
+class Pacer:
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self.next_at = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self.lock:
+            now = asyncio.get_running_loop().time()
+            if self.next_at > now:
+                await asyncio.sleep(self.next_at - now)
+                now = self.next_at
+            self.next_at = now + self.interval
+
+
+_pacers: weakref.WeakKeyDictionary[HTTPClient, Pacer] = weakref.WeakKeyDictionary()
+
+
+def pacer_for(http: HTTPClient) -> Pacer:
+    pacer = _pacers.get(http)
+    if pacer is None:
+        pacer = _pacers[http] = Pacer(PACE_PER_SECOND)
+    return pacer
 
 
 class GuildApi:
@@ -19,6 +51,7 @@ class GuildApi:
 
     async def _send(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
         route = Route(method, path, guild_id=self.guild_id, **params)
+        await pacer_for(self.http).wait()
         if json is None:
             return await self.http.request(route, reason=self.reason)
         return await self.http.request(route, json=json, reason=self.reason)
@@ -38,6 +71,7 @@ class GuildApi:
         after = 0
         while True:
             route = Route("GET", "/guilds/{guild_id}/members", guild_id=self.guild_id)
+            await pacer_for(self.http).wait()
             page = await self.http.request(route, params={"limit": 1000, "after": after})
             found += page
             if len(page) < 1000:
