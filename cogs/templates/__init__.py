@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 def setup(bot: FoundryBot) -> None:
     from cogs.templates.cog import TemplatesCog
     from cogs.templates.service import TemplateService
+    from cogs.templates.web import feature_web
 
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
+    bot.services.features.add_web(feature_web(service))
     bot.add_cog(TemplatesCog(bot, service))

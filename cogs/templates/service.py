@@ -16,7 +16,7 @@ from bot.database import Database
 from cogs.templates.api import GuildApi
 from cogs.templates.checks import missing_for_plan
 from cogs.templates.document import Template, TemplateError, load_document, to_document
-from cogs.templates.executor import JobRunner, ProgressCallback
+from cogs.templates.executor import JobRunner, Progress, ProgressCallback
 from cogs.templates.live import LiveGuild
 from cogs.templates.models import ApplyJob
 from cogs.templates.plan import ApplyOptions, Plan, make_plan
@@ -59,6 +59,7 @@ class TemplateService:
         self.bot_user_id = bot_user_id
         self.runners: dict[int, JobRunner] = {}
         self.tasks: dict[int, asyncio.Task[str]] = {}
+        self.latest: dict[int, tuple[int, Progress]] = {}
 
     def api(self, guild_id: int, reason: str | None = "FoundryCord template") -> GuildApi:
         return GuildApi(self.http, guild_id, reason=reason)
@@ -134,7 +135,12 @@ class TemplateService:
         return job
 
     def launch(self, job: ApplyJob, progress: ProgressCallback | None) -> asyncio.Task[str]:
-        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=progress)
+        async def record(update: Progress) -> None:
+            self.latest[job.guild_id] = (job.id, update)  # what the web page polls
+            if progress is not None:
+                await progress(update)
+
+        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record)
         self.runners[job.guild_id] = runner
         task = asyncio.create_task(runner.run(), name=f"template-job-{job.id}")
         self.tasks[job.guild_id] = task

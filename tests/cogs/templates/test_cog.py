@@ -165,12 +165,13 @@ async def test_apply_command_previews_confirms_and_is_idempotent(foundry: Foundr
     assert await wait_job(foundry, before) == "done"
     names = {c.name for c in foundry.guild.channels.values()}
     assert {"welcome", "alerts", "networking", "Lab Voice"} <= names
-    progress = [
-        m
-        for m in foundry.server.state.channel_messages(foundry.guild.channel("general").id)
-        if m.content.startswith("Apply done")
-    ]
-    assert progress, "the progress message reports the end"
+    general = foundry.guild.channel("general").id
+
+    def progress_done() -> list[str] | None:
+        texts = [m.content for m in foundry.server.state.channel_messages(general)]
+        return [t for t in texts if t.startswith("Apply done")] or None
+
+    assert await driver.until(progress_done, "report the end on the progress message")
 
     mark = foundry.server.mark()
     again = await run(driver, "apply", name="homelab")
