@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 NEEDS_MANAGE = "You need the Manage Server permission in this server to use /template."
 PAGE_LINES = 25
+CONFIRM_TIMEOUT = 120.0  # seconds the Confirm and Cancel buttons of a preview stay usable
 EDIT_EVERY = 2.0  # seconds between progress edits: 5 edits per 5 s per channel is Discord's cap
 
 
@@ -393,7 +394,7 @@ class TemplatesCog(commands.Cog):
                 return
             await self.service.store.set_progress_message(job.id, progress.channel.id, progress.id)
 
-        view = Confirm(interaction.user.id, confirmed)
+        view = Confirm(interaction.user.id, confirmed, timeout=CONFIRM_TIMEOUT)
         view.origin = interaction
         await interaction.edit_original_message(
             content="Review the changes, then confirm.", embed=preview_embed(prepared), view=view

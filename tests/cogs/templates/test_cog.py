@@ -394,3 +394,83 @@ async def test_guild_settings_are_sent_once_and_then_match(foundry: Foundry) -> 
     mark = foundry.server.mark()
     assert await apply_direct(foundry, foundry.guild.id, template, "test:s") == "empty"
     assert writes(foundry, mark) == []
+
+
+async def test_show_pages_with_buttons_for_the_invoker_only(foundry: Foundry) -> None:
+    driver = await approve(foundry)
+    big = {
+        "version": 2,
+        "name": "big",
+        "channels": [{"name": f"room-{i}", "type": "text"} for i in range(40)],
+    }
+    await service(foundry).store.save(foundry.guild.id, "big", big, 1)
+    answer = await run(driver, "show", name="big")
+    assert answer.message.embeds[0]["footer"]["text"] == "Page 1 of 2"
+    refused = await driver.member("alice").press(answer.message, "template:next")
+    assert "Only the person who ran the command" in refused.content
+    turned = await driver.member("bob").press(answer.message, "template:next")
+    assert turned.message.embeds[0]["footer"]["text"] == "Page 2 of 2"
+    assert "room-39" in turned.message.embeds[0]["description"]
+
+
+async def test_export_sends_a_json_file_that_loads_back(foundry: Foundry) -> None:
+    driver = await approve(foundry)
+    answer = await run(driver, "export", name="project-team")
+    attachment = answer.message.attachments[0]
+    assert attachment.filename == "project-team.json"
+    template = load_document(attachment.data)
+    assert [n.name for n in template.walk()][:2] == ["announcements", "Work"]
+
+
+async def test_list_shows_own_shared_and_built_in_templates(foundry: Foundry) -> None:
+    driver = await approve(foundry)
+    await run(driver, "save", name="mine")
+    other_guild = 4242
+    store = service(foundry).store
+    await store.save(other_guild, "theirs", {"version": 2, "name": "theirs", "channels": []}, 1)
+    await store.save(other_guild, "secret", {"version": 2, "name": "secret", "channels": []}, 1)
+    await store.set_shared(other_guild, "theirs", True)
+    listed = (await run(driver, "list")).content
+    assert "**mine**" in listed and "**homelab** (built in)" in listed
+    assert "**theirs** (shared) from another server" in listed and "secret" not in listed
+    shared = await run(driver, "share", name="mine", shared=True)
+    assert "now shared" in shared.content
+    assert (await store.find(other_guild, "mine")) is not None  # usable over there now
+
+
+async def test_the_confirmation_expires(foundry: Foundry, monkeypatch) -> None:
+    import sys
+
+    # the loaded extension's own module (a restart reloads it)
+    monkeypatch.setattr(sys.modules["cogs.templates.cog"], "CONFIRM_TIMEOUT", 0.3)
+    driver = await approve(foundry)
+    answer = await run(driver, "apply", name="homelab")
+    mark = foundry.server.mark()
+
+    def expired() -> bool | None:
+        message = driver.message(answer.message.id)
+        return True if "expired" in message.content and not message.components else None
+
+    assert await driver.until(expired, "expire the confirmation", timeout=5)
+    assert writes(foundry, mark) == []
+
+
+async def test_the_cancel_button_stops_a_running_apply(foundry: Foundry) -> None:
+    driver = await approve(foundry)
+    foundry.server.faults.slow(0.3, route="POST /guilds/{guild_id}/channels")
+    answer = await run(driver, "apply", name="gaming-community")
+    before = await last_job_id(foundry)
+    await driver.member("bob").press(answer.message, "template:confirm")
+    general = foundry.guild.channel("general").id
+
+    def progress_message():  # type: ignore[no-untyped-def]
+        for message in foundry.server.state.channel_messages(general):
+            if message.content.startswith("Step") and message.components:
+                return message
+        return None
+
+    message = await driver.until(progress_message, "post the progress message")
+    pressed = await driver.member("bob").press(message, "template:cancel-job")
+    assert "Cancelling" in pressed.content
+    assert await wait_job(foundry, before) == "cancelled"
+    foundry.server.faults.clear()
