@@ -10,10 +10,13 @@ if TYPE_CHECKING:
 
 
 def setup(bot: FoundryBot) -> None:
+    from sqlalchemy.orm import configure_mappers
+
     from cogs.templates.cog import TemplatesCog
     from cogs.templates.service import TemplateService
     from cogs.templates.web import feature_web
 
+    configure_mappers()  # now, not in the event loop while the bot is connecting
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
     bot.services.features.add_web(feature_web(service))
     bot.add_cog(TemplatesCog(bot, service))

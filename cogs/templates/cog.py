@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -83,9 +84,12 @@ class TemplatesCog(commands.Cog):
         self.bot = bot
         self.service = service
         self._resumed = False
+        self._resume_task: asyncio.Task[None] | None = None
         self.cancel_view = CancelJob(self._cancel_pressed)
 
     def cog_unload(self) -> None:
+        if self._resume_task is not None:
+            self._resume_task.cancel()
         for task in self.service.tasks.values():
             task.cancel()
 
@@ -95,6 +99,10 @@ class TemplatesCog(commands.Cog):
             return
         self._resumed = True
         self.bot.add_view(self.cancel_view)
+        self._resume_task = asyncio.create_task(self._resume_jobs(), name="template-resume")
+
+    async def _resume_jobs(self) -> None:
+        """Interrupted applies continue from their journal."""
         for job in await self.service.store.running():
             if self.bot.get_guild(job.guild_id) is None:
                 continue

@@ -56,6 +56,8 @@ def resolve(value: Any, id_map: dict[str, int]) -> Any:
 
 
 class JobRunner:
+    slow_step = SLOW_STEP
+
     def __init__(
         self,
         store: TemplateStore,
@@ -122,7 +124,7 @@ class JobRunner:
         begun = time.monotonic()
         with contextlib.suppress(asyncio.CancelledError):
             while True:
-                await asyncio.sleep(SLOW_STEP)
+                await asyncio.sleep(self.slow_step)
                 waited = time.monotonic() - begun
                 await self._report(Progress(index, total, label, eta, waiting=waited))
 

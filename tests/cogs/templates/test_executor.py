@@ -144,8 +144,7 @@ async def test_one_job_per_guild(store: TemplateStore) -> None:
     assert busy.value.job_id == first.id
 
 
-async def test_a_slow_step_is_reported_as_a_wait(store: TemplateStore, monkeypatch) -> None:
-    monkeypatch.setattr("cogs.templates.executor.SLOW_STEP", 0.05)
+async def test_a_slow_step_is_reported_as_a_wait(store: TemplateStore) -> None:
     api = FakeApi()
     api.slow["create_channel"] = 0.2
     updates: list[Progress] = []
@@ -154,7 +153,9 @@ async def test_a_slow_step_is_reported_as_a_wait(store: TemplateStore, monkeypat
         updates.append(update)
 
     job = await new_job(store)
-    await JobRunner(store, api, job.id, progress=progress).run()
+    runner = JobRunner(store, api, job.id, progress=progress)
+    runner.slow_step = 0.05
+    await runner.run()
     assert any(u.waiting and "waiting on Discord" in u.text() for u in updates)
 
 
