@@ -120,6 +120,7 @@ class _Planner:
         self.role_keys: dict[str, str] = {role.name: role.key for role in template.roles}
         self.role_keys["@everyone"] = EVERYONE_KEY
         self.new: set[str] = set()  # keys created by this plan
+        self.managed_roles = {r.id for r in live.roles if r.managed}
         self.markers: dict[str, tuple[str, str]] = {}
 
     # matching ------------------------------------------------------------------------------
@@ -228,8 +229,20 @@ class _Planner:
             if isinstance(item["id"], dict):
                 return False  # names a role this plan creates
             wanted.add((int(item["id"]), item["type"], int(item["allow"]), int(item["deny"])))
-        have = {(o.id, o.type, o.allow, o.deny) for o in channel.overwrites}
+        have = {
+            (o.id, o.type, o.allow, o.deny)
+            for o in channel.overwrites
+            if not (o.type == 0 and o.id in self.managed_roles)
+        }
         return wanted == have
+
+    def kept_overwrites(self, channel: LiveChannel) -> list[dict[str, Any]]:
+        """Overwrites for managed roles (bots' own) are not templated: an update keeps them."""
+        return [
+            {"id": str(o.id), "type": 0, "allow": str(o.allow), "deny": str(o.deny)}
+            for o in channel.overwrites
+            if o.type == 0 and o.id in self.managed_roles
+        ]
 
     def props_payload(self, node: ChannelSpec, channel: LiveChannel | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -339,7 +352,9 @@ class _Planner:
                 payload.update(props)
                 changed.append(", ".join(sorted(k for k in node.props if FIELD_MAP[k][0] in props)))
             if not self.overwrites_equal(node, channel):
-                payload["permission_overwrites"] = self.overwrite_payload(node)
+                payload["permission_overwrites"] = self.overwrite_payload(
+                    node
+                ) + self.kept_overwrites(channel)
                 changed.append("permissions")
             if payload:
                 self.plan.steps.append(

@@ -330,3 +330,27 @@ def test_announcement_and_stage_need_a_community_server() -> None:
 def test_without_roles_an_overwrite_needs_the_role_to_exist() -> None:
     plan = make_plan(load_document(TEMPLATE), guild([]), options=ApplyOptions(roles=False))
     assert any("'Mod' does not exist here" in e for e in plan.errors)
+
+
+def test_overwrites_of_a_bots_managed_role_are_left_alone() -> None:
+    bot_overwrite = {"id": "1", "type": 0, "allow": str(VIEW), "deny": "0"}
+    live = guild([channel(10, "logs", permission_overwrites=[bot_overwrite])])
+    template = load_document(
+        {"version": 2, "name": "t", "channels": [{"name": "logs", "type": "text"}]}
+    )
+    assert make_plan(template, live).steps == []  # the bot role's overwrite is not drift
+    private = load_document(
+        {
+            "version": 2,
+            "name": "t",
+            "channels": [
+                {
+                    "name": "logs",
+                    "type": "text",
+                    "overwrites": [{"role": "@everyone", "deny": ["view_channel"]}],
+                }
+            ],
+        }
+    )
+    step = make_plan(private, live).steps[0]
+    assert bot_overwrite in step.payload["permission_overwrites"]  # kept by the update
