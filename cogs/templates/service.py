@@ -49,7 +49,8 @@ class Prepared:
 
     @property
     def refused(self) -> list[str]:
-        return self.plan.errors + [f"I am missing: {m}" for m in self.missing]
+        needs = [f"I need: {'; '.join(self.missing)}"] if self.missing else []
+        return self.plan.errors + needs
 
 
 class TemplateService:

@@ -345,10 +345,7 @@ async def test_missing_bot_permissions_are_listed_before_any_write(foundry: Foun
     )
     prepared = await service(foundry).prepare(guild.id, "test:t", template, ApplyOptions())
     assert "Manage Roles" in prepared.missing
-    assert any("my role must be above Moderator" in m for m in prepared.missing), (
-        prepared.missing,
-        [(r.name, r.position) for r in prepared.live.roles],
-    )
+    assert prepared.refused == ["I need: Manage Roles; my role must be above Moderator"]
 
 
 async def test_import_from_a_discord_server_template_code(foundry: Foundry) -> None:
