@@ -263,6 +263,14 @@ async def test_a_restart_mid_apply_resumes_without_duplicates(foundry: Foundry) 
     assert await wait_job(foundry, before) == "done"
     job = await last_job(foundry)
     assert job.done == len(job.steps)
+    general = foundry.guild.channel("general").id
+
+    def reported() -> bool | None:
+        texts = [m.content for m in foundry.server.state.channel_messages(general)]
+        return True if any(t.startswith("Apply done") for t in texts) else None
+
+    # the new process kept editing the same progress message
+    assert await driver.until(reported, "report the resumed job's end")
     names = [c.name for c in foundry.guild.channels.values()]
     template = service(foundry)
     expected = [
