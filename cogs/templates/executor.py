@@ -37,7 +37,7 @@ class Progress:
         if self.eta is not None:
             line += f" · about {max(self.eta, 0):.0f} s left"
         if self.waiting:
-            line += f" · waiting on Discord for {self.waiting:.0f} s (rate limit)"
+            line += f" · waiting on Discord for {self.waiting:.0f} s (rate limit or slow reply)"
         return line
 
 
