@@ -4,7 +4,6 @@ failure, the lock, the audit entry, and adoption of a create that landed before 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -58,13 +57,9 @@ class FakeApi:
 
 
 @pytest.fixture
-async def store(sqlite_url: str) -> AsyncIterator[TemplateStore]:
-    db = await Database.connect(sqlite_url)
-    await db.upgrade()
-    try:
-        yield TemplateStore(db)
-    finally:
-        await db.dispose()
+async def store(migrated_db: Database) -> TemplateStore:
+    """On SQLite and on PostgreSQL (tests/conftest.py)."""
+    return TemplateStore(migrated_db)
 
 
 STEPS = [
