@@ -67,8 +67,7 @@
     const out = Object.assign({}, doc);
     out.name = document.getElementById("template-name").value.trim();
     out.channels = tree().get_json("#").map(toNode);
-    const rolesText = document.getElementById("template-roles").value.trim();
-    out.roles = rolesText ? JSON.parse(rolesText) : [];
+    out.roles = roles;
     return out;
   }
 
@@ -272,6 +271,47 @@
     return box;
   }
 
+  let roles = [];
+
+  function renderRoles() {
+    const box = document.getElementById("template-roles");
+    box.replaceChildren();
+    roles.forEach((role, index) => {
+      const row = el("div", { class: "row g-1 mb-1 align-items-center role-row" });
+      const name = el("input", { class: "form-control form-control-sm", "aria-label": "Role name" });
+      name.value = role.name || "";
+      name.addEventListener("change", () => { role.name = name.value.trim(); });
+      const color = el("input", { class: "form-control form-control-sm form-control-color", type: "color", "aria-label": "Colour" });
+      color.value = "#" + (role.color || 0).toString(16).padStart(6, "0");
+      color.addEventListener("change", () => { role.color = parseInt(color.value.slice(1), 16); });
+      const perms = el("input", { class: "form-control form-control-sm", "aria-label": "Permissions" });
+      perms.value = permissionsText(role.permissions);
+      perms.addEventListener("change", () => { role.permissions = parsePermissions(perms.value); });
+      const flags = el("div", { class: "col-2 small" });
+      ["hoist", "mentionable"].forEach((flag) => {
+        const box = el("input", { type: "checkbox", class: "form-check-input me-1", title: flag, "aria-label": flag });
+        box.checked = !!role[flag];
+        box.addEventListener("change", () => { role[flag] = box.checked; });
+        flags.append(box);
+      });
+      const up = el("button", { class: "btn btn-sm btn-outline-secondary", type: "button", title: "Move up" }, "↑");
+      up.disabled = index === 0;
+      up.addEventListener("click", () => { roles.splice(index - 1, 0, roles.splice(index, 1)[0]); renderRoles(); });
+      const remove = el("button", { class: "btn btn-sm btn-outline-danger", type: "button", title: "Delete role" }, "×");
+      remove.addEventListener("click", () => { roles.splice(index, 1); renderRoles(); });
+      [[name, 3], [color, 2], [perms, 3]].forEach(([input, width]) => {
+        const col = el("div", { class: "col-" + width });
+        col.append(input);
+        row.append(col);
+      });
+      row.append(flags);
+      const buttons = el("div", { class: "col-2 d-flex gap-1" });
+      buttons.append(up, remove);
+      row.append(buttons);
+      box.append(row);
+    });
+  }
+
   function addNode(kind) {
     const t = tree();
     const selected = t.get_selected(true)[0];
@@ -293,7 +333,8 @@
   function init(loaded) {
     doc = loaded;
     document.getElementById("template-name").value = doc.name || "";
-    document.getElementById("template-roles").value = JSON.stringify(doc.roles || [], null, 2);
+    roles = (doc.roles || []).map((role) => Object.assign({}, role));
+    renderRoles();
     $tree.jstree({
       core: {
         data: toTree(doc.channels),
@@ -318,6 +359,10 @@
     $tree.on("delete_node.jstree", () => renderPanel(null));
   }
 
+  document.getElementById("add-role").addEventListener("click", () => {
+    roles.push({ name: "New role", color: 0, hoist: false, mentionable: false, permissions: [] });
+    renderRoles();
+  });
   document.getElementById("add-category").addEventListener("click", () => addNode("category"));
   document.getElementById("add-channel").addEventListener("click", () => addNode("channel"));
   document.getElementById("delete-node").addEventListener("click", () => {

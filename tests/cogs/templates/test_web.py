@@ -1,5 +1,6 @@
 """The templates' web pages on a running FoundryCord: the JSON API, and the tree editor in
-a real Chromium (move a channel, save, see the diff, apply, see the sandbox change)."""
+a real Chromium (move a channel, add a role, save, see the diff, apply, see the sandbox
+change)."""
 
 from __future__ import annotations
 
@@ -108,12 +109,19 @@ async def test_tree_editor_moves_a_channel_and_applies_it(foundry: Foundry) -> N
         await page.mouse.up()
         await page.get_by_test_id("template-status").get_by_text("into Ops").wait_for()
 
+        roles = page.get_by_test_id("template-roles")
+        assert await roles.get_by_label("Role name").first.input_value() == "Admins"
+        await page.get_by_role("button", name="Add role").click()
+        await roles.get_by_label("Role name").last.fill("Ops Team")
+        await roles.get_by_label("Role name").last.press("Tab")
+
         await page.get_by_role("button", name="Save").click()
         await page.get_by_test_id("template-status").get_by_text("Saved lab.").wait_for()
         await page.get_by_role("button", name="Show diff").click()
         diff = page.get_by_test_id("template-diff")
         await diff.get_by_text("into Ops").wait_for()
         assert ">" in await diff.inner_text()
+        assert "+  @Ops Team" in await diff.inner_text()
 
         before = await last_job_id(foundry)
         await page.get_by_role("button", name="Apply").click()
@@ -126,3 +134,4 @@ async def test_tree_editor_moves_a_channel_and_applies_it(foundry: Foundry) -> N
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
         assert errors == []
     assert foundry.server.state.channels[guild.channel("status").id].parent_id == ops.id
+    assert "Ops Team" in {role.name for role in guild.roles.values()}
