@@ -86,13 +86,15 @@ def add_feature_commands(sub: argparse._SubParsersAction) -> None:
     """Subcommands of the feature packages: each `cogs/<feature>/cli.py` that exists gets
     `register(subparsers)` and sets `run(args, settings) -> exit code` as a default."""
     import importlib
+    import importlib.util
     import pkgutil
 
     import cogs
 
-    for module in pkgutil.iter_modules(cogs.__path__):
-        if module.ispkg and (Path(module.module_finder.path) / module.name / "cli.py").is_file():
-            importlib.import_module(f"cogs.{module.name}.cli").register(sub)
+    for module in sorted(pkgutil.iter_modules(cogs.__path__), key=lambda m: m.name):
+        name = f"cogs.{module.name}.cli"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
 
 
 def fail(message: str) -> int:

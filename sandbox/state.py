@@ -541,6 +541,18 @@ class Guild:
     def sorted_roles(self) -> list[Role]:
         return sorted(self.roles.values(), key=lambda r: (r.position, r.id))
 
+    def role_rank(self, role: Role) -> tuple[int, int]:
+        """Where a role stands in the hierarchy: by position, and among roles at the same
+        position (new roles all start at 1) the older one, with the lower id, is higher."""
+        return (role.position, -role.id)
+
+    def top_role_rank(self, user_id: int) -> tuple[int, int]:
+        member = self.members.get(user_id)
+        if member is None:
+            return (-1, 0)
+        ranks = [self.role_rank(self.roles[r]) for r in member.roles if r in self.roles]
+        return max(ranks, default=self.role_rank(self.everyone))
+
     def top_role_position(self, user_id: int) -> int:
         member = self.members.get(user_id)
         if member is None:

@@ -40,7 +40,7 @@ def require_above(guild: Guild, user_id: int, role: Role) -> None:
     """Role hierarchy: the bot may only manage roles below its highest one."""
     if user_id == guild.owner_id:
         return
-    if role.position >= guild.top_role_position(user_id):
+    if guild.role_rank(role) >= guild.top_role_rank(user_id):
         raise missing_permissions()
 
 

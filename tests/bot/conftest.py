@@ -46,25 +46,26 @@ class Foundry:
         """Stop the bot and start a new process on the same database and sandbox state."""
         await self.process.stop()
         self.settings = dataclasses.replace(self.settings, **changes)
-        self.process = await start_process(self.settings, self.server.token)
-        await commands_synced(self.process, self.server)
+        self.process = await start_process(self.settings, self.server.token, self.server)
 
 
-async def commands_synced(process: BotProcess, server: SandboxServer, timeout: float = 30) -> None:
-    """Wait until the sandbox knows every slash command of the bot: nextcord syncs them
-    while it connects, and a test may only invoke one once it is registered."""
-    assert process.bot is not None
-    wanted = {command.name for command in process.bot.get_all_application_commands()}
+async def settle(process: BotProcess, server: SandboxServer, quiet: float = 0.1) -> None:
+    """Wait for the start-up traffic that follows on_ready: every application command
+    registered, then no REST call for `quiet` seconds (guild notices sent), at most 5 s."""
+    for command in process.bot.get_all_application_commands():
+        await server.wait_for_command(command.name)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while wanted - {command.name for command in server.state.commands.values()}:
-        if loop.time() > deadline:
-            missing = wanted - {c.name for c in server.state.commands.values()}
-            raise TimeoutError(f"commands not registered within {timeout} s: {sorted(missing)}")
-        await asyncio.sleep(0.01)
+    deadline = loop.time() + 5
+    while loop.time() < deadline:
+        mark = server.mark()
+        await asyncio.sleep(quiet)
+        if server.mark() == mark:
+            return
 
 
-async def start_process(settings: Settings, token: str) -> BotProcess:
+async def start_process(
+    settings: Settings, token: str, server: SandboxServer | None = None
+) -> BotProcess:
     process = BotProcess(
         settings,
         token,
@@ -74,6 +75,8 @@ async def start_process(settings: Settings, token: str) -> BotProcess:
     try:
         await process.start()
         await process.wait_ready(10)
+        if server is not None:
+            await settle(process, server)
     except BaseException:
         await process.stop()
         raise
@@ -96,9 +99,8 @@ async def foundry(tmp_path: Path) -> AsyncIterator[Foundry]:
         auto_approve=False,
         db_connect_retries=0,
     )
-    harness = Foundry(server, guild, settings, await start_process(settings, server.token))
+    harness = Foundry(server, guild, settings, await start_process(settings, server.token, server))
     try:
-        await commands_synced(harness.process, server)
         yield harness
     finally:
         await harness.process.stop()

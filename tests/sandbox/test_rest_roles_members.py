@@ -117,3 +117,28 @@ async def test_member_role_add_remove_and_listing(
     assert len(members) + len(rest) == len(demo.members)
     status, body, _ = await api.request("GET", f"/guilds/{demo.id}/members/1")
     assert (status, body["code"]) == (404, 10007)
+
+
+async def test_at_the_same_position_the_older_role_is_higher(
+    api: RestClient, sandbox: SandboxServer
+) -> None:
+    """New roles all start at position 1, where the bot's own role may sit too: Discord
+    orders such roles by id, the older one higher, so the bot manages the roles it creates
+    but not an older role beside its own."""
+    from sandbox.state import Role
+
+    guild = sandbox.add_guild("Ties", bot_permissions=["manage_roles", "view_channel"])
+    bot_role = guild.role(sandbox.bot_user.username)
+    bot_role.position = 1
+    status, created, _ = await api.request("POST", f"/guilds/{guild.id}/roles", {"name": "New"})
+    assert status == 200 and created["position"] == 1
+    status, _, _ = await api.request(
+        "PATCH", f"/guilds/{guild.id}/roles/{created['id']}", {"name": "Newer"}
+    )
+    assert status == 200
+    older = Role(id=bot_role.id - 1, guild_id=guild.id, name="Older", position=1)
+    guild.roles[older.id] = older
+    status, body, _ = await api.request(
+        "PATCH", f"/guilds/{guild.id}/roles/{older.id}", {"name": "x"}
+    )
+    assert (status, body["code"]) == (403, 50013)

@@ -1,0 +1,285 @@
+"""Template apply benchmark against the sandbox with its Discord-like rate limits on.
+
+Templates of 20, 100 and 400 channels (with roles and overwrites) are applied to (a) an
+empty server and (b) the same server again, which then already matches; beside them, a
+naive peer-style baseline deletes everything and recreates it one call per object (and
+one call per permission overwrite). For each row: write requests made beside the minimum
+(one create per missing object plus the bulk reorder; 0 when nothing is missing), the 429s,
+and the wall time beside the lower bound that the sandbox's buckets allow for the requests
+made (global 50/s and the per-route windows).
+
+Run: ``python bench/templates.py [--sizes 20 100 400]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+from nextcord.http import HTTPClient, Route  # noqa: E402
+
+from bot.database import Database  # noqa: E402
+from cogs.templates.document import CHANNEL_TYPES, Template, load_document  # noqa: E402
+from cogs.templates.plan import ApplyOptions  # noqa: E402
+from cogs.templates.service import TemplateService  # noqa: E402
+from sandbox.client import point_nextcord_at, restore_nextcord  # noqa: E402
+from sandbox.ratelimit import major_id_of  # noqa: E402
+from sandbox.server import SandboxServer  # noqa: E402
+
+ROLES = ["Admin", "Moderator", "Helper", "Member", "Guest", "Bots", "Events", "Muted"]
+
+
+def make_template(size: int) -> dict[str, Any]:
+    """`size` channels: categories of 9 channels each (7 text, 2 voice); every third
+    category private to Moderator, others with a per-channel overwrite here and there."""
+    categories = max(1, size // 10)
+    per = size // categories - 1
+    channels = []
+    for c in range(categories):
+        private = c % 3 == 0
+        children = []
+        for i in range(per):
+            voice = i >= per - 2
+            node: dict[str, Any] = {
+                "name": f"room-{c}-{i}" if not voice else f"Voice {c}-{i}",
+                "type": "voice" if voice else "text",
+            }
+            if private:
+                node["sync"] = True
+            elif i % 4 == 1:
+                node["overwrites"] = [{"role": "Muted", "deny": ["send_messages", "speak"]}]
+            children.append(node)
+        category: dict[str, Any] = {"name": f"Area {c}", "type": "category", "channels": children}
+        if private:
+            category["overwrites"] = [
+                {"role": "@everyone", "deny": ["view_channel"]},
+                {"role": "Moderator", "allow": ["view_channel"]},
+            ]
+        channels.append(category)
+    roles = [
+        {"name": name, "permissions": ["manage_messages"] if name == "Moderator" else []}
+        for name in ROLES
+    ]
+    return {"version": 2, "name": f"bench-{size}", "roles": roles, "channels": channels}
+
+
+@dataclass
+class Row:
+    template: str
+    target: str
+    writes: int
+    minimum: int
+    reads: int
+    limited: int
+    wall: float
+    bound: float
+
+
+def lower_bound(server: SandboxServer, calls: list[dict[str, Any]]) -> float:
+    """Seconds the sandbox's fixed windows force on these requests, sent back to back."""
+    limiter = server.limiter
+    assert limiter is not None
+    served = [c for c in calls if c["status"] != 429]
+    bound = (math.ceil(len(served) / limiter.global_per_second) - 1) * 1.0
+    buckets: Counter[tuple[str, str]] = Counter()
+    for call in served:
+        key = f"{call['method']} {call['route']}"
+        if key in limiter.limits:
+            params = dict(zip(call["route"].split("/"), call["path"].split("/"), strict=False))
+            named = {k.strip("{}"): v for k, v in params.items() if k.startswith("{")}
+            buckets[(key, major_id_of(named))] += 1
+    for (key, _), count in buckets.items():
+        limit = limiter.limits[key]
+        bound = max(bound, (math.ceil(count / limit.limit) - 1) * limit.per)
+    return max(bound, 0.0)
+
+
+async def measure(
+    server: SandboxServer,
+    label: str,
+    target: str,
+    minimum: int,
+    work: Callable[[], Awaitable[None]],
+) -> Row:
+    mark = server.mark()
+    started = time.perf_counter()
+    await work()
+    wall = time.perf_counter() - started
+    calls = server.calls[mark:]
+    writes = [c for c in calls if c["method"] != "GET" and c["status"] != 429]
+    for call in calls:
+        if call["status"] == 429 and "--verbose" in sys.argv:
+            print("429:", call["method"], call["route"], call["response"], file=sys.stderr)
+    return Row(
+        label,
+        target,
+        len(writes),
+        minimum,
+        sum(1 for c in calls if c["method"] == "GET" and c["status"] != 429),
+        sum(1 for c in calls if c["status"] == 429),
+        wall,
+        lower_bound(server, calls),
+    )
+
+
+async def apply(service: TemplateService, guild_id: int, template: Template) -> None:
+    prepared = await service.prepare(guild_id, f"bench:{template.name}", template, ApplyOptions())
+    if prepared.refused:
+        raise RuntimeError(prepared.refused)
+    if prepared.plan.empty:
+        return
+    await service.start(prepared, 0)
+    status = await service.tasks[guild_id]
+    if status != "done":
+        raise RuntimeError(f"apply ended {status}")
+
+
+async def naive(http: HTTPClient, guild_id: int, template: Template) -> None:
+    """What the peers do: delete everything, then one call per object and per overwrite."""
+
+    async def send(method: str, path: str, json: Any = None, **params: Any) -> Any:
+        route = Route(method, path, guild_id=guild_id, **params)
+        return await (http.request(route, json=json) if json is not None else http.request(route))
+
+    for channel in await send("GET", "/guilds/{guild_id}/channels"):
+        await send("DELETE", "/channels/{channel_id}", channel_id=channel["id"])
+    roles = await send("GET", "/guilds/{guild_id}/roles")
+    for role in roles:
+        if not role.get("managed") and role["id"] != str(guild_id):
+            await send("DELETE", "/guilds/{guild_id}/roles/{role_id}", role_id=role["id"])
+    role_ids = {"@everyone": str(guild_id)}
+    for role in template.roles:
+        made = await send(
+            "POST",
+            "/guilds/{guild_id}/roles",
+            {"name": role.name, "permissions": str(role.permissions)},
+        )
+        role_ids[role.name] = made["id"]
+    for category in template.channels:
+        made = await send(
+            "POST",
+            "/guilds/{guild_id}/channels",
+            {"name": category.name, "type": CHANNEL_TYPES[category.type]},
+        )
+        for ow in category.overwrites:
+            await send(
+                "PUT",
+                "/channels/{channel_id}/permissions/{overwrite_id}",
+                {"type": 0, "allow": str(ow.allow), "deny": str(ow.deny)},
+                channel_id=made["id"],
+                overwrite_id=role_ids[ow.role or ""],
+            )
+        for child in category.children:
+            created = await send(
+                "POST",
+                "/guilds/{guild_id}/channels",
+                {"name": child.name, "type": CHANNEL_TYPES[child.type], "parent_id": made["id"]},
+            )
+            for ow in category.overwrites if child.sync else child.overwrites:
+                await send(
+                    "PUT",
+                    "/channels/{channel_id}/permissions/{overwrite_id}",
+                    {"type": 0, "allow": str(ow.allow), "deny": str(ow.deny)},
+                    channel_id=created["id"],
+                    overwrite_id=role_ids[ow.role or ""],
+                )
+
+
+async def main(sizes: list[int]) -> list[Row]:
+    server = SandboxServer(spec_path=None)  # rate limits on, as Discord's
+    await server.start()
+    point_nextcord_at(server)
+    folder = tempfile.TemporaryDirectory()
+    db = await Database.connect(f"sqlite+aiosqlite:///{folder.name}/bench.db")
+    await db.upgrade()
+    http = HTTPClient(dispatch=lambda *_a, **_k: None)
+    rows: list[Row] = []
+    try:
+        me = await http.static_login(f"Bot {server.token}")
+        service = TemplateService(db, http, lambda: int(me["id"]))
+        for size in sizes:
+            template = load_document(make_template(size))
+            guild = server.load(
+                {
+                    "guilds": [
+                        {
+                            "name": f"Bench {size}",
+                            "owner": f"owner{size}",
+                            "members": [{"name": f"owner{size}"}],
+                        }
+                    ]
+                }
+            )[0]
+            objects = template.count() + len(template.roles)
+            label = f"{size} channels, {len(template.roles)} roles"
+            rows.append(
+                await measure(
+                    server,
+                    label,
+                    "(a) empty server",
+                    objects + 1,
+                    lambda g=guild.id, t=template: apply(service, g, t),
+                )
+            )
+            rows.append(
+                await measure(
+                    server,
+                    label,
+                    "(b) already matching",
+                    0,
+                    lambda g=guild.id, t=template: apply(service, g, t),
+                )
+            )
+            rows.append(
+                await measure(
+                    server,
+                    label,
+                    "naive delete + recreate",
+                    objects + 1,
+                    lambda g=guild.id, t=template: naive(http, g, t),
+                )
+            )
+    finally:
+        await http.close()
+        await db.dispose()
+        await server.stop()
+        restore_nextcord()
+        folder.cleanup()
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| template | target | write requests | minimum | reads | 429s | wall time | lower bound |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.template} | {r.target} | {r.writes} | {r.minimum} | {r.reads} | {r.limited} "
+            f"| {r.wall:.2f} s | {r.bound:.2f} s |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 400])
+    parser.add_argument("--verbose", action="store_true", help="print each 429 to stderr")
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    print(table(asyncio.run(main(options.sizes))))

@@ -1,0 +1,189 @@
+"""Runs an apply job step by step from its journal: resumable, cancellable, observable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cogs.templates.api import GuildApi
+from cogs.templates.plan import Step
+from cogs.templates.store import TemplateStore
+
+log = logging.getLogger(__name__)
+
+SLOW_STEP = 1.5  # a step slower than this is waiting on Discord (rate limit or slowness)
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    label: str
+    eta: float | None = None
+    waiting: float = 0.0  # seconds the current request has been waiting
+    status: str = "running"
+    error: str | None = None
+
+    def text(self) -> str:
+        if self.status != "running":
+            tail = f": {self.error}" if self.error else ""
+            return f"Apply {self.status} after step {self.done} of {self.total}{tail}"
+        line = f"Step {min(self.done + 1, self.total)} of {self.total}: {self.label}"
+        if self.eta is not None:
+            line += f" · about {max(self.eta, 0):.0f} s left"
+        if self.waiting:
+            line += f" · waiting on Discord for {self.waiting:.0f} s (rate limit or slow reply)"
+        return line
+
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+def resolve(value: Any, id_map: dict[str, int]) -> Any:
+    """Replace {"$ref": key} placeholders with the ids created earlier in the job."""
+    if isinstance(value, dict):
+        if set(value) == {"$ref"}:
+            return str(id_map[value["$ref"]])
+        return {k: resolve(v, id_map) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, id_map) for v in value]
+    return value
+
+
+class JobRunner:
+    slow_step = SLOW_STEP
+
+    def __init__(
+        self,
+        store: TemplateStore,
+        api: GuildApi,
+        job_id: int,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.store = store
+        self.api = api
+        self.job_id = job_id
+        self.progress = progress
+        self.cancelled = asyncio.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    async def _report(self, update: Progress) -> None:
+        if self.progress is None:
+            return
+        try:
+            await self.progress(update)
+        except Exception:  # a failed progress edit must not fail the apply
+            log.warning("Progress update for job %s failed", self.job_id, exc_info=True)
+
+    async def run(self) -> str:
+        job = await self.store.job(self.job_id)
+        assert job is not None
+        steps = [Step.from_json(raw) for raw in job.steps]
+        id_map: dict[str, int] = dict(job.id_map)
+        roles_created = job.roles_created
+        resumed = job.done > 0
+        total = len(steps)
+        started = time.monotonic()
+        first = job.done
+        for index in range(job.done, total):
+            if self.cancelled.is_set():
+                return await self._finish(index, total, "cancelled")
+            step = steps[index]
+            elapsed = time.monotonic() - started
+            done_here = index - first
+            eta = elapsed / done_here * (total - index) if done_here else None
+            await self._report(Progress(index, total, step.label, eta))
+            watcher = asyncio.create_task(self._watch(index, total, step.label, eta))
+            try:
+                adopt = resumed and index == first
+                created = await self._execute(step, id_map, adopt=adopt)
+            except Exception as exc:
+                watcher.cancel()
+                log.warning(
+                    "Template job %s failed at step %d", self.job_id, index + 1, exc_info=True
+                )
+                return await self._finish(index, total, "failed", f"{step.label}: {exc}")
+            finally:
+                watcher.cancel()
+            if created is not None and step.key is not None:
+                id_map[step.key] = created
+                if step.kind == "create_role":
+                    roles_created += 1
+            await self.store.step_done(self.job_id, index + 1, id_map, roles_created)
+        return await self._finish(total, total, "done")
+
+    async def _watch(self, index: int, total: int, label: str, eta: float | None) -> None:
+        begun = time.monotonic()
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(self.slow_step)
+                waited = time.monotonic() - begun
+                await self._report(Progress(index, total, label, eta, waiting=waited))
+
+    async def _finish(self, done: int, total: int, status: str, error: str | None = None) -> str:
+        await self.store.finish(self.job_id, status, error)
+        await self._report(Progress(done, total, "", status=status, error=error))
+        return status
+
+    async def _adopt(self, step: Step, id_map: dict[str, int]) -> int | None:
+        """After a restart the first pending create may have reached Discord already."""
+        live = await self.api.fetch()
+        known = set(id_map.values())
+        payload = resolve(step.payload, id_map)
+        if step.kind == "create_role":
+            return next(
+                (r.id for r in live.roles if r.name == payload["name"] and r.id not in known),
+                None,
+            )
+        parent = int(payload["parent_id"]) if payload.get("parent_id") else None
+        for channel in live.channels:
+            if (
+                channel.id not in known
+                and channel.type == payload["type"]
+                and channel.parent_id == parent
+                and channel.name.lower() == payload["name"].lower()
+            ):
+                return channel.id
+        return None
+
+    async def _execute(self, step: Step, id_map: dict[str, int], *, adopt: bool) -> int | None:
+        api = self.api
+        if step.kind in ("create_role", "create_channel"):
+            if adopt:
+                existing = await self._adopt(step, id_map)
+                if existing is not None:
+                    log.info("Job %s: adopting %s made before the restart", self.job_id, step.label)
+                    return existing
+            payload = resolve(step.payload, id_map)
+            if step.kind == "create_role":
+                return await api.create_role(payload)
+            return await api.create_channel(payload)
+        payload = resolve(step.payload, id_map)
+        target = (
+            step.target if step.target is not None else (id_map.get(step.key) if step.key else None)
+        )
+        if step.kind == "edit_channel":
+            await api.edit_channel(target, payload)  # type: ignore[arg-type]
+        elif step.kind == "edit_role":
+            await api.edit_role(target, payload)  # type: ignore[arg-type]
+        elif step.kind == "edit_guild":
+            await api.edit_guild(payload)
+        elif step.kind == "reorder_channels":
+            await api.reorder_channels(payload)
+        elif step.kind == "reorder_roles":
+            await api.reorder_roles(payload)
+        elif step.kind == "delete_channel":
+            await api.delete_channel(target)  # type: ignore[arg-type]
+        elif step.kind == "delete_role":
+            await api.delete_role(target)  # type: ignore[arg-type]
+        else:
+            raise ValueError(f"unknown step kind {step.kind!r}")
+        return None

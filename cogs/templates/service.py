@@ -1,0 +1,176 @@
+"""The apply workflow shared by the slash commands, the web pages and the command line:
+find a template, plan it against the live guild, check the bot's rights, run it as a job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nextcord.http import HTTPClient
+
+from bot.database import Database
+from cogs.templates.api import GuildApi
+from cogs.templates.checks import missing_for_plan
+from cogs.templates.document import Template, TemplateError, load_document, to_document
+from cogs.templates.executor import JobRunner, Progress, ProgressCallback
+from cogs.templates.live import LiveGuild
+from cogs.templates.models import ApplyJob
+from cogs.templates.plan import ApplyOptions, Plan, make_plan
+from cogs.templates.snapshot import snapshot
+from cogs.templates.store import TemplateStore
+
+log = logging.getLogger(__name__)
+
+BUILTIN_DIR = Path(__file__).with_name("builtin")
+
+
+def builtin_names() -> list[str]:
+    return sorted(path.stem for path in BUILTIN_DIR.glob("*.json"))
+
+
+def load_builtin(name: str) -> Template:
+    return load_document((BUILTIN_DIR / f"{name}.json").read_text())
+
+
+@dataclass
+class Prepared:
+    """A plan ready to show: refused when `errors` or `missing` is non-empty."""
+
+    template_ref: str
+    template: Template
+    live: LiveGuild
+    plan: Plan
+    missing: list[str]
+    options: ApplyOptions
+
+    @property
+    def refused(self) -> list[str]:
+        needs = [f"I need: {'; '.join(self.missing)}"] if self.missing else []
+        return self.plan.errors + needs
+
+
+class TemplateService:
+    def __init__(self, db: Database, http: HTTPClient, bot_user_id: Callable[[], int]) -> None:
+        self.store = TemplateStore(db)
+        self.http = http
+        self.bot_user_id = bot_user_id
+        self.runners: dict[int, JobRunner] = {}
+        self.tasks: dict[int, asyncio.Task[str]] = {}
+        self.latest: dict[int, tuple[int, Progress]] = {}
+
+    def api(self, guild_id: int, reason: str | None = "FoundryCord template") -> GuildApi:
+        return GuildApi(self.http, guild_id, reason=reason)
+
+    async def find(self, guild_id: int, name: str) -> tuple[str, Template]:
+        """This server's template, a shared one, or a built-in; LookupError if none."""
+        row = await self.store.find(guild_id, name)
+        if row is not None:
+            return f"db:{row.id}", load_document(row.document)
+        if name in builtin_names():
+            return f"builtin:{name}", load_builtin(name)
+        raise LookupError(f"No template called {name!r} here (see /template list).")
+
+    async def save_snapshot(self, guild_id: int, name: str, actor_id: int) -> Template:
+        live = await self.api(guild_id).fetch()
+        template = snapshot(live, name)
+        row = await self.store.save(guild_id, name, to_document(template), actor_id)
+        await self.store.merge_id_map(f"db:{row.id}", guild_id, {})
+        return template
+
+    async def prepare(
+        self, guild_id: int, template_ref: str, template: Template, options: ApplyOptions
+    ) -> Prepared:
+        api = self.api(guild_id)
+        live = await api.fetch()
+        used = await self.store.roles_created_recently(guild_id)
+        options.role_quota = max(0, 250 - used)
+        if options.prune and options.roles:
+            options.assigned_roles = await self._assigned_roles(api)
+        id_map = await self.store.id_map(template_ref, guild_id)
+        plan = make_plan(template, live, id_map, options)
+        member = await api.member(self.bot_user_id())
+        bot_roles = [int(r) for r in member.get("roles", [])]
+        missing = missing_for_plan(plan, live, bot_roles)
+        return Prepared(template_ref, template, live, plan, missing, options)
+
+    @staticmethod
+    async def _assigned_roles(api: GuildApi) -> frozenset[int] | None:
+        """Roles some member holds (prune keeps them); None when members cannot be listed."""
+        try:
+            members = await api.members()
+        except Exception:
+            log.info("Cannot list members of %s; prune keeps every role", api.guild_id)
+            return None
+        return frozenset(int(r) for m in members for r in m.get("roles", []))
+
+    async def start(
+        self,
+        prepared: Prepared,
+        actor_id: int,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> ApplyJob:
+        """Store the job (taking the guild's lock) and run it in the background."""
+        if prepared.refused:
+            raise TemplateError(prepared.refused)
+        before = to_document(snapshot(prepared.live, f"before {prepared.template.name}"))
+        job = await self.store.create_job(
+            ApplyJob(
+                guild_id=prepared.live.id,
+                template_ref=prepared.template_ref,
+                template_name=prepared.template.name,
+                actor_id=actor_id,
+                status="running",
+                steps=[step.to_json() for step in prepared.plan.steps],
+                done=0,
+                id_map={k: v for k, v in prepared.plan.matches.items()},
+                before=None if prepared.template_ref.startswith("undo:") else before,
+                roles_created=0,
+            )
+        )
+        self.launch(job, progress)
+        return job
+
+    def launch(self, job: ApplyJob, progress: ProgressCallback | None) -> asyncio.Task[str]:
+        async def record(update: Progress) -> None:
+            self.latest[job.guild_id] = (job.id, update)  # what the web page polls
+            if progress is not None:
+                await progress(update)
+
+        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record)
+        self.runners[job.guild_id] = runner
+        task = asyncio.create_task(runner.run(), name=f"template-job-{job.id}")
+        self.tasks[job.guild_id] = task
+
+        def forget(_: asyncio.Task[str]) -> None:
+            if self.runners.get(job.guild_id) is runner:
+                del self.runners[job.guild_id]
+                del self.tasks[job.guild_id]
+
+        task.add_done_callback(forget)
+        return task
+
+    def cancel(self, guild_id: int) -> bool:
+        runner = self.runners.get(guild_id)
+        if runner is None:
+            return False
+        runner.cancel()
+        return True
+
+    async def undo_target(self, guild_id: int) -> tuple[ApplyJob, Template] | None:
+        job = await self.store.last_applied(guild_id)
+        if job is None or job.before is None:
+            return None
+        return job, load_document(job.before)
+
+    async def stop(self) -> None:
+        """Leave running jobs in the journal; the next start resumes them."""
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for task in list(self.tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,245 @@
+"""Saved templates, id maps, apply jobs and locks in the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.database import Database
+from bot.models import AuditEntry, utcnow
+from cogs.templates.models import ApplyJob, ApplyLock, SavedTemplate, TemplateIdMap
+
+ROLE_WINDOW = timedelta(hours=48)
+
+
+class ApplyBusy(Exception):
+    """Another apply holds this guild's lock."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        super().__init__(f"an apply (job {job_id}) is already running in this server")
+
+
+class TemplateStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # templates -----------------------------------------------------------------------------
+
+    async def save(
+        self, guild_id: int, name: str, document: dict[str, Any], actor_id: int
+    ) -> SavedTemplate:
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(SavedTemplate).where(
+                    SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
+                )
+            )
+            if row is None:
+                row = SavedTemplate(
+                    guild_id=guild_id,
+                    name=name,
+                    document=document,
+                    created_by=actor_id,
+                    shared=False,
+                )
+                session.add(row)
+            else:
+                row.document = document
+                row.updated_at = utcnow()
+            await session.commit()
+            return row
+
+    async def find(self, guild_id: int, name: str) -> SavedTemplate | None:
+        """This server's template called `name`, else a shared one from another server."""
+        async with self.db.session() as session:
+            rows = (
+                await session.scalars(
+                    select(SavedTemplate)
+                    .where(
+                        SavedTemplate.name == name,
+                        or_(SavedTemplate.guild_id == guild_id, SavedTemplate.shared.is_(True)),
+                    )
+                    .order_by(SavedTemplate.id)
+                )
+            ).all()
+        own = [r for r in rows if r.guild_id == guild_id]
+        return (own or rows or [None])[0]
+
+    async def list(self, guild_id: int) -> list[SavedTemplate]:
+        async with self.db.session() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(SavedTemplate)
+                        .where(
+                            or_(
+                                SavedTemplate.guild_id == guild_id,
+                                SavedTemplate.shared.is_(True),
+                            )
+                        )
+                        .order_by(SavedTemplate.guild_id != guild_id, SavedTemplate.name)
+                    )
+                ).all()
+            )
+
+    async def set_shared(self, guild_id: int, name: str, shared: bool) -> bool:
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(SavedTemplate).where(
+                    SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
+                )
+            )
+            if row is None:
+                return False
+            row.shared = shared
+            await session.commit()
+            return True
+
+    async def remove(self, guild_id: int, name: str) -> bool:
+        async with self.db.session() as session:
+            result = await session.execute(
+                delete(SavedTemplate).where(
+                    SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
+                )
+            )
+            await session.commit()
+            return bool(result.rowcount)
+
+    # id maps -------------------------------------------------------------------------------
+
+    async def id_map(self, template_ref: str, guild_id: int) -> dict[str, int]:
+        async with self.db.session() as session:
+            row = await session.get(TemplateIdMap, (template_ref, guild_id))
+            return dict(row.mapping) if row is not None else {}
+
+    async def merge_id_map(self, template_ref: str, guild_id: int, new: dict[str, int]) -> None:
+        async with self.db.session() as session:
+            row = await session.get(TemplateIdMap, (template_ref, guild_id))
+            if row is None:
+                session.add(
+                    TemplateIdMap(template_ref=template_ref, guild_id=guild_id, mapping=new)
+                )
+            else:
+                row.mapping = {**row.mapping, **new}
+            await session.commit()
+
+    # jobs ----------------------------------------------------------------------------------
+
+    async def create_job(self, job: ApplyJob) -> ApplyJob:
+        """Store the job and take the guild's lock, or raise ApplyBusy."""
+        async with self.db.session() as session:
+            holder = await session.get(ApplyLock, job.guild_id)
+            if holder is not None:
+                raise ApplyBusy(holder.job_id)
+            session.add(job)
+            await session.flush()
+            session.add(ApplyLock(guild_id=job.guild_id, job_id=job.id))
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                async with self.db.session() as again:
+                    holder = await again.get(ApplyLock, job.guild_id)
+                raise ApplyBusy(holder.job_id if holder else 0) from None
+            return job
+
+    async def job(self, job_id: int) -> ApplyJob | None:
+        async with self.db.session() as session:
+            return await session.get(ApplyJob, job_id)
+
+    async def step_done(
+        self, job_id: int, done: int, id_map: dict[str, int], roles_created: int
+    ) -> None:
+        """The journal: one commit per finished step, so a restart skips it."""
+        async with self.db.session() as session:
+            job = await session.get(ApplyJob, job_id)
+            assert job is not None
+            job.done = done
+            job.id_map = dict(id_map)
+            job.roles_created = roles_created
+            job.updated_at = utcnow()
+            await session.commit()
+
+    async def set_progress_message(self, job_id: int, channel_id: int, message_id: int) -> None:
+        async with self.db.session() as session:
+            job = await session.get(ApplyJob, job_id)
+            if job is not None:
+                job.progress_channel_id = channel_id
+                job.progress_message_id = message_id
+                await session.commit()
+
+    async def finish(self, job_id: int, status: str, error: str | None = None) -> ApplyJob:
+        """Close the job, release the lock, keep the ids it made, write the audit entry."""
+        async with self.db.session() as session:
+            job = await session.get(ApplyJob, job_id)
+            assert job is not None
+            job.status = status
+            job.error = error[:2000] if error else None
+            job.updated_at = utcnow()
+            await session.execute(delete(ApplyLock).where(ApplyLock.job_id == job_id))
+            session.add(
+                AuditEntry(
+                    guild_id=job.guild_id,
+                    actor_id=job.actor_id,
+                    action="template.apply",
+                    detail={
+                        "job": job.id,
+                        "template": job.template_name,
+                        "status": status,
+                        "steps_done": job.done,
+                        "steps": len(job.steps),
+                        "error": error,
+                    },
+                )
+            )
+            await session.commit()
+        if job.id_map:
+            await self.merge_id_map(job.template_ref, job.guild_id, job.id_map)
+        if status == "done" and job.template_ref.startswith("undo:"):
+            await self.mark_undone(int(job.template_ref.removeprefix("undo:")))
+        return job
+
+    async def running(self) -> list[ApplyJob]:
+        async with self.db.session() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(ApplyJob).where(ApplyJob.status == "running").order_by(ApplyJob.id)
+                    )
+                ).all()
+            )
+
+    async def last_applied(self, guild_id: int) -> ApplyJob | None:
+        """The newest finished apply with a snapshot to go back to (undo itself excluded)."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(ApplyJob)
+                .where(
+                    ApplyJob.guild_id == guild_id,
+                    ApplyJob.before.is_not(None),
+                    ApplyJob.status.in_(("done", "cancelled", "failed")),
+                    ~ApplyJob.template_ref.startswith("undo:"),
+                )
+                .order_by(ApplyJob.id.desc())
+                .limit(1)
+            )
+
+    async def roles_created_recently(self, guild_id: int) -> int:
+        async with self.db.session() as session:
+            total = await session.scalar(
+                select(func.coalesce(func.sum(ApplyJob.roles_created), 0)).where(
+                    ApplyJob.guild_id == guild_id, ApplyJob.created_at >= utcnow() - ROLE_WINDOW
+                )
+            )
+            return int(total or 0)
+
+    async def mark_undone(self, job_id: int) -> None:
+        async with self.db.session() as session:
+            job = await session.get(ApplyJob, job_id)
+            if job is not None:
+                job.status = "undone"
+                await session.commit()

@@ -1,0 +1,205 @@
+"""The templates' web pages for one server: the list, the jsTree structure editor, the diff
+against the live server, and apply with live progress (the same job as /template apply)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.features import FeatureWeb, GuildTab
+from cogs.templates.document import TemplateError, load_document, to_document
+from cogs.templates.plan import ApplyOptions
+from cogs.templates.service import TemplateService, builtin_names
+from cogs.templates.store import ApplyBusy
+from web.auth import flash, require_manage
+from web.context import get_context
+from web.errors import PageError
+
+log = logging.getLogger(__name__)
+
+SERVICE_KEY = web.AppKey("templates_service", TemplateService)
+HERE = Path(__file__).resolve().parent
+routes = web.RouteTableDef()
+
+
+def _guild_id(request: web.Request) -> int:
+    raw = request.match_info["guild_id"]
+    if not raw.isdigit():
+        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
+    return int(raw)
+
+
+async def _allowed(request: web.Request) -> tuple[int, Any, TemplateService]:
+    guild_id = _guild_id(request)
+    user = await require_manage(request, guild_id)
+    return guild_id, user, request.config_dict[SERVICE_KEY]
+
+
+def _errors(errors: list[str], status: int = 400) -> web.Response:
+    return web.json_response({"errors": errors}, status=status)
+
+
+@routes.get("/guilds/{guild_id}/templates")
+async def template_list(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    rows = await service.store.list(guild_id)
+    return aiohttp_jinja2.render_template(
+        "templates/list.html",
+        request,
+        {
+            "title": "Templates",
+            "guild_id": guild_id,
+            "guild": get_context(request).live.guild(guild_id),
+            "rows": rows,
+            "builtins": builtin_names(),
+        },
+    )
+
+
+@routes.post("/guilds/{guild_id}/templates/snapshot")
+async def save_snapshot(request: web.Request) -> web.Response:
+    guild_id, user, service = await _allowed(request)
+    form = await request.post()
+    name = str(form.get("name", "")).strip()
+    if not 1 <= len(name) <= 100:
+        await flash(request, "Give the template a name of 1 to 100 characters.", "danger")
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates")
+    await service.save_snapshot(guild_id, name, user.id)
+    await flash(request, f"Saved this server as {name}.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={name}")
+
+
+@routes.get("/guilds/{guild_id}/templates/edit")
+async def editor(request: web.Request) -> web.Response:
+    guild_id, _, _ = await _allowed(request)
+    return aiohttp_jinja2.render_template(
+        "templates/editor.html",
+        request,
+        {
+            "title": "Template editor",
+            "guild_id": guild_id,
+            "guild": get_context(request).live.guild(guild_id),
+            "name": request.query.get("name", ""),
+        },
+    )
+
+
+@routes.get("/guilds/{guild_id}/templates/api/document")
+async def get_document(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    name = request.query.get("name", "")
+    if not name:
+        return web.json_response({"version": 2, "name": "", "roles": [], "channels": []})
+    try:
+        _, template = await service.find(guild_id, name)
+    except (LookupError, TemplateError) as exc:
+        return _errors([str(exc)], 404)
+    return web.json_response(to_document(template))
+
+
+async def _document(request: web.Request) -> tuple[dict[str, Any], Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="send JSON") from None
+    doc = body.get("document") if isinstance(body, dict) else None
+    return body, load_document(doc if isinstance(doc, dict) else {})
+
+
+@routes.post("/guilds/{guild_id}/templates/api/save")
+async def save_document(request: web.Request) -> web.Response:
+    guild_id, user, service = await _allowed(request)
+    try:
+        body, template = await _document(request)
+    except TemplateError as exc:
+        return _errors(exc.errors)
+    await service.store.save(guild_id, template.name, to_document(template), user.id)
+    if "shared" in body:
+        await service.store.set_shared(guild_id, template.name, bool(body["shared"]))
+    return web.json_response({"saved": template.name})
+
+
+def _options(body: dict[str, Any]) -> ApplyOptions:
+    names = body.get("delete_with_messages") or []
+    return ApplyOptions(
+        prune=bool(body.get("prune")),
+        roles=bool(body.get("roles", True)),
+        confirm_deletes=frozenset(str(n) for n in names),
+    )
+
+
+@routes.post("/guilds/{guild_id}/templates/api/plan")
+async def plan(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    try:
+        body, template = await _document(request)
+    except TemplateError as exc:
+        return _errors(exc.errors)
+    ref = await _ref_for(service, guild_id, template.name)
+    prepared = await service.prepare(guild_id, ref, template, _options(body))
+    return web.json_response(
+        {
+            "summary": prepared.plan.summary(),
+            "tree": prepared.plan.tree,
+            "steps": len(prepared.plan.steps),
+            "refused": prepared.refused,
+        }
+    )
+
+
+async def _ref_for(service: TemplateService, guild_id: int, name: str) -> str:
+    """The id map of the saved template of that name, so renames are recognised."""
+    row = await service.store.find(guild_id, name)
+    return f"db:{row.id}" if row is not None else f"web:{name}"
+
+
+@routes.post("/guilds/{guild_id}/templates/api/apply")
+async def apply(request: web.Request) -> web.Response:
+    guild_id, user, service = await _allowed(request)
+    try:
+        body, template = await _document(request)
+    except TemplateError as exc:
+        return _errors(exc.errors)
+    ref = await _ref_for(service, guild_id, template.name)
+    prepared = await service.prepare(guild_id, ref, template, _options(body))
+    if prepared.refused:
+        return _errors(prepared.refused)
+    if prepared.plan.empty:
+        return web.json_response({"job": None, "summary": "nothing to change"})
+    try:
+        job = await service.start(prepared, user.id)
+    except ApplyBusy as exc:
+        return _errors([str(exc)], 409)
+    return web.json_response({"job": job.id, "steps": len(job.steps)})
+
+
+@routes.get("/guilds/{guild_id}/templates/api/progress")
+async def progress(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    latest = service.latest.get(guild_id)
+    if latest is None:
+        return web.json_response({"job": None})
+    job_id, update = latest
+    return web.json_response({"job": job_id, "text": update.text(), **dataclasses.asdict(update)})
+
+
+@routes.post("/guilds/{guild_id}/templates/api/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    return web.json_response({"cancelled": service.cancel(guild_id)})
+
+
+def feature_web(service: TemplateService) -> FeatureWeb:
+    return FeatureWeb(
+        name="templates",
+        routes=[routes],
+        templates=HERE / "web_templates",
+        static=HERE / "static",
+        guild_tabs=[GuildTab("Templates", "templates")],
+        app_keys={SERVICE_KEY: service},
+    )

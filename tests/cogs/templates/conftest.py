@@ -1,0 +1,75 @@
+"""The `foundry` fixture (FoundryCord against a sandbox) and helpers for the template tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sandbox.driver import Answer, SandboxDriver
+from tests.bot.conftest import Foundry
+from tests.bot.conftest import foundry as foundry  # the fixture
+
+
+def service(foundry: Foundry):  # type: ignore[no-untyped-def]
+    return foundry.bot.get_cog("TemplatesCog").service
+
+
+async def approve(foundry: Foundry) -> SandboxDriver:
+    driver = SandboxDriver(foundry.server, timeout=10)
+    for _ in range(100):  # the bot registers its commands just after it is ready
+        try:
+            await driver.member("alice").run("guild approve", channel="general")
+            return driver
+        except KeyError:
+            await asyncio.sleep(0.05)
+    raise TimeoutError("the bot never registered /guild")
+
+
+async def run(driver: SandboxDriver, command: str, user: str = "bob", **options) -> Answer:  # type: ignore[no-untyped-def]
+    return await driver.member(user).run(f"template {command}", channel="general", **options)
+
+
+async def last_job(foundry: Foundry):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from cogs.templates.models import ApplyJob
+
+    async with foundry.process.services.db.session() as session:
+        return await session.scalar(select(ApplyJob).order_by(ApplyJob.id.desc()).limit(1))
+
+
+async def wait_job(foundry: Foundry, after: int, timeout: float = 30) -> str:
+    """Wait for a job newer than `after` to finish; its status."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        job = await last_job(foundry)
+        if job is not None and job.id > after and job.status != "running":
+            return job.status
+        if loop.time() > deadline:
+            raise TimeoutError(f"no finished apply job after job {after} (last: {job})")
+        await asyncio.sleep(0.05)
+
+
+async def last_job_id(foundry: Foundry) -> int:
+    job = await last_job(foundry)
+    return job.id if job is not None else 0
+
+
+async def apply_and_confirm(driver: SandboxDriver, foundry: Foundry, name: str, **options) -> str:  # type: ignore[no-untyped-def]
+    answer = await run(driver, "apply", name=name, **options)
+    assert answer.message is not None
+    assert any(
+        c.get("custom_id") == "template:confirm"
+        for row in answer.message.components
+        for c in row.get("components", [])
+    ), answer.content
+    before = await last_job_id(foundry)
+    await driver.member("bob").press(answer.message, "template:confirm")
+    return await wait_job(foundry, before)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
