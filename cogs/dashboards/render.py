@@ -390,7 +390,6 @@ def render(
         embeds.append(chart_embed)
     _fit_total(embeds)
     payload: dict[str, Any] = {
-        "content": "",
         "embeds": embeds,
         "components": components(
             dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)

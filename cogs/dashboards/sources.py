@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.metrics import MetricsSource
+from cogs.dashboards.charts import charts_available
 from cogs.dashboards.layout import Layout, Widget
 from cogs.dashboards.render import Snapshot, ViewState, WidgetData, number
 
@@ -75,6 +76,8 @@ async def _metric(
         return WidgetData(rows=rows)
     if metric not in latest:
         return WidgetData(unavailable=f"no metric {metric} on {host}")
+    if widget.format == "chart" and not charts_available():
+        return WidgetData(unavailable="charts need Pillow, which is not installed")
     history: tuple[float, ...] = ()
     if widget.format in ("sparkline", "chart"):
         points = await metrics.history(host, metric, now - HISTORY_WINDOW, now)
