@@ -56,7 +56,11 @@ class DashboardService:
     # who refreshes what
 
     def owns(self, guild_id: int) -> bool:
-        return owns_guild(guild_id, self.bot.shard_count, self.bot.shard_ids)
+        # A plain Bot has shard_id/shard_count; AutoShardedBot has shard_ids (None = all).
+        shard_ids = getattr(self.bot, "shard_ids", None)
+        if shard_ids is None and getattr(self.bot, "shard_id", None) is not None:
+            shard_ids = [self.bot.shard_id]
+        return owns_guild(guild_id, self.bot.shard_count, shard_ids)
 
     @property
     def metrics(self) -> MetricsSource | None:

@@ -168,7 +168,7 @@ class Scheduler:
         self.budget = Budget(clock, per_channel=per_channel, global_rate=global_rate)
         self.entries: dict[int, Entry] = {}
         self.stats = SchedulerStats()
-        self._pending: dict[int, dict[int, tuple[Entry, Rendered]]] = {}
+        self._pending: dict[int, dict[int, tuple[Entry, Rendered, bool]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._backoff: dict[int, float] = {}
         self._loop_task: asyncio.Task[None] | None = None
@@ -275,8 +275,12 @@ class Scheduler:
             if unchanged and entry.verified and not entry.force:
                 self.stats.unchanged += 1
                 continue
-            entry.force = False
-            self._pending.setdefault(entry.channel_id, {})[entry.dashboard_id] = (entry, rendered)
+            force, entry.force = entry.force, False
+            self._pending.setdefault(entry.channel_id, {})[entry.dashboard_id] = (
+                entry,
+                rendered,
+                force,
+            )
             self._ensure_worker(entry.channel_id)
 
     def _ensure_worker(self, channel_id: int) -> None:
@@ -299,8 +303,17 @@ class Scheduler:
             if wait > 0:
                 await self.sleep(wait)
                 continue
-            entry, rendered = queue.pop(dashboard_id)
+            entry, rendered, force = queue.pop(dashboard_id)
             if self.entries.get(dashboard_id) is not entry or entry.stopped:
+                continue
+            if (
+                not force
+                and entry.verified
+                and entry.message_id is not None
+                and rendered.digest == entry.last_hash
+            ):
+                # Queued while an earlier send of the same content was in flight.
+                self.stats.unchanged += 1
                 continue
             try:
                 await self._send(entry, rendered)
@@ -313,7 +326,7 @@ class Scheduler:
                 self._backoff[channel_id] = delay
                 self.budget.block(channel_id, delay)
                 log.warning("Channel %s rate limited; backing off %.1f s", channel_id, delay)
-                queue.setdefault(dashboard_id, (entry, rendered))
+                queue.setdefault(dashboard_id, (entry, rendered, force))
             except ChannelGone as exc:
                 entry.stopped = str(exc) or "the channel is gone"
                 self.stats.errors += 1

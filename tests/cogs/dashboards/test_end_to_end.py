@@ -1,0 +1,223 @@
+"""Dashboards in the real FoundryCord against the sandbox: create, edit in place, restart,
+persistent buttons, a deleted message, 429s, and the preview equal to what was sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cogs.dashboards.layout import parse_layout
+from sandbox.driver import SandboxDriver
+from sandbox.state import Message
+from tests.bot.conftest import Foundry
+from tests.cogs.dashboards.fakes import FakeMetrics
+
+EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+POST = "POST /channels/{channel_id}/messages"
+
+
+def service(foundry: Foundry):  # type: ignore[no-untyped-def]
+    return foundry.bot.services.provided.get("dashboards")
+
+
+def calls(foundry: Foundry, route: str, status: int | None = None) -> list[dict]:
+    """Calls to `route` in #status, where the dashboards live."""
+    method, template = route.split(" ", 1)
+    status_channel = str(foundry.guild.channel("status").id)
+    return [
+        c
+        for c in foundry.server.calls
+        if c["method"] == method
+        and c["route"] == template
+        and status_channel in c["path"]
+        and (status is None or c["status"] == status)
+    ]
+
+
+async def eventually(check, what: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """Poll in-process state (the driver re-checks only after REST calls)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result is not None:
+                return result
+            await asyncio.sleep(0.02)
+
+
+async def approve(foundry: Foundry, driver: SandboxDriver) -> None:
+    await driver.member("alice").run("guild approve", channel="general")
+
+
+async def create(foundry: Foundry, preset: str = "system") -> tuple[SandboxDriver, Message]:
+    driver = SandboxDriver(foundry.server, timeout=10)
+    await approve(foundry, driver)
+    answer = await driver.member("bob").run("dashboard create", channel="status", preset=preset)
+    assert answer.ephemeral and "Dashboard #1" in answer.content
+    message = await driver.wait_for_reply("status")
+    dash = service(foundry)
+
+    async def stored() -> bool | None:
+        record = await dash.store.get(1)
+        return True if record is not None and record.message_id == message.id else None
+
+    await eventually(stored, "store the message id")
+    return driver, message
+
+
+def field_values(message: Message) -> dict[str, str]:
+    embed = message.embeds[0]
+    return {f["name"]: f["value"] for f in embed.get("fields", [])}
+
+
+async def edited(foundry: Foundry, driver: SandboxDriver, before: int) -> None:
+    await driver.until(
+        lambda: True if len(calls(foundry, EDIT)) > before else None, "edit the dashboard"
+    )
+
+
+@pytest.fixture
+def metrics(foundry: Foundry) -> FakeMetrics:
+    fake = FakeMetrics()
+    foundry.bot.services.provided.provide("metrics", fake)
+    return fake
+
+
+async def test_create_posts_then_edits_only_on_change(foundry: Foundry, metrics) -> None:  # type: ignore[no-untyped-def]
+    driver, message = await create(foundry)
+    assert field_values(message)["CPU"] == "`█░░░░░░░░░` 12%"
+    dash = service(foundry)
+    # Unchanged data: a refresh renders but sends nothing.
+    dash.scheduler.request(1)
+    await dash.scheduler.tick()
+    await dash.scheduler.idle()
+    assert calls(foundry, EDIT) == []
+    metrics.values["lab-1"]["cpu.percent"] = 91.0
+    dash.scheduler.request(1)
+    await edited(foundry, driver, 0)
+    message = driver.message(message.id)
+    assert field_values(message)["CPU"] == "`█████████░` 91%"
+    assert len(calls(foundry, POST)) == 1
+
+
+async def test_without_monitoring_metric_widgets_say_unavailable(foundry: Foundry) -> None:
+    _, message = await create(foundry)
+    values = field_values(message)
+    assert values["CPU"] == "unavailable (monitoring is not loaded)"
+
+
+async def test_server_statistics_preset(foundry: Foundry) -> None:
+    _, message = await create(foundry, "server")
+    values = field_values(message)
+    assert values["Members"] == "**4**"  # alice, bob, carol and the bot
+    assert values["Channels"] == "**2**"
+
+
+async def test_restart_edits_the_same_message_and_its_buttons_still_answer(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    driver, message = await create(foundry)
+    await foundry.restart()
+    metrics.values["lab-1"]["memory.percent"] = 77.0
+    foundry.bot.services.provided.provide("metrics", metrics)
+    dash = service(foundry)
+    await eventually(lambda: True if dash.started else None, "load its dashboards")
+    await edited(foundry, driver, 0)
+    assert len(calls(foundry, POST)) == 1  # never a second dashboard message
+    assert field_values(driver.message(message.id))["Memory"] == "`████████░░` 77%"
+    answer = await driver.member("carol").press(message, "fcd:1:refresh")
+    assert answer.type == 7  # the message itself was updated
+    answer = await driver.member("carol").choose(message, "fcd:1:host", "lab-2")
+    assert answer.type == 7
+    assert field_values(driver.message(message.id))["CPU"] == "`████████░░` 80%"
+    details = await driver.member("carol").press(message, "fcd:1:details")
+    assert details.ephemeral and "**CPU**: `████████░░` 80%" in details.content
+    channel_messages = foundry.server.state.channel_messages(foundry.guild.channel("status").id)
+    assert [m.id for m in channel_messages if m.author.id == foundry.server.bot_user_id] == [
+        message.id
+    ]
+
+
+async def test_on_ready_again_does_not_load_twice(foundry: Foundry, metrics: FakeMetrics) -> None:
+    driver, message = await create(foundry)
+    dash = service(foundry)
+    entry = dash.scheduler.entries[1]
+    await dash.start()
+    assert dash.scheduler.entries[1] is entry and len(dash.scheduler.entries) == 1
+
+
+async def test_a_deleted_message_is_posted_again_once(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    driver, message = await create(foundry)
+    foundry.server.delete_message(message)
+    dash = service(foundry)
+
+    def reposted() -> int | None:
+        new_id = dash.scheduler.entries[1].message_id
+        return new_id if new_id not in (None, message.id) else None
+
+    new_id = await eventually(reposted, "post the dashboard again")
+    assert len(calls(foundry, POST)) == 2
+
+    async def stored() -> bool | None:
+        record = await dash.store.get(1)
+        return True if record is not None and record.message_id == new_id else None
+
+    await eventually(stored, "store the new message id")
+    # Nothing changed since: no third message, no edit.
+    dash.scheduler.request(1)
+    await dash.scheduler.tick()
+    await dash.scheduler.idle()
+    assert len(calls(foundry, POST)) == 2
+    answer = await driver.member("carol").press(new_id, "fcd:1:refresh")
+    assert answer.type == 7
+
+
+async def test_429s_are_waited_out_and_the_edit_lands(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    driver, message = await create(foundry)
+    foundry.server.faults.rate_limit_storm(2, retry_after=0.2, route_key=EDIT)
+    metrics.values["lab-1"]["cpu.percent"] = 50.0
+    service(foundry).scheduler.request(1)
+    await driver.until(
+        lambda: True if calls(foundry, EDIT, 200) else None, "edit after the 429s", timeout=15
+    )
+    assert len(calls(foundry, EDIT, 429)) == 2
+    assert field_values(driver.message(message.id))["CPU"] == "`█████░░░░░` 50%"
+
+
+async def test_the_preview_is_the_payload_sent(foundry: Foundry, metrics: FakeMetrics) -> None:
+    driver, message = await create(foundry)
+    dash = service(foundry)
+    record = dash.records[1]
+    preview = await dash.preview(record.layout, record.guild_id, record.id)
+    sent = [c for c in calls(foundry, POST) if c["status"] == 200][0]
+    assert sent["json"] == preview.payload
+
+
+async def test_commands_list_refresh_and_remove(foundry: Foundry, metrics: FakeMetrics) -> None:
+    driver, message = await create(foundry)
+    bob = driver.member("bob")
+    listed = await bob.run("dashboard list", channel="general")
+    assert "#1 **System overview** in <#" in listed.content
+    refreshed = await bob.run("dashboard refresh", channel="general", id=1)
+    assert "updated within a few seconds" in refreshed.content
+    await edited(foundry, driver, 0)  # forced: edited even though nothing changed
+    refused = await driver.member("carol").run("dashboard remove", channel="general", id=1)
+    assert "Manage Server" in refused.content
+    removed = await bob.run("dashboard remove", channel="general", id=1)
+    assert "removed" in removed.content
+    channel = foundry.guild.channel("status")
+    assert message.id not in [m.id for m in foundry.server.state.channel_messages(channel.id)]
+    assert await service(foundry).store.list() == []
+
+
+def test_presets_fit_the_layout_rules() -> None:
+    from cogs.dashboards.presets import PRESETS
+
+    for layout in PRESETS.values():
+        assert parse_layout(layout).widgets
