@@ -141,7 +141,7 @@ async def test_restart_edits_the_same_message_and_its_buttons_still_answer(
 
 
 async def test_on_ready_again_does_not_load_twice(foundry: Foundry, metrics: FakeMetrics) -> None:
-    driver, message = await create(foundry)
+    _driver, _message = await create(foundry)
     dash = service(foundry)
     entry = dash.scheduler.entries[1]
     await dash.start()
@@ -191,11 +191,11 @@ async def test_429s_are_waited_out_and_the_edit_lands(
 
 
 async def test_the_preview_is_the_payload_sent(foundry: Foundry, metrics: FakeMetrics) -> None:
-    driver, message = await create(foundry)
+    _driver, _message = await create(foundry)
     dash = service(foundry)
     record = dash.records[1]
     preview = await dash.preview(record.layout, record.guild_id, record.id)
-    sent = [c for c in calls(foundry, POST) if c["status"] == 200][0]
+    sent = next(c for c in calls(foundry, POST) if c["status"] == 200)
     assert sent["json"] == preview.payload
 
 
