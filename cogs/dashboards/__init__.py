@@ -15,6 +15,9 @@ DASHBOARDS_SERVICE = "dashboards"
 
 
 def setup(bot: FoundryBot) -> None:
+    from cogs.dashboards.web import feature_web
+
     service = DashboardService(bot)
     bot.services.provided.provide(DASHBOARDS_SERVICE, service)
+    bot.services.features.add_web(feature_web(service))
     bot.add_cog(DashboardsCog(bot, service))

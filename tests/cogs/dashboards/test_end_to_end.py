@@ -53,6 +53,8 @@ async def approve(foundry: Foundry, driver: SandboxDriver) -> None:
 
 async def create(foundry: Foundry, preset: str = "system") -> tuple[SandboxDriver, Message]:
     driver = SandboxDriver(foundry.server, timeout=10)
+    await foundry.server.wait_for_command("guild")
+    await foundry.server.wait_for_command("dashboard")
     await approve(foundry, driver)
     answer = await driver.member("bob").run("dashboard create", channel="status", preset=preset)
     assert answer.ephemeral and "Dashboard #1" in answer.content
