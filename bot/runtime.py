@@ -26,6 +26,8 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+COG_STOP_TIMEOUT = 5.0
+
 
 class StartupError(Exception):
     """Start-up cannot continue; the message is the one line the user sees."""
@@ -173,6 +175,16 @@ class BotProcess:
             await self._web_server.stop()
             self._web_server = None
         if self.bot is not None:
+            # A cog with background work that writes to the database finishes it here,
+            # while the database and the gateway are still open (`async def cog_stop`).
+            for cog in list(self.bot.cogs.values()):
+                stop = getattr(cog, "cog_stop", None)
+                if stop is None:
+                    continue
+                try:
+                    await asyncio.wait_for(stop(), COG_STOP_TIMEOUT)
+                except Exception:
+                    log.exception("Stopping %s failed", type(cog).__name__)
             # Unloading runs each cog's cog_unload, which cancels its background work.
             for name in list(self.bot.extensions):
                 try:

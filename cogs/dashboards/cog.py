@@ -3,6 +3,7 @@ dashboard message, and the wiring of store, renderer and scheduler to the runnin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -46,12 +47,19 @@ class DashboardService:
 
     def __init__(self, bot: FoundryBot, *, scheduler: Scheduler | None = None) -> None:
         self.bot = bot
-        self.store = DashboardStore(bot.services.db)
+        self._store: DashboardStore | None = None
         self.publisher = NextcordPublisher(bot.http)
-        self.scheduler = scheduler or Scheduler(self.publisher, self.store, owns=self.owns)
+        self.scheduler = scheduler or Scheduler(self.publisher, self, owns=self.owns)
         self.records: dict[int, DashboardRecord] = {}
         self._views_added: set[tuple[int, str]] = set()
         self.started = False
+
+    @property
+    def store(self) -> DashboardStore:
+        # Made on first use: loading the extension needs no database yet.
+        if self._store is None:
+            self._store = DashboardStore(self.bot.services.db)
+        return self._store
 
     # who refreshes what
 
@@ -199,6 +207,20 @@ class DashboardService:
             await self.publisher.delete(record.channel_id, message_id)
         return record
 
+    # the scheduler's Persistence, through the store
+
+    # Shielded: a shutdown that cancels the scheduler must not cut a write in half (the
+    # message id of a message just posted must be kept, or a restart would post again).
+
+    async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None:
+        await asyncio.shield(self.store.message_posted(dashboard_id, message_id, digest))
+
+    async def message_edited(self, dashboard_id: int, digest: str) -> None:
+        await asyncio.shield(self.store.message_edited(dashboard_id, digest))
+
+    async def failed(self, dashboard_id: int, reason: str) -> None:
+        await asyncio.shield(self.store.failed(dashboard_id, reason))
+
     def message_deleted(self, message_id: int) -> None:
         if self.scheduler.message_deleted(message_id) is not None:
             log.info("A dashboard message (%s) was deleted; posting it again", message_id)
@@ -317,6 +339,10 @@ class DashboardsCog(commands.Cog):
     def __init__(self, bot: FoundryBot, service: DashboardService) -> None:
         self.bot = bot
         self.service = service
+
+    async def cog_stop(self) -> None:
+        """Called by the bot process before it closes the database (bot/runtime.py)."""
+        await self.service.scheduler.close()
 
     def cog_unload(self) -> None:
         self.service.stop()

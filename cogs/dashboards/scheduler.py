@@ -173,6 +173,7 @@ class Scheduler:
         self._backoff: dict[int, float] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closing = False
 
     # the set of dashboards
 
@@ -216,6 +217,17 @@ class Scheduler:
     def start(self) -> None:
         if self._loop_task is None or self._loop_task.done():
             self._loop_task = asyncio.create_task(self._run(), name="dashboard-scheduler")
+
+    async def close(self, grace: float = 3.0) -> None:
+        """Stop scheduling; let each channel finish the send in flight (up to `grace`
+        seconds, so its message id is stored), then stop."""
+        self._closing = True
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+        workers = [w for w in self._workers.values() if not w.done()]
+        if workers:
+            await asyncio.wait(workers, timeout=grace)
+        await self.stop()
 
     async def stop(self) -> None:
         tasks = [t for t in (self._loop_task, *self._workers.values()) if t is not None]
@@ -297,7 +309,7 @@ class Scheduler:
 
     async def _drain(self, channel_id: int) -> None:
         queue = self._pending.setdefault(channel_id, {})
-        while queue:
+        while queue and not self._closing:
             dashboard_id = next(iter(queue))
             wait = self.budget.wait_time(channel_id)
             if wait > 0:

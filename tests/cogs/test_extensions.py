@@ -7,6 +7,7 @@ import nextcord
 from nextcord.ext import commands
 
 from bot.client import discover_extensions
+from bot.features import FeatureRegistry, FeatureServices
 from bot.guild_settings import GuildSettingsRegistry
 
 
@@ -15,7 +16,10 @@ async def test_every_extension_loads_and_command_names_are_unique() -> None:
     assert "cogs.admin" in extensions
     bot = commands.Bot(intents=nextcord.Intents.none())
     registry = GuildSettingsRegistry()
-    bot.services = SimpleNamespace(settings_registry=registry)  # what setup() may use
+    # what setup() may use
+    bot.services = SimpleNamespace(
+        settings_registry=registry, features=FeatureRegistry(), provided=FeatureServices()
+    )
     for name in extensions:
         bot.load_extension(name)
     names = Counter(

@@ -48,7 +48,8 @@ async def eventually(check, what: str, timeout: float = 10.0):  # type: ignore[n
 
 
 async def approve(foundry: Foundry, driver: SandboxDriver) -> None:
-    await driver.member("alice").run("guild approve", channel="general")
+    answer = await driver.member("alice").run("guild approve", channel="general")
+    assert "approved" in answer.content, answer.content
 
 
 async def create(foundry: Foundry, preset: str = "system") -> tuple[SandboxDriver, Message]:
