@@ -45,7 +45,7 @@ from cogs.dashboards.layout import Layout, parse_layout  # noqa: E402
 from cogs.dashboards.presets import preset  # noqa: E402
 from cogs.dashboards.publisher import NextcordPublisher  # noqa: E402
 from cogs.dashboards.render import Rendered, ViewState, render  # noqa: E402
-from cogs.dashboards.scheduler import Entry, Scheduler  # noqa: E402
+from cogs.dashboards.scheduler import Entry, RateLimited, Scheduler  # noqa: E402
 from cogs.dashboards.sources import collect  # noqa: E402
 from sandbox.client import point_nextcord_at, restore_nextcord  # noqa: E402
 from sandbox.ratelimit import DEFAULT_LIMITS, RateLimiter, RouteLimit  # noqa: E402
@@ -138,6 +138,38 @@ def bench_layout() -> Layout:
     )
 
 
+class RawPublisher:
+    """Plain aiohttp, no client-side limiter at all: only the scheduler's own per-channel
+    budget keeps it within Discord's limits (shows what the scheduler alone achieves)."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        import aiohttp
+
+        self.base = server.base_url
+        self.session = aiohttp.ClientSession(headers={"Authorization": f"Bot {server.token}"})
+
+    async def _send(self, method: str, path: str, payload: dict) -> dict:
+        async with self.session.request(method, self.base + path, json=payload) as response:
+            body = await response.json()
+            if response.status == 429:
+                raise RateLimited(float(body.get("retry_after", 1.0)))
+            response.raise_for_status()
+            return body
+
+    async def post(self, channel_id: int, rendered: Rendered) -> int:
+        body = await self._send("POST", f"/channels/{channel_id}/messages", rendered.payload)
+        return int(body["id"])
+
+    async def edit(self, channel_id: int, message_id: int, rendered: Rendered) -> None:
+        await self._send("PATCH", f"/channels/{channel_id}/messages/{message_id}", rendered.payload)
+
+    async def exists(self, channel_id: int, message_id: int) -> bool:
+        return True
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
 def foundry_http_class() -> type:
     """The HTTP client class FoundryCord's bot runs with (its own limiter, once bot/ has one)."""
     from bot.client import FoundryBot, default_intents
@@ -165,6 +197,7 @@ async def run_scenario(
     changing: bool,
     own_budget: bool,
     http_class: type = nextcord.http.HTTPClient,
+    raw: bool = False,
 ) -> dict:
     limits = {
         key: RouteLimit(v.limit, v.per * scale, v.bucket, v.count_key)
@@ -192,7 +225,7 @@ async def run_scenario(
     layout = bench_layout()
     clock = ScaledClock(scale)
     store = MemoryStore()
-    publisher = NextcordPublisher(http)
+    publisher = RawPublisher(server) if raw else NextcordPublisher(http)
     per_channel = (EDIT_LIMIT, EDIT_WINDOW) if own_budget else (10**6, 1.0)
     # The global pace is per real second: express it in simulated seconds.
     global_rate = (40, 1.0 / scale) if own_budget else (10**6, 1.0)
@@ -240,6 +273,8 @@ async def run_scenario(
     finally:
         await scheduler.stop()
         await http.close()
+        if isinstance(publisher, RawPublisher):
+            await publisher.close()
         restore_nextcord()
         counters = server.limiter.counters if server.limiter else None
         await server.stop()
@@ -338,6 +373,11 @@ def main() -> None:
             http_class=ours_class,
         )
     )
+    alone = asyncio.run(
+        run_scenario(
+            minutes=args.minutes, scale=args.scale, changing=True, own_budget=True, raw=True
+        )
+    )
     stock = asyncio.run(
         run_scenario(minutes=args.minutes, scale=args.scale, changing=True, own_budget=False)
     )
@@ -363,6 +403,7 @@ def main() -> None:
     ours_name = f"{ours_class.__module__}.{ours_class.__qualname__}"
     for name, run in (
         (f"changing data, scheduler budget + {ours_name}", ours),
+        ("changing data, scheduler budget alone (raw aiohttp, no client limiter)", alone),
         ("changing data, no scheduler budget, stock nextcord.http.HTTPClient", stock),
     ):
         print(
