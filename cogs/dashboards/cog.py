@@ -20,6 +20,7 @@ from cogs.dashboards.render import (
     Rendered,
     Snapshot,
     ViewState,
+    custom_id,
     cut,
     fit_lines,
     parse_custom_id,
@@ -121,9 +122,35 @@ class DashboardService:
             return  # on_ready fires again after a reconnect
         self.started = True
         for record in await self.store.list():
+            if record.message_id is None and record.layout.actions:
+                record = await self._adopt_posted(record)
             self._attach(record)
         self.scheduler.start()
         log.info("Dashboards: %d loaded", len(self.records))
+
+    async def _adopt_posted(self, record: DashboardRecord) -> DashboardRecord:
+        """A dashboard without a stored message id may have been posted just before the
+        process stopped: find it by its buttons' custom_ids rather than post it twice."""
+        prefix = parse_prefix(record.id)
+        try:
+            messages = await self.bot.http.logs_from(record.channel_id, 50)
+        except nextcord.HTTPException:
+            return record
+        bot_id = str(self.bot.user.id) if self.bot.user else ""
+        for message in messages:
+            if message.get("author", {}).get("id") != bot_id:
+                continue
+            ids = [
+                item.get("custom_id", "")
+                for row in message.get("components") or []
+                for item in row.get("components") or []
+            ]
+            if any(i.startswith(prefix) for i in ids):
+                message_id = int(message["id"])
+                await self.store.message_posted(record.id, message_id, "")
+                log.info("Dashboard %s re-attached to message %s", record.id, message_id)
+                return replace(record, message_id=message_id, last_hash="")
+        return record
 
     def stop(self) -> None:
         for task in [self.scheduler._loop_task, *self.scheduler._workers.values()]:
@@ -328,6 +355,11 @@ async def respond_raw(interaction: nextcord.Interaction, kind: int, data: dict[s
         data=data,
     )
     interaction.response._responded = True
+
+
+def parse_prefix(dashboard_id: int) -> str:
+    """The start of every custom_id on a dashboard's message."""
+    return custom_id(dashboard_id, "")
 
 
 def _can_manage(interaction: nextcord.Interaction) -> bool:

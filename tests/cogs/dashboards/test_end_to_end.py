@@ -224,3 +224,26 @@ def test_presets_fit_the_layout_rules() -> None:
 
     for layout in PRESETS.values():
         assert parse_layout(layout).widgets
+
+
+async def test_a_message_posted_but_not_recorded_is_adopted_after_restart(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    driver, message = await create(foundry)
+    # The process stopped between posting and storing the id (the write was lost).
+    await service(foundry).store.message_posted(1, message.id, "")
+    from cogs.dashboards.models import Dashboard
+
+    async with foundry.process.services.db.session() as session, session.begin():
+        (await session.get(Dashboard, 1)).message_id = None
+    await foundry.restart()
+    foundry.bot.services.provided.provide("metrics", metrics)
+    dash = service(foundry)
+    await eventually(lambda: True if dash.started else None, "load its dashboards")
+    await eventually(
+        lambda: (entry := dash.scheduler.entries.get(1)) and entry.message_id, "adopt it"
+    )
+    assert dash.scheduler.entries[1].message_id == message.id
+    await eventually(lambda: True if calls(foundry, EDIT, 200) else None, "refresh it in place")
+    assert len(calls(foundry, POST)) == 1
+    del driver
