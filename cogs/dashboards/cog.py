@@ -4,6 +4,7 @@ dashboard message, and the wiring of store, renderer and scheduler to the runnin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ ACTIONS_SERVICE = "actions"  # an object with `async run(name) -> str`, offered 
 MESSAGE_UPDATE = 7
 DEFERRED_UPDATE = 6
 MANAGE_ONLY = "You need Manage Server to manage dashboards."
+SYNC_SECONDS = 15.0  # how often changes made by another process are picked up
 
 
 class DashboardService:
@@ -53,6 +55,7 @@ class DashboardService:
         self.scheduler = scheduler or Scheduler(self.publisher, self, owns=self.owns)
         self.records: dict[int, DashboardRecord] = {}
         self._views_added: set[tuple[int, str]] = set()
+        self._sync_task: asyncio.Task[None] | None = None
         self.started = False
 
     @property
@@ -122,11 +125,37 @@ class DashboardService:
             return  # on_ready fires again after a reconnect
         self.started = True
         for record in await self.store.list():
-            if record.message_id is None and record.layout.actions:
+            if record.message_id is None and record.layout.actions and self.owns(record.guild_id):
                 record = await self._adopt_posted(record)
             self._attach(record)
         self.scheduler.start()
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="dashboard-sync")
         log.info("Dashboards: %d loaded", len(self.records))
+
+    async def sync(self) -> None:
+        """Follow changes another process made in the shared database: new, edited and
+        removed dashboards (this process may be the one whose shards hold their guilds)."""
+        stored = {record.id: record for record in await self.store.list()}
+        for dashboard_id in set(self.records) - set(stored):
+            self.records.pop(dashboard_id, None)
+            self.scheduler.remove(dashboard_id)
+        for dashboard_id, record in stored.items():
+            known = self.records.get(dashboard_id)
+            if known is None or (known.layout, known.channel_id, known.name) != (
+                record.layout,
+                record.channel_id,
+                record.name,
+            ):
+                self._attach(record)
+                self.scheduler.request(dashboard_id)
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_SECONDS)
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("Reading dashboards from the database failed")
 
     async def _adopt_posted(self, record: DashboardRecord) -> DashboardRecord:
         """A dashboard without a stored message id may have been posted just before the
@@ -153,7 +182,8 @@ class DashboardService:
         return record
 
     def stop(self) -> None:
-        for task in [self.scheduler._loop_task, *self.scheduler._workers.values()]:
+        tasks = [self.scheduler._loop_task, *self.scheduler._workers.values(), self._sync_task]
+        for task in tasks:
             if task is not None:
                 task.cancel()
 
@@ -374,6 +404,11 @@ class DashboardsCog(commands.Cog):
 
     async def cog_stop(self) -> None:
         """Called by the bot process before it closes the database (bot/runtime.py)."""
+        task = self.service._sync_task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.service.scheduler.close()
 
     def cog_unload(self) -> None:

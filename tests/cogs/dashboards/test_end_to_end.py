@@ -48,6 +48,12 @@ async def eventually(check, what: str, timeout: float = 10.0):  # type: ignore[n
 
 
 async def approve(foundry: Foundry, driver: SandboxDriver) -> None:
+    access = foundry.process.services.guild_access
+
+    async def known() -> bool | None:
+        return True if await access.status(foundry.guild.id) is not None else None
+
+    await eventually(known, "record the guild")  # the bot admits it as it arrives
     answer = await driver.member("alice").run("guild approve", channel="general")
     assert "approved" in answer.content, answer.content
 
@@ -247,3 +253,22 @@ async def test_a_message_posted_but_not_recorded_is_adopted_after_restart(
     await eventually(lambda: True if calls(foundry, EDIT, 200) else None, "refresh it in place")
     assert len(calls(foundry, POST)) == 1
     del driver
+
+
+async def test_changes_made_by_another_process_are_followed(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    driver, message = await create(foundry)
+    dash = service(foundry)
+    # Another process (sharing the database) adds a dashboard and removes the first.
+    from cogs.dashboards.presets import preset
+
+    bob = foundry.server.state.find_user("bob").id
+    channel = foundry.guild.channel("status").id
+    other = await dash.store.create(foundry.guild.id, channel, "GPU", preset("gpu"), bob)
+    await dash.store.remove(1, bob)
+    await dash.sync()
+    assert set(dash.scheduler.entries) == {other.id}
+    await eventually(lambda: dash.scheduler.entries[other.id].message_id, "post the new one")
+    assert len(calls(foundry, POST)) == 2
+    del driver, message
