@@ -239,6 +239,19 @@ class Scheduler:
         self._loop_task = None
         self._workers.clear()
 
+    def health(self) -> str:
+        """One line for people: is the refresh loop alive (a stalled one must be visible)."""
+        if not self.running:
+            return "stopped"
+        last = self.stats.last_tick
+        if last is None:
+            return "starting"
+        age = self.clock() - last
+        state = "running" if age <= max(10 * self.tick_seconds, 30.0) else "STALLED"
+        return f"{state}: last pass {age:.1f} s ago, {self.stats.edits} edits, " + (
+            f"{self.stats.unchanged} unchanged renders skipped, {self.stats.rate_limited} 429s"
+        )
+
     @property
     def running(self) -> bool:
         return self._loop_task is not None and not self._loop_task.done()

@@ -95,6 +95,7 @@ async def dashboard_list(request: web.Request) -> web.Response:
             "channel_names": dict(channels),
             "channels": channels,
             "presets": PRESET_LABELS,
+            "scheduler_health": _service(request).scheduler.health(),
         },
     )
 

@@ -66,6 +66,9 @@ async def test_preview_refuses_a_bad_layout_naming_each_path(foundry: Foundry) -
 async def test_only_managers_reach_the_pages(foundry: Foundry) -> None:
     await create(foundry, "server")
     base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards"
+    async with signed_in(foundry, "bob") as (session, _), session.get(base) as page:
+        text = await page.text()
+        assert page.status == 200 and "Refresh loop: running: last pass" in text
     async with signed_in(foundry, "carol") as (session, csrf):
         async with session.get(base) as page:
             assert page.status == 403
