@@ -13,12 +13,13 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from cogs.dashboards.render import Rendered
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -89,6 +90,7 @@ class SchedulerStats:
     posts: int = 0
     reposts: int = 0
     rate_limited: int = 0
+    timeouts: int = 0
     errors: int = 0
     last_tick: float | None = None
 
@@ -157,6 +159,7 @@ class Scheduler:
         global_rate: tuple[int, float] = (40, 1.0),
         tick: float = 1.0,
         max_backoff: float = 60.0,
+        call_timeout: float = 60.0,
     ) -> None:
         self.publisher = publisher
         self.persistence = persistence
@@ -165,6 +168,7 @@ class Scheduler:
         self.owns = owns
         self.tick_seconds = tick
         self.max_backoff = max_backoff
+        self.call_timeout = call_timeout
         self.budget = Budget(clock, per_channel=per_channel, global_rate=global_rate)
         self.entries: dict[int, Entry] = {}
         self.stats = SchedulerStats()
@@ -360,6 +364,17 @@ class Scheduler:
                 self.stats.errors += 1
                 log.exception("Updating dashboard %s failed", dashboard_id)
 
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """An idempotent call (edit, look-up) that may not hang the channel's worker: a
+        client stuck in its own rate-limit wait counts as rate limited and is retried.
+        Posts are never cut off this way (a post cut off may still land: a duplicate)."""
+        try:
+            return await asyncio.wait_for(call, self.call_timeout)
+        except TimeoutError:
+            self.stats.timeouts += 1
+            log.warning("A dashboard request took over %.0f s; retrying later", self.call_timeout)
+            raise RateLimited(self.call_timeout / 4) from None
+
     async def _send(self, entry: Entry, rendered: Rendered) -> None:
         if (
             entry.message_id is not None
@@ -367,7 +382,7 @@ class Scheduler:
             and (rendered.digest == entry.last_hash)
         ):
             # After a restart: the payload is unchanged, but is the message still there?
-            exists = await self.publisher.exists(entry.channel_id, entry.message_id)
+            exists = await self._bounded(self.publisher.exists(entry.channel_id, entry.message_id))
             entry.verified = True
             if exists:
                 self.stats.unchanged += 1
@@ -376,7 +391,9 @@ class Scheduler:
             self.stats.reposts += 1
         if entry.message_id is not None:
             try:
-                await self.publisher.edit(entry.channel_id, entry.message_id, rendered)
+                await self._bounded(
+                    self.publisher.edit(entry.channel_id, entry.message_id, rendered)
+                )
             except MessageGone:
                 self.budget.record(entry.channel_id)
                 log.info("Dashboard %s's message was deleted; posting it again", entry.dashboard_id)

@@ -51,7 +51,10 @@ async def settle(clock: FakeClock, scheduler: Scheduler) -> None:
             await asyncio.sleep(0)
         if all(w.done() for w in scheduler._workers.values()):
             return
-        clock.wake_next()
+        if clock.sleepers:
+            clock.wake_next()
+        else:  # a worker waits on something real (a call being cut off)
+            await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -275,3 +278,31 @@ def test_shard_of_follows_discord() -> None:
     assert shard_of(41771983423143937, 4) == (41771983423143937 >> 22) % 4
     assert owns_guild(123 << 22, None, None)
     assert owns_guild(5 << 22, 4, [1]) and not owns_guild(5 << 22, 4, [0, 2])
+
+
+async def test_an_edit_that_hangs_is_cut_off_and_retried(world) -> None:  # type: ignore[no-untyped-def]
+    clock, discord, store, scheduler = world
+    content = Content()
+    scheduler.add(entry(1, 10, content))
+    await run_for(clock, scheduler, 1)
+    scheduler.call_timeout = 0.05
+    hang = asyncio.Event()
+    real_edit = discord.edit
+
+    async def edit_once_hanging(channel_id: int, message_id: int, rendered: Rendered) -> None:
+        if not hang.is_set():
+            hang.set()
+            await asyncio.sleep(3600)  # a client stuck in its own wait
+        await real_edit(channel_id, message_id, rendered)
+
+    discord.edit = edit_once_hanging  # type: ignore[method-assign]
+    content.version = 1
+    scheduler.request(1)
+    await scheduler.tick()
+    for _ in range(100):
+        await settle(clock, scheduler)
+        if store.hashes[1] == "h1":
+            break
+        await asyncio.sleep(0.01)
+    assert store.hashes[1] == "h1"
+    assert scheduler.stats.timeouts == 1 and scheduler.stats.rate_limited == 1
