@@ -86,7 +86,18 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
         assert await widget.get_attribute("gs-w") == "3"
         await page.get_by_test_id("prop-text").fill("Backups ran at **03:00**")
         await page.get_by_test_id("prop-title").fill("Backups")
-        await page.get_by_test_id("prop-width").select_option("1")
+        # Resize by dragging the widget's right edge from three columns to one.
+        await widget.hover()
+        handle = widget.locator(".ui-resizable-e")
+        box = await handle.bounding_box()
+        grid_box = await page.get_by_test_id("grid").bounding_box()
+        assert box is not None and grid_box is not None
+        start_x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        await page.mouse.move(start_x, y)
+        await page.mouse.down()
+        for step in range(1, 11):
+            await page.mouse.move(start_x - grid_box["width"] * 0.66 * step / 10, y)
+        await page.mouse.up()
         await expect(widget).to_contain_text("1 col")  # gridstack drops gs-w at 1
         # The preview is redrawn from the renderer's payload.
         await preview.get_by_text("Backups ran at").wait_for(state="visible")
