@@ -352,16 +352,16 @@ def render(
     """The message payload (embeds and components) and the charts it refers to."""
     page = min(state.page, layout.page_count - 1)
     widgets = layout.page_widgets(page)
-    embed: dict[str, Any] = {
-        "title": cut(layout.title, limits.TITLE),
-        "color": layout.color,
-        "type": "rich",
-    }
+    embed: dict[str, Any] = {"color": layout.color, "type": "rich"}
+    if layout.title:
+        embed["title"] = cut(layout.title, limits.TITLE)
     if layout.description:
         embed["description"] = cut(layout.description, limits.DESCRIPTION)
     fields = _fields(widgets, snapshot)
     if fields:
         embed["fields"] = fields
+    if not (layout.title or layout.description or fields):
+        embed["description"] = "(nothing to show yet)"  # Discord refuses an empty embed
     footer = []
     if layout.page_count > 1:
         footer.append(f"{layout.page_name(page)} ({page + 1}/{layout.page_count})")

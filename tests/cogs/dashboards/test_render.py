@@ -291,3 +291,8 @@ def test_hash_is_stable_and_follows_content() -> None:
         render(chart, Snapshot({"a": WidgetData(value=1, history=(1.0,))})).digest
         != render(chart, Snapshot({"a": WidgetData(value=1, history=(2.0,))})).digest
     )
+
+
+def test_an_empty_dashboard_is_still_a_payload_discord_accepts() -> None:
+    embed = render(parse_layout({"title": "", "widgets": []}), Snapshot()).payload["embeds"][0]
+    assert "title" not in embed and embed["description"] == "(nothing to show yet)"
