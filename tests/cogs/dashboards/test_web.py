@@ -106,3 +106,25 @@ async def test_saving_updates_the_live_message(foundry: Foundry) -> None:
     assert edited.embeds[0]["title"] == "Renamed"
     assert edited.embeds == body["payload"]["embeds"]
     del driver
+
+
+async def test_new_from_a_preset_and_remove_from_the_list(foundry: Foundry) -> None:
+    driver, first = await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards"
+    general = foundry.guild.channel("general").id
+    async with signed_in(foundry, "bob") as (session, csrf):
+        form = {"csrf_token": csrf, "preset": "containers", "channel": str(general), "name": ""}
+        async with session.post(base, data=form) as page:
+            assert page.status == 200 and str(page.url).endswith("/dashboards/2")
+        async with session.post(
+            base, data=form | {"channel": "123"}, allow_redirects=False
+        ) as refused:
+            assert refused.status == 400
+        dash = service(foundry)
+        await eventually(lambda: dash.scheduler.entries[2].message_id, "post the new one")
+        async with session.post(base + "/1/remove", data={"csrf_token": csrf}) as page:
+            assert page.status == 200 and "Containers" in await page.text()
+    assert [r.id for r in await dash.store.list()] == [2]
+    status = foundry.guild.channel("status").id
+    assert first.id not in [m.id for m in foundry.server.state.channel_messages(status)]
+    del driver
