@@ -272,3 +272,41 @@ async def test_changes_made_by_another_process_are_followed(
     await eventually(lambda: dash.scheduler.entries[other.id].message_id, "post the new one")
     assert len(calls(foundry, POST)) == 2
     del driver, message
+
+
+async def test_pages_turn_with_the_buttons_and_the_select(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    driver, message = await create(foundry, "server")
+    dash = service(foundry)
+    bob = foundry.server.state.find_user("bob").id
+    layout = parse_layout(
+        {
+            "title": "Paged",
+            "pages": ["Front", "Back"],
+            "widgets": [
+                {"id": "a", "title": "A", "source": {"kind": "markdown", "text": "first"}},
+                {"id": "b", "title": "B", "page": 1, "source": {"kind": "markdown", "text": "2"}},
+            ],
+            "actions": [
+                {"type": "button", "action": "prev_page"},
+                {"type": "button", "action": "next_page"},
+                {"type": "select", "action": "page"},
+            ],
+        }
+    )
+    await dash.update_layout(1, layout, bob)
+    await eventually(
+        lambda: True if driver.message(message.id).embeds[0].get("title") == "Paged" else None,
+        "show the new layout",
+    )
+    carol = driver.member("carol")
+    answer = await carol.press(message, "fcd:1:next_page")
+    assert answer.type == 7
+    shown = driver.message(message.id)
+    assert field_values(shown) == {"B": "2"}
+    assert shown.embeds[0]["footer"]["text"] == "Back (2/2)"
+    await carol.choose(message, "fcd:1:page", "0")
+    assert field_values(driver.message(message.id)) == {"A": "first"}
+    # The page chosen is kept: a restart shows the same page.
+    assert (await dash.store.get(1)).view_state.page == 0
