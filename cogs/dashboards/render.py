@@ -316,12 +316,12 @@ def _select(
         chosen, what = str(state.page), "page"
     options, hidden = _options(values, chosen)
     placeholder = action.label or f"Choose a {what}"
-    if hidden:
-        placeholder = f"{placeholder} (+{hidden} more not listed)"
+    more = f" (+{hidden} more not listed)" if hidden else ""
     select: dict[str, Any] = {
         "type": 3,
         "custom_id": custom_id(dashboard_id, action.key),
-        "placeholder": cut(placeholder, limits.SELECT_PLACEHOLDER),
+        # The count of what is left out must stay visible: cut the label, not the count.
+        "placeholder": cut(placeholder, limits.SELECT_PLACEHOLDER - len(more)) + more,
         "min_values": 1,
         "max_values": 1,
         "options": options or [{"label": f"no {what} available", "value": "-"}],

@@ -310,3 +310,53 @@ async def test_pages_turn_with_the_buttons_and_the_select(
     assert field_values(driver.message(message.id)) == {"A": "first"}
     # The page chosen is kept: a restart shows the same page.
     assert (await dash.store.get(1)).view_state.page == 0
+
+
+async def test_discord_never_refuses_an_overflowing_dashboard(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    from bot.metrics import StatusItem
+
+    driver, _ = await create(foundry, "server")
+    metrics.container_items = [
+        StatusItem(f"container-{i:03}-" + "x" * 60, i % 3 != 0, "y" * 40) for i in range(300)
+    ]
+    many = [f"host-{i:02}" for i in range(40)]
+    metrics.values.update({host: {"cpu.percent": 1.0} for host in many})
+    layout = parse_layout(
+        {
+            "title": "T" * 256,
+            "description": "D" * 4096,
+            "widgets": [
+                {
+                    "id": f"w{i}",
+                    "title": "N" * 256,
+                    "width": 3,
+                    "source": {"kind": "containers"},
+                    "format": "status",
+                }
+                for i in range(25)
+            ],
+            "actions": [
+                *(
+                    {"type": "button", "action": "run", "run": f"a{i}", "label": "L" * 80}
+                    for i in range(15)
+                ),
+                {"type": "select", "action": "host", "label": "P" * 150},
+                {"type": "select", "action": "page"},
+            ],
+        }
+    )
+    dash = service(foundry)
+    bob = foundry.server.state.find_user("bob").id
+    record = await dash.create(
+        foundry.guild.id, foundry.guild.channel("status").id, "Big", layout, bob
+    )
+    await eventually(lambda: dash.scheduler.entries[record.id].message_id, "post it")
+    posted = [c for c in calls(foundry, POST) if c["status"] != 200]
+    assert posted == []  # the sandbox enforces Discord's limits: nothing was refused
+    shown = driver.message(dash.scheduler.entries[record.id].message_id)
+    values = [f["value"] for f in shown.embeds[0]["fields"]]
+    assert len(values) == 25 and any("more)" in v or v.endswith("…") for v in values)
+    host_select = shown.components[3]["components"][0]
+    assert len(host_select["options"]) == 25 and "more not listed" in host_select["placeholder"]

@@ -296,3 +296,13 @@ def test_hash_is_stable_and_follows_content() -> None:
 def test_an_empty_dashboard_is_still_a_payload_discord_accepts() -> None:
     embed = render(parse_layout({"title": "", "widgets": []}), Snapshot()).payload["embeds"][0]
     assert "title" not in embed and embed["description"] == "(nothing to show yet)"
+
+
+def test_a_long_placeholder_is_cut_but_keeps_the_count_of_hidden_options() -> None:
+    layout = layout_of(
+        metric("a"), actions=[{"type": "select", "action": "host", "label": "P" * 150}]
+    )
+    hosts = tuple(f"h{i}" for i in range(30))
+    select = render(layout, Snapshot(hosts=hosts)).payload["components"][0]["components"][0]
+    assert len(select["placeholder"]) == limits.SELECT_PLACEHOLDER
+    assert select["placeholder"].endswith("… (+5 more not listed)")
