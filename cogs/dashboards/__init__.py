@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cogs.dashboards.cog import DashboardsCog, DashboardService
+from cogs.dashboards.cog import DashboardsCog
+from cogs.dashboards.service import DashboardService
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot

@@ -29,7 +29,7 @@ from web.discord_view import payload_view
 from web.errors import PageError
 
 if TYPE_CHECKING:
-    from cogs.dashboards.cog import DashboardService
+    from cogs.dashboards.service import DashboardService
 
 HERE = Path(__file__).resolve().parent
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("foundrycord_dashboards", object)

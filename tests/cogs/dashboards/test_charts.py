@@ -29,7 +29,8 @@ CHART_LAYOUT = {
 def test_loading_and_rendering_dashboards_does_not_import_pillow() -> None:
     code = (
         "import sys, asyncio, datetime\n"
-        "import cogs.dashboards, cogs.dashboards.cog, cogs.dashboards.web\n"
+        "import cogs.dashboards, cogs.dashboards.cog\n"
+        "import cogs.dashboards.service, cogs.dashboards.web\n"
         "from cogs.dashboards.presets import PRESETS, preset\n"
         "from cogs.dashboards.render import render, Snapshot\n"
         "for name in PRESETS: render(preset(name), Snapshot())\n"
