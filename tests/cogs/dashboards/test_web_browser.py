@@ -103,6 +103,21 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
         await preview.get_by_text("Backups ran at").wait_for(state="visible")
         assert await preview.locator(".dc-embed-field.dc-inline").count() == 2
 
+        # Drag it before the Members widget: the order of the fields follows.
+        members = page.locator('.grid-stack-item[data-widget-id="members"]')
+        source, target = await widget.bounding_box(), await members.bounding_box()
+        assert source is not None and target is not None
+        await page.mouse.move(source["x"] + 20, source["y"] + 10)
+        await page.mouse.down()
+        for step in range(1, 11):
+            await page.mouse.move(
+                source["x"] + 20 + (target["x"] - source["x"]) * step / 10,
+                source["y"] + 10 + (target["y"] - source["y"] - 10) * step / 10,
+            )
+        await page.mouse.up()
+        names = preview.locator(".dc-embed-field-name")
+        await expect(names.first).to_have_text("Backups")
+
         await page.get_by_test_id("save").click()
         await page.get_by_test_id("saved").wait_for(state="visible")
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -119,4 +134,5 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
     assert dashboard_message().id == message.id  # edited in place, not posted again
     assert {"name": "Backups", "value": "Backups ran at **03:00**", "inline": True} in fields
     saved = await service.store.get(record.id)
-    assert [w.id for w in saved.layout.widgets] == ["members", "markdown1"]
+    assert [w.id for w in saved.layout.widgets] == ["markdown1", "members"]
+    assert [f["name"] for f in fields] == ["Backups", "Members"]
