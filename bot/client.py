@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from bot.startup import StartupWork
 
 log = logging.getLogger(__name__)
 
+
+COG_STOP_TIMEOUT = 5.0  # seconds a cog's cog_stop may take at shutdown
 
 # Always loaded: guild approval and sign-in links are the ground every feature stands on.
 REQUIRED_FEATURES = frozenset({"admin"})
@@ -81,7 +84,7 @@ class FoundryMixin:
             if stop is None:
                 continue
             try:
-                await stop()
+                await asyncio.wait_for(stop(), COG_STOP_TIMEOUT)
             except Exception:
                 log.exception("Stopping %s failed", type(cog).__name__)
 

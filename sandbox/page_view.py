@@ -5,12 +5,9 @@ the modal a member has open. Pure functions over :mod:`sandbox.state`; no aiohtt
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from markupsafe import Markup, escape
 
 from sandbox import permissions as perm
 from sandbox.snowflake import snowflake_datetime
@@ -30,6 +27,14 @@ from sandbox.state import (
     Member,
     Message,
 )
+from web.discord_view import (
+    STRING_SELECT,
+    MessageView,
+    Names,
+    component_view,
+    embed_view,
+    markdown,
+)
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer
@@ -45,92 +50,11 @@ CHANNEL_ICONS = {
     GUILD_FORUM: "forum",
     GUILD_MEDIA: "forum",
 }
-BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link", 6: "premium"}
 AVATAR_COLOURS = ("#5865f2", "#3ba55c", "#faa61a", "#ed4245", "#eb459e", "#747f8d")
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
-STRING_SELECT, USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 3, 5, 6, 7, 8
+USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 5, 6, 7, 8
 TEXT_INPUT, LABEL = 4, 18
-
-
-# -- markdown ----------------------------------------------------------------------------------
-
-_CODE = re.compile(r"(`[^`\n]+`)")
-_INLINE = re.compile(
-    r"\*\*(?P<bold>.+?)\*\*"
-    r"|~~(?P<strike>.+?)~~"
-    r"|\*(?P<em>[^*\s][^*]*?)\*"
-    r"|\[(?P<label>[^\]]+)\]\((?P<href>https?://[^\s)]+)\)"
-    r"|(?P<url>https?://[^\s<]+)"
-    r"|&lt;(?P<kind>@!?|@&amp;|#)(?P<id>\d+)&gt;"
-)
-
-
-@dataclass
-class Names:
-    """Resolves mention ids to names for :func:`markdown`."""
-
-    users: dict[int, str] = field(default_factory=dict)
-    roles: dict[int, str] = field(default_factory=dict)
-    channels: dict[int, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, server: SandboxServer, guild: Guild | None) -> Names:
-        names = cls(users={u.id: u.username for u in server.state.users.values()})
-        if guild is not None:
-            names.roles = {r.id: r.name for r in guild.roles.values()}
-            names.channels = {c.id: c.name or "" for c in guild.channels.values()}
-        return names
-
-
-def _inline(text: str, names: Names) -> str:
-    """Escaped ``text`` with bold, strike, italics, links and mentions as HTML."""
-
-    def replace(match: re.Match[str]) -> str:
-        if match["bold"] is not None:
-            return f"<strong>{_inline(match['bold'], names)}</strong>"
-        if match["strike"] is not None:
-            return f"<s>{_inline(match['strike'], names)}</s>"
-        if match["em"] is not None:
-            return f"<em>{_inline(match['em'], names)}</em>"
-        if match["href"] is not None:
-            return _link(match["href"], _inline(match["label"], names))
-        if match["url"] is not None:
-            return _link(match["url"], match["url"])
-        target = int(match["id"])
-        if match["kind"] == "#":
-            label = "#" + names.channels.get(target, "unknown-channel")
-        elif match["kind"] == "@&amp;":
-            label = "@" + names.roles.get(target, "unknown-role")
-        else:
-            label = "@" + names.users.get(target, "unknown-user")
-        return f'<span class="dc-mention">{escape(label)}</span>'
-
-    # the text arrives escaped; a second pass over the already escaped parts is safe
-    return _INLINE.sub(replace, text)
-
-
-def safe_url(url: Any) -> str | None:
-    """``url`` if it is http(s); anything else (javascript:, data:) is dropped."""
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
-
-
-def _link(href: str, label: str) -> str:
-    return f'<a href="{href}" target="_blank" rel="noopener noreferrer">{label}</a>'
-
-
-def markdown(text: str, names: Names | None = None) -> Markup:
-    """Discord's markdown subset as safe HTML: **bold**, *italic*, ~~strike~~, `code`,
-    [links](https://…), bare URLs, <@user>/<@&role>/<#channel> mentions and line breaks.
-    Everything is escaped first; only the tags made here reach the page."""
-    names = names or Names()
-    parts = []
-    for piece in _CODE.split(text or ""):
-        if piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
-            parts.append(f"<code>{escape(piece[1:-1])}</code>")
-        else:
-            parts.append(_inline(str(escape(piece)), names))
-    return Markup("".join(parts).replace("\n", "<br>"))
 
 
 # -- guild, channels, members ------------------------------------------------------------------
@@ -157,6 +81,15 @@ class MemberItem:
     name: str
     colour: str | None
     bot: bool
+
+
+def names_of(server: SandboxServer, guild: Guild | None) -> Names:
+    """Mention names for :func:`markdown` from the sandbox's users, roles and channels."""
+    names = Names(users={u.id: u.username for u in server.state.users.values()})
+    if guild is not None:
+        names.roles = {r.id: r.name for r in guild.roles.values()}
+        names.channels = {c.id: c.name or "" for c in guild.channels.values()}
+    return names
 
 
 def _position(channel: Channel) -> tuple[int, int]:
@@ -218,26 +151,6 @@ def members(guild: Guild) -> list[MemberItem]:
 # -- messages ----------------------------------------------------------------------------------
 
 
-@dataclass
-class MessageView:
-    id: int
-    author: str
-    author_colour: str | None
-    avatar_colour: str
-    initials: str
-    bot: bool
-    time: str
-    iso_time: str
-    content: Markup
-    embeds: list[dict[str, Any]]
-    rows: list[list[dict[str, Any]]]
-    ephemeral: bool
-    loading: bool
-    edited: bool
-    used: str | None  # "alice used /guild list"
-    reply_to: str | None
-
-
 def _avatar_colour(user_id: int) -> str:
     return AVATAR_COLOURS[(user_id >> 22) % len(AVATAR_COLOURS)]
 
@@ -275,34 +188,6 @@ def _reply_to(server: SandboxServer, message: Message) -> str | None:
     return f"{original.author.username}: {original.content[:80]}"
 
 
-def _embed(raw: dict[str, Any], names: Names) -> dict[str, Any]:
-    timestamp = raw.get("timestamp")
-    when = None
-    if timestamp:
-        try:
-            when = datetime.fromisoformat(str(timestamp)).astimezone(UTC).strftime("%d/%m/%Y %H:%M")
-        except ValueError:
-            when = str(timestamp)
-    colour = raw.get("color")
-    return {
-        "colour": f"#{int(colour):06x}" if colour is not None else "#1e1f22",
-        "author": (raw.get("author") or {}).get("name"),
-        "title": raw.get("title"),
-        "url": safe_url(raw.get("url")),
-        "description": markdown(raw.get("description") or "", names),
-        "fields": [
-            {
-                "name": markdown(f.get("name", ""), names),
-                "value": markdown(f.get("value", ""), names),
-                "inline": bool(f.get("inline")),
-            }
-            for f in raw.get("fields") or []
-        ],
-        "footer": (raw.get("footer") or {}).get("text"),
-        "timestamp": when,
-    }
-
-
 def _select_options(
     server: SandboxServer, guild: Guild | None, component: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -338,28 +223,7 @@ def _select_options(
 
 
 def _component(server: SandboxServer, guild: Guild | None, raw: dict[str, Any]) -> dict[str, Any]:
-    kind = raw.get("type")
-    if kind == 2:
-        emoji = (raw.get("emoji") or {}).get("name")
-        return {
-            "kind": "button",
-            "style": BUTTON_STYLES.get(raw.get("style", 2), "secondary"),
-            "label": raw.get("label") or "",
-            "emoji": emoji,
-            "custom_id": raw.get("custom_id"),
-            "url": safe_url(raw.get("url")),
-            "disabled": bool(raw.get("disabled")),
-        }
-    if kind in (STRING_SELECT, USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT):
-        return {
-            "kind": "select",
-            "custom_id": raw.get("custom_id"),
-            "placeholder": raw.get("placeholder") or "Make a selection",
-            "options": _select_options(server, guild, raw),
-            "multiple": int(raw.get("max_values") or 1) > 1,
-            "disabled": bool(raw.get("disabled")),
-        }
-    return {"kind": "unsupported", "type": kind}
+    return component_view(raw, lambda select: _select_options(server, guild, select))
 
 
 def message_view(server: SandboxServer, message: Message, names: Names) -> MessageView:
@@ -383,7 +247,7 @@ def message_view(server: SandboxServer, message: Message, names: Names) -> Messa
         time=_format_time(moment),
         iso_time=moment.isoformat(),
         content=markdown(message.content, names),
-        embeds=[_embed(e, names) for e in message.embeds],
+        embeds=[embed_view(e, names) for e in message.embeds],
         rows=rows,
         ephemeral=message.ephemeral,
         loading=bool(message.flags & LOADING),
@@ -406,7 +270,7 @@ def visible_messages(server: SandboxServer, channel: Channel, viewer_id: int) ->
 
 def message_views(server: SandboxServer, channel: Channel, viewer_id: int) -> list[MessageView]:
     guild = server.state.guilds.get(channel.guild_id) if channel.guild_id else None
-    names = Names.of(server, guild)
+    names = names_of(server, guild)
     return [message_view(server, m, names) for m in visible_messages(server, channel, viewer_id)]
 
 

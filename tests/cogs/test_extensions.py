@@ -7,7 +7,7 @@ import nextcord
 from nextcord.ext import commands
 
 from bot.client import discover_extensions
-from bot.features import FeatureRegistry
+from bot.features import FeatureRegistry, FeatureServices
 from bot.guild_settings import GuildSettingsRegistry
 
 
@@ -16,8 +16,13 @@ async def test_every_extension_loads_and_command_names_are_unique() -> None:
     assert "cogs.admin" in extensions
     bot = commands.Bot(intents=nextcord.Intents.none())
     registry = GuildSettingsRegistry()
-    # what setup() may use: settings, web contributions, the database (not opened here)
-    bot.services = SimpleNamespace(settings_registry=registry, features=FeatureRegistry(), db=None)
+    # what setup() may use: settings, web contributions, services, the database (not opened)
+    bot.services = SimpleNamespace(
+        settings_registry=registry,
+        features=FeatureRegistry(),
+        provided=FeatureServices(),
+        db=None,
+    )
     for name in extensions:
         bot.load_extension(name)
     names = Counter(

@@ -1,0 +1,414 @@
+"""The pure renderer: layout + data snapshot + view state -> the exact message payload, kept
+inside Discord's limits with overflow cut visibly, and a hash of it. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.metrics import StatusItem
+from cogs.dashboards import limits
+from cogs.dashboards.layout import (
+    BUTTON_STYLES,
+    Action,
+    Layout,
+    Widget,
+    action_rows,
+    grid_rows,
+    spacers_after,
+)
+
+ELLIPSIS = "…"
+BLANK = "\u200b"  # Discord refuses empty field names and values
+UNAVAILABLE = "unavailable"
+CUSTOM_ID_PREFIX = "fcd"
+BAR_CELLS = 10
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class WidgetData:
+    """What one widget shows; `unavailable` (a reason) wins over everything else."""
+
+    value: float | None = None
+    history: tuple[float, ...] = ()
+    items: tuple[StatusItem, ...] | None = None
+    rows: tuple[tuple[str, str], ...] | None = None
+    text: str | None = None
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    widgets: dict[str, WidgetData] = field(default_factory=dict)
+    hosts: tuple[str, ...] = ()
+    disks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the people looking at the message chose: its page, host and disk."""
+
+    page: int = 0
+    host: str = ""
+    disk: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.page, "host": self.host, "disk": self.disk}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ViewState:
+        if not isinstance(data, dict):
+            return cls()
+        page = data.get("page", 0)
+        return cls(
+            page=page if isinstance(page, int) and page >= 0 else 0,
+            host=str(data.get("host") or ""),
+            disk=str(data.get("disk") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A history chart, drawn to PNG only when it is sent (see charts.py)."""
+
+    filename: str
+    title: str
+    points: tuple[float, ...]
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    payload: dict[str, Any]
+    charts: tuple[Chart, ...] = ()
+    digest: str = ""
+
+
+# text cutting
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` if it fits, else its start and an ellipsis, `limit` characters in all."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def fit_lines(lines: Sequence[str], limit: int) -> str:
+    """As many whole lines as fit in `limit`, then "(+N more)" for the rest."""
+    if not lines:
+        return ""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        line = cut(line, limit)
+        rest = len(lines) - i - 1
+        tail = len(f"\n(+{rest} more)") if rest else 0
+        extra = len(line) + (1 if out else 0)
+        if used + extra + tail <= limit:
+            out.append(line)
+            used += extra
+            continue
+        more = f"(+{len(lines) - i} more)"
+        while out and used + 1 + len(more) > limit:
+            used -= len(out.pop()) + (1 if out else 0)
+            more = f"(+{len(lines) - len(out)} more)"
+        out.append(more)
+        return "\n".join(out)
+    return "\n".join(out)
+
+
+# formats
+
+
+def number(value: float) -> str:
+    if abs(value) >= 100 or value == int(value):
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def with_unit(value: float, unit: str) -> str:
+    if not unit:
+        return number(value)
+    return f"{number(value)} {unit}" if unit[0].isalpha() else f"{number(value)}{unit}"
+
+
+def bar(value: float, scale: float, unit: str) -> str:
+    share = min(max(value / scale, 0.0), 1.0) if scale > 0 else 0.0
+    filled = round(share * BAR_CELLS)
+    return f"`{'█' * filled}{'░' * (BAR_CELLS - filled)}` {with_unit(value, unit)}"
+
+
+def sparkline(points: Sequence[float], width: int) -> str:
+    points = list(points)[-width:]
+    if not points:
+        return ""
+    low, high = min(points), max(points)
+    span = high - low
+    if span == 0:
+        return SPARK[0] * len(points)
+    return "".join(SPARK[round((p - low) / span * (len(SPARK) - 1))] for p in points)
+
+
+def status_line(item: StatusItem) -> str:
+    mark = "🟢" if item.ok else "🔴"
+    return f"{mark} {item.name}" + (f" · {item.detail}" if item.detail else "")
+
+
+def table(rows: Sequence[tuple[str, str]]) -> str:
+    """A monospace two-column table in a code block, cut to whole rows."""
+    if not rows:
+        return "(empty)"
+    wide = min(max(len(k) for k, _ in rows), 24)
+    lines = [f"{cut(k, wide):<{wide}}  {v}" for k, v in rows]
+    inner = limits.FIELD_VALUE - len("```\n\n```")
+    return f"```\n{fit_lines(lines, inner)}\n```"
+
+
+def widget_value(widget: Widget, data: WidgetData | None) -> str:
+    """One field's value text (uncut; the caller cuts)."""
+    if data is None:
+        return UNAVAILABLE
+    if data.unavailable is not None:
+        return f"{UNAVAILABLE} ({data.unavailable})" if data.unavailable else UNAVAILABLE
+    fmt = widget.format
+    kind = widget.source.kind
+    if kind == "markdown" or kind == "links":
+        return data.text or BLANK
+    if kind in ("containers", "services"):
+        items = data.items or ()
+        if fmt == "status":
+            return fit_lines([status_line(i) for i in items], limits.FIELD_VALUE) or "(none)"
+        if fmt == "table":
+            return table([(i.name, ("up" if i.ok else "down")) for i in items])
+        up = sum(1 for i in items if i.ok)
+        return f"**{up}/{len(items)}** up"
+    if fmt == "table":
+        return table(data.rows or ())
+    if data.value is None:
+        return UNAVAILABLE
+    if fmt == "bar":
+        return bar(data.value, widget.max, widget.unit)
+    if fmt == "sparkline":
+        width = 12 if widget.width < limits.GRID_COLUMNS else 40
+        line = sparkline(data.history, width)
+        shown = with_unit(data.value, widget.unit)
+        return f"`{line}` {shown}" if line else shown
+    return f"**{with_unit(data.value, widget.unit)}**"
+
+
+# the payload
+
+
+def custom_id(dashboard_id: int, key: str) -> str:
+    return f"{CUSTOM_ID_PREFIX}:{dashboard_id}:{key}"[: limits.CUSTOM_ID]
+
+
+def parse_custom_id(value: str) -> tuple[int, str] | None:
+    parts = value.split(":", 2)
+    if len(parts) != 3 or parts[0] != CUSTOM_ID_PREFIX or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+def _fields(widgets: Sequence[Widget], snapshot: Snapshot) -> list[dict[str, Any]]:
+    fields: list[dict[str, Any]] = []
+    rows = grid_rows(widgets)
+    for i, row in enumerate(rows):
+        for widget in row:
+            fields.append(
+                {
+                    "name": cut(widget.title or BLANK, limits.FIELD_NAME),
+                    "value": cut(
+                        widget_value(widget, snapshot.widgets.get(widget.id)), limits.FIELD_VALUE
+                    ),
+                    "inline": widget.width < limits.GRID_COLUMNS,
+                }
+            )
+        for _ in range(spacers_after(rows, i)):
+            fields.append({"name": BLANK, "value": BLANK, "inline": True})
+    if len(fields) > limits.FIELDS:  # the validator refuses this; never send it anyway
+        hidden = len(fields) - limits.FIELDS + 1
+        fields = fields[: limits.FIELDS - 1]
+        fields.append({"name": BLANK, "value": f"(+{hidden} more)", "inline": False})
+    return fields
+
+
+def _embed_chars(embed: dict[str, Any]) -> int:
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += len(embed.get("footer", {}).get("text", ""))
+    total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    return total
+
+
+def _fit_total(embeds: list[dict[str, Any]]) -> None:
+    """Shorten the longest texts until the message holds at most 6000 characters."""
+    excess = sum(_embed_chars(e) for e in embeds) - limits.MESSAGE_TOTAL
+    while excess > 0:
+        candidates: list[tuple[int, dict[str, Any], str]] = []
+        for embed in embeds:
+            for f in embed.get("fields", []):
+                candidates += [(len(f["value"]), f, "value"), (len(f["name"]), f, "name")]
+            for key in ("description", "title"):
+                if embed.get(key):
+                    candidates.append((len(embed[key]), embed, key))
+            if "footer" in embed:
+                candidates.append((len(embed["footer"]["text"]), embed["footer"], "text"))
+        length, holder, key = max(candidates, key=lambda c: c[0])
+        if length <= 1:
+            break
+        # Shorten the longest down to the next longest at most, so cuts spread evenly.
+        second = sorted((c[0] for c in candidates), reverse=True)[1:2] or [1]
+        target = max(length - excess, second[0], 1) if second[0] < length else length - 1
+        holder[key] = cut(holder[key], max(target, 1))
+        excess -= length - len(holder[key])
+
+
+def _button(dashboard_id: int, action: Action, state: ViewState, pages: int) -> dict[str, Any]:
+    labels = {
+        "refresh": "Refresh",
+        "prev_page": "◀ Previous",
+        "next_page": "Next ▶",
+        "details": "Details",
+        "run": f"Run {action.run}",
+    }
+    button: dict[str, Any] = {
+        "type": 2,
+        "style": BUTTON_STYLES[action.style],
+        "label": cut(action.label or labels[action.action], limits.BUTTON_LABEL),
+        "custom_id": custom_id(dashboard_id, action.key),
+    }
+    if action.action == "prev_page" and state.page <= 0:
+        button["disabled"] = True
+    if action.action == "next_page" and state.page >= pages - 1:
+        button["disabled"] = True
+    return button
+
+
+def _options(values: Sequence[tuple[str, str]], chosen: str) -> tuple[list[dict[str, Any]], int]:
+    shown = values[: limits.SELECT_OPTIONS]
+    options = [
+        {
+            "label": cut(label, limits.OPTION_TEXT),
+            "value": value[: limits.OPTION_TEXT],
+            **({"default": True} if value == chosen else {}),
+        }
+        for label, value in shown
+    ]
+    return options, len(values) - len(shown)
+
+
+def _select(
+    dashboard_id: int, action: Action, layout: Layout, snapshot: Snapshot, state: ViewState
+) -> dict[str, Any]:
+    if action.action == "host":
+        values = [(h, h) for h in snapshot.hosts]
+        chosen, what = state.host or (snapshot.hosts[0] if snapshot.hosts else ""), "host"
+    elif action.action == "disk":
+        values = [(d, d) for d in snapshot.disks]
+        chosen, what = state.disk or (snapshot.disks[0] if snapshot.disks else ""), "disk"
+    else:
+        values = [(layout.page_name(p), str(p)) for p in range(layout.page_count)]
+        chosen, what = str(state.page), "page"
+    options, hidden = _options(values, chosen)
+    placeholder = action.label or f"Choose a {what}"
+    more = f" (+{hidden} more not listed)" if hidden else ""
+    select: dict[str, Any] = {
+        "type": 3,
+        "custom_id": custom_id(dashboard_id, action.key),
+        # The count of what is left out must stay visible: cut the label, not the count.
+        "placeholder": cut(placeholder, limits.SELECT_PLACEHOLDER - len(more)) + more,
+        "min_values": 1,
+        "max_values": 1,
+        "options": options or [{"label": f"no {what} available", "value": "-"}],
+    }
+    if not options:
+        select["disabled"] = True
+    return select
+
+
+def components(
+    dashboard_id: int, layout: Layout, snapshot: Snapshot, state: ViewState
+) -> list[dict[str, Any]]:
+    rows = []
+    for row in action_rows(layout.actions)[: limits.ACTION_ROWS]:
+        items = [
+            _button(dashboard_id, a, state, layout.page_count)
+            if a.kind == "button"
+            else _select(dashboard_id, a, layout, snapshot, state)
+            for a in row
+        ]
+        rows.append({"type": 1, "components": items})
+    return rows
+
+
+def render(
+    layout: Layout, snapshot: Snapshot, state: ViewState = ViewState(), dashboard_id: int = 0
+) -> Rendered:
+    """The message payload (embeds and components) and the charts it refers to."""
+    page = min(state.page, layout.page_count - 1)
+    widgets = layout.page_widgets(page)
+    embed: dict[str, Any] = {"color": layout.color, "type": "rich"}
+    if layout.title:
+        embed["title"] = cut(layout.title, limits.TITLE)
+    if layout.description:
+        embed["description"] = cut(layout.description, limits.DESCRIPTION)
+    fields = _fields(widgets, snapshot)
+    if fields:
+        embed["fields"] = fields
+    if not (layout.title or layout.description or fields):
+        embed["description"] = "(nothing to show yet)"  # Discord refuses an empty embed
+    footer = []
+    if layout.page_count > 1:
+        footer.append(f"{layout.page_name(page)} ({page + 1}/{layout.page_count})")
+    if state.host:
+        footer.append(f"host {state.host}")
+    if footer:
+        embed["footer"] = {"text": cut(" · ".join(footer), limits.FOOTER)}
+    embeds = [embed]
+    charts: list[Chart] = []
+    for widget in widgets:
+        if widget.format != "chart" or len(embeds) >= limits.EMBEDS:
+            continue
+        data = snapshot.widgets.get(widget.id)
+        chart_embed: dict[str, Any] = {
+            "title": cut(widget.title or BLANK, limits.TITLE),
+            "color": layout.color,
+            "type": "rich",
+        }
+        if data is None or data.unavailable is not None or not data.history:
+            reason = data.unavailable if data is not None and data.unavailable else "no history"
+            chart_embed["description"] = f"{UNAVAILABLE} ({reason})"
+        else:
+            chart = Chart(f"chart-{widget.id}.png", widget.title, data.history, widget.unit)
+            charts.append(chart)
+            chart_embed["image"] = {"url": f"attachment://{chart.filename}"}
+        embeds.append(chart_embed)
+    _fit_total(embeds)
+    payload: dict[str, Any] = {
+        "embeds": embeds,
+        "components": components(
+            dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)
+        ),
+    }
+    return Rendered(payload, tuple(charts), payload_hash(payload, charts))
+
+
+def payload_hash(payload: dict[str, Any], charts: Sequence[Chart] = ()) -> str:
+    """A stable digest of everything the message shows, charts by their data."""
+    canonical = json.dumps(
+        {"payload": payload, "charts": [[c.filename, c.points, c.unit] for c in charts]},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def message_chars(payload: dict[str, Any]) -> int:
+    """The characters Discord counts toward its 6000 limit."""
+    return sum(_embed_chars(e) for e in payload.get("embeds", []))

@@ -1,0 +1,223 @@
+"""The dashboards' pages in the web editor, per server: the list, a new dashboard from a
+preset, and the Gridstack editor whose preview is the renderer's own payload drawn by the
+shared Discord message component (web/templates/discord/message.html)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.features import FeatureWeb, GuildTab
+from cogs.dashboards.layout import (
+    BUTTON_ACTIONS,
+    BUTTON_STYLES,
+    FORMATS_FOR,
+    SELECT_ACTIONS,
+    SERVER_STATS,
+    LayoutError,
+    layout_to_json,
+    parse_layout,
+)
+from cogs.dashboards.presets import PRESET_LABELS, preset
+from web.auth import flash, require_manage
+from web.context import get_context
+from web.discord_view import payload_view
+from web.errors import PageError
+
+if TYPE_CHECKING:
+    from cogs.dashboards.service import DashboardService
+
+HERE = Path(__file__).resolve().parent
+SERVICE_KEY: web.AppKey[Any] = web.AppKey("foundrycord_dashboards", object)
+routes = web.RouteTableDef()
+
+
+def feature_web(service: DashboardService) -> FeatureWeb:
+    return FeatureWeb(
+        name="dashboards",
+        routes=[routes],
+        templates=HERE / "templates",
+        static=HERE / "static",
+        guild_tabs=[GuildTab("Dashboards", "dashboards")],
+        app_keys={SERVICE_KEY: service},
+    )
+
+
+def _ids(request: web.Request) -> tuple[int, int | None]:
+    raw_guild = request.match_info["guild_id"]
+    raw_dash = request.match_info.get("dashboard_id")
+    if not raw_guild.isdigit() or (raw_dash is not None and not raw_dash.isdigit()):
+        raise PageError(404, "That is not a dashboard address. Pick one from the list.")
+    return int(raw_guild), int(raw_dash) if raw_dash is not None else None
+
+
+def _service(request: web.Request) -> DashboardService:
+    return request.config_dict[SERVICE_KEY]
+
+
+def _text_channels(request: web.Request, guild_id: int) -> list[tuple[int, str]]:
+    guild = _service(request).bot.get_guild(guild_id)
+    if guild is None:
+        return []
+    return [(c.id, c.name) for c in guild.text_channels]
+
+
+async def _dashboard(request: web.Request) -> tuple[int, Any]:
+    guild_id, dashboard_id = _ids(request)
+    await require_manage(request, guild_id)
+    record = _service(request).records.get(dashboard_id or 0)
+    if record is None or record.guild_id != guild_id:
+        raise PageError(404, "This server has no such dashboard. Pick one from the list.")
+    return guild_id, record
+
+
+@routes.get("/guilds/{guild_id}/dashboards")
+async def dashboard_list(request: web.Request) -> web.Response:
+    guild_id, _ = _ids(request)
+    await require_manage(request, guild_id)
+    ctx = get_context(request)
+    guild = ctx.live.guild(guild_id)
+    records = await _service(request).store.list(guild_id)
+    channels = _text_channels(request, guild_id)
+    return aiohttp_jinja2.render_template(
+        "dashboards/list.html",
+        request,
+        {
+            "title": f"Dashboards · {guild.name if guild else guild_id}",
+            "guild": guild,
+            "guild_id": guild_id,
+            "active_tab": "dashboards",
+            "dashboards": records,
+            "channel_names": dict(channels),
+            "channels": channels,
+            "presets": PRESET_LABELS,
+            "scheduler_health": _service(request).scheduler.health(),
+        },
+    )
+
+
+@routes.post("/guilds/{guild_id}/dashboards")
+async def dashboard_create(request: web.Request) -> web.Response:
+    guild_id, _ = _ids(request)
+    user = await require_manage(request, guild_id)
+    form = await request.post()
+    preset_name = str(form.get("preset", ""))
+    channel_raw = str(form.get("channel", ""))
+    channels = dict(_text_channels(request, guild_id))
+    if preset_name not in PRESET_LABELS:
+        raise PageError(400, "Pick one of the presets.")
+    if not channel_raw.isdigit() or int(channel_raw) not in channels:
+        raise PageError(400, "Pick one of this server's text channels.")
+    name = str(form.get("name", "")).strip()[:100] or PRESET_LABELS[preset_name]
+    try:
+        record = await _service(request).create(
+            guild_id, int(channel_raw), name, preset(preset_name), user.id
+        )
+    except ValueError as exc:
+        raise PageError(409, str(exc)) from None
+    await flash(request, f"Dashboard {record.name} created; it is being posted.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/dashboards/{record.id}")
+
+
+@routes.get("/guilds/{guild_id}/dashboards/{dashboard_id}")
+async def dashboard_editor(request: web.Request) -> web.Response:
+    guild_id, record = await _dashboard(request)
+    ctx = get_context(request)
+    guild = ctx.live.guild(guild_id)
+    service = _service(request)
+    rendered = await service.preview(record.layout, guild_id, record.id)
+    catalogue = {
+        "formats": FORMATS_FOR,
+        "stats": SERVER_STATS,
+        "buttons": BUTTON_ACTIONS,
+        "selects": SELECT_ACTIONS,
+        "styles": list(BUTTON_STYLES),
+        "hosts": _hosts(service),
+    }
+    return aiohttp_jinja2.render_template(
+        "dashboards/editor.html",
+        request,
+        {
+            "title": f"{record.name} · Dashboards",
+            "guild": guild,
+            "guild_id": guild_id,
+            "active_tab": "dashboards",
+            "record": record,
+            "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
+            "layout_data": layout_to_json(record.layout),
+            "catalogue": catalogue,
+            "preview": payload_view(rendered.payload),
+        },
+    )
+
+
+def _hosts(service: DashboardService) -> list[str]:
+    metrics = service.metrics
+    if metrics is None:
+        return []
+    try:
+        return list(metrics.hosts())
+    except Exception:
+        return []  # the editor still works; metric widgets will say "unavailable"
+
+
+async def _posted_layout(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"errors": ["the layout is not valid JSON"]}),
+            content_type="application/json",
+        ) from None
+
+
+def _preview_html(request: web.Request, payload: dict[str, Any]) -> str:
+    return aiohttp_jinja2.render_string(
+        "dashboards/preview.html", request, {"preview": payload_view(payload)}
+    )
+
+
+@routes.post("/guilds/{guild_id}/dashboards/{dashboard_id}/preview")
+async def dashboard_preview(request: web.Request) -> web.Response:
+    guild_id, record = await _dashboard(request)
+    try:
+        layout = parse_layout(await _posted_layout(request))
+    except LayoutError as exc:
+        return web.json_response({"errors": exc.errors}, status=422)
+    rendered = await _service(request).preview(layout, guild_id, record.id)
+    return web.json_response(
+        {"payload": rendered.payload, "html": _preview_html(request, rendered.payload)}
+    )
+
+
+@routes.post("/guilds/{guild_id}/dashboards/{dashboard_id}/layout")
+async def dashboard_save(request: web.Request) -> web.Response:
+    guild_id, record = await _dashboard(request)
+    user = await require_manage(request, guild_id)
+    try:
+        layout = parse_layout(await _posted_layout(request))
+    except LayoutError as exc:
+        return web.json_response({"errors": exc.errors}, status=422)
+    service = _service(request)
+    await service.update_layout(record.id, layout, user.id)
+    rendered = await service.preview(layout, guild_id, record.id)
+    return web.json_response(
+        {
+            "saved": True,
+            "payload": rendered.payload,
+            "html": _preview_html(request, rendered.payload),
+        }
+    )
+
+
+@routes.post("/guilds/{guild_id}/dashboards/{dashboard_id}/remove")
+async def dashboard_remove(request: web.Request) -> web.Response:
+    guild_id, record = await _dashboard(request)
+    user = await require_manage(request, guild_id)
+    await _service(request).remove(record.id, user.id)
+    await flash(request, f"Dashboard {record.name} removed, with its message.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/dashboards")

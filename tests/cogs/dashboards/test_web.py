@@ -1,0 +1,130 @@
+"""The dashboards' web routes: layout errors by path, nothing saved on bad input, only
+members with Manage Server, and a save that reaches the live message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from sandbox.driver import SandboxDriver
+from tests.bot.conftest import Foundry
+from tests.cogs.dashboards.test_end_to_end import calls, create, eventually, service
+
+EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+
+
+@asynccontextmanager
+async def signed_in(
+    foundry: Foundry, user: str
+) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """A web session signed in as `user`, and its CSRF token."""
+    user_id = foundry.server.state.find_user(user).id
+    link = await foundry.process.web_context.signin.issue(user_id)
+    base = foundry.process.web_url
+    token = link.split("token=", 1)[1]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.post(base + "/login/link", data={"token": token}) as page:
+            assert page.status == 200
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', await page.text()).group(1)
+        yield session, csrf
+
+
+async def test_preview_refuses_a_bad_layout_naming_each_path(foundry: Foundry) -> None:
+    await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    bad = {
+        "title": "x" * 300,
+        "widgets": [{"id": "a", "title": "A", "width": 5, "source": {"kind": "nope"}}],
+    }
+    async with signed_in(foundry, "bob") as (session, csrf):
+        headers = {"X-CSRF-Token": csrf}
+        async with session.post(base + "/preview", json=bad, headers=headers) as response:
+            assert response.status == 422
+            errors = (await response.json())["errors"]
+        assert "title: is 300 characters; Discord allows at most 256" in errors
+        assert "widgets[0].width: must be between 1 and 3" in errors
+        async with session.post(base + "/layout", json=bad, headers=headers) as response:
+            assert response.status == 422
+        async with session.post(
+            base + "/layout",
+            data=b"{not json",
+            headers=headers | {"Content-Type": "application/json"},
+        ) as response:
+            assert response.status == 400
+        # Nothing was saved.
+        assert service(foundry).records[1].layout.title == "Server statistics"
+        # The editor page shows the layout and a preview of the live message.
+        async with session.get(base) as page:
+            text = await page.text()
+            assert page.status == 200 and "Server statistics" in text
+            assert 'data-testid="preview"' in text and "dc-embed-field" in text
+
+
+async def test_only_managers_reach_the_pages(foundry: Foundry) -> None:
+    await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards"
+    async with signed_in(foundry, "bob") as (session, _), session.get(base) as page:
+        text = await page.text()
+        assert page.status == 200 and "Refresh loop: running: last pass" in text
+    async with signed_in(foundry, "carol") as (session, csrf):
+        async with session.get(base) as page:
+            assert page.status == 403
+        async with session.post(
+            base + "/1/layout", json={"title": "t", "widgets": []}, headers={"X-CSRF-Token": csrf}
+        ) as response:
+            assert response.status == 403
+    assert service(foundry).records[1].layout.title == "Server statistics"
+
+
+async def test_saving_updates_the_live_message(foundry: Foundry) -> None:
+    driver, message = await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    layout = {
+        "title": "Renamed",
+        "widgets": [
+            {
+                "id": "m",
+                "title": "Members",
+                "width": 3,
+                "source": {"kind": "server", "stat": "members"},
+                "format": "value",
+            }
+        ],
+    }
+    async with (
+        signed_in(foundry, "bob") as (session, csrf),
+        session.post(base + "/layout", json=layout, headers={"X-CSRF-Token": csrf}) as response,
+    ):
+        assert response.status == 200
+        body = await response.json()
+    assert body["payload"]["embeds"][0]["title"] == "Renamed"
+    await eventually(lambda: True if calls(foundry, EDIT, 200) else None, "edit the message")
+    edited = SandboxDriver(foundry.server).message(message.id)
+    assert edited.embeds[0]["title"] == "Renamed"
+    assert edited.embeds == body["payload"]["embeds"]
+    del driver
+
+
+async def test_new_from_a_preset_and_remove_from_the_list(foundry: Foundry) -> None:
+    driver, first = await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards"
+    general = foundry.guild.channel("general").id
+    async with signed_in(foundry, "bob") as (session, csrf):
+        form = {"csrf_token": csrf, "preset": "containers", "channel": str(general), "name": ""}
+        async with session.post(base, data=form) as page:
+            assert page.status == 200 and str(page.url).endswith("/dashboards/2")
+        async with session.post(
+            base, data=form | {"channel": "123"}, allow_redirects=False
+        ) as refused:
+            assert refused.status == 400
+        dash = service(foundry)
+        await eventually(lambda: dash.scheduler.entries[2].message_id, "post the new one")
+        async with session.post(base + "/1/remove", data={"csrf_token": csrf}) as page:
+            assert page.status == 200 and "Containers" in await page.text()
+    assert [r.id for r in await dash.store.list()] == [2]
+    status = foundry.guild.channel("status").id
+    assert first.id not in [m.id for m in foundry.server.state.channel_messages(status)]
+    del driver
