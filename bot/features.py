@@ -103,8 +103,9 @@ class FeatureServices:
     def __init__(self) -> None:
         self._provided: dict[str, Any] = {}
 
-    def provide(self, name: str, service: Any) -> None:
-        if name in self._provided:
+    def provide(self, name: str, service: Any, *, replace: bool = False) -> None:
+        """Offer `service` as `name`; `replace` swaps out one already offered (tests)."""
+        if name in self._provided and not replace:
             raise ValueError(f"a service named {name!r} is already provided")
         self._provided[name] = service
 

@@ -17,9 +17,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def setup(bot: FoundryBot) -> None:
+    from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
     from cogs.monitoring.cog import SETTINGS, MonitoringCog
     from cogs.monitoring.history import Retention
+    from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
 
     services = bot.services
@@ -38,6 +40,7 @@ def setup(bot: FoundryBot) -> None:
         speedtest_every_min=settings.speedtest_interval,
     )
     bot.add_cog(MonitoringCog(bot, monitor))
+    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor))
     services.features.add_web(
         FeatureWeb(
             "monitoring",

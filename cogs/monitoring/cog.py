@@ -98,6 +98,12 @@ class MonitoringCog(commands.Cog):
 
     async def cog_stop(self) -> None:
         """Called by the runtime before shutdown (see bot.client.FoundryMixin.stop_cogs)."""
+        from bot.metrics import METRICS_SERVICE
+        from cogs.monitoring.metrics_source import MonitorMetrics
+
+        offered = self.bot.services.provided.get(METRICS_SERVICE)
+        if isinstance(offered, MonitorMetrics):
+            await offered.close()
         await self.monitor.stop()
 
     def cog_unload(self) -> None:

@@ -90,7 +90,7 @@ async def edited(foundry: Foundry, driver: SandboxDriver, before: int) -> None:
 @pytest.fixture
 def metrics(foundry: Foundry) -> FakeMetrics:
     fake = FakeMetrics()
-    foundry.bot.services.provided.provide("metrics", fake)
+    foundry.bot.services.provided.provide("metrics", fake, replace=True)
     return fake
 
 
@@ -112,6 +112,7 @@ async def test_create_posts_then_edits_only_on_change(foundry: Foundry, metrics)
 
 
 async def test_without_monitoring_metric_widgets_say_unavailable(foundry: Foundry) -> None:
+    foundry.bot.services.provided.provide("metrics", None, replace=True)  # as if not loaded
     _, message = await create(foundry)
     values = field_values(message)
     assert values["CPU"] == "unavailable (monitoring is not loaded)"
@@ -130,7 +131,7 @@ async def test_restart_edits_the_same_message_and_its_buttons_still_answer(
     driver, message = await create(foundry)
     await foundry.restart()
     metrics.values["lab-1"]["memory.percent"] = 77.0
-    foundry.bot.services.provided.provide("metrics", metrics)
+    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
     # The restarted bot may have drawn it once before the metrics came: refresh until the
@@ -253,7 +254,7 @@ async def test_a_message_posted_but_not_recorded_is_adopted_after_restart(
     async with foundry.process.services.db.session() as session, session.begin():
         (await session.get(Dashboard, 1)).message_id = None
     await foundry.restart()
-    foundry.bot.services.provided.provide("metrics", metrics)
+    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
     await eventually(

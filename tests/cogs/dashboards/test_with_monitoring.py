@@ -1,0 +1,25 @@
+"""The system dashboard fed by the real monitoring feature, each loaded as in production."""
+
+from __future__ import annotations
+
+import re
+
+from cogs.monitoring.cog import MonitoringCog
+from tests.bot.conftest import Foundry
+from tests.cogs.dashboards.test_end_to_end import create, eventually, field_values, service
+
+
+async def test_the_system_dashboard_shows_this_hosts_sampled_cpu(foundry: Foundry) -> None:
+    monitor = next(c for c in foundry.bot.cogs.values() if isinstance(c, MonitoringCog)).monitor
+    await monitor.sampler.tick()  # one real sample of this machine, not waiting for the loop
+    assert "cpu.percent" in monitor.sampler.latest.metrics
+    driver, message = await create(foundry)
+    dash = service(foundry)
+    percent = re.compile(r"^`[█░]{10}` \d+(\.\d+)?%$")
+
+    def shows_cpu() -> bool | None:
+        dash.scheduler.request(1)
+        value = field_values(driver.message(message.id)).get("CPU", "")
+        return True if percent.match(value) else None
+
+    await eventually(shows_cpu, "show the sampled CPU use")

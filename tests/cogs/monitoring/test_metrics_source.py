@@ -1,0 +1,77 @@
+"""Monitoring's data as other features read it (`bot.metrics.MetricsSource`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.metrics import MetricsSource, StatusItem
+from cogs.monitoring.metrics_source import MonitorMetrics
+from cogs.monitoring.monitor import Monitor
+from cogs.monitoring.sampler import Snapshot
+from tests.cogs.monitoring.conftest import monitor  # noqa: F401
+from tests.web.conftest import db  # noqa: F401
+
+
+def _local_sample(monitor: Monitor) -> None:  # noqa: F811
+    monitor.sampler.latest = Snapshot(
+        host=monitor.host,
+        ts=time.time(),
+        metrics={"cpu.percent": 12.0, "disk./.percent": 50.0},
+        info={
+            "docker": {
+                "containers": [
+                    {"name": "web", "state": "running", "health": "healthy"},
+                    {"name": "db", "state": "running", "health": "unhealthy"},
+                    {"name": "old", "state": "exited", "health": "none"},
+                ]
+            },
+            "services": {"services": [{"id": 1, "name": "site", "ok": True, "detail": "200"}]},
+        },
+        status={},
+    )
+
+
+async def test_local_and_agent_hosts_with_their_latest_values(monitor: Monitor) -> None:  # noqa: F811
+    source: MetricsSource = MonitorMetrics(monitor)
+    _local_sample(monitor)
+    await monitor.ingest("nas", time.time(), {"cpu.percent": 70.0})
+    assert source.hosts() == [monitor.host, "nas"]
+    assert source.latest(monitor.host) == {"cpu.percent": 12.0, "disk./.percent": 50.0}
+    assert source.metric_names("nas") == ["cpu.percent"]
+    assert source.latest("nowhere") == {}
+    await MonitorMetrics.close(source)  # type: ignore[arg-type]
+
+
+async def test_containers_and_services_as_status_items(monitor: Monitor) -> None:  # noqa: F811
+    source = MonitorMetrics(monitor)
+    _local_sample(monitor)
+    assert source.containers(monitor.host) == [
+        StatusItem("web", True, "running, healthy"),
+        StatusItem("db", False, "running, unhealthy"),
+        StatusItem("old", False, "exited"),
+    ]
+    assert source.services(monitor.host) == [StatusItem("site", True, "200")]
+    assert source.containers("nas") == []  # details are kept for the local host only
+    await source.close()
+
+
+async def test_history_and_hosts_known_only_from_the_database(monitor: Monitor) -> None:  # noqa: F811
+    now = time.time()
+    await monitor.history.write("far", now - 20, {"load.1": 0.5})
+    await monitor.history.write("far", now - 10, {"load.1": 0.7})
+    source = MonitorMetrics(monitor)
+    source.hosts()  # starts the background read of the database's hosts
+    for _ in range(100):
+        if "far" in source.hosts():
+            break
+        await asyncio.sleep(0.02)
+    assert "far" in source.hosts()
+    assert source.latest("far") == {"load.1": pytest.approx(0.7)}  # stored as 32-bit floats
+    end = datetime.fromtimestamp(now, UTC)
+    points = await source.history("far", "load.1", end - timedelta(minutes=5), end)
+    assert [round(p.value, 2) for p in points] == [0.5, 0.7]
+    await source.close()
