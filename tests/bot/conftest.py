@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.guild_gate import PENDING_NOTICE
 from bot.runtime import BotProcess
 from bot.settings import Settings, load_settings
 from sandbox.client import point_nextcord_at, restore_nextcord
@@ -51,8 +52,9 @@ class Foundry:
 
 
 async def commands_synced(process: BotProcess, server: SandboxServer, timeout: float = 30) -> None:
-    """Wait until the sandbox knows every slash command of the bot: nextcord syncs them
-    while it connects, and a test may only invoke one once it is registered."""
+    """Wait until the sandbox knows every slash command of the bot (nextcord syncs them
+    while it connects, and a test may only invoke one once it is registered) and each
+    guild's admission has settled."""
     assert process.bot is not None
     wanted = {command.name for command in process.bot.get_all_application_commands()}
     loop = asyncio.get_running_loop()
@@ -62,6 +64,21 @@ async def commands_synced(process: BotProcess, server: SandboxServer, timeout: f
             missing = wanted - {c.name for c in server.state.commands.values()}
             raise TimeoutError(f"commands not registered within {timeout} s: {sorted(missing)}")
         await asyncio.sleep(0.01)
+    # A pending guild's one-time notice goes out from GUILD_CREATE handling, which can end
+    # after READY: let it land first, so a test waiting for a reply does not catch it.
+    assert process.services is not None
+    access = process.services.guild_access
+    for guild in server.state.guilds.values():
+        while loop.time() < deadline:
+            status = await access.status(guild.id)
+            posted = any(
+                message.content == PENDING_NOTICE
+                for channel in guild.channels.values()
+                for message in server.state.channel_messages(channel.id)
+            )
+            if status is not None and (status != "pending" or posted):
+                break
+            await asyncio.sleep(0.01)
 
 
 async def start_process(settings: Settings, token: str) -> BotProcess:
