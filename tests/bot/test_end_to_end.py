@@ -9,6 +9,7 @@ import re
 import aiohttp
 
 from bot.guild_gate import PENDING_NOTICE, PENDING_REPLY
+from sandbox.driver import SandboxDriver
 from tests.bot.conftest import Foundry
 
 
@@ -28,7 +29,11 @@ async def test_a_new_guild_is_pending_gets_one_notice_and_no_feature_commands(
     foundry: Foundry,
 ) -> None:
     assert await foundry.process.services.guild_access.status(foundry.guild.id) == "pending"
-    assert channel_texts(foundry, "general").count(PENDING_NOTICE) == 1
+    # The notice goes out from GUILD_CREATE handling, which may finish just after READY.
+    await SandboxDriver(foundry.server).until(
+        lambda: channel_texts(foundry, "general").count(PENDING_NOTICE) == 1 or None,
+        "post the approval notice",
+    )
 
     answer = await run(foundry, "bob", "ping")
     assert answer.response_type == 4

@@ -127,9 +127,10 @@ class ServicesCollector:
         self._round: asyncio.Task[Reading] | None = None
         self._latest = Reading()
 
-    async def run_all(self) -> Reading:
-        """One round of every check, waiting for all of them."""
-        checks: list[ServiceCheck] = await self.load_checks()
+    async def run_all(self, checks: list[ServiceCheck] | None = None) -> Reading:
+        """One round of every check (default: the configured ones), waiting for them all."""
+        if checks is None:
+            checks = await self.load_checks()
         if not checks:
             return Reading()
         if self._http is None or self._http.closed:
@@ -154,7 +155,10 @@ class ServicesCollector:
                 self._latest = Reading(unavailable=f"service checks failed: {exc}")
             self._round = None
         if self._round is None:
-            self._round = asyncio.create_task(self.run_all(), name="service-checks")
+            # The list is read here, in the tick: the background round then does network
+            # I/O only, so cancelling it at shutdown never interrupts a database query.
+            checks = await self.load_checks()
+            self._round = asyncio.create_task(self.run_all(checks), name="service-checks")
         return self._latest
 
     async def close(self) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from cogs.monitoring.cog import MonitoringCog
 from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import create, eventually, field_values, service
 
 
 async def test_the_system_dashboard_shows_this_hosts_sampled_cpu(foundry: Foundry) -> None:
-    monitor = next(c for c in foundry.bot.cogs.values() if isinstance(c, MonitoringCog)).monitor
+    # By name: nextcord imports an extension's modules anew on every load.
+    monitor = foundry.bot.get_cog("MonitoringCog").monitor
     await monitor.sampler.tick()  # one real sample of this machine, not waiting for the loop
     assert "cpu.percent" in monitor.sampler.latest.metrics
     driver, message = await create(foundry)

@@ -106,3 +106,17 @@ async def test_unknown_metric_gives_an_empty_series(migrated_db: Database) -> No
     await store.write("alpha", T0, {"cpu.percent": 1})
     series = await store.query("alpha", "nope", T0 - 10, T0 + 10, now=T0)
     assert series.points == []
+
+
+async def test_the_monitors_maintenance_rolls_up_and_prunes(migrated_db: Database) -> None:
+    from cogs.monitoring.monitor import Monitor
+
+    now = float(T0 + 2 * 86400)
+    monitor = Monitor(migrated_db, host="alpha", clock=lambda: now)
+    old = [(T0 + i * 10, {"cpu.percent": 50.0}) for i in range(360)]  # two days ago
+    await monitor.history.write_many("alpha", old)
+    rolled, pruned = await monitor.maintain()
+    assert rolled == 12 + 1 and pruned == 360  # 5-minute buckets, one hour; raw is past 24 h
+    assert await tier_count(migrated_db, RAW) == 0
+    assert await tier_count(migrated_db, FIVE_MIN) == 12
+    await monitor.stop()

@@ -61,3 +61,33 @@ async def test_one_at_a_time_off_the_event_loop() -> None:
     assert result.download_mbps == pytest.approx(94) and result.ping_ms == 12.5
     assert threads and threads[0] != threading.main_thread().name
     assert runner.last is result
+
+
+async def test_scheduled_speedtests_are_stored_as_metrics(migrated_db) -> None:  # type: ignore[no-untyped-def]
+    from cogs.monitoring.monitor import Monitor
+
+    class FakeClient:
+        results = SimpleNamespace(download=50e6, upload=10e6, ping=8.0, server={})
+
+        def get_best_server(self) -> None: ...
+
+        def download(self) -> None: ...
+
+        def upload(self, pre_allocate: bool = True) -> None: ...
+
+    monitor = Monitor(migrated_db, host="speedy", speedtest_every_min=0.002)  # every 0.12 s
+    monitor.speedtest = SpeedtestRunner(FakeClient)
+    monitor.start(first_delay_s=60)  # no regular samples during this test
+    try:
+        for _ in range(100):
+            if await monitor.history.latest("speedy"):
+                break
+            await asyncio.sleep(0.05)
+        _, metrics = await monitor.history.latest("speedy")
+        assert metrics == {
+            "speedtest.download_mbps": 50.0,
+            "speedtest.upload_mbps": 10.0,
+            "speedtest.ping_ms": 8.0,
+        }
+    finally:
+        await monitor.stop()
