@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
@@ -77,6 +77,25 @@ def preview_embed(prepared: Prepared) -> nextcord.Embed:
     )
     embed.set_footer(text="+ create  ~ update  > move  - delete  ! kept  = unchanged")
     return embed
+
+
+async def read_import(http: Any, file: Any, code: str | None) -> Template:
+    """A template from an uploaded JSON file (size checked before reading) or from a
+    Discord server template code or link; raises TemplateError or LookupError."""
+    if file is not None:
+        if file.size > MAX_DOCUMENT_BYTES:
+            raise TemplateError(
+                [f"$: the file is {file.size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted"]
+            )
+        return load_document(await file.read())
+    parsed = template_code(code or "")
+    if parsed is None:
+        raise TemplateError([f"code: {code!r} is not a server template code or link"])
+    try:
+        data = await fetch_server_template(http, parsed)
+    except nextcord.NotFound:
+        raise LookupError(f"no server template with code {parsed!r}") from None
+    return from_discord_template(data)
 
 
 class TemplatesCog(commands.Cog):
@@ -249,7 +268,7 @@ class TemplatesCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True)
         try:
-            template = await self._read_import(file, code)
+            template = await read_import(self.bot.http, file, code)
         except TemplateError as exc:
             await interaction.edit_original_message(
                 content=errors_text("The template was refused:", exc.errors)
@@ -266,22 +285,6 @@ class TemplatesCog(commands.Cog):
             content=f"Imported **{name}**: {len(template.roles)} roles, "
             f"{template.count()} channels."
         )
-
-    async def _read_import(self, file: nextcord.Attachment | None, code: str | None) -> Template:
-        if file is not None:
-            if file.size > MAX_DOCUMENT_BYTES:
-                raise TemplateError(
-                    [f"$: the file is {file.size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted"]
-                )
-            return load_document(await file.read())
-        parsed = template_code(code or "")
-        if parsed is None:
-            raise TemplateError([f"code: {code!r} is not a server template code or link"])
-        try:
-            data = await fetch_server_template(self.bot.http, parsed)
-        except nextcord.NotFound:
-            raise LookupError(f"no server template with code {parsed!r}") from None
-        return from_discord_template(data)
 
     @template.subcommand(name="share", description="Let other servers use a template, or stop.")
     async def share(
