@@ -334,7 +334,7 @@ class TemplatesCog(commands.Cog):
             n.strip().lstrip("#") for n in (delete_with_messages or "").split(",") if n.strip()
         )
         options = ApplyOptions(prune=prune, roles=roles, confirm_deletes=confirm)
-        await self._preview_and_confirm(interaction, ref, template, options, undo_of=None)
+        await self._preview_and_confirm(interaction, ref, template, options)
 
     @template.subcommand(name="undo", description="Restore the server as before the last apply.")
     async def undo(self, interaction: nextcord.Interaction) -> None:
@@ -347,9 +347,7 @@ class TemplatesCog(commands.Cog):
             return
         job, template = found
         options = ApplyOptions(prune=True, roles=True)
-        await self._preview_and_confirm(
-            interaction, f"undo:{job.id}", template, options, undo_of=job.id
-        )
+        await self._preview_and_confirm(interaction, f"undo:{job.id}", template, options)
 
     @template.subcommand(name="cancel", description="Stop the running apply after its step.")
     async def cancel(self, interaction: nextcord.Interaction) -> None:
@@ -363,8 +361,6 @@ class TemplatesCog(commands.Cog):
         ref: str,
         template: Template,
         options: ApplyOptions,
-        *,
-        undo_of: int | None,
     ) -> None:
         guild_id = interaction.guild_id
         prepared = await self.service.prepare(guild_id, ref, template, options)
@@ -381,6 +377,9 @@ class TemplatesCog(commands.Cog):
             return
 
         async def confirmed(press: nextcord.Interaction) -> None:
+            # Answer the button at once (3 s rule), then plan again: the server may have
+            # changed since the preview.
+            await press.response.edit_message(content="Checking the server again...", view=None)
             fresh = await self.service.prepare(guild_id, ref, template, options)
             if fresh.refused or fresh.plan.empty:
                 text = (
@@ -388,10 +387,10 @@ class TemplatesCog(commands.Cog):
                     if fresh.refused
                     else "The server already matches the template now; nothing to do."
                 )
-                await press.response.edit_message(content=text, embed=None, view=None)
+                await press.edit_original_message(content=text, embed=None)
                 return
-            await press.response.edit_message(
-                content=f"Applying **{template.name}**: {fresh.plan.summary()}.", view=None
+            await press.edit_original_message(
+                content=f"Applying **{template.name}**: {fresh.plan.summary()}."
             )
             progress = await press.channel.send(
                 f"Starting: {len(fresh.plan.steps)} steps.", view=self.cancel_view
