@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
@@ -77,6 +77,25 @@ def preview_embed(prepared: Prepared) -> nextcord.Embed:
     )
     embed.set_footer(text="+ create  ~ update  > move  - delete  ! kept  = unchanged")
     return embed
+
+
+async def read_import(http: Any, file: Any, code: str | None) -> Template:
+    """A template from an uploaded JSON file (size checked before reading) or from a
+    Discord server template code or link; raises TemplateError or LookupError."""
+    if file is not None:
+        if file.size > MAX_DOCUMENT_BYTES:
+            raise TemplateError(
+                [f"$: the file is {file.size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted"]
+            )
+        return load_document(await file.read())
+    parsed = template_code(code or "")
+    if parsed is None:
+        raise TemplateError([f"code: {code!r} is not a server template code or link"])
+    try:
+        data = await fetch_server_template(http, parsed)
+    except nextcord.NotFound:
+        raise LookupError(f"no server template with code {parsed!r}") from None
+    return from_discord_template(data)
 
 
 class TemplatesCog(commands.Cog):
@@ -249,7 +268,7 @@ class TemplatesCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True)
         try:
-            template = await self._read_import(file, code)
+            template = await read_import(self.bot.http, file, code)
         except TemplateError as exc:
             await interaction.edit_original_message(
                 content=errors_text("The template was refused:", exc.errors)
@@ -266,22 +285,6 @@ class TemplatesCog(commands.Cog):
             content=f"Imported **{name}**: {len(template.roles)} roles, "
             f"{template.count()} channels."
         )
-
-    async def _read_import(self, file: nextcord.Attachment | None, code: str | None) -> Template:
-        if file is not None:
-            if file.size > MAX_DOCUMENT_BYTES:
-                raise TemplateError(
-                    [f"$: the file is {file.size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted"]
-                )
-            return load_document(await file.read())
-        parsed = template_code(code or "")
-        if parsed is None:
-            raise TemplateError([f"code: {code!r} is not a server template code or link"])
-        try:
-            data = await fetch_server_template(self.bot.http, parsed)
-        except nextcord.NotFound:
-            raise LookupError(f"no server template with code {parsed!r}") from None
-        return from_discord_template(data)
 
     @template.subcommand(name="share", description="Let other servers use a template, or stop.")
     async def share(
@@ -331,7 +334,7 @@ class TemplatesCog(commands.Cog):
             n.strip().lstrip("#") for n in (delete_with_messages or "").split(",") if n.strip()
         )
         options = ApplyOptions(prune=prune, roles=roles, confirm_deletes=confirm)
-        await self._preview_and_confirm(interaction, ref, template, options, undo_of=None)
+        await self._preview_and_confirm(interaction, ref, template, options)
 
     @template.subcommand(name="undo", description="Restore the server as before the last apply.")
     async def undo(self, interaction: nextcord.Interaction) -> None:
@@ -344,9 +347,7 @@ class TemplatesCog(commands.Cog):
             return
         job, template = found
         options = ApplyOptions(prune=True, roles=True)
-        await self._preview_and_confirm(
-            interaction, f"undo:{job.id}", template, options, undo_of=job.id
-        )
+        await self._preview_and_confirm(interaction, f"undo:{job.id}", template, options)
 
     @template.subcommand(name="cancel", description="Stop the running apply after its step.")
     async def cancel(self, interaction: nextcord.Interaction) -> None:
@@ -360,8 +361,6 @@ class TemplatesCog(commands.Cog):
         ref: str,
         template: Template,
         options: ApplyOptions,
-        *,
-        undo_of: int | None,
     ) -> None:
         guild_id = interaction.guild_id
         prepared = await self.service.prepare(guild_id, ref, template, options)
@@ -378,6 +377,9 @@ class TemplatesCog(commands.Cog):
             return
 
         async def confirmed(press: nextcord.Interaction) -> None:
+            # Answer the button at once (3 s rule), then plan again: the server may have
+            # changed since the preview.
+            await press.response.edit_message(content="Checking the server again...", view=None)
             fresh = await self.service.prepare(guild_id, ref, template, options)
             if fresh.refused or fresh.plan.empty:
                 text = (
@@ -385,10 +387,10 @@ class TemplatesCog(commands.Cog):
                     if fresh.refused
                     else "The server already matches the template now; nothing to do."
                 )
-                await press.response.edit_message(content=text, embed=None, view=None)
+                await press.edit_original_message(content=text, embed=None)
                 return
-            await press.response.edit_message(
-                content=f"Applying **{template.name}**: {fresh.plan.summary()}.", view=None
+            await press.edit_original_message(
+                content=f"Applying **{template.name}**: {fresh.plan.summary()}."
             )
             progress = await press.channel.send(
                 f"Starting: {len(fresh.plan.steps)} steps.", view=self.cancel_view

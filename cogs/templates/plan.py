@@ -1,7 +1,7 @@
 """The pure plan: what to send so that a live guild matches a template, in a safe order.
 
-Matching: the stored source->target id map first, then (type, name, parent), then (type,
-name) when that is unique; a rename is an update. Order (why: members are never exposed):
+Matching (cogs.templates.matching) pairs template nodes with live objects; a rename is an
+update. Order (why: members are never exposed):
 1. roles, created without permissions;  2. categories;  3. channels, with their overwrites
 in the create call;  4. updates (and guild settings);  5. one bulk channel-position update,
 split only where Discord allows one parent change per request (40009);  6. role permissions
@@ -25,6 +25,7 @@ from cogs.templates.document import (
     Template,
 )
 from cogs.templates.live import FIELD_MAP, LiveChannel, LiveGuild, LiveRole, display_group
+from cogs.templates.matching import match
 
 EVERYONE_KEY = "r:@everyone"
 BITRATE_BY_TIER = {0: 96000, 1: 128000, 2: 256000, 3: 384000}
@@ -124,73 +125,6 @@ class _Planner:
         self.markers: dict[str, tuple[str, str]] = {}
 
     # matching ------------------------------------------------------------------------------
-
-    def match_roles(self) -> None:
-        usable = {r.id: r for r in self.live.roles if not r.managed and r.id != self.live.id}
-        taken: set[int] = set()
-        for role in self.t.roles:
-            target = self.id_map.get(role.key, int(role.id) if role.id else None)
-            if target in usable and target not in taken:
-                self.plan.matches[role.key] = target
-                taken.add(target)
-        for role in self.t.roles:
-            if role.key in self.plan.matches:
-                continue
-            found = next(
-                (
-                    r
-                    for r in self.live.roles_top_down()
-                    if r.id in usable and r.id not in taken and r.name == role.name
-                ),
-                None,
-            )
-            if found is not None:
-                self.plan.matches[role.key] = found.id
-                taken.add(found.id)
-
-    def match_channels(self) -> None:
-        live = {c.id: c for c in self.live.channels}
-        taken: set[int] = set()
-        nodes = list(self.t.walk())
-
-        def compatible(node: ChannelSpec, channel: LiveChannel) -> bool:
-            kinds = {node.type, channel.type_name}
-            return node.type == channel.type_name or kinds == {"text", "announcement"}
-
-        def claim(node: ChannelSpec, channel: LiveChannel) -> None:
-            self.plan.matches[node.key] = channel.id
-            taken.add(channel.id)
-
-        for node in nodes:
-            # Snowflakes are unique: a node saved from this very guild names its channel.
-            source = int(node.id) if node.id else -1
-            channel = live.get(self.id_map.get(node.key, source))
-            if channel is not None and channel.id not in taken and compatible(node, channel):
-                claim(node, channel)
-        for node in nodes:  # parents come first, so a child's parent is settled
-            if node.key in self.plan.matches:
-                continue
-            parent = self.plan.matches.get(node.parent.key) if node.parent else None
-            if node.parent is not None and parent is None:
-                continue
-            for channel in self.live.children(parent):
-                if channel.id not in taken and (channel.type_name, channel.name) == (
-                    node.type,
-                    node.name,
-                ):
-                    claim(node, channel)
-                    break
-        for node in nodes:  # moved elsewhere: unique (type, name) on both sides
-            if node.key in self.plan.matches:
-                continue
-            same = [n for n in nodes if (n.type, n.name) == (node.type, node.name)]
-            found = [
-                c
-                for c in self.live.channels
-                if c.id not in taken and (c.type_name, c.name) == (node.type, node.name)
-            ]
-            if len(same) == 1 and len(found) == 1:
-                claim(node, found[0])
 
     # helpers -------------------------------------------------------------------------------
 
@@ -681,8 +615,7 @@ class _Planner:
                 lines.append(_line("-", f"@{role.name}", ""))
 
     def run(self) -> Plan:
-        self.match_roles()
-        self.match_channels()
+        self.plan.matches.update(match(self.t, self.live, self.id_map))
         self.roles()
         self.create_channels()
         self.update_channels()

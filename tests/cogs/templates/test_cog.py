@@ -479,3 +479,32 @@ async def test_the_cancel_button_stops_a_running_apply(foundry: Foundry) -> None
     assert "Cancelling" in pressed.content
     assert await wait_job(foundry, before) == "cancelled"
     foundry.server.faults.clear()
+
+
+class Upload:
+    """What read_import needs of a nextcord Attachment."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.size = len(data)
+        self.reads = 0
+
+    async def read(self) -> bytes:
+        self.reads += 1
+        return self.data
+
+
+async def test_an_uploaded_file_is_checked_before_use() -> None:
+    from cogs.templates.cog import read_import
+    from cogs.templates.document import MAX_DOCUMENT_BYTES, TemplateError
+
+    good = Upload(b'{"version": 2, "name": "up", "channels": [{"name": "a", "type": "text"}]}')
+    assert [n.name for n in (await read_import(None, good, None)).walk()] == ["a"]
+    huge = Upload(b" " * (MAX_DOCUMENT_BYTES + 1))
+    with pytest.raises(TemplateError, match="at most"):
+        await read_import(None, huge, None)
+    assert huge.reads == 0  # refused on its size, never downloaded
+    with pytest.raises(TemplateError, match="not valid JSON"):
+        await read_import(None, Upload(b"{oops"), None)
+    with pytest.raises(TemplateError, match="not a server template code"):
+        await read_import(None, None, "two words")
