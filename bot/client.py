@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
+import sys
+import types
 from collections.abc import Sequence
 
 import nextcord
@@ -67,6 +69,17 @@ class FoundryMixin:
             await super().on_connect()  # type: ignore[misc]
         finally:
             self.startup.commands_synced.set()
+
+    def _call_module_finalizers(self, lib: types.ModuleType, key: str) -> None:
+        # nextcord's unload (ext/commands/bot.py, Bot._call_module_finalizers, 3.2.0 lines
+        # 624-639) forgets every module of the extension, but a feature's `models` module
+        # declares its tables on the process-wide `Base`: imported again by the next load,
+        # it would declare them twice, which SQLAlchemy refuses. It is kept.
+        models = f"{lib.__name__}.models"
+        kept = sys.modules.get(models)
+        super()._call_module_finalizers(lib, key)  # type: ignore[misc]
+        if kept is not None:
+            sys.modules[models] = kept
 
     def load_all_extensions(self: commands.Bot) -> list[str]:  # type: ignore[misc]
         loaded = selected_extensions(self.services.settings.features)

@@ -11,68 +11,61 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.database import Base, UTCDateTime
 from bot.models import utcnow
 
-# nextcord's unload_extension drops every `cogs.templates.*` module, so a reload (a bot
-# restart in the same process) imports this file again; the mapped classes must stay the
-# ones already registered on Base, or SQLAlchemy refuses the duplicate tables.
-_KEPT = "cogs.templates.models"
-_kept = Base.metadata.info.get(_KEPT)
-if _kept is not None:
-    SavedTemplate, TemplateIdMap, ApplyJob, ApplyLock = _kept
-else:
 
-    class SavedTemplate(Base):
-        """A template owned by the server it was saved in; `shared` lets any server use it."""
+class SavedTemplate(Base):
+    """A template owned by the server it was saved in; `shared` lets any server use it."""
 
-        __tablename__ = "channel_templates"
-        __table_args__ = (UniqueConstraint("guild_id", "name"),)
+    __tablename__ = "channel_templates"
+    __table_args__ = (UniqueConstraint("guild_id", "name"),)
 
-        id: Mapped[int] = mapped_column(Integer, primary_key=True)
-        guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
-        name: Mapped[str] = mapped_column(String(100))
-        document: Mapped[dict[str, Any]] = mapped_column(JSON)
-        shared: Mapped[bool] = mapped_column(Boolean, default=False)
-        created_by: Mapped[int] = mapped_column(BigInteger)
-        created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-        updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    class TemplateIdMap(Base):
-        """Template node key -> the object it became in one guild (rename detection)."""
 
-        __tablename__ = "channel_template_id_maps"
+class TemplateIdMap(Base):
+    """Template node key -> the object it became in one guild (rename detection)."""
 
-        template_ref: Mapped[str] = mapped_column(String(120), primary_key=True)
-        guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-        mapping: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    __tablename__ = "channel_template_id_maps"
 
-    class ApplyJob(Base):
-        """One apply and its journal: the steps, how many are done, the ids they made."""
+    template_ref: Mapped[str] = mapped_column(String(120), primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mapping: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
-        __tablename__ = "channel_template_jobs"
 
-        id: Mapped[int] = mapped_column(Integer, primary_key=True)
-        guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
-        template_ref: Mapped[str] = mapped_column(String(120))
-        template_name: Mapped[str] = mapped_column(String(100))
-        actor_id: Mapped[int] = mapped_column(BigInteger)
-        status: Mapped[str] = mapped_column(String(16), default="running")
-        steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-        done: Mapped[int] = mapped_column(Integer, default=0)
-        id_map: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-        before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-        roles_created: Mapped[int] = mapped_column(Integer, default=0)
-        error: Mapped[str | None] = mapped_column(String(2000))
-        progress_channel_id: Mapped[int | None] = mapped_column(BigInteger)
-        progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
-        created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-        updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+class ApplyJob(Base):
+    """One apply and its journal: the steps, how many are done, the ids they made."""
 
-    class ApplyLock(Base):
-        """At most one apply per guild, across the bot and the command line."""
+    __tablename__ = "channel_template_jobs"
 
-        __tablename__ = "channel_template_locks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    template_ref: Mapped[str] = mapped_column(String(120))
+    template_name: Mapped[str] = mapped_column(String(100))
+    actor_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    id_map: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    roles_created: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(2000))
+    progress_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-        guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-        job_id: Mapped[int] = mapped_column(Integer)
-        created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    Base.metadata.info[_KEPT] = (SavedTemplate, TemplateIdMap, ApplyJob, ApplyLock)
+class ApplyLock(Base):
+    """At most one apply per guild, across the bot and the command line."""
+
+    __tablename__ = "channel_template_locks"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    job_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -90,3 +90,39 @@ def test_features_setting_selects_extensions_and_keeps_admin() -> None:
     assert selected_extensions(frozenset({"admin"})) == ["cogs.admin"]
     with pytest.raises(UnknownFeature, match="telepathy"):
         selected_extensions(frozenset({"telepathy"}))
+
+
+async def test_an_unloaded_features_models_module_is_kept_for_the_next_load(
+    tmp_path: Path,
+) -> None:
+    """nextcord forgets an unloaded extension's modules; a feature's tables live on the shared
+    metadata, so its models module must be the same one at the next load."""
+    import sys
+
+    from bot.client import discover_extensions
+
+    with_models = [
+        name for name in discover_extensions() if (Path("cogs") / name[5:] / "models.py").exists()
+    ]
+    assert with_models, "no feature has models to keep"
+
+    async def load_then_unload(name: str) -> object:
+        services = make_services(tmp_path)
+        bot = create_bot(services, load_extensions=False)
+        try:
+            bot.load_extension(name)
+            package = sys.modules[name]
+            await bot.stop_cogs()
+            bot.unload_extension(name)
+            return package
+        finally:
+            await bot.close()
+            await services.db.dispose()
+
+    for name in with_models:
+        package = await load_then_unload(name)
+        models = sys.modules.get(f"{name}.models")
+        assert models is not None and name not in sys.modules  # the rest is forgotten
+        # A restarted bot in the same process: the tables would be declared twice.
+        assert await load_then_unload(name) is not package
+        assert sys.modules[f"{name}.models"] is models
