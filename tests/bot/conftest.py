@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,10 +46,42 @@ class Foundry:
         """Stop the bot and start a new process on the same database and sandbox state."""
         await self.process.stop()
         self.settings = dataclasses.replace(self.settings, **changes)
-        self.process = await start_process(self.settings, self.server.token)
+        self.process = await start_process(self.settings, self.server.token, self.server)
 
 
-async def start_process(settings: Settings, token: str) -> BotProcess:
+async def admission_settled(
+    process: BotProcess, server: SandboxServer, timeout: float = 10
+) -> None:
+    """Wait until the bot admitted every guild it is in (it does so on guild_available,
+    concurrently with on_ready): approved under AUTO_APPROVE, else its pending notice sent."""
+    from bot.guild_gate import PENDING_NOTICE
+
+    assert process.bot is not None and process.services is not None
+    access = process.services.guild_access
+
+    def noticed(guild_id: int) -> bool:
+        guild = server.state.guilds.get(guild_id)
+        channels = guild.channels.values() if guild is not None else []
+        return any(
+            m.content == PENDING_NOTICE
+            for c in channels
+            for m in server.state.channel_messages(c.id)
+        )
+
+    async with asyncio.timeout(timeout):
+        for guild in process.bot.guilds:
+            while True:
+                status = await access.status(guild.id)
+                if status == "approved" or status == "rejected":
+                    break
+                if status == "pending" and not process.settings.auto_approve and noticed(guild.id):
+                    break
+                await asyncio.sleep(0.01)
+
+
+async def start_process(
+    settings: Settings, token: str, server: SandboxServer | None = None
+) -> BotProcess:
     process = BotProcess(
         settings,
         token,
@@ -59,6 +92,8 @@ async def start_process(settings: Settings, token: str) -> BotProcess:
     try:
         await process.start()
         await process.wait_ready(10)
+        if server is not None:
+            await admission_settled(process, server)
     except BaseException:
         await process.stop()
         raise
@@ -81,7 +116,7 @@ async def foundry(tmp_path: Path) -> AsyncIterator[Foundry]:
         auto_approve=False,
         db_connect_retries=0,
     )
-    harness = Foundry(server, guild, settings, await start_process(settings, server.token))
+    harness = Foundry(server, guild, settings, await start_process(settings, server.token, server))
     try:
         yield harness
     finally:
