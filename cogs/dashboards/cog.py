@@ -37,6 +37,8 @@ class DashboardsCog(commands.Cog):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.service.in_flight:
+            await asyncio.wait(set(self.service.in_flight), timeout=3)
         await self.service.scheduler.close()
 
     def cog_unload(self) -> None:

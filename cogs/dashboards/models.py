@@ -13,33 +13,20 @@ from bot.database import Base, UTCDateTime
 from bot.models import utcnow
 
 
-def _mapped(table: str) -> type | None:
-    """The class already mapped to `table`: nextcord re-imports an extension's modules when
-    the bot restarts in-process, and a table must not be declared twice."""
-    for mapper in Base.registry.mappers:
-        if mapper.local_table.name == table:
-            return mapper.class_
-    return None
+class Dashboard(Base):
+    __tablename__ = "dashboards"
 
-
-if (_existing := _mapped("dashboards")) is not None:
-    Dashboard = _existing
-else:
-
-    class Dashboard(Base):  # type: ignore[no-redef]
-        __tablename__ = "dashboards"
-
-        id: Mapped[int] = mapped_column(Integer, primary_key=True)
-        guild_id: Mapped[int] = mapped_column(
-            BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), index=True
-        )
-        channel_id: Mapped[int] = mapped_column(BigInteger)
-        message_id: Mapped[int | None] = mapped_column(BigInteger)
-        name: Mapped[str] = mapped_column(String(100))
-        layout: Mapped[dict[str, Any]] = mapped_column(JSON)
-        view_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-        last_hash: Mapped[str | None] = mapped_column(String(64))
-        error: Mapped[str | None] = mapped_column(String(300))
-        created_by: Mapped[int] = mapped_column(BigInteger)
-        created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-        updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(100))
+    layout: Mapped[dict[str, Any]] = mapped_column(JSON)
+    view_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_hash: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -246,26 +246,32 @@ def _embed_chars(embed: dict[str, Any]) -> int:
 
 
 def _fit_total(embeds: list[dict[str, Any]]) -> None:
-    """Shorten the longest texts until the message holds at most 6000 characters."""
-    excess = sum(_embed_chars(e) for e in embeds) - limits.MESSAGE_TOTAL
-    while excess > 0:
-        candidates: list[tuple[int, dict[str, Any], str]] = []
-        for embed in embeds:
-            for f in embed.get("fields", []):
-                candidates += [(len(f["value"]), f, "value"), (len(f["name"]), f, "name")]
-            for key in ("description", "title"):
-                if embed.get(key):
-                    candidates.append((len(embed[key]), embed, key))
-            if "footer" in embed:
-                candidates.append((len(embed["footer"]["text"]), embed["footer"], "text"))
-        length, holder, key = max(candidates, key=lambda c: c[0])
-        if length <= 1:
-            break
-        # Shorten the longest down to the next longest at most, so cuts spread evenly.
-        second = sorted((c[0] for c in candidates), reverse=True)[1:2] or [1]
-        target = max(length - excess, second[0], 1) if second[0] < length else length - 1
-        holder[key] = cut(holder[key], max(target, 1))
-        excess -= length - len(holder[key])
+    """Cut the longest texts to one common length so the message holds at most 6000
+    characters: the largest cap that fits (found by bisection), and the characters still
+    free handed out one each, so the message uses its whole allowance."""
+    if sum(_embed_chars(e) for e in embeds) <= limits.MESSAGE_TOTAL:
+        return
+    slots: list[tuple[dict[str, Any], str]] = []
+    for embed in embeds:
+        slots += [(embed, key) for key in ("title", "description") if embed.get(key)]
+        if "footer" in embed:
+            slots.append((embed["footer"], "text"))
+        for f in embed.get("fields", []):
+            slots += [(f, "name"), (f, "value")]
+    lengths = [len(holder[key]) for holder, key in slots]
+    low, high = 1, max(lengths)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(n, mid) for n in lengths) <= limits.MESSAGE_TOTAL:
+            low = mid
+        else:
+            high = mid - 1
+    spare = limits.MESSAGE_TOTAL - sum(min(n, low) for n in lengths)
+    for (holder, key), length in zip(slots, lengths, strict=True):
+        if length > low:
+            extra = 1 if spare > 0 else 0
+            spare -= extra
+            holder[key] = cut(holder[key], low + extra)
 
 
 def _button(dashboard_id: int, action: Action, state: ViewState, pages: int) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class DashboardService:
         self.records: dict[int, DashboardRecord] = {}
         self._views_added: set[tuple[int, str]] = set()
         self._sync_task: asyncio.Task[None] | None = None
+        # Button and select handlers running now: a shutdown lets them finish their writes.
+        self.in_flight: set[asyncio.Task[Any]] = set()
         self.started = False
 
     @property
@@ -229,7 +231,13 @@ class DashboardService:
 
     def _callback_for(self, custom_id: str):  # type: ignore[no-untyped-def]
         async def callback(interaction: nextcord.Interaction) -> None:
-            await self.on_component(interaction, custom_id)
+            task = asyncio.current_task()
+            if task is not None:
+                self.in_flight.add(task)
+            try:
+                await self.on_component(interaction, custom_id)
+            finally:
+                self.in_flight.discard(task)  # type: ignore[arg-type]
 
         return callback
 

@@ -231,6 +231,14 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
         await process.start()
         await process.wait_ready(timeout=10)
         await session.sandbox.wait_for_command("guild")
+        # The demo guild is approved as the bot admits it, concurrently with on_ready.
+        access = process.services.guild_access
+        async with asyncio.timeout(10):
+            for guild in process.bot.guilds:
+                while True:
+                    if await access.status(guild.id) == "approved":
+                        break
+                    await asyncio.sleep(0.01)
         return stack
 
     try:

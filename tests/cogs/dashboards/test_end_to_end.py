@@ -371,3 +371,45 @@ async def test_discord_never_refuses_an_overflowing_dashboard(
     assert len(values) == 25 and any("more)" in v or v.endswith("…") for v in values)
     host_select = shown.components[3]["components"][0]
     assert len(host_select["options"]) == 25 and "more not listed" in host_select["placeholder"]
+
+
+async def test_a_history_chart_is_posted_as_a_png_and_replaced_on_change(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    pytest.importorskip("PIL")
+    driver, _ = await create(foundry, "server")
+    dash = service(foundry)
+    layout = parse_layout(
+        {
+            "title": "Charts",
+            "widgets": [
+                {
+                    "id": "cpu",
+                    "title": "CPU, last hour",
+                    "source": {"kind": "metric", "metric": "cpu.percent"},
+                    "format": "chart",
+                }
+            ],
+            "actions": [{"type": "button", "action": "refresh"}],
+        }
+    )
+    bob = foundry.server.state.find_user("bob").id
+    status = foundry.guild.channel("status").id
+    record = await dash.create(foundry.guild.id, status, "Charts", layout, bob)
+    message_id = await eventually(lambda: dash.scheduler.entries[record.id].message_id, "post")
+    message = driver.message(message_id)
+    assert message.embeds[1]["image"]["url"].endswith("chart-cpu.png")
+    assert [a.filename for a in message.attachments] == ["chart-cpu.png"]
+    first = message.attachments[0].data
+    assert first.startswith(b"\x89PNG")
+    metrics.history_points = [5.0, 1.0, 4.0]
+    dash.scheduler.request(record.id)
+
+    def replaced():  # type: ignore[no-untyped-def]
+        shown = driver.message(message_id).attachments
+        return shown if len(shown) == 1 and shown[0].data != first else None
+
+    await eventually(replaced, "replace the chart")
+    # A press on a chart dashboard is acknowledged, then the message is edited as usual.
+    answer = await driver.member("carol").press(message_id, f"fcd:{record.id}:refresh")
+    assert answer.type == 6

@@ -306,3 +306,30 @@ def test_a_long_placeholder_is_cut_but_keeps_the_count_of_hidden_options() -> No
     select = render(layout, Snapshot(hosts=hosts)).payload["components"][0]["components"][0]
     assert len(select["placeholder"]) == limits.SELECT_PLACEHOLDER
     assert select["placeholder"].endswith("… (+5 more not listed)")
+
+
+def test_cutting_a_huge_overflow_stays_cheap() -> None:
+    """Cutting 25 full fields, their names, a full title and description down to 6000
+    characters is one bisection, not a character at a time (a generous bound)."""
+    import time
+
+    items = tuple(StatusItem(f"c-{i:03}-" + "x" * 60, i % 3 != 0, "y" * 40) for i in range(300))
+    widgets = [
+        {
+            "id": f"w{i}",
+            "title": "N" * 256,
+            "width": 3,
+            "source": {"kind": "containers"},
+            "format": "status",
+        }
+        for i in range(25)
+    ]
+    layout = layout_of(*widgets, title="T" * 256, description="D" * 4096)
+    snapshot = Snapshot({f"w{i}": WidgetData(items=items) for i in range(25)})
+    started = time.perf_counter()
+    payload = render(layout, snapshot).payload
+    assert time.perf_counter() - started < 1.0
+    check_limits(payload)
+    assert message_chars(payload) == limits.MESSAGE_TOTAL
+    lengths = {len(f["value"]) for f in payload["embeds"][0]["fields"]}
+    assert max(lengths) - min(lengths) <= 1  # the cut is shared evenly
