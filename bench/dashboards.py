@@ -171,16 +171,11 @@ class RawPublisher:
 
 
 def foundry_http_class() -> type:
-    """The HTTP client class FoundryCord's bot runs with (its own limiter, once bot/ has one)."""
-    from bot.client import FoundryBot, default_intents
+    """The HTTP client class FoundryCord's bot runs with: `create_bot` switches nextcord's
+    client to the corrected one in `bot/discord_http.py`."""
+    from bot.discord_http import CorrectedHTTPClient
 
-    async def build() -> type:
-        bot = FoundryBot(command_prefix="!", intents=default_intents())
-        cls = type(bot.http)
-        await bot.http.close()
-        return cls
-
-    return asyncio.run(build())
+    return CorrectedHTTPClient
 
 
 def load_class(spec: str) -> type:
