@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
@@ -112,6 +112,23 @@ class MonitoringCog(commands.Cog):
             self._stopping = asyncio.get_running_loop().create_task(self.monitor.stop())
 
     # --- helpers --------------------------------------------------------------------
+    async def _collector_reading(
+        self, interaction: nextcord.Interaction, host: str | None, collector: str
+    ) -> tuple[str, dict[str, float], Any, str | None] | None:
+        """(host label, newest metrics, the collector's details, why it gave none) for a
+        command about one collector; None when the interaction was already answered."""
+        picked = await self._host(interaction, host)
+        if picked is None:
+            return None
+        name, names = picked
+        found = await self._latest(interaction, name, names.label(name))
+        if found is None:
+            return None
+        local = self.monitor.sampler.latest if name == self.monitor.host else None
+        info = local.info.get(collector) if local else None
+        reason = local.status.get(collector) if local else None
+        return names.label(name), found[1], info, reason
+
     async def _names(self, guild_id: int | None) -> render.HostNames:
         show = False
         if guild_id is not None:
@@ -198,18 +215,11 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        picked = await self._host(interaction, host)
-        if picked is None:
-            return
-        host, names = picked
-        found = await self._latest(interaction, host, names.label(host))
-        if found is None:
-            return
-        local = self.monitor.sampler.latest if host == self.monitor.host else None
-        info = local.info.get("gpu") if local else None
-        reason = local.status.get("gpu") if local else None
-        embed = render.gpu_embed(names.label(host), found[1], info, reason)
-        await interaction.response.send_message(embed=embed)
+        shown = await self._collector_reading(interaction, host, "gpu")
+        if shown is not None:
+            label, metrics, info, reason = shown
+            embed = render.gpu_embed(label, metrics, info, reason)
+            await interaction.response.send_message(embed=embed)
 
     @nextcord.slash_command(name="containers", description="Docker containers on the host.")
     async def containers(
@@ -217,18 +227,11 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        picked = await self._host(interaction, host)
-        if picked is None:
-            return
-        host, names = picked
-        found = await self._latest(interaction, host, names.label(host))
-        if found is None:
-            return
-        local = self.monitor.sampler.latest if host == self.monitor.host else None
-        info = local.info.get("docker") if local else None
-        reason = local.status.get("docker") if local else None
-        embed = render.containers_embed(names.label(host), info, found[1], reason)
-        await interaction.response.send_message(embed=embed)
+        shown = await self._collector_reading(interaction, host, "docker")
+        if shown is not None:
+            label, metrics, info, reason = shown
+            embed = render.containers_embed(label, info, metrics, reason)
+            await interaction.response.send_message(embed=embed)
 
     @nextcord.slash_command(name="services", description="This server's service checks.")
     async def services(self, interaction: nextcord.Interaction) -> None:
