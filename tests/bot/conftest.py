@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,26 +45,11 @@ class Foundry:
         """Stop the bot and start a new process on the same database and sandbox state."""
         await self.process.stop()
         self.settings = dataclasses.replace(self.settings, **changes)
-        self.process = await start_process(self.settings, self.server.token, self.server)
+        self.process = await start_process(self.settings, self.server.token)
 
 
-async def settle(process: BotProcess, server: SandboxServer, quiet: float = 0.1) -> None:
-    """Wait for the start-up traffic that follows on_ready: every application command
-    registered, then no REST call for `quiet` seconds (guild notices sent), at most 5 s."""
-    for command in process.bot.get_all_application_commands():
-        await server.wait_for_command(command.name)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while loop.time() < deadline:
-        mark = server.mark()
-        await asyncio.sleep(quiet)
-        if server.mark() == mark:
-            return
-
-
-async def start_process(
-    settings: Settings, token: str, server: SandboxServer | None = None
-) -> BotProcess:
+async def start_process(settings: Settings, token: str) -> BotProcess:
+    """A FoundryCord process, started: ready, commands synced, every guild admitted."""
     process = BotProcess(
         settings,
         token,
@@ -75,8 +59,6 @@ async def start_process(
     try:
         await process.start()
         await process.wait_ready(10)
-        if server is not None:
-            await settle(process, server)
     except BaseException:
         await process.stop()
         raise
@@ -99,7 +81,7 @@ async def foundry(tmp_path: Path) -> AsyncIterator[Foundry]:
         auto_approve=False,
         db_connect_retries=0,
     )
-    harness = Foundry(server, guild, settings, await start_process(settings, server.token, server))
+    harness = Foundry(server, guild, settings, await start_process(settings, server.token))
     try:
         yield harness
     finally:
