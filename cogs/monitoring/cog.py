@@ -112,11 +112,11 @@ class MonitoringCog(commands.Cog):
             self._stopping = asyncio.get_running_loop().create_task(self.monitor.stop())
 
     # --- helpers --------------------------------------------------------------------
-    async def _collector_reading(
-        self, interaction: nextcord.Interaction, host: str | None, collector: str
-    ) -> tuple[str, dict[str, float], Any, str | None] | None:
-        """(host label, newest metrics, the collector's details, why it gave none) for a
-        command about one collector; None when the interaction was already answered."""
+    async def _reading(
+        self, interaction: nextcord.Interaction, host: str | None
+    ) -> tuple[str, render.HostNames, tuple[float, dict[str, float]]] | None:
+        """The host a command asked for, its names, and its newest sample; None when the
+        interaction was already answered (unknown host, no sample yet)."""
         picked = await self._host(interaction, host)
         if picked is None:
             return None
@@ -124,6 +124,17 @@ class MonitoringCog(commands.Cog):
         found = await self._latest(interaction, name, names.label(name))
         if found is None:
             return None
+        return name, names, found
+
+    async def _collector_reading(
+        self, interaction: nextcord.Interaction, host: str | None, collector: str
+    ) -> tuple[str, dict[str, float], Any, str | None] | None:
+        """(host label, newest metrics, the collector's details, why it gave none) for a
+        command about one collector; None when the interaction was already answered."""
+        reading = await self._reading(interaction, host)
+        if reading is None:
+            return None
+        name, names, found = reading
         local = self.monitor.sampler.latest if name == self.monitor.host else None
         info = local.info.get(collector) if local else None
         reason = local.status.get(collector) if local else None
@@ -171,13 +182,10 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        picked = await self._host(interaction, host)
-        if picked is None:
+        reading = await self._reading(interaction, host)
+        if reading is None:
             return
-        host, names = picked
-        found = await self._latest(interaction, host, names.label(host))
-        if found is None:
-            return
+        host, names, found = reading
         ts, metrics = found
         local = self.monitor.sampler.latest
         status = local.status if local is not None and host == self.monitor.host else None
@@ -192,13 +200,10 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        picked = await self._host(interaction, host)
-        if picked is None:
+        reading = await self._reading(interaction, host)
+        if reading is None:
             return
-        host, names = picked
-        found = await self._latest(interaction, host, names.label(host))
-        if found is None:
-            return
+        host, names, found = reading
         await interaction.response.defer()
         local = host == self.monitor.host
         cpu = await asyncio.to_thread(cpu_model) if local else None
