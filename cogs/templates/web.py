@@ -135,13 +135,9 @@ def _options(body: dict[str, Any]) -> ApplyOptions:
 
 @routes.post("/guilds/{guild_id}/templates/api/plan")
 async def plan(request: web.Request) -> web.Response:
-    guild_id, _, service = await _allowed(request)
-    try:
-        body, template = await _document(request)
-    except TemplateError as exc:
-        return _errors(exc.errors)
-    ref = await _ref_for(service, guild_id, template.name)
-    prepared = await service.prepare(guild_id, ref, template, _options(body))
+    _, _, prepared = await _prepare(request)
+    if isinstance(prepared, web.Response):
+        return prepared
     return web.json_response(
         {
             "summary": prepared.plan.summary(),
@@ -152,6 +148,18 @@ async def plan(request: web.Request) -> web.Response:
     )
 
 
+async def _prepare(request: web.Request) -> tuple[Any, TemplateService, Any]:
+    """(user, service, the prepared apply) for the posted document, or an error response in
+    place of the prepared apply when the document is refused."""
+    guild_id, user, service = await _allowed(request)
+    try:
+        body, template = await _document(request)
+    except TemplateError as exc:
+        return user, service, _errors(exc.errors)
+    ref = await _ref_for(service, guild_id, template.name)
+    return user, service, await service.prepare(guild_id, ref, template, _options(body))
+
+
 async def _ref_for(service: TemplateService, guild_id: int, name: str) -> str:
     """The id map of the saved template of that name, so renames are recognised."""
     row = await service.store.find(guild_id, name)
@@ -160,13 +168,9 @@ async def _ref_for(service: TemplateService, guild_id: int, name: str) -> str:
 
 @routes.post("/guilds/{guild_id}/templates/api/apply")
 async def apply(request: web.Request) -> web.Response:
-    guild_id, user, service = await _allowed(request)
-    try:
-        body, template = await _document(request)
-    except TemplateError as exc:
-        return _errors(exc.errors)
-    ref = await _ref_for(service, guild_id, template.name)
-    prepared = await service.prepare(guild_id, ref, template, _options(body))
+    user, service, prepared = await _prepare(request)
+    if isinstance(prepared, web.Response):
+        return prepared
     if prepared.refused:
         return _errors(prepared.refused)
     if prepared.plan.empty:
