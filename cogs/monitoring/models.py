@@ -22,6 +22,15 @@ class MetricName(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
 
 
+class HostMetric(Base):
+    """Which metric names a host has used: its share of the id space, capped per host."""
+
+    __tablename__ = "monitoring_host_metrics"
+
+    host: Mapped[str] = mapped_column(String(96), primary_key=True)
+    metric_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class SampleRow(Base):
     __tablename__ = "monitoring_samples"
 

@@ -20,7 +20,7 @@ from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import ServicesCollector
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
-from cogs.monitoring.history import HistoryStore, Retention
+from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
 
@@ -123,6 +123,20 @@ class Monitor:
     async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         """A sample from elsewhere (an agent's post, a test): store it and remember it."""
         await self.history.write(host, ts, metrics)
+        self._remember(host, ts, metrics)
+
+    async def ingest_many(
+        self, host: str, samples: list[tuple[float, dict[str, float]]]
+    ) -> WriteResult:
+        """An agent's post: store what may be stored (names over the caps are refused, by
+        name) and remember the newest sample as the host's live values."""
+        result = await self.history.store(host, samples)
+        for ts, metrics in samples:
+            kept = {k: v for k, v in metrics.items() if k not in result.refused}
+            self._remember(host, ts, kept)
+        return result
+
+    def _remember(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         previous = self.remote.get(host)
         if previous is None or previous[0] <= ts:
             self.remote[host] = (ts, dict(metrics))

@@ -14,11 +14,13 @@ from aiohttp import web
 from cogs.monitoring.agent import INGEST_PATH
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
+from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
+from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,10 @@ RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 *
           "1y": 365 * 86400}  # fmt: skip
 MAX_INGEST_METRICS = 2000
 MAX_INGEST_SAMPLES = 360
+MAX_INGEST_BYTES = 4 * 1024 * 1024
+MAX_CLOCK_SKEW_S = 120  # an agent's clock may run this far ahead of the server's
+MAX_SAMPLE_AGE_S = 7 * 86400
+MAX_REFUSED_SHOWN = 50
 
 
 def _guild_id(request: web.Request) -> int:
@@ -136,7 +142,11 @@ async def series(request: web.Request) -> web.Response:
             "metric": metric,
             "tier": result.tier,
             "step": result.step_s,
-            "points": [[ts, round(avg, 4), round(peak, 4)] for ts, avg, peak in result.points],
+            "points": [
+                [ts, round(avg, 4), round(peak, 4)]
+                for ts, avg, peak in result.points
+                if math.isfinite(avg) and math.isfinite(peak)  # rows stored before the check
+            ],
         }
     )
 
@@ -372,10 +382,50 @@ def _refused(request: web.Request, reason: str) -> web.Response:
     )
 
 
+class BadSamples(ValueError):
+    """A post the ingest endpoint refuses whole; the message names the problem."""
+
+
+def parse_samples(body: object, now: float) -> list[tuple[float, dict[str, float]]]:
+    """The samples of an agent's post, each checked; BadSamples names the first problem.
+    Nothing is stored unless every sample passes."""
+    if not isinstance(body, dict) or not isinstance(body.get("samples"), list):
+        raise BadSamples('the body must be an object {"samples": [...]}')
+    samples = body["samples"]
+    if not 1 <= len(samples) <= MAX_INGEST_SAMPLES:
+        raise BadSamples(f"samples must be a list of 1-{MAX_INGEST_SAMPLES}")
+    parsed = []
+    for index, sample in enumerate(samples):
+        where = f"sample {index}"
+        if not isinstance(sample, dict):
+            raise BadSamples(f"{where} must be an object with ts and metrics")
+        ts = sample.get("ts")
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+            raise BadSamples(f"{where}: ts must be a finite number of unix seconds")
+        if ts > now + MAX_CLOCK_SKEW_S:
+            raise BadSamples(
+                f"{where}: ts is {ts - now:.0f} s ahead of the server's clock (at most "
+                f"{MAX_CLOCK_SKEW_S} s is accepted); set the agent's clock right (NTP)"
+            )
+        if ts < now - MAX_SAMPLE_AGE_S:
+            raise BadSamples(f"{where}: ts is more than 7 days in the past")
+        metrics = sample.get("metrics")
+        if not isinstance(metrics, dict) or len(metrics) > MAX_INGEST_METRICS:
+            raise BadSamples(f"{where}: metrics must be an object of at most {MAX_INGEST_METRICS}")
+        for name, value in metrics.items():
+            why = bad_metric_name(name) or bad_value(value)
+            if why is not None:
+                raise BadSamples(f"{where}, metric {name[:MAX_NAME_LEN]!r}: {why}")
+        parsed.append((float(ts), {name: float(value) for name, value in metrics.items()}))
+    return parsed
+
+
 @routes.post(INGEST_PATH)
 async def ingest(request: web.Request) -> web.Response:
     """Samples from `python -m bot agent`: `{"samples": [{"ts": .., "metrics": {..}}]}`
-    with `Authorization: Bearer <token>`; the token decides the host."""
+    with `Authorization: Bearer <token>`; the token decides the host. A bad post is refused
+    whole (400 naming the problem); metric names over a cap are left out and named in
+    `not_stored` with the reason."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         return _refused(request, "missing")
@@ -384,25 +434,16 @@ async def ingest(request: web.Request) -> web.Response:
     if host is None:
         return _refused(request, "wrong" if why == "unknown" else why)
     try:
-        body = await request.json()
-        samples = body["samples"]
-        if not isinstance(samples, list) or not 1 <= len(samples) <= MAX_INGEST_SAMPLES:
-            raise ValueError(f"samples must be a list of 1-{MAX_INGEST_SAMPLES}")
-        parsed = []
-        now = time.time()
-        for sample in samples:
-            ts = float(sample["ts"])
-            metrics = sample["metrics"]
-            if not isinstance(metrics, dict) or len(metrics) > MAX_INGEST_METRICS:
-                raise ValueError(f"metrics must be an object of at most {MAX_INGEST_METRICS}")
-            if abs(ts - now) > 7 * 86400:
-                raise ValueError("ts is more than 7 days away from the server's clock")
-            clean = {str(k)[:120]: float(v) for k, v in metrics.items()}
-            if not all(math.isfinite(v) for v in clean.values()):
-                raise ValueError("metric values must be finite numbers")
-            parsed.append((ts, clean))
-    except (ValueError, KeyError, TypeError) as exc:
+        body = await read_json(request, max_bytes=MAX_INGEST_BYTES, max_depth=4)
+        parsed = parse_samples(body, time.time())
+    except PageError as exc:
+        return web.json_response({"error": exc.message}, status=exc.status)
+    except BadSamples as exc:
         return web.json_response({"error": f"bad sample: {exc}"}, status=400)
-    for ts, metrics in parsed:
-        await monitor.ingest(host, ts, metrics)
-    return web.json_response({"stored": len(parsed), "host": host})
+    result = await monitor.ingest_many(host, parsed)
+    answer: dict[str, object] = {"stored": result.rows, "host": host}
+    if result.refused:
+        shown = dict(sorted(result.refused.items())[:MAX_REFUSED_SHOWN])
+        answer["not_stored"] = shown
+        answer["not_stored_count"] = len(result.refused)
+    return web.json_response(answer)
