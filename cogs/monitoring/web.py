@@ -14,6 +14,7 @@ from aiohttp import web
 from cogs.monitoring.agent import INGEST_PATH
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
+from cogs.monitoring.config_store import TokenLimit
 from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
@@ -337,7 +338,13 @@ async def create_token(request: web.Request) -> web.Response:
             errors={"token": {"host": "must be 1-64 letters, digits, '-', '_' or '.'"}},
             form={"token": {"host": host}}, status=400,
         )  # fmt: skip
-    token = await _monitor(request).config.create_token(guild_id, host, user.id)
+    try:
+        token = await _monitor(request).config.create_token(guild_id, host, user.id)
+    except TokenLimit as exc:
+        return await _render(
+            request, guild_id, errors={"token": {"host": str(exc)}},
+            form={"token": {"host": host}}, status=400,
+        )  # fmt: skip
     log.info("User %s created an agent token for host %s in guild %s", user.id, host, guild_id)
     # Shown once, in this response only: only its hash is stored.
     return await _render(request, guild_id, new_token=token)

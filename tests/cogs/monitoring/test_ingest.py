@@ -166,3 +166,45 @@ async def test_one_host_cannot_exhaust_the_metric_names(
     status, answer = await post(client, token, one({"junk.0": 7.0, "junk.99999": 1.0}))
     assert status == 200 and list(answer["not_stored"]) == ["junk.99999"]
     assert (await monitor.history.latest("nas"))[1] == {"junk.0": 7.0}
+
+
+async def test_agent_tokens_are_capped_per_server_and_revoking_frees_a_place(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    from cogs.monitoring.config_store import MAX_TOKENS_PER_GUILD
+    from tests.web.conftest import OTHER_GUILD_ID, csrf_token
+
+    for index in range(MAX_TOKENS_PER_GUILD):
+        await monitor.config.create_token(GUILD_ID, f"h{index}", ADMIN_ID)
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    csrf = await csrf_token(client, PAGE)
+    refused = await client.post(PAGE + "/tokens", data={"host": "one-more", "csrf_token": csrf})
+    text = await refused.text()
+    assert refused.status == 400 and "already has 20 live agent tokens" in text
+    assert 'data-testid="error-token-host"' in text
+    assert len(await monitor.config.tokens(GUILD_ID)) == MAX_TOKENS_PER_GUILD
+    # another server's allowance is its own
+    await monitor.config.create_token(OTHER_GUILD_ID, "theirs", ADMIN_ID)
+
+    first = (await monitor.config.tokens(GUILD_ID))[0]
+    revoked = await client.post(
+        PAGE + f"/tokens/{first.id}/revoke", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert revoked.status == 303
+    again = await client.post(PAGE + "/tokens", data={"host": "one-more", "csrf_token": csrf})
+    assert again.status == 200 and "fcm_" in await again.text()
+    # a token of another server cannot be revoked from here
+    [theirs] = await monitor.config.tokens(OTHER_GUILD_ID)
+    foreign = await client.post(PAGE + f"/tokens/{theirs.id}/revoke", data={"csrf_token": csrf})
+    assert foreign.status == 404
+    assert (await monitor.config.tokens(OTHER_GUILD_ID))[0].revoked_at is None
+
+
+async def test_revoked_tokens_do_not_pile_up(monitoring_ctx: WebContext, monitor: Monitor) -> None:
+    from cogs.monitoring.config_store import MAX_REVOKED_KEPT
+
+    for index in range(MAX_REVOKED_KEPT + 5):
+        await monitor.config.create_token(GUILD_ID, f"h{index}", ADMIN_ID)
+        row = (await monitor.config.tokens(GUILD_ID))[-1]
+        assert await monitor.config.revoke_token(GUILD_ID, row.id)
+    assert len(await monitor.config.tokens(GUILD_ID)) == MAX_REVOKED_KEPT
