@@ -46,6 +46,8 @@ def setup(bot: FoundryBot) -> None:
     async def show_hosts(guild_id: int) -> bool:
         return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
 
+    monitor.show_names = show_hosts
+
     services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
     services.features.add_web(
         FeatureWeb(

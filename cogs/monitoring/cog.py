@@ -12,11 +12,13 @@ import nextcord
 from nextcord.ext import commands
 
 from bot.guild_settings import SettingSpec
+from bot.mentions import no_mentions
 from cogs.monitoring import render
 from cogs.monitoring.alert_store import PendingEvent
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.system import cpu_model, top_processes
 from cogs.monitoring.config_store import check_of
+from cogs.monitoring.hosts import HostNames
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.speedtest import SpeedtestError
 
@@ -114,7 +116,7 @@ class MonitoringCog(commands.Cog):
     # --- helpers --------------------------------------------------------------------
     async def _reading(
         self, interaction: nextcord.Interaction, host: str | None
-    ) -> tuple[str, render.HostNames, tuple[float, dict[str, float]]] | None:
+    ) -> tuple[str, HostNames, tuple[float, dict[str, float]]] | None:
         """The host a command asked for, its names, and its newest sample; None when the
         interaction was already answered (unknown host, no sample yet)."""
         picked = await self._host(interaction, host)
@@ -140,21 +142,22 @@ class MonitoringCog(commands.Cog):
         reason = local.status.get(collector) if local else None
         return names.label(name), found[1], info, reason
 
-    async def _names(self, guild_id: int | None) -> render.HostNames:
-        show = False
-        if guild_id is not None:
-            show = bool(await self.bot.services.guild_settings.get(guild_id, SHOW_HOSTS))
-        return render.HostNames(await self.monitor.hosts(), show=show)
+    async def _names(self, guild_id: int | None) -> HostNames:
+        """The hosts this server may see and how it names them (Monitor.names)."""
+        return await self.monitor.names(guild_id)
 
     async def _host(
         self, interaction: nextcord.Interaction, given: str | None
-    ) -> tuple[str, render.HostNames] | None:
+    ) -> tuple[str, HostNames] | None:
         names = await self._names(interaction.guild_id)
-        host = names.resolve(given, self.monitor.host)
+        host = names.resolve(given, names.keys[0] if names.keys else None)
         if host is None:
-            shown = ", ".join(names.label(h) for h in names.hosts)
+            shown = ", ".join(names.label(h) for h in names.keys) or "none"
+            what = f"No host called {given!r}" if given else "No host reports to this server"
             await interaction.response.send_message(
-                f"No host called {given!r}. Hosts: {shown}.", ephemeral=True
+                f"{what}. Hosts: {shown}.",
+                ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return None
         return host, names

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 
 from bot.database import Database
 from cogs.monitoring.collectors.services import ServiceCheck
+from cogs.monitoring.hosts import agent_key
 from cogs.monitoring.models import AgentToken, ServiceCheckRow
 
 TOKEN_PREFIX = "fcm_"
@@ -133,7 +134,8 @@ class ConfigStore:
         return True
 
     async def verify_token(self, token: str) -> tuple[str | None, str]:
-        """(host, "") for a live token, else (None, why): "unknown" or "revoked"."""
+        """(host key, "") for a live token, else (None, why): "unknown" or "revoked". The
+        key is the token's server's own host of that name (hosts.agent_key)."""
         digest = hash_token(token)
         async with self.db.session() as session, session.begin():
             row = await session.scalar(select(AgentToken).where(AgentToken.token_hash == digest))
@@ -144,4 +146,4 @@ class ConfigStore:
             now = datetime.now(UTC)
             if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
                 row.last_used_at = now  # at most a write a minute, not one per sample
-            return row.host, ""
+            return agent_key(row.guild_id, row.host), ""

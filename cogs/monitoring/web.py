@@ -16,6 +16,7 @@ from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
 from cogs.monitoring.config_store import TokenLimit
 from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
+from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
 from web.auth import flash, require_manage
@@ -52,21 +53,21 @@ async def _show_hosts(request: web.Request, guild_id: int) -> bool:
     return bool(await get_context(request).guild_settings.get(guild_id, "monitoring_show_hosts"))
 
 
-async def _host_choices(request: web.Request, guild_id: int) -> list[tuple[str, str]]:
-    from cogs.monitoring.render import HostNames
-
-    hosts = await _monitor(request).hosts()
-    names = HostNames(hosts, show=await _show_hosts(request, guild_id))
-    return [(host, names.label(host)) for host in names.hosts]
+async def _names(request: web.Request, guild_id: int) -> HostNames:
+    """The hosts this server may see, and how it names them (hosts.HostNames)."""
+    return await _monitor(request).names(guild_id)
 
 
-async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, list[tuple[str, str]]]:
-    choices = await _host_choices(request, guild_id)
-    wanted = request.query.get("host") or _monitor(request).host
-    for host, label in choices:
-        if wanted in (host, label):
-            return host, choices
-    raise PageError(404, f"No host {wanted!r} reports here. Pick one from the host list.")
+async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, HostNames]:
+    """The storage key of the host the request names (`?host=` a label), among those this
+    server may see; 404 for any other, another server's included."""
+    names = await _names(request, guild_id)
+    default = names.keys[0] if names.keys else None
+    key = names.resolve(request.query.get("host"), default)
+    if key is None:
+        wanted = request.query.get("host") or "(none)"
+        raise PageError(404, f"No host {wanted!r} reports here. Pick one from the host list.")
+    return key, names
 
 
 async def _render(
@@ -80,11 +81,17 @@ async def _render(
 ) -> web.Response:
     ctx = get_context(request)
     monitor = _monitor(request)
-    host, choices = await _pick_host(request, guild_id)
-    latest = await monitor.latest(host)
+    names = await _names(request, guild_id)
+    first = names.keys[0] if names.keys else ""
+    host = names.resolve(request.query.get("host"), first)
+    if host is None and request.method == "GET":
+        await _pick_host(request, guild_id)  # raises the 404 naming the unknown host
+    host = host or first  # a form error: show the page with the first host
+    latest = await monitor.latest(host) if host else None
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
-    labels = dict(choices)
+    labels = {key: names.label(key) for key in names.keys}
+    choices = list(labels.items())
     guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
         "monitoring/page.html",
@@ -95,7 +102,7 @@ async def _render(
             "guild_id": guild_id,
             "active_tab": "monitoring",
             "host": host,
-            "host_label": labels.get(host, host),
+            "host_label": names.label(host) if host else "no host",
             "hosts": choices,
             "ranges": list(RANGES),
             "range": request.query.get("range", "1h")
@@ -207,12 +214,8 @@ async def add_rule(request: web.Request) -> web.Response:
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         given = str(form.get("host") or "").strip()
-        choices = await _host_choices(request, guild_id)
-        host = (
-            next((h for h, label in choices if given in (h, label)), None)
-            if given
-            else (monitor.host)
-        )
+        names = await _names(request, guild_id)
+        host = names.resolve(given, names.keys[0] if names.keys else None)
         if host is None:
             raise RuleError("host", f"no host {given!r} reports here")
         threshold = _float(form, "threshold")
@@ -338,13 +341,15 @@ async def create_token(request: web.Request) -> web.Response:
             errors={"token": {"host": "must be 1-64 letters, digits, '-', '_' or '.'"}},
             form={"token": {"host": host}}, status=400,
         )  # fmt: skip
+    monitor = _monitor(request)
     try:
-        token = await _monitor(request).config.create_token(guild_id, host, user.id)
+        token = await monitor.config.create_token(guild_id, host, user.id)
     except TokenLimit as exc:
         return await _render(
             request, guild_id, errors={"token": {"host": str(exc)}},
             form={"token": {"host": host}}, status=400,
         )  # fmt: skip
+    await monitor.registry.ensure([agent_key(guild_id, host)])  # this server's own host
     log.info("User %s created an agent token for host %s in guild %s", user.id, host, guild_id)
     # Shown once, in this response only: only its hash is stored.
     return await _render(request, guild_id, new_token=token)
@@ -448,7 +453,9 @@ async def ingest(request: web.Request) -> web.Response:
     except BadSamples as exc:
         return web.json_response({"error": f"bad sample: {exc}"}, status=400)
     result = await monitor.ingest_many(host, parsed)
-    answer: dict[str, object] = {"stored": result.rows, "host": host}
+    if host not in monitor.registry.by_key:
+        await monitor.registry.ensure([host])
+    answer: dict[str, object] = {"stored": result.rows, "host": split_key(host)[1]}
     if result.refused:
         shown = dict(sorted(result.refused.items())[:MAX_REFUSED_SHOWN])
         answer["not_stored"] = shown

@@ -42,7 +42,7 @@ async def test_agent_posts_and_is_refused_once_revoked(
     try:
         config = AgentConfig(host="ignored-locally", interval_s=2, url=server.url, token=token)
         assert await run_agent(config, samples=1) == 0
-        _, metrics = await monitor.history.latest("nas")
+        _, metrics = await monitor.history.latest(f"g{GUILD_ID}/nas")
         assert metrics["mem.total"] > 0 and "cpu.percent" in metrics
         assert await monitor.history.latest("ignored-locally") is None  # the token decides
 

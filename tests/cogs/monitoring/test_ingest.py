@@ -19,6 +19,7 @@ from web.context import WebContext
 
 INGEST = "/api/monitoring/ingest"
 PAGE = f"/guilds/{GUILD_ID}/monitoring"
+NAS = f"g{GUILD_ID}/nas"  # the storage key of this server's agent host "nas"
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ async def test_malformed_posts_are_refused_whole_naming_the_problem(
 ) -> None:
     status, answer = await post(client, token, body)
     assert status == 400 and named in answer["error"], answer
-    assert "nas" not in await stored_hosts(monitor)
+    assert NAS not in await stored_hosts(monitor)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +91,7 @@ async def test_values_a_float32_cannot_hold_are_refused_never_stored(
     )
     status, answer = await post(client, token, body)
     assert status == 400 and "'big'" in answer["error"] and named in answer["error"], answer
-    assert "nas" not in await stored_hosts(monitor)  # not even the good first sample
+    assert NAS not in await stored_hosts(monitor)  # not even the good first sample
 
 
 async def test_series_json_never_emits_infinity(
@@ -123,7 +124,7 @@ async def test_future_timestamps_beyond_two_minutes_are_refused_with_the_reason(
 ) -> None:
     status, answer = await post(client, token, one({"cpu.percent": 1.0}, time.time() + 3600))
     assert status == 400 and "ahead of the server's clock" in answer["error"], answer
-    assert "nas" not in await stored_hosts(monitor)
+    assert NAS not in await stored_hosts(monitor)
     status, answer = await post(client, token, one({"cpu.percent": 1.0}, time.time() + 60))
     assert status == 200 and answer["stored"] == 1  # a small skew is fine
 
@@ -134,7 +135,7 @@ async def test_bad_metric_names_are_refused_naming_them(
     for name in ("", "x" * 121, "has space", "<b>"):
         status, answer = await post(client, token, one({name: 1.0}))
         assert status == 400 and "metric name" in answer["error"], (name, answer)
-    assert "nas" not in await stored_hosts(monitor)
+    assert NAS not in await stored_hosts(monitor)
 
 
 async def test_one_host_cannot_exhaust_the_metric_names(
@@ -147,7 +148,7 @@ async def test_one_host_cannot_exhaust_the_metric_names(
         assert status == 200
         assert answer["stored"] == 1 and answer["not_stored_count"] == 50, answer
         assert all("new metric names per post" in why for why in answer["not_stored"].values())
-        _, latest = await monitor.history.latest("nas")
+        _, latest = await monitor.history.latest(NAS)
         assert len(latest) == MAX_NEW_NAMES_PER_WRITE
         # keep posting new names: the host stops at its cap, the others are untouched
         for start in range(1000, 1000 + 10 * MAX_NEW_NAMES_PER_WRITE, MAX_NEW_NAMES_PER_WRITE):
@@ -155,7 +156,7 @@ async def test_one_host_cannot_exhaust_the_metric_names(
             status, answer = await post(client, token, one(names))
         assert status == 200 and answer["not_stored_count"] == MAX_NEW_NAMES_PER_WRITE
         assert "already has" in next(iter(answer["not_stored"].values()))
-    assert len(await monitor.history._host_ids("nas")) == MAX_NAMES_PER_HOST
+    assert len(await monitor.history._host_ids(NAS)) == MAX_NAMES_PER_HOST
     assert len(await monitor.history.known_metrics()) <= MAX_NAMES_PER_HOST + 10
     warnings = [r for r in caplog.records if "not stored" in r.getMessage()]
     assert len(warnings) == 1  # one warning for the host, not one per name per post
@@ -165,7 +166,7 @@ async def test_one_host_cannot_exhaust_the_metric_names(
     # a known name of the full host is still stored
     status, answer = await post(client, token, one({"junk.0": 7.0, "junk.99999": 1.0}))
     assert status == 200 and list(answer["not_stored"]) == ["junk.99999"]
-    assert (await monitor.history.latest("nas"))[1] == {"junk.0": 7.0}
+    assert (await monitor.history.latest(NAS))[1] == {"junk.0": 7.0}
 
 
 async def test_agent_tokens_are_capped_per_server_and_revoking_frees_a_place(

@@ -185,7 +185,7 @@ async def test_agent_tokens_post_and_are_refused_once_revoked(
     stored = await post_samples(client, token, **{"cpu.percent": 33.0})
     assert stored.status == 200, await stored.text()
     assert (await stored.json()) == {"stored": 1, "host": "nas"}
-    assert (await monitor.history.latest("nas"))[1] == {"cpu.percent": 33.0}
+    assert (await monitor.history.latest(f"g{GUILD_ID}/nas"))[1] == {"cpu.percent": 33.0}
 
     REFUSALS.seen.clear()
     with caplog.at_level(logging.WARNING, logger="cogs.monitoring.web"):
