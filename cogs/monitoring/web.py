@@ -19,9 +19,10 @@ from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
 from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
-from web.auth import flash, require_manage
+from web.auth import flash, require_manage, require_owner
 from web.context import get_context
 from web.errors import PageError
+from web.forms import form_snowflake, form_str, read_form
 from web.json_body import read_json
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ MAX_INGEST_BYTES = 4 * 1024 * 1024
 MAX_CLOCK_SKEW_S = 120  # an agent's clock may run this far ahead of the server's
 MAX_SAMPLE_AGE_S = 7 * 86400
 MAX_REFUSED_SHOWN = 50
+SHARING_PATH = "/owner/monitoring"
 
 
 def _guild_id(request: web.Request) -> int:
@@ -364,6 +366,40 @@ async def revoke_token(request: web.Request) -> web.Response:
         raise PageError(404, "No such live token in this server; reload the page.")
     await flash(request, "Agent token revoked: that agent's posts are refused from now on.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.get(SHARING_PATH)
+async def sharing_page(request: web.Request) -> web.Response:
+    """Owners only: which servers see the installation's hosts (the bot's own host)."""
+    await require_owner(request)
+    ctx = get_context(request)
+    registry = await _monitor(request).refresh_hosts(force=True)
+    guilds = sorted(ctx.live.guilds(), key=lambda g: (g.name.lower(), g.id))
+    return aiohttp_jinja2.render_template(
+        "monitoring/sharing.html",
+        request,
+        {
+            "title": "Monitoring · sharing the bot's host",
+            "guilds": [(g, registry.shared_with(g.id)) for g in guilds],
+        },
+    )
+
+
+@routes.post(SHARING_PATH)
+async def set_sharing(request: web.Request) -> web.Response:
+    await require_owner(request)
+    form = await read_form(request)
+    guild_id = form_snowflake(form, "guild_id")
+    choice = form_str(form, "shared", max_len=3)
+    if choice not in ("on", "off"):
+        raise PageError(400, "shared: must be on or off.")
+    guild = get_context(request).live.guild(guild_id) if guild_id is not None else None
+    if guild is None or guild_id is None:
+        raise PageError(404, "FoundryCord is not in that server. Pick one from the list.")
+    await _monitor(request).registry.set_shared(guild_id, choice == "on")
+    state = "now sees" if choice == "on" else "no longer sees"
+    await flash(request, f"{guild.name} {state} the bot's host.")
+    raise web.HTTPSeeOther(SHARING_PATH)
 
 
 class RefusalLog:
