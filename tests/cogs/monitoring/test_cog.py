@@ -68,7 +68,7 @@ async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> Non
         "channel": "status",
         "cooldown": 300,
         "duration": 20,
-        "host": HOST,
+        "host": await monitor.host_label(foundry.guild.id, HOST),  # names are hidden
         "role": "Admins",
         "severity": "critical",
     }
@@ -142,8 +142,9 @@ async def test_a_host_that_stops_reporting_raises_an_alert(foundry: Foundry) -> 
     clock = Clock()
     monitor = monitor_of(foundry, clock)
     await step(monitor, clock, 0, cpu_percent=10)
+    alias = await monitor.host_label(foundry.guild.id, HOST)  # names are hidden
     rule = {"metric": "host.silence_s", "comparison": ">", "threshold": 60.0,
-            "channel": "status", "host": HOST}  # fmt: skip
+            "channel": "status", "host": alias}  # fmt: skip
     added = await command(foundry, "bob", "alert", add=rule)
     assert "Alert #1 added" in added["content"]
     await step(monitor, clock, 30, cpu_percent=10)
