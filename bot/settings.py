@@ -12,8 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(Exception):
@@ -126,16 +124,16 @@ def feature_settings_specs() -> list[FeatureSettings[Any]]:
     """Every feature's `SETTINGS`, in folder order. Importing a `settings.py` is cheap: it
     holds declarations and parsers only."""
     import importlib
-    import importlib.util
     import pkgutil
 
     import cogs
 
     specs = []
     for module in sorted(pkgutil.iter_modules(cogs.__path__), key=lambda m: m.name):
-        name = f"cogs.{module.name}.settings"
-        if module.ispkg and importlib.util.find_spec(name) is not None:
-            specs.append(importlib.import_module(name).SETTINGS)
+        # A file check, not find_spec: that would import every feature's package.
+        folder = Path(module.module_finder.path) / module.name  # type: ignore[union-attr]
+        if module.ispkg and (folder / "settings.py").is_file():
+            specs.append(importlib.import_module(f"cogs.{module.name}.settings").SETTINGS)
     return specs
 
 
@@ -257,6 +255,9 @@ def _database_url(raw: str) -> str:
     if scheme not in _DATABASE_SCHEMES:
         raise ValueError(scheme or raw)
     normalised = _DATABASE_SCHEMES[scheme] + raw[len(scheme) :]
+    from sqlalchemy.engine import make_url  # here: the agent never needs SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(normalised)
     except ArgumentError as exc:
@@ -418,8 +419,11 @@ def _with_derived(settings: Settings) -> Settings:
 
 
 def database_password(url: str) -> str | None:
-    if not url:
-        return None
+    if not url or "@" not in url:
+        return None  # no credentials (SQLite): no need to load SQLAlchemy to know
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         password = make_url(url).password
     except ArgumentError:
@@ -428,4 +432,6 @@ def database_password(url: str) -> str | None:
 
 
 def redacted_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)

@@ -188,3 +188,26 @@ async def test_agent_token_mistakes_are_named(tmp_path: Path) -> None:
         "--once", "--token", "a", "--token-file", str(tmp_path / "empty"), env=env, cwd=tmp_path
     )
     assert code == 2 and "not both" in out
+
+
+LIGHT_AGENT = """
+import sys
+from bot.__main__ import main
+code = main(sys.argv[1:])
+heavy = {"sqlalchemy", "nextcord", "jinja2", "aiohttp_jinja2", "alembic", "aiosqlite"}
+print("CODE", code, "HEAVY", sorted({m.split(".")[0] for m in sys.modules} & heavy))
+"""
+
+
+async def test_the_agent_posting_to_a_url_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """No SQLAlchemy, nextcord or Jinja2 in `python -m bot agent --url ...` (issue 16.2):
+    they alone would take the agent far past its memory budget."""
+    env = agent_env(tmp_path)
+    env.pop("DATABASE_URL")
+    url = f"http://127.0.0.1:{closed_port()}"  # unreachable: the sample is kept, exit 0
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LIGHT_AGENT, "agent", "--url", url, "--token", "fcm_x", "--once",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out = (await asyncio.wait_for(process.communicate(), 120))[0].decode()
+    assert "CODE 0 HEAVY []" in out, out[-3000:]
