@@ -177,3 +177,70 @@ async def test_owners_choose_which_servers_see_the_bots_host(
     assert names.resolve(WEB_HOST) is None and names.resolve(None, names.keys[0]) == agent_key(
         B, "pi"
     )
+
+
+async def test_the_migration_moves_token_hosts_history_to_their_server(database_url: str) -> None:
+    """Before owners, samples of an agent host were keyed by its bare name; the migration
+    gives them (and that server's rules on them) to the server whose token names the host,
+    the oldest token where two servers claimed one name, and leaves the bot's host alone."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from bot.database import Database
+
+    db = await Database.connect(database_url)
+    try:
+        await db.upgrade("monitoring_0001")
+        now = datetime.now(UTC)
+        async with db.engine.begin() as connection:
+            for guild_id in (A, B):
+                await connection.execute(
+                    text(
+                        "INSERT INTO guilds (id, name, status, joined_at) "
+                        "VALUES (:id, 'g', 'approved', :now)"
+                    ),
+                    {"id": guild_id, "now": now},
+                )
+            for index, (guild_id, host) in enumerate(((A, "nas"), (B, "nas"), (B, "pi"))):
+                await connection.execute(
+                    text(
+                        "INSERT INTO monitoring_agent_tokens (guild_id, host, token_hash, "
+                        "created_by, created_at) VALUES (:g, :h, :t, 1, :at)"
+                    ),
+                    {"g": guild_id, "h": host, "t": f"{index:064d}", "at": now},
+                )
+            for host in ("nas", "pi", "the-bot"):
+                await connection.execute(
+                    text(
+                        "INSERT INTO monitoring_samples (host, tier, ts, data) "
+                        "VALUES (:h, 0, 1000, :d)"
+                    ),
+                    {"h": host, "d": b"\x00\x00\x00"},
+                )
+            for guild_id in (A, B):
+                await connection.execute(
+                    text(
+                        "INSERT INTO monitoring_alert_rules (guild_id, metric, host, "
+                        "comparison, threshold, hysteresis, duration_s, cooldown_s, severity, "
+                        "channel_id, created_by, created_at, state) VALUES (:g, 'cpu.percent', "
+                        "'nas', '>', 1, 0, 0, 0, 'warning', 1, 1, :at, 'ok')"
+                    ),
+                    {"g": guild_id, "at": now},
+                )
+        await db.upgrade()
+        async with db.engine.connect() as connection:
+            hosts = sorted(
+                row[0]
+                for row in await connection.execute(text("SELECT host FROM monitoring_samples"))
+            )
+            rules = dict(
+                (row[0], row[1])
+                for row in await connection.execute(
+                    text("SELECT guild_id, host FROM monitoring_alert_rules")
+                )
+            )
+        assert hosts == sorted([f"g{A}/nas", f"g{B}/pi", "the-bot"])
+        assert rules == {A: f"g{A}/nas", B: "nas"}  # B's rule never watched B's own data
+    finally:
+        await db.dispose()
