@@ -86,7 +86,7 @@ async def _render(
     names = await _names(request, guild_id)
     first = names.keys[0] if names.keys else ""
     host = names.resolve(request.query.get("host"), first)
-    if host is None and request.method == "GET":
+    if host is None and request.method == "GET" and request.query.get("host"):
         await _pick_host(request, guild_id)  # raises the 404 naming the unknown host
     host = host or first  # a form error: show the page with the first host
     latest = await monitor.latest(host) if host else None
