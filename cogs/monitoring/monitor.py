@@ -100,6 +100,7 @@ class Monitor:
                 self.sampler.run(self._stop, first_delay_s), name="monitoring-sampler"
             ),
             asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
+            asyncio.create_task(self._first_hosts(), name="monitoring-hosts"),
         ]
         if self.speedtest_every_min:
             self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
@@ -119,6 +120,14 @@ class Monitor:
         await self.docker.close()
         await self.services.close()
         self.sampler.close()
+
+    async def _first_hosts(self) -> None:
+        """Read the host registry at start, so other features' synchronous reads
+        (MetricsSource) know the hosts before a page first asks."""
+        try:
+            await self.refresh_hosts(force=True)
+        except Exception:
+            log.exception("Could not read the monitored hosts")
 
     # --- samples --------------------------------------------------------------------
     async def _on_sample(self, snapshot: Snapshot) -> None:

@@ -211,3 +211,28 @@ async def test_the_agent_posting_to_a_url_imports_only_what_it_needs(tmp_path: P
     )  # fmt: skip
     out = (await asyncio.wait_for(process.communicate(), 120))[0].decode()
     assert "CODE 0 HEAVY []" in out, out[-3000:]
+
+
+async def test_a_refused_post_is_dropped_and_named_not_retried_forever(
+    monitoring_ctx: WebContext, monitor: Monitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import time
+
+    token = await monitor.config.create_token(GUILD_ID, "nas", ADMIN_ID)
+    server = await start_web(create_app(monitoring_ctx), "127.0.0.1", 0)
+    sink = HttpSink(server.url, token)
+    try:
+        with caplog.at_level(logging.WARNING, logger="cogs.monitoring.agent"):
+            await sink(Snapshot("h", time.time() + 3600, {"cpu.percent": 1.0}, {}, {}))
+            assert not sink.backlog  # sending it again cannot help
+            assert any("ahead of the server's clock" in r.getMessage() for r in caplog.records)
+            caplog.clear()
+            many = {f"junk.{i}": 1.0 for i in range(250)}
+            for _ in range(2):
+                await sink(Snapshot("h", time.time(), many, {}, {}))
+            said = [r.getMessage() for r in caplog.records if r.name == "cogs.monitoring.agent"]
+            assert len(said) == 1 and "did not store 50 metric(s)" in said[0], said
+    finally:
+        await sink.close()
+        await server.stop()
