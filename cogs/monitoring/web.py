@@ -93,6 +93,7 @@ async def _render(
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
     labels = {key: names.label(key) for key in names.keys}
+    tokens = await monitor.config.tokens(guild_id)
     choices = list(labels.items())
     guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
@@ -116,7 +117,14 @@ async def _render(
             "rules": await monitor.alerts.list(guild_id),
             "labels": labels,
             "checks": await monitor.config.checks(guild_id),
-            "tokens": await monitor.config.tokens(guild_id),
+            "tokens": tokens,
+            # a manager sees the names they gave their own agents, with the alias shown
+            # elsewhere while names are hidden
+            "token_aliases": {
+                token.id: names.label(agent_key(guild_id, token.host))
+                for token in tokens
+                if not names.show and names.find(agent_key(guild_id, token.host))
+            },
             "show_addresses": show,
             "comparisons": COMPARISONS,
             "severities": SEVERITIES,

@@ -127,6 +127,7 @@ async def test_hidden_names_never_show_yet_a_manager_sees_their_own_tokens_host(
     assert "host 1" in picker and "host 2" in picker
     tokens = page.split('data-testid="tokens"')[1].split("</table>")[0]
     assert "basement-nas" in tokens and "(hidden)" not in tokens  # the name they typed
+    assert "(host 2)" in tokens  # and the alias the rest of the page uses
     # by alias the host is found; by its real name it is not (that would reveal it)
     assert (await series(client, PAGE_A, "host 2"))[0] == 200
     assert (await series(client, PAGE_A, "basement-nas"))[0] == 404
