@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, select
 
 from bot.database import Database
+from cogs.monitoring.hosts import agent_key, split_key
 from cogs.monitoring.models import HostMetric, MetricName, SampleRow
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ MAX_METRIC_ID = 65535
 # new names per write (an agent's post), are capped; what is over is refused by name.
 MAX_NAMES_PER_HOST = 1000
 MAX_NEW_NAMES_PER_WRITE = 200
+MAX_NAMES_PER_SERVER = 5000  # over all of one server's agent hosts
+RESERVED_FOR_INSTALLATION = 5000  # the last ids: only the installation's hosts take them
 MAX_NAME_LEN = 120
 # The largest value a float32 holds; anything beyond would be stored as infinity.
 FLOAT32_MAX = 3.4028234663852886e38
@@ -221,6 +224,10 @@ class HistoryStore:
                     else f"at most {new_per_write} new metric names per post"
                 )
             wanted -= set(new[len(accept) :])
+            guild_id, _ = split_key(host)
+            if guild_id is not None and accept:
+                accept = await self._server_share(guild_id, host, accept, refused)
+                wanted -= set(new) - set(accept)
         ids, full = await self._register(wanted)
         for name in full:
             refused[name] = f"the installation's {MAX_METRIC_ID} metric names are all taken"
@@ -241,6 +248,35 @@ class HistoryStore:
                 host, len(refused), example, why,
             )  # fmt: skip
         return ids, refused
+
+    async def _server_share(
+        self, guild_id: int, host: str, accept: list[str], refused: dict[str, str]
+    ) -> list[str]:
+        """Of the new names an agent host of server `guild_id` would add, those within the
+        server's own cap and outside the ids kept for the installation's hosts."""
+        prefix = agent_key(guild_id, "")
+        async with self.db.session() as session:
+            used = await session.scalar(
+                select(func.count()).where(HostMetric.host.startswith(prefix, autoescape=True))
+            )
+        room = max(0, MAX_NAMES_PER_SERVER - int(used or 0))
+        for name in accept[room:]:
+            refused[name] = f"this server's agents already have {MAX_NAMES_PER_SERVER} metric names"
+        accept = accept[:room]
+        unregistered = [name for name in accept if name not in self._ids]
+        if unregistered:
+            await self._load_names()
+            unregistered = [name for name in accept if name not in self._ids]
+            left = MAX_METRIC_ID - RESERVED_FOR_INSTALLATION - max(self._names, default=0)
+            if len(unregistered) > max(0, left):
+                for name in unregistered[max(0, left) :]:
+                    refused[name] = (
+                        "the metric names left are kept for the bot's own hosts; ask the "
+                        "bot's owners to clear old hosts"
+                    )
+                keep = set(unregistered[: max(0, left)])
+                accept = [n for n in accept if n in self._ids or n in keep]
+        return accept
 
     async def known_metrics(self) -> list[str]:
         await self._load_names()
