@@ -115,11 +115,14 @@ class MonitorMetrics:
         return self.monitor.registry.visible(guild_id, self.monitor.host)
 
     def _key(self, guild_id: int, ref: str) -> str | None:
-        """The storage key of host `ref` if this guild may see it, else None."""
-        for host in self._visible(guild_id):
+        """The storage key of host `ref` if this guild may see it, else None. A layout
+        saved before keys were opaque names the host by its storage key: still found, but
+        only among the hosts this guild may see."""
+        visible = self._visible(guild_id)
+        for host in visible:
             if host.ref == ref:
                 return host.key
-        return None
+        return next((host.key for host in visible if host.key == ref), None)
 
     # -- MetricsSource --------------------------------------------------------------------
     @property

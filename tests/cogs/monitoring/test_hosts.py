@@ -108,6 +108,7 @@ async def test_a_server_never_reads_or_writes_another_servers_agent_host(
         "cpu.percent": 11.0
     }
     assert source.host_label(B, nas_a.ref) == "host ?"
+    assert source.latest(B, agent_key(A, "nas")) == {}  # nor by its storage key
     await source.close()
 
 
