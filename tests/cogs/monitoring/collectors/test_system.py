@@ -76,10 +76,9 @@ def fake_procfs(root: Path) -> Path:
 
 @pytest.fixture
 def restore_procfs(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from cogs.monitoring.collectors import system
-
     monkeypatch.setattr(psutil, "PROCFS_PATH", psutil.PROCFS_PATH)
-    monkeypatch.setattr(system, "_host_proc", None)
+    # the globals use_host_proc sets (the very module this test imported)
+    monkeypatch.setitem(use_host_proc.__globals__, "_host_proc", None)
 
 
 def test_host_proc_reads_mounts_and_network_through_the_hosts_pid_1(
