@@ -48,7 +48,7 @@ def setup(bot: FoundryBot) -> None:
             templates=HERE / "templates",
             static=HERE / "static",
             guild_tabs=[GuildTab("Monitoring", "monitoring")],
-            app_keys={web.MONITOR_KEY: monitor},
+            app_keys={web.MONITOR_KEY: monitor, web.GUILDS_KEY: web.BotGuildDirectory(bot)},
             token_paths=[web.INGEST_PATH],
         )
     )

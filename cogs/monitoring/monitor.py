@@ -8,11 +8,11 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.database import Database
-from cogs.monitoring.alert_store import AlertStore, PendingEvent
+from cogs.monitoring.alert_store import AlertStore
 from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
@@ -20,6 +20,7 @@ from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import ServicesCollector
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
+from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.history import HistoryStore, Retention
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
@@ -73,11 +74,20 @@ class Monitor:
         )
         self.speedtest = SpeedtestRunner()
         self.speedtest_every_min = speedtest_every_min
-        self.notify: Callable[[PendingEvent], Awaitable[bool]] | None = None
+        self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
         self.remote: dict[str, tuple[float, dict[str, float]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
+
+    @property
+    def notify(self) -> Sender | None:
+        """What sends one alert event (the cog's Discord edge)."""
+        return self.delivery.send
+
+    @notify.setter
+    def notify(self, send: Sender | None) -> None:
+        self.delivery.send = send
 
     @property
     def stale_after_s(self) -> float:
@@ -95,6 +105,7 @@ class Monitor:
                 self.sampler.run(self._stop, first_delay_s), name="monitoring-sampler"
             ),
             asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
+            asyncio.create_task(self.delivery.run(self._stop), name="monitoring-alerts"),
         ]
         if self.speedtest_every_min:
             self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
@@ -141,7 +152,8 @@ class Monitor:
 
     # --- alerts ---------------------------------------------------------------------
     async def check_alerts(self) -> None:
-        """Step every rule with the newest values; announce and record what changed."""
+        """Step every rule with the newest values and record what changed; the delivery
+        task announces it (never inside the sampling tick, which must not stall)."""
         async with self._alert_lock:
             now = self.clock()
             watched = await self.alerts.watched()
@@ -164,17 +176,8 @@ class Monitor:
                     return None
                 return found[1].get(metric)
 
-            events = await self.alerts.evaluate(now, value_of)
-            for event in events:
-                if self.notify is None:
-                    break
-                try:
-                    delivered = await self.notify(event)
-                except Exception:
-                    log.exception("Sending alert event %s failed", event.event_id)
-                    delivered = False
-                if delivered:
-                    await self.alerts.mark_sent(event.event_id, self.clock())
+            if await self.alerts.evaluate(now, value_of):
+                self.delivery.wake()
 
     # --- maintenance ----------------------------------------------------------------
     async def maintain(self) -> tuple[int, int]:

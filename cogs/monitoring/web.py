@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp_jinja2
+import nextcord
 from aiohttp import web
 
+from bot import guild_objects
 from cogs.monitoring.agent import INGEST_PATH
+from cogs.monitoring.alert_store import TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
 from cogs.monitoring.monitor import Monitor
@@ -19,11 +22,49 @@ from cogs.monitoring.render import format_value
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
+from web.forms import form_float, form_int, form_snowflake, read_form
+from web.forms import guild_id as route_guild_id
 
 log = logging.getLogger(__name__)
 
+
+class GuildDirectory(Protocol):
+    """A server's text channels and roles as the bot sees them live, and the check that an
+    id a manager gave is one of them (`bot.guild_objects` in the running bot)."""
+
+    def text_channels(self, guild_id: int) -> list[tuple[int, str]]: ...
+    def roles(self, guild_id: int) -> list[tuple[int, str]]: ...
+    def check_channel(self, guild_id: int, channel_id: int) -> None: ...
+    def check_role(self, guild_id: int, role_id: int) -> None: ...
+
+
+class BotGuildDirectory:
+    """GuildDirectory over the running client's cache; ForeignObject for an id of another
+    server (or none)."""
+
+    def __init__(self, client: nextcord.Client) -> None:
+        self.client = client
+
+    def text_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        guild = self.client.get_guild(guild_id)
+        return [(c.id, c.name) for c in guild.text_channels] if guild else []
+
+    def roles(self, guild_id: int) -> list[tuple[int, str]]:
+        guild = self.client.get_guild(guild_id)
+        if guild is None:
+            return []
+        return [(r.id, r.name) for r in reversed(guild.roles) if not r.is_default()]
+
+    def check_channel(self, guild_id: int, channel_id: int) -> None:
+        guild_objects.text_channel_of(self.client, guild_id, channel_id)
+
+    def check_role(self, guild_id: int, role_id: int) -> None:
+        guild_objects.role_of(self.client, guild_id, role_id)
+
+
 routes = web.RouteTableDef()
 MONITOR_KEY = web.AppKey("monitoring_monitor", Monitor)
+GUILDS_KEY = web.AppKey("monitoring_guilds", GuildDirectory)
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400,
           "1y": 365 * 86400}  # fmt: skip
 MAX_INGEST_METRICS = 2000
@@ -31,10 +72,11 @@ MAX_INGEST_SAMPLES = 360
 
 
 def _guild_id(request: web.Request) -> int:
-    raw = request.match_info["guild_id"]
-    if not raw.isdigit():
-        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return int(raw)
+    return route_guild_id(request)  # ASCII digits, at most 2**63 - 1; else 404
+
+
+def _guilds(request: web.Request) -> GuildDirectory:
+    return request.config_dict[GUILDS_KEY]
 
 
 def _monitor(request: web.Request) -> Monitor:
@@ -98,6 +140,9 @@ async def _render(
             "live": [(name, format_value(name, value)) for name, value in metrics],
             "updated": latest[0] if latest else None,
             "rules": await monitor.alerts.list(guild_id),
+            "channels": _guilds(request).text_channels(guild_id),
+            "roles": _guilds(request).roles(guild_id),
+            "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
             "checks": await monitor.config.checks(guild_id),
             "tokens": await monitor.config.tokens(guild_id),
@@ -154,45 +199,20 @@ async def live(request: web.Request) -> web.Response:
     )
 
 
-def _float(form: Any, field: str, default: float | None = None) -> float | None:
-    raw = str(form.get(field, "")).strip()
-    if not raw:
-        return default
+def _field(reader: Any, form: Any, name: str, **options: Any) -> Any:
+    """A form reader's value, its PageError(400) turned into the rule form's field error."""
     try:
-        value = float(raw)
-    except ValueError:
-        raise RuleError(field, "must be a number") from None
-    if not math.isfinite(value):
-        raise RuleError(field, "must be a finite number")
-    return value
-
-
-def _int(form: Any, field: str, default: int) -> int:
-    raw = str(form.get(field, "")).strip()
-    if not raw:
-        return default
-    if not raw.lstrip("-").isdigit():
-        raise RuleError(field, "must be a whole number")
-    return int(raw)
-
-
-def _snowflake(form: Any, field: str, *, required: bool) -> int | None:
-    raw = str(form.get(field, "")).strip()
-    if not raw:
-        if required:
-            raise RuleError(field, "is required")
-        return None
-    if not raw.isdigit() or not 15 <= len(raw) <= 20:
-        raise RuleError(field, "must be an id of 15-20 digits")
-    return int(raw)
+        return reader(form, name, **options)
+    except PageError as exc:
+        raise RuleError(name, exc.message.removeprefix(f"{name}: ")) from None
 
 
 @routes.post("/guilds/{guild_id}/monitoring/rules")
 async def add_rule(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     user = await require_manage(request, guild_id)
     monitor = _monitor(request)
-    form = await request.post()
+    form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         given = str(form.get("host") or "").strip()
@@ -204,24 +224,43 @@ async def add_rule(request: web.Request) -> web.Response:
         )
         if host is None:
             raise RuleError("host", f"no host {given!r} reports here")
-        threshold = _float(form, "threshold")
-        if threshold is None:
-            raise RuleError("threshold", "is required")
+        threshold = _field(form_float, form, "threshold")
         known = set(await monitor.history.known_metrics())
         if monitor.sampler.latest is not None:
             known |= set(monitor.sampler.latest.metrics)
+        duration = _field(form_int, form, "duration", required=False)
+        cooldown = _field(form_int, form, "cooldown", required=False)
         rule, severity = validate_rule(
             metric=str(form.get("metric", "")),
             comparison=str(form.get("comparison", "")),
             threshold=threshold,
             known_metrics=known,
-            duration_s=_int(form, "duration", 0),
-            cooldown_s=_int(form, "cooldown", 300),
-            hysteresis=_float(form, "hysteresis"),
+            duration_s=0 if duration is None else duration,
+            cooldown_s=300 if cooldown is None else cooldown,
+            hysteresis=_field(form_float, form, "hysteresis", required=False),
             severity=str(form.get("severity") or "warning"),
         )
-        channel_id = _snowflake(form, "channel", required=True)
-        role_id = _snowflake(form, "role", required=False)
+        channel_id = _field(form_snowflake, form, "channel")
+        role_id = _field(form_snowflake, form, "role", required=False)
+        directory = _guilds(request)
+        try:
+            directory.check_channel(guild_id, channel_id)
+        except guild_objects.ForeignObject:
+            raise RuleError("channel", "pick one of this server's text channels") from None
+        if role_id is not None:
+            try:
+                directory.check_role(guild_id, role_id)
+            except guild_objects.ForeignObject:
+                raise RuleError("role", "pick one of this server's roles") from None
+        row = await monitor.alerts.add(
+            guild_id,
+            rule,
+            host=host,
+            severity=severity,
+            channel_id=channel_id,
+            role_id=role_id,
+            created_by=user.id,
+        )
     except RuleError as exc:
         return await _render(
             request,
@@ -230,15 +269,11 @@ async def add_rule(request: web.Request) -> web.Response:
             form={"rule": values},
             status=400,
         )
-    row = await monitor.alerts.add(
-        guild_id,
-        rule,
-        host=host,
-        severity=severity,
-        channel_id=channel_id,
-        role_id=role_id,
-        created_by=user.id,
-    )
+    except TooManyRules as exc:
+        return await _render(
+            request, guild_id, errors={"rule": {"rules": f"limit reached: {exc}"}},
+            form={"rule": values}, status=400,
+        )  # fmt: skip
     log.info("User %s added alert rule %s in guild %s", user.id, row.id, guild_id)
     await flash(request, f"Alert rule #{row.id} added.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")

@@ -254,6 +254,12 @@ async def send_message(req: RestRequest) -> dict[str, Any]:
     if payload.get("message_reference"):
         needed |= perm.READ_MESSAGE_HISTORY
     require_channel(guild, channel, req.me, needed)
+    if payload.get("enforce_nonce") and payload.get("nonce") is not None:
+        # Discord: a nonce this author used in the channel in the last few minutes gets
+        # the message it made then, not a second one.
+        for earlier in reversed(req.state.channel_messages(channel.id)[-100:]):
+            if earlier.author.id == req.me and str(earlier.nonce) == str(payload["nonce"]):
+                return req.world.message_payload(earlier)
     message = create_message(req.world, channel, req.world.bot_user, payload, req.files)
     return req.world.message_payload(message)
 

@@ -52,6 +52,7 @@ async def step(monitor, clock: Clock, seconds: float, **metrics: float) -> None:
     if metrics:
         await monitor.ingest(HOST, clock.now, {k.replace("_", "."): v for k, v in metrics.items()})
     await monitor.check_alerts()
+    await monitor.delivery.run_once()
 
 
 async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> None:
@@ -116,8 +117,8 @@ async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> Non
     assert status_messages(foundry)[-1].embeds[0]["title"].startswith("CRITICAL")
 
     # Discord fails while the recovery is decided: it is kept, and sent after a restart
-    async def discord_down(event: Any) -> bool:
-        return False
+    async def discord_down(event: Any) -> str:
+        return "retry"
 
     monitor.notify = discord_down
     await step(monitor, clock, 10, cpu_percent=10)
@@ -151,9 +152,9 @@ async def test_a_host_that_stops_reporting_raises_an_alert(foundry: Foundry) -> 
     await step(monitor, clock, 61)  # no sample for 61 s
     await step(monitor, clock, 30)
     assert len(status_messages(foundry)) == 1
-    assert "host.silence_s" in status_messages(foundry)[0].embeds[0]["title"]
+    assert "host.silence\\_s" in status_messages(foundry)[0].embeds[0]["title"]
     await step(monitor, clock, 10, cpu_percent=10)  # it is back
-    assert status_messages(foundry)[-1].embeds[0]["title"] == "Recovered: host.silence_s"
+    assert status_messages(foundry)[-1].embeds[0]["title"] == "Recovered: host.silence\\_s"
 
 
 async def test_read_commands_answer_with_real_samples(foundry: Foundry) -> None:

@@ -10,13 +10,13 @@ from aiohttp.test_utils import TestClient
 
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.web import REFUSALS
-from tests.cogs.monitoring.conftest import WEB_HOST
+from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, WEB_HOST
 from tests.web.conftest import ADMIN_ID, GUILD_ID, MEMBER_ID, csrf_token, sign_in
 from web.app import create_app
 from web.context import WebContext
 
 PAGE = f"/guilds/{GUILD_ID}/monitoring"
-CHANNEL = "123456789012345678"
+CHANNEL = str(CHANNEL_ID)
 
 
 @pytest.fixture
@@ -75,9 +75,21 @@ RULE = {"metric": "cpu.percent", "comparison": ">", "threshold": "90", "channel"
     [
         ({"metric": "cpu.nope"}, "metric", "unknown metric"),
         ({"threshold": "101"}, "threshold", "between 0 and 100"),
-        ({"threshold": "lots"}, "threshold", "must be a number"),
-        ({"channel": "general"}, "channel", "must be an id"),
+        ({"threshold": "lots"}, "threshold", "is not a number"),
+        ({"threshold": "inf"}, "threshold", "must be a finite number"),
+        ({"threshold": "nan"}, "threshold", "must be a finite number"),
+        ({"threshold": "1e999"}, "threshold", "must be a finite number"),
+        ({"channel": "general"}, "channel", "is not a Discord id"),
+        ({"channel": "²"}, "channel", "is not a Discord id"),
+        ({"channel": str(2**63)}, "channel", "is not a Discord id"),
+        ({"channel": "1" * 25}, "channel", "is not a Discord id"),
+        ({"role": "١٢٣"}, "role", "is not a Discord id"),  # Arabic-Indic digits
+        ({"role": str(2**64 + 5)}, "role", "is not a Discord id"),
+        # ids of another server: refused when saved
+        ({"channel": str(OTHER_GUILD_CHANNEL_ID)}, "channel", "this server&#39;s text channels"),
+        ({"role": str(OTHER_GUILD_CHANNEL_ID)}, "role", "this server&#39;s roles"),
         ({"duration": "-4"}, "duration", "between 0 and 86400"),
+        ({"duration": "³"}, "duration", "not a whole number"),
     ],
 )
 async def test_bad_rules_are_refused_naming_the_field(

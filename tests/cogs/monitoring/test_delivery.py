@@ -1,0 +1,215 @@
+"""Alert delivery: outside the sampling tick, paced per channel and per rule, into the
+rule's own server only, exactly once, and pinging exactly the rule's role."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from bot.database import Database
+from cogs.monitoring import delivery
+from cogs.monitoring.alert_store import PendingEvent
+from cogs.monitoring.alerts import Rule
+from cogs.monitoring.monitor import Monitor
+from tests.bot.conftest import Foundry
+from tests.cogs.monitoring.test_cog import HOST, Clock, command, monitor_of, status_messages, step
+from tests.web.conftest import GUILD_ID
+
+OTHER = {
+    "guilds": [
+        {
+            "name": "Other",
+            "owner": "dave",
+            "roles": [{"name": "B-Ops"}],
+            "members": [{"name": "dave"}, {"name": "bob"}],
+            "channels": [{"name": "b-alerts"}],
+        }
+    ]
+}
+
+
+async def _other_guild(foundry: Foundry):  # type: ignore[no-untyped-def]
+    import asyncio
+
+    other = foundry.server.load(OTHER)[0]
+    for _ in range(200):
+        if foundry.bot.get_guild(other.id) is not None:
+            break
+        await asyncio.sleep(0.05)
+    return other
+
+
+def _message_posts(foundry: Foundry, since: int = 0) -> list[dict[str, Any]]:
+    return [
+        call
+        for call in foundry.server.calls[since:]
+        if call["method"] == "POST" and call["route"] == "/channels/{channel_id}/messages"
+    ]
+
+
+async def test_a_manager_of_one_server_cannot_alert_into_another(
+    foundry: Foundry, caplog: pytest.LogCaptureFixture
+) -> None:
+    await command(foundry, "alice", "guild", approve={})
+    await foundry.restart(monitoring_interval=3600.0)
+    other = await _other_guild(foundry)
+    clock = Clock()
+    monitor = monitor_of(foundry, clock)
+    await step(monitor, clock, 0, cpu_percent=10)
+    rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
+            "channel": "status", "host": HOST, "cooldown": 0}  # fmt: skip
+
+    # save time: another server's channel, or role, is refused (a forged interaction)
+    foreign_channel = await command(
+        foundry, "bob", "alert", add={**rule, "channel": other.channel("b-alerts")}
+    )
+    assert "not a text channel of this server" in foreign_channel["content"]
+    foreign_role = await command(foundry, "bob", "alert", add={**rule, "role": other.role("B-Ops")})
+    assert "not a role of this server" in foreign_role["content"]
+    assert await monitor.alerts.list() == []
+
+    # use time: a stored rule naming another server's channel is refused, logged, not sent
+    await monitor.alerts.add(
+        foundry.guild.id,
+        Rule("cpu.percent", ">", 50.0, cooldown_s=0),
+        host=HOST,
+        severity="warning",
+        channel_id=other.channel("b-alerts").id,
+        role_id=other.role("B-Ops").id,
+        created_by=1,
+    )
+    caplog.set_level(logging.WARNING, logger="cogs.monitoring.cog")
+    mark = foundry.server.mark()
+    await step(monitor, clock, 10, cpu_percent=90)
+    assert _message_posts(foundry, mark) == []
+    assert "refused at delivery" in caplog.text
+    assert await monitor.alerts.unsent() == []  # refused for good, not retried every tick
+
+
+async def test_alert_text_pings_exactly_the_rules_role_and_escapes_names(foundry: Foundry) -> None:
+    await command(foundry, "alice", "guild", approve={})
+    await foundry.restart(monitoring_interval=3600.0)
+    await foundry.bot.services.guild_settings.update(
+        foundry.guild.id, {"monitoring_show_hosts": "true"}, 1
+    )
+    clock = Clock()
+    monitor = monitor_of(foundry, clock)
+    evil = "@everyone_**x**"
+    clock.now += 1
+    await monitor.ingest(evil, clock.now, {"cpu.percent": 10.0})
+    rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
+            "channel": "status", "host": evil, "cooldown": 0, "role": "Admins"}  # fmt: skip
+    added = await command(foundry, "bob", "alert", add=rule)
+    assert "Alert #1 added" in added["content"], added
+    mark = foundry.server.mark()
+    clock.now += 10
+    await monitor.ingest(evil, clock.now, {"cpu.percent": 90.0})
+    await monitor.check_alerts()
+    await monitor.delivery.run_once()
+    clock.now += 10
+    await monitor.ingest(evil, clock.now, {"cpu.percent": 10.0})
+    await monitor.check_alerts()
+    await monitor.delivery.run_once()
+    fire, recover = (call["json"] for call in _message_posts(foundry, mark))
+    admins = str(foundry.guild.role("Admins").id)
+    assert fire["allowed_mentions"]["parse"] == []
+    assert [str(r) for r in fire["allowed_mentions"]["roles"]] == [admins]
+    assert fire["content"] == f"<@&{admins}>"
+    assert recover["allowed_mentions"]["parse"] == [] and "roles" not in recover["allowed_mentions"]
+    description = fire["embeds"][0]["description"]
+    assert "@everyone" not in description and "\\*\\*x\\*\\*" in description
+    sent = status_messages(foundry)
+    assert [m.mention_everyone for m in sent] == [False, False]
+
+
+class Recorder:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[float, int, int, str]] = []
+
+    async def __call__(self, event: PendingEvent) -> str:
+        self.sent.append((self.clock.now, event.rule.channel_id, event.rule.id, event.kind))
+        return "sent"
+
+
+async def _rules(monitor: Monitor, count: int, channel_id: int = 555) -> None:
+    for _ in range(count):
+        await monitor.alerts.add(
+            GUILD_ID,
+            Rule("cpu.percent", ">", 50.0, cooldown_s=0),
+            host="agent",
+            severity="warning",
+            channel_id=channel_id,
+            role_id=None,
+            created_by=1,
+        )
+
+
+async def test_delivery_runs_outside_the_tick_paced_per_channel_and_per_rule(
+    db: Database, monitoring_ctx: Any
+) -> None:
+    clock = Clock()
+    monitor = Monitor(db, host="me", clock=clock)
+    recorder = Recorder(clock)
+    monitor.notify = recorder
+    await _rules(monitor, 20)
+    # an agent toggling a value: every rule fires and recovers on each post
+    for value in (90.0, 10.0, 90.0, 10.0):
+        clock.now += 1
+        await monitor.ingest("agent", clock.now, {"cpu.percent": value})
+        await monitor.check_alerts()
+    assert recorder.sent == []  # evaluation never sends: the delivery task does
+    assert len(await monitor.alerts.unsent()) == 80
+
+    for _ in range(200):  # the delivery task's passes, on a clock it does not wait for
+        await monitor.delivery.run_once()
+        clock.now += 0.5
+    times = [at for at, *_ in recorder.sent]
+    for at in times:  # Discord's 5 messages per 5 s in one channel
+        assert sum(1 for t in times if at <= t < at + delivery.CHANNEL_WINDOW_S) <= 5
+    for rule_id in range(1, 21):
+        mine = [(at, kind) for at, _, rid, kind in recorder.sent if rid == rule_id]
+        assert 1 <= len(mine) <= delivery.RULE_PER_MINUTE
+        assert mine[-1][1] == "recover"  # superseded events never hide the current state
+    assert await monitor.alerts.unsent() == []
+    await monitor.stop()
+
+
+async def test_the_delivery_task_sends_on_its_own(db: Database, monitoring_ctx: Any) -> None:
+    monitor = Monitor(db, host="me")
+    clock = Clock()
+    monitor.clock = clock
+    recorder = Recorder(clock)
+    monitor.notify = recorder
+    await _rules(monitor, 1)
+    monitor.start(first_delay_s=3600)
+    try:
+        await monitor.ingest("agent", clock.now, {"cpu.percent": 90.0})
+        await monitor.check_alerts()
+        for _ in range(100):
+            if recorder.sent:
+                break
+            await _sleep(0.02)
+        assert [kind for *_, kind in recorder.sent] == ["fire"]
+    finally:
+        await monitor.stop()
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def test_the_pacer_allows_five_per_channel_window() -> None:
+    pacer = delivery.Pacer()
+    now = time.time()
+    for index in range(5):
+        assert pacer.channel_wait(1, now) == 0
+        pacer.record(1, 100 + index, now)
+    assert pacer.channel_wait(1, now) == pytest.approx(delivery.CHANNEL_WINDOW_S)
+    assert pacer.channel_wait(2, now) == 0  # another channel is free
+    assert pacer.channel_wait(1, now + delivery.CHANNEL_WINDOW_S) == 0
