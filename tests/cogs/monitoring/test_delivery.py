@@ -213,3 +213,72 @@ def test_the_pacer_allows_five_per_channel_window() -> None:
     assert pacer.channel_wait(1, now) == pytest.approx(delivery.CHANNEL_WINDOW_S)
     assert pacer.channel_wait(2, now) == 0  # another channel is free
     assert pacer.channel_wait(1, now + delivery.CHANNEL_WINDOW_S) == 0
+
+
+async def test_an_alert_is_sent_once_when_marking_it_sent_fails(foundry: Foundry) -> None:
+    """Discord accepted the alert, then the database failed at the mark: neither the next
+    pass nor a restart sends it again, and an alert claimed but never posted is not lost."""
+    await command(foundry, "alice", "guild", approve={})
+    await foundry.restart(monitoring_interval=3600.0)
+    clock = Clock()
+    monitor = monitor_of(foundry, clock)
+    await step(monitor, clock, 0, cpu_percent=10)
+    rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
+            "channel": "status", "host": HOST, "cooldown": 0}  # fmt: skip
+    assert "Alert #1 added" in (await command(foundry, "bob", "alert", add=rule))["content"]
+
+    real_mark = monitor.alerts.mark_sent
+
+    async def database_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("the database went away")
+
+    monitor.alerts.mark_sent = database_down  # type: ignore[method-assign]
+    await step(monitor, clock, 10, cpu_percent=90)  # sent, but not marked
+    assert len(status_messages(foundry)) == 1
+    (pending,) = await monitor.alerts.unsent()
+    assert pending.claimed and pending.nonce
+    monitor.alerts.mark_sent = real_mark  # type: ignore[method-assign]
+    await monitor.delivery.run_once()  # the next pass: found on Discord, marked, not resent
+    assert len(status_messages(foundry)) == 1
+    assert await monitor.alerts.unsent() == []
+
+    # the same outage, then a restart in between
+    monitor.alerts.mark_sent = database_down  # type: ignore[method-assign]
+    await step(monitor, clock, 10, cpu_percent=10)  # the recovery: sent, not marked
+    assert len(status_messages(foundry)) == 2
+    await foundry.restart(monitoring_interval=3600.0)
+    monitor = monitor_of(foundry, clock)
+    await monitor.delivery.run_once()
+    await step(monitor, clock, 10, cpu_percent=10)
+    assert len(status_messages(foundry)) == 2
+    assert await monitor.alerts.unsent() == []
+
+    # claimed, but the send never reached Discord (killed in between): sent once after all
+    async def never_arrives(event: PendingEvent) -> str:
+        return "retry"
+
+    cog_send = monitor.notify
+    monitor.notify = never_arrives
+    await step(monitor, clock, 10, cpu_percent=95)
+    (claimed,) = await monitor.alerts.unsent()
+    assert claimed.claimed
+    monitor.notify = cog_send
+    await monitor.delivery.run_once()
+    assert len(status_messages(foundry)) == 3
+    assert status_messages(foundry)[-1].embeds[0]["title"].startswith("WARNING")
+
+
+async def test_the_sandbox_answers_a_repeated_enforced_nonce_with_the_first_message(
+    foundry: Foundry,
+) -> None:
+    from nextcord.http import Route
+
+    channel = foundry.guild.channel("status")
+    route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+    body = {"content": "once", "nonce": "fca-test-1", "enforce_nonce": True}
+    first = await foundry.bot.http.request(route, json=body)
+    second = await foundry.bot.http.request(route, json=body)
+    assert first["id"] == second["id"]
+    unenforced = await foundry.bot.http.request(route, json={**body, "enforce_nonce": False})
+    assert unenforced["id"] != first["id"]
+    assert len(status_messages(foundry)) == 2
