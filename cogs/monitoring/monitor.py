@@ -129,7 +129,8 @@ class Monitor:
     # --- samples --------------------------------------------------------------------
     async def _on_sample(self, snapshot: Snapshot) -> None:
         await self.history.write(snapshot.host, snapshot.ts, snapshot.metrics)
-        await self.check_alerts()
+        if snapshot.primed:  # rules see real samples only (see sampler: priming)
+            await self.check_alerts()
 
     async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         """A sample from elsewhere (an agent's post, a test): store it and remember it."""
@@ -161,6 +162,10 @@ class Monitor:
                 return
             latest: dict[str, tuple[float, dict[str, float]] | None] = {}
             for host in {host for host, _ in watched}:
+                local = self.sampler.latest
+                if host == self.host and local is not None and not local.primed:
+                    latest[host] = None  # not a real sample: changes nothing
+                    continue
                 found = await self.latest(host)
                 if host != self.host:  # another process may have written newer rows
                     stored = await self.history.latest(host)

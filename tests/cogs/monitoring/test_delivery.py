@@ -282,3 +282,99 @@ async def test_the_sandbox_answers_a_repeated_enforced_nonce_with_the_first_mess
     unenforced = await foundry.bot.http.request(route, json={**body, "enforce_nonce": False})
     assert unenforced["id"] != first["id"]
     assert len(status_messages(foundry)) == 2
+
+
+class FreshCpuCounter:
+    """Like psutil.cpu_percent(None) in a process that just started: the first call has
+    nothing to compare with and says 0 %, later calls the real load."""
+
+    def __init__(self, load: float) -> None:
+        self.load = load
+        self.calls = 0
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        from cogs.monitoring.collectors import Reading
+
+        self.calls += 1
+        return Reading({"cpu.percent": 0.0 if self.calls == 1 else self.load})
+
+
+async def _sample_once(monitor: Monitor) -> None:
+    import asyncio
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(monitor.sampler.run(stop, 0))
+    try:
+        for _ in range(500):
+            if monitor.sampler.ticks >= 1:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_restart_neither_invents_a_recovery_nor_repeats_the_alert(
+    db: Database, monitoring_ctx: Any
+) -> None:
+    from cogs.monitoring.sampler import Source
+
+    sent: list[str] = []
+
+    async def record(event: PendingEvent) -> str:
+        sent.append(event.kind)
+        return "sent"
+
+    async def start(load: float) -> Monitor:
+        monitor = Monitor(db, host="me", interval_s=3600)
+        monitor.notify = record
+        monitor.sampler.sources = [
+            Source("system", FreshCpuCounter(load).collect, timeout_s=5, blocking=True)
+        ]
+        return monitor
+
+    first = await start(load=95.0)
+    await first.alerts.add(
+        GUILD_ID, Rule("cpu.percent", ">", 1.0, cooldown_s=0), host="me",
+        severity="warning", channel_id=555, role_id=None, created_by=1,
+    )  # fmt: skip
+    await _sample_once(first)
+    await first.delivery.run_once()
+    assert sent == ["fire"]
+    assert first.sampler.latest is not None and first.sampler.latest.metrics["cpu.percent"] == 95
+    await first.stop()
+
+    restarted = await start(load=96.0)  # a new process: its first CPU reading is 0 %
+    await _sample_once(restarted)
+    await restarted.delivery.run_once()
+    assert sent == ["fire"]  # no "Recovered … 0.0 %", and so no second fire after it
+    assert restarted.sampler.latest.metrics["cpu.percent"] == 96
+    (rule,) = await restarted.alerts.list()
+    assert rule.state == "firing"
+    await restarted.stop()
+
+
+async def test_a_sample_taken_before_priming_is_not_evaluated(
+    db: Database, monitoring_ctx: Any
+) -> None:
+    from cogs.monitoring.sampler import Source
+
+    monitor = Monitor(db, host="me", interval_s=3600)
+    sent: list[str] = []
+
+    async def record(event: PendingEvent) -> str:
+        sent.append(event.kind)
+        return "sent"
+
+    monitor.notify = record
+    monitor.sampler.sources = [Source("system", FreshCpuCounter(50.0).collect, blocking=True)]
+    await monitor.alerts.add(
+        GUILD_ID, Rule("cpu.percent", "<", 1.0, cooldown_s=0), host="me",
+        severity="warning", channel_id=555, role_id=None, created_by=1,
+    )  # fmt: skip
+    snapshot = await monitor.sampler.tick()  # not primed: 0 %, as psutil says at first
+    assert not snapshot.primed and snapshot.metrics["cpu.percent"] == 0
+    await monitor.check_alerts()
+    await monitor.delivery.run_once()
+    assert sent == []
+    await monitor.stop()
