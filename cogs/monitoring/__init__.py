@@ -38,6 +38,7 @@ def setup(bot: FoundryBot) -> None:
         docker_host=settings.docker_host,
         host_proc=settings.host_proc,
         speedtest_every_min=settings.speedtest_interval,
+        allow_private_targets=settings.monitoring_allow_private_targets,
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 

@@ -17,7 +17,7 @@ from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
-from cogs.monitoring.collectors.services import ServicesCollector
+from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
 from cogs.monitoring.delivery import AlertDelivery, Sender
@@ -41,6 +41,7 @@ class Monitor:
         docker_host: str = "unix:///var/run/docker.sock",
         host_proc: str | None = None,
         speedtest_every_min: int = 0,
+        allow_private_targets: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         system_collect = None
@@ -59,7 +60,9 @@ class Monitor:
         self.system = SystemCollector()
         self.gpu = GpuCollector()
         self.docker = DockerCollector(docker_host)
-        self.services = ServicesCollector(self.config.all_checks)
+        self.services = ServicesCollector(
+            self.config.all_checks, TargetPolicy(allow_private=allow_private_targets)
+        )
         self.sampler = Sampler(
             self.host,
             [

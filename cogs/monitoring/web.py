@@ -290,34 +290,40 @@ async def delete_rule(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
+def _check_field(reader: Any, form: Any, name: str, message: str, **options: Any) -> Any:
+    try:
+        return reader(form, name, **options)
+    except PageError:
+        raise CheckError(name, message) from None
+
+
 @routes.post("/guilds/{guild_id}/monitoring/checks")
 async def add_check(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     user = await require_manage(request, guild_id)
-    form = await request.post()
+    form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    monitor = _monitor(request)
     try:
-        port_raw = str(form.get("port", "")).strip()
-        port: int | None = None
-        if port_raw:
-            if not port_raw.lstrip("-").isdigit():
-                raise CheckError("port", "must be a port number from 1 to 65535")
-            port = int(port_raw)
-        timeout_raw = str(form.get("timeout", "") or "5").strip()
-        try:
-            timeout = float(timeout_raw)
-        except ValueError:
-            raise CheckError("timeout", "must be a number of seconds") from None
+        kind = str(form.get("kind", ""))
+        port = _check_field(
+            form_int, form, "port", "must be a port number from 1 to 65535", required=False
+        )
+        timeout = _check_field(
+            form_float, form, "timeout", "must be a number of seconds", required=False
+        )
         check = ServiceCheck(
             0,
             str(form.get("name", "")),
-            str(form.get("kind", "")),
+            kind,
             str(form.get("target", "")).strip(),
-            port if form.get("kind") == "tcp" else None,
-            timeout,
+            port if kind == "tcp" else None,
+            5.0 if timeout is None else timeout,
             str(form.get("expect", "")).strip(),
         ).validate()
-        row = await _monitor(request).config.add_check(guild_id, check)
+        # the bot's own network only with the owner's consent; checked again at each probe
+        await monitor.services.policy.addresses(check.host, check.probe_port)
+        row = await monitor.config.add_check(guild_id, check)
     except CheckError as exc:
         return await _render(
             request,

@@ -155,6 +155,7 @@ async def test_bad_checks_are_refused_naming_the_field(
 async def test_a_good_check_is_added(
     client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
 ) -> None:
+    monitor.services.policy.allow_private = True  # the owner allowed the bot's own network
     token = await admin(client, monitoring_ctx)
     response = await client.post(
         PAGE + "/checks",
@@ -166,6 +167,52 @@ async def test_a_good_check_is_added(
     assert (check.kind, check.target, check.port) == ("tcp", "10.0.0.5", 5432)
     page = await (await client.get(PAGE)).text()
     assert "10.0.0.5" not in page  # addresses hidden unless the guild shows them
+
+
+PUBLIC = "93.184.215.14"
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "words"),
+    [
+        ("127.0.0.1", "loopback", "127.0.0.1 is a loopback address"),
+        ("169.254.169.254", "link-local", "a link-local address"),
+        ("10.0.0.5", "private", "a private address"),
+        ("192.168.1.1", "private", "a private address"),
+        ("0.0.0.0", "unspecified", "an unspecified address".replace("an ", "a ")),
+        ("::1", "loopback", "a loopback address"),
+        ("fe80::1", "link-local", "a link-local address"),
+        ("fd00::5", "private", "a private address"),
+        ("::ffff:127.0.0.1", "loopback", "a loopback address"),
+        ("metadata.internal", "link-local", "resolves to 169.254.169.254, which is a link-local"),
+        ("mixed.example", "private", "resolves to 10.1.1.1, which is a private"),
+    ],
+)
+async def test_checks_on_the_bots_own_network_need_the_owners_consent(
+    client: TestClient,
+    monitoring_ctx: WebContext,
+    monitor: Monitor,
+    target: str,
+    kind: str,
+    words: str,
+) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return {"metadata.internal": ["169.254.169.254"], "mixed.example": [PUBLIC, "10.1.1.1"]}[
+            host
+        ]
+
+    monitor.services.policy.resolve = resolve
+    token = await admin(client, monitoring_ctx)
+    for data in (
+        {**CHECK, "kind": "tcp", "target": target, "port": "22"},
+        {**CHECK, "target": f"http://[{target}]/" if ":" in target else f"http://{target}/"},
+    ):
+        response = await client.post(PAGE + "/checks", data={**data, "csrf_token": token})
+        text = await response.text()
+        assert response.status == 400, text
+        assert 'data-testid="error-check-target"' in text
+        assert words in text and "MONITORING_ALLOW_PRIVATE_TARGETS" in text
+    assert await monitor.config.checks(GUILD_ID) == []
 
 
 async def post_samples(client: TestClient, token: str, **metrics: float):  # type: ignore[no-untyped-def]
