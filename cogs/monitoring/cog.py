@@ -350,7 +350,9 @@ class MonitoringCog(commands.Cog):
         rule_id: int = nextcord.SlashOption(name="id", description="The rule's number"),
     ) -> None:
         guild_id = checks.require_manage_guild(interaction)
-        removed = await self.monitor.alerts.remove(guild_id, rule_id)
+        # a rule id is a 32-bit column: a larger number (Discord allows 2**53) names no rule,
+        # and must not reach PostgreSQL as an out-of-range parameter
+        removed = 1 <= rule_id <= 2**31 - 1 and await self.monitor.alerts.remove(guild_id, rule_id)
         text = f"Alert #{rule_id} removed." if removed else f"This server has no alert #{rule_id}."
         await interaction.response.send_message(text, ephemeral=True)
 

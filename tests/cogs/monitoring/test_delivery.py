@@ -378,3 +378,49 @@ async def test_a_sample_taken_before_priming_is_not_evaluated(
     await monitor.delivery.run_once()
     assert sent == []
     await monitor.stop()
+
+
+async def _forged(foundry: Foundry, options: dict[str, Any], **raw: Any) -> str:
+    """/alert add with some option values replaced after the sandbox built the interaction
+    (what a client that forges interactions can send)."""
+    from sandbox.driver import SandboxDriver
+    from sandbox.interaction_builder import command_data
+
+    channel = foundry.server.state.channels[foundry.guild.channel("general").id]
+    data = command_data(foundry.server, channel, "alert", {"add": options}, None)
+    for option in data["options"][0]["options"]:
+        if option["name"] in raw:
+            option["value"] = raw[option["name"]]
+    interaction = foundry.server.create_interaction(2, user="bob", channel=channel, data=data)
+    answered = await foundry.server.wait_for_response(interaction)
+    answer = await SandboxDriver(foundry.server).answer(answered, "answer /alert add")
+    return answer.content if answer.message is not None else str(answered.response_data)
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        # (Discord itself sends only snowflakes here; "²" stops inside nextcord's option
+        # conversion before any command code runs.)
+        ({"channel": str(2**63)}, "is not a channel id"),
+        ({"channel": str(2**64 + 1)}, "is not a channel id"),
+        ({"role": str(2**63 + 7)}, "is not a role id"),
+    ],
+)
+async def test_forged_ids_in_alert_add_get_a_clear_private_answer(
+    foundry: Foundry, raw: dict[str, str], words: str
+) -> None:
+    await command(foundry, "alice", "guild", approve={})
+    rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
+            "channel": "status", "role": "Admins"}  # fmt: skip
+    text = await _forged(foundry, rule, **raw)
+    assert words in text and "Something went wrong" not in text
+    monitor = foundry.bot.get_cog("MonitoringCog").monitor
+    assert await monitor.alerts.list() == []
+
+
+async def test_alert_remove_answers_for_any_number(foundry: Foundry) -> None:
+    await command(foundry, "alice", "guild", approve={})
+    for rule_id in (2**31, 2**53 - 1):
+        answer = await command(foundry, "bob", "alert", remove={"id": rule_id})
+        assert answer["content"] == f"This server has no alert #{rule_id}."
