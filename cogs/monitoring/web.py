@@ -22,7 +22,7 @@ from cogs.monitoring.render import format_value
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
-from web.forms import form_float, form_int, form_snowflake, read_form
+from web.forms import form_float, form_int, form_snowflake, parse_id, read_form
 from web.forms import guild_id as route_guild_id
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,14 @@ MAX_INGEST_SAMPLES = 360
 
 def _guild_id(request: web.Request) -> int:
     return route_guild_id(request)  # ASCII digits, at most 2**63 - 1; else 404
+
+
+def _row_id(request: web.Request, name: str) -> int:
+    """A rule or check id from the URL: ASCII digits within the 32-bit column, else 404."""
+    value = parse_id(request.match_info[name])
+    if value is None or not 1 <= value <= 2**31 - 1:
+        raise PageError(404, "There is no such rule or check here; reload the page.")
+    return value
 
 
 def _guilds(request: web.Request) -> GuildDirectory:
@@ -279,11 +287,11 @@ async def add_rule(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id:\\d+}/delete")
+@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id}/delete")
 async def delete_rule(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     await require_manage(request, guild_id)
-    rule_id = int(request.match_info["rule_id"])
+    rule_id = _row_id(request, "rule_id")
     if not await _monitor(request).alerts.remove(guild_id, rule_id):
         raise PageError(404, f"This server has no alert rule #{rule_id}; reload the page.")
     await flash(request, f"Alert rule #{rule_id} removed.")
@@ -345,11 +353,11 @@ async def add_check(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id:\\d+}/delete")
+@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id}/delete")
 async def delete_check(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     await require_manage(request, guild_id)
-    check_id = int(request.match_info["check_id"])
+    check_id = _row_id(request, "check_id")
     if not await _monitor(request).config.remove_check(guild_id, check_id):
         raise PageError(404, f"This server has no service check #{check_id}; reload the page.")
     await flash(request, "Service check removed.")

@@ -267,3 +267,21 @@ async def test_agent_tokens_post_and_are_refused_once_revoked(
         "/api/monitoring/ingest", data=b"{}", headers={"Authorization": "Bearer "}
     )
     assert bad_body.status == 401
+
+
+@pytest.mark.parametrize("raw", [str(2**63), str(2**64), "١٢", "2147483648", "0"])
+async def test_odd_rule_and_check_ids_in_urls_are_a_404(
+    client: TestClient, monitoring_ctx: WebContext, raw: str
+) -> None:
+    token = await admin(client, monitoring_ctx)
+    for kind in ("rules", "checks"):
+        response = await client.post(PAGE + f"/{kind}/{raw}/delete", data={"csrf_token": token})
+        assert response.status == 404, (kind, raw, await response.text())
+
+
+async def test_a_malformed_server_id_is_a_404(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    for raw in ("²", str(2**64)):
+        assert (await client.get(f"/guilds/{raw}/monitoring")).status == 404
