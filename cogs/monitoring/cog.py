@@ -291,16 +291,11 @@ class MonitoringCog(commands.Cog):
         role_given = _given_id(interaction, "role") or (role.id if role is not None else None)
         ping = guild_objects.role_of(self.bot, guild_id, role_given) if role_given else None
         real_host, names = await self._host(interaction, host)
-        known = set(await self.monitor.history.known_metrics())
-        local = self.monitor.sampler.latest
-        if local is not None:
-            known |= set(local.metrics)
         try:
             rule, level = validate_rule(
                 metric=metric,
                 comparison=comparison,
                 threshold=threshold,
-                known_metrics=known,
                 duration_s=duration,
                 cooldown_s=cooldown,
                 hysteresis=hysteresis,

@@ -233,16 +233,12 @@ async def add_rule(request: web.Request) -> web.Response:
         if host is None:
             raise RuleError("host", f"no host {given!r} reports here")
         threshold = _field(form_float, form, "threshold")
-        known = set(await monitor.history.known_metrics())
-        if monitor.sampler.latest is not None:
-            known |= set(monitor.sampler.latest.metrics)
         duration = _field(form_int, form, "duration", required=False)
         cooldown = _field(form_int, form, "cooldown", required=False)
         rule, severity = validate_rule(
             metric=str(form.get("metric", "")),
             comparison=str(form.get("comparison", "")),
             threshold=threshold,
-            known_metrics=known,
             duration_s=0 if duration is None else duration,
             cooldown_s=300 if cooldown is None else cooldown,
             hysteresis=_field(form_float, form, "hysteresis", required=False),

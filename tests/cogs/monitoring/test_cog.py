@@ -77,6 +77,7 @@ async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> Non
     assert "Manage Server" in refused["content"]
     bad = await command(foundry, "bob", "alert", add={**rule, "metric": "cpu.percnt"})
     assert "metric: unknown metric 'cpu.percnt'" in bad["content"]
+    assert "did you mean cpu.percent" in bad["content"]  # close names from the catalogue
     bad = await command(foundry, "bob", "alert", add={**rule, "threshold": 250.0})
     assert "threshold: must be between 0 and 100" in bad["content"]
     added = await command(foundry, "bob", "alert", add=rule)

@@ -74,6 +74,8 @@ RULE = {"metric": "cpu.percent", "comparison": ">", "threshold": "90", "channel"
     ("changes", "field", "words"),
     [
         ({"metric": "cpu.nope"}, "metric", "unknown metric"),
+        ({"metric": "memory.percent"}, "metric", "did you mean mem.percent"),
+        ({"metric": "gpu.0.utilization"}, "metric", "did you mean gpu.{index}.util"),
         ({"threshold": "101"}, "threshold", "between 0 and 100"),
         ({"threshold": "lots"}, "threshold", "is not a number"),
         ({"threshold": "inf"}, "threshold", "must be a finite number"),
