@@ -424,3 +424,40 @@ async def test_alert_remove_answers_for_any_number(foundry: Foundry) -> None:
     for rule_id in (2**31, 2**53 - 1):
         answer = await command(foundry, "bob", "alert", remove={"id": rule_id})
         assert answer["content"] == f"This server has no alert #{rule_id}."
+
+
+async def test_the_web_form_refuses_another_servers_channel_and_role(foundry: Foundry) -> None:
+    """The running bot's page: the selects list Lab's channels and roles only, and a
+    hand-made post naming the other server's channel or role is refused."""
+    import re
+
+    import aiohttp
+
+    await command(foundry, "alice", "guild", approve={})
+    other = await _other_guild(foundry)
+    link = re.search(r"http://\S+", (await command(foundry, "bob", "web"))["content"]).group(0)
+    base = foundry.process.web_url
+    page = f"{base}/guilds/{foundry.guild.id}/monitoring"
+    monitor = foundry.bot.get_cog("MonitoringCog").monitor
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.post(base + "/login/link", data={"token": link.split("token=")[1]}):
+            pass
+        async with session.get(page) as response:
+            text = await response.text()
+        assert f'value="{foundry.guild.channel("status").id}"' in text
+        assert f'value="{foundry.guild.role("Admins").id}"' in text
+        assert str(other.channel("b-alerts").id) not in text
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', text).group(1)
+        rule = {"metric": "cpu.percent", "comparison": ">", "threshold": "90",
+                "channel": str(foundry.guild.channel("status").id), "csrf_token": csrf}  # fmt: skip
+        for changes, words in (
+            ({"channel": str(other.channel("b-alerts").id)}, "this server&#39;s text channels"),
+            ({"role": str(other.role("B-Ops").id)}, "this server&#39;s roles"),
+        ):
+            async with session.post(page + "/rules", data={**rule, **changes}) as refused:
+                assert refused.status == 400 and words in await refused.text()
+        assert await monitor.alerts.list() == []
+        async with session.post(page + "/rules", data=rule, allow_redirects=False) as added:
+            assert added.status == 303, await added.text()
+    [stored] = await monitor.alerts.list()
+    assert stored.guild_id == foundry.guild.id

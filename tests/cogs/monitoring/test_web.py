@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.web import REFUSALS
-from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, WEB_HOST
+from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, ROLE_ID, WEB_HOST
 from tests.web.conftest import ADMIN_ID, GUILD_ID, MEMBER_ID, csrf_token, sign_in
 from web.app import create_app
 from web.context import WebContext
@@ -287,3 +287,26 @@ async def test_a_malformed_server_id_is_a_404(
     await sign_in(client, monitoring_ctx, ADMIN_ID)
     for raw in ("²", str(2**64)):
         assert (await client.get(f"/guilds/{raw}/monitoring")).status == 404
+
+
+async def test_rules_pick_a_channel_and_a_role_of_this_server(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    text = await (await client.get(PAGE)).text()
+    assert '<select class="form-select" id="rule-channel" name="channel"' in text
+    assert f'<option value="{CHANNEL_ID}" >#status</option>' in text
+    assert '<select class="form-select" id="rule-role" name="role"' in text
+    assert f'<option value="{ROLE_ID}" >@Ops</option>' in text
+    assert str(OTHER_GUILD_CHANNEL_ID) not in text  # another server's channel is not offered
+    token = await csrf_token(client, PAGE)
+    response = await client.post(
+        PAGE + "/rules",
+        data={**RULE, "role": str(ROLE_ID), "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    [rule] = await monitor.alerts.list(GUILD_ID)
+    assert (rule.channel_id, rule.role_id) == (CHANNEL_ID, ROLE_ID)
+    listed = await (await client.get(PAGE)).text()
+    assert "<td>#status</td>" in listed  # the rule shows the channel's name, not its id
