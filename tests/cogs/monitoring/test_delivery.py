@@ -461,3 +461,23 @@ async def test_the_web_form_refuses_another_servers_channel_and_role(foundry: Fo
             assert added.status == 303, await added.text()
     [stored] = await monitor.alerts.list()
     assert stored.guild_id == foundry.guild.id
+
+
+async def test_the_rule_cap_and_removal_from_slash(foundry: Foundry) -> None:
+    from cogs.monitoring.alert_store import MAX_RULES_PER_GUILD
+
+    await command(foundry, "alice", "guild", approve={})
+    monitor = foundry.bot.get_cog("MonitoringCog").monitor
+    for _ in range(MAX_RULES_PER_GUILD):
+        await monitor.alerts.add(
+            foundry.guild.id, Rule("cpu.percent", ">", 90), host=monitor.host,
+            severity="warning", channel_id=foundry.guild.channel("status").id, role_id=None,
+            created_by=1,
+        )  # fmt: skip
+    rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0, "channel": "status"}
+    refused = await command(foundry, "bob", "alert", add=rule)
+    assert f"the most allowed is {MAX_RULES_PER_GUILD}; remove one first" in refused["content"]
+    removed = await command(foundry, "bob", "alert", remove={"id": 1})
+    assert removed["content"] == "Alert #1 removed."
+    added = await command(foundry, "bob", "alert", add=rule)
+    assert added["content"].startswith(f"Alert #{MAX_RULES_PER_GUILD + 1} added")

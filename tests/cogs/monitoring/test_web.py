@@ -310,3 +310,23 @@ async def test_rules_pick_a_channel_and_a_role_of_this_server(
     assert (rule.channel_id, rule.role_id) == (CHANNEL_ID, ROLE_ID)
     listed = await (await client.get(PAGE)).text()
     assert "<td>#status</td>" in listed  # the rule shows the channel's name, not its id
+
+
+async def test_a_server_has_at_most_fifty_rules(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    from cogs.monitoring.alert_store import MAX_RULES_PER_GUILD
+    from cogs.monitoring.alerts import Rule
+
+    for _ in range(MAX_RULES_PER_GUILD):
+        await monitor.alerts.add(
+            GUILD_ID, Rule("cpu.percent", ">", 90), host=WEB_HOST, severity="warning",
+            channel_id=CHANNEL_ID, role_id=None, created_by=ADMIN_ID,
+        )  # fmt: skip
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(PAGE + "/rules", data={**RULE, "csrf_token": token})
+    text = await response.text()
+    assert response.status == 400
+    assert 'data-testid="error-rule-rules"' in text
+    assert f"the most allowed is {MAX_RULES_PER_GUILD}; remove one first" in text
+    assert len(await monitor.alerts.list(GUILD_ID)) == MAX_RULES_PER_GUILD
