@@ -13,9 +13,11 @@ import nextcord
 from aiohttp import web
 
 from bot import guild_objects
+from bot.metrics import UnknownMetric
 from cogs.monitoring.agent import INGEST_PATH
 from cogs.monitoring.alert_store import TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
+from cogs.monitoring.catalogue import CATALOGUE, SILENCE_METRIC
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
@@ -67,6 +69,7 @@ MONITOR_KEY = web.AppKey("monitoring_monitor", Monitor)
 GUILDS_KEY = web.AppKey("monitoring_guilds", GuildDirectory)
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400,
           "1y": 365 * 86400}  # fmt: skip
+DEFAULT_METRIC = "cpu.percent"
 MAX_INGEST_METRICS = 2000
 MAX_INGEST_SAMPLES = 360
 
@@ -81,6 +84,16 @@ def _row_id(request: web.Request, name: str) -> int:
     if value is None or not 1 <= value <= 2**31 - 1:
         raise PageError(404, "There is no such rule or check here; reload the page.")
     return value
+
+
+def _picked_metric(request: web.Request) -> str:
+    """The metric the page charts: the one in the URL when the catalogue knows it."""
+    wanted = request.query.get("metric", DEFAULT_METRIC)
+    try:
+        CATALOGUE.check(wanted)
+    except UnknownMetric:
+        return DEFAULT_METRIC
+    return wanted if "{" not in wanted else DEFAULT_METRIC
 
 
 def _guilds(request: web.Request) -> GuildDirectory:
@@ -127,6 +140,11 @@ async def _render(
     latest = await monitor.latest(host)
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
+    picked = _picked_metric(request)
+    # this host's metrics (not other hosts' names: they may belong to another server),
+    # every fixed name of the catalogue (speedtests come rarely), and the one asked for
+    fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
+    chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
     labels = dict(choices)
     guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
@@ -144,7 +162,8 @@ async def _render(
             "range": request.query.get("range", "1h")
             if request.query.get("range") in RANGES
             else "1h",
-            "metric_names": [name for name, _ in metrics],
+            "metric_names": [(name, CATALOGUE.label(name)) for name in chartable],
+            "metric": picked,
             "live": [(name, format_value(name, value)) for name, value in metrics],
             "updated": latest[0] if latest else None,
             "rules": await monitor.alerts.list(guild_id),
@@ -177,7 +196,11 @@ async def series(request: web.Request) -> web.Response:
     guild_id = _guild_id(request)
     await require_manage(request, guild_id)
     host, _ = await _pick_host(request, guild_id)
-    metric = request.query.get("metric", "cpu.percent")
+    metric = request.query.get("metric", DEFAULT_METRIC)
+    try:
+        CATALOGUE.check(metric)
+    except UnknownMetric as exc:
+        raise PageError(400, f"metric: {exc}") from None
     span = RANGES.get(request.query.get("range", "1h"))
     if span is None:
         raise PageError(400, f"range must be one of {', '.join(RANGES)}.")
@@ -187,6 +210,10 @@ async def series(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "metric": metric,
+            "label": CATALOGUE.label(metric),
+            "unit": CATALOGUE.unit(metric),
+            "start": now - span,
+            "end": now,
             "tier": result.tier,
             "step": result.step_s,
             "points": [[ts, round(avg, 4), round(peak, 4)] for ts, avg, peak in result.points],

@@ -330,3 +330,19 @@ async def test_a_server_has_at_most_fifty_rules(
     assert 'data-testid="error-rule-rules"' in text
     assert f"the most allowed is {MAX_RULES_PER_GUILD}; remove one first" in text
     assert len(await monitor.alerts.list(GUILD_ID)) == MAX_RULES_PER_GUILD
+
+
+async def test_series_json_charts_every_catalogue_metric_and_refuses_others(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    from cogs.monitoring.catalogue import CATALOGUE
+
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    for spec in CATALOGUE.specs:
+        name = spec.sample_name()
+        response = await client.get(PAGE + "/series.json", params={"metric": name})
+        body = await response.json()
+        assert response.status == 200, (name, body)
+        assert body["metric"] == name and body["end"] - body["start"] == 3600
+    unknown = await client.get(PAGE + "/series.json", params={"metric": "memory.percent"})
+    assert unknown.status == 400 and "did you mean mem.percent" in await unknown.text()
