@@ -4,10 +4,12 @@ their cooldown and survive restarts; the commands answer; only Manage Server wri
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from sandbox.driver import SandboxDriver
 from tests.bot.conftest import Foundry
+from tests.fakes.docker_engine import FakeContainer, FakeDockerEngine, closed_unix_socket
 
 HOST = "lab-1"
 
@@ -158,9 +160,18 @@ async def test_a_host_that_stops_reporting_raises_an_alert(foundry: Foundry) -> 
     assert status_messages(foundry)[-1].embeds[0]["title"] == "Recovered: host.silence\\_s"
 
 
-async def test_read_commands_answer_with_real_samples(foundry: Foundry) -> None:
+def without_gpu(monitor, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """This host as one without an NVIDIA driver, whatever the machine running the test has."""
+    monitor.gpu.driver_paths = (str(folder / "no-nvidiactl"),)
+
+
+async def test_read_commands_answer_with_real_samples(foundry: Foundry, tmp_path: Path) -> None:
     await command(foundry, "alice", "guild", approve={})
+    # the environment is explicit: no GPU driver, and nothing listening at DOCKER_HOST, so
+    # this passes on a homelab host with both
+    await foundry.restart(docker_host=closed_unix_socket(tmp_path))
     monitor = foundry.bot.get_cog("MonitoringCog").monitor
+    without_gpu(monitor, tmp_path)
     await monitor.sampler.tick()  # one real sample of this machine
     status = await command(foundry, "carol", "status")
     embed = status["embeds"][0]
@@ -184,7 +195,9 @@ async def test_read_commands_answer_with_real_samples(foundry: Foundry) -> None:
     gpu = await command(foundry, "carol", "gpu")
     assert "No GPU data: NVML is not available" in gpu["embeds"][0]["description"]
     containers = await command(foundry, "carol", "containers")
-    assert "No containers: cannot reach the Docker API" in containers["embeds"][0]["description"]
+    description = containers["embeds"][0]["description"]
+    assert "No containers: cannot reach the Docker API" in description
+    assert "no-docker.sock" in description
     services = await command(foundry, "carol", "services")
     assert "No service checks yet" in services["embeds"][0]["description"]
     speed = await command(foundry, "carol", "speedtest")
@@ -223,3 +236,34 @@ async def test_the_real_process_serves_the_page_and_the_ingestion_endpoint(
     ):
         assert refused.status == 401
         assert "wrong" in (await refused.json())["error"]
+
+
+async def test_containers_command_against_a_docker_engine_with_containers(
+    foundry: Foundry, tmp_path: Path
+) -> None:
+    """/containers end to end: the real collector reads the fake Docker Engine API over its
+    unix socket, the sample is taken by the real sampler, the sandbox shows the answer."""
+    engine = FakeDockerEngine(
+        [
+            FakeContainer("web", "nginx:1.27", health="healthy"),
+            FakeContainer("db", "postgres:17", state="exited", restarts=2),
+            FakeContainer("cache", "redis:7", health="unhealthy"),
+        ]
+    )
+    await command(foundry, "alice", "guild", approve={})
+    async with engine.serve_unix(tmp_path / "docker.sock"):
+        await foundry.restart(docker_host=engine.url, monitoring_interval=3600.0)
+        monitor = foundry.bot.get_cog("MonitoringCog").monitor
+        without_gpu(monitor, tmp_path)
+        snapshot = await monitor.sampler.tick()
+        assert snapshot.status["docker"] == "ok"
+        assert snapshot.metrics["container.web.running"] == 1.0
+        assert snapshot.metrics["container.db.running"] == 0.0
+        answer = await command(foundry, "carol", "containers")
+    lines = answer["embeds"][0]["description"].splitlines()
+    assert lines == [
+        "🟢 **cache** running (unhealthy) · `redis:7` · 47.7 MiB",
+        "🟢 **web** running (healthy) · `nginx:1.27` · 47.7 MiB",
+        "🔴 **db** exited · `postgres:17` · 2 restarts",
+    ]
+    assert any(path.startswith("/v1.41/containers/") for path in engine.requests)
