@@ -258,6 +258,7 @@ class MonitoringCog(commands.Cog):
         """Parent of /alert add|list|remove."""
 
     @alert.subcommand(name="add", description="Alert a channel when a metric crosses a limit.")
+    @checks.manage_guild()
     async def alert_add(
         self,
         interaction: nextcord.Interaction,
@@ -339,6 +340,7 @@ class MonitoringCog(commands.Cog):
         )
 
     @alert.subcommand(name="remove", description="Delete an alert rule.")
+    @checks.manage_guild()
     async def alert_remove(
         self,
         interaction: nextcord.Interaction,

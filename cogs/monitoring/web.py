@@ -75,6 +75,7 @@ MAX_INGEST_SAMPLES = 360
 
 
 def _guild_id(request: web.Request) -> int:
+    # kept for the agent-token routes; the rest read web.forms.guild_id directly
     return route_guild_id(request)  # ASCII digits, at most 2**63 - 1; else 404
 
 
@@ -186,14 +187,14 @@ async def _render(
 
 @routes.get("/guilds/{guild_id}/monitoring")
 async def page(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     return await _render(request, guild_id)
 
 
 @routes.get("/guilds/{guild_id}/monitoring/series.json")
 async def series(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     host, _ = await _pick_host(request, guild_id)
     metric = request.query.get("metric", DEFAULT_METRIC)
@@ -223,7 +224,7 @@ async def series(request: web.Request) -> web.Response:
 
 @routes.get("/guilds/{guild_id}/monitoring/live.json")
 async def live(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     host, _ = await _pick_host(request, guild_id)
     latest = await _monitor(request).latest(host)
@@ -312,7 +313,7 @@ async def add_rule(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id}/delete")
 async def delete_rule(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     rule_id = _row_id(request, "rule_id")
     if not await _monitor(request).alerts.remove(guild_id, rule_id):
@@ -378,7 +379,7 @@ async def add_check(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/monitoring/checks/{check_id}/delete")
 async def delete_check(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     check_id = _row_id(request, "check_id")
     if not await _monitor(request).config.remove_check(guild_id, check_id):

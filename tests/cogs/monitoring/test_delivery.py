@@ -477,6 +477,8 @@ async def test_the_rule_cap_and_removal_from_slash(foundry: Foundry) -> None:
     rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0, "channel": "status"}
     refused = await command(foundry, "bob", "alert", add=rule)
     assert f"the most allowed is {MAX_RULES_PER_GUILD}; remove one first" in refused["content"]
+    not_allowed = await command(foundry, "carol", "alert", remove={"id": 1})
+    assert "Manage Server" in not_allowed["content"]
     removed = await command(foundry, "bob", "alert", remove={"id": 1})
     assert removed["content"] == "Alert #1 removed."
     added = await command(foundry, "bob", "alert", add=rule)
