@@ -22,7 +22,7 @@ async def _columns(db: Database) -> set[str]:
 async def test_down_and_up_keeps_unsent_events(migrated_db: Database) -> None:
     from cogs.monitoring.alert_store import AlertStore
 
-    assert NEW <= await _columns(migrated_db)
+    assert await _columns(migrated_db) >= NEW
     await migrated_db.downgrade("monitoring_0001")
     assert not NEW & await _columns(migrated_db)
     async with migrated_db.engine.begin() as connection:
@@ -46,6 +46,6 @@ async def test_down_and_up_keeps_unsent_events(migrated_db: Database) -> None:
             text("INSERT INTO monitoring_alert_events (rule_id, kind, at) VALUES (1, 'fire', 1)")
         )
     await migrated_db.upgrade()
-    assert NEW <= await _columns(migrated_db)
+    assert await _columns(migrated_db) >= NEW
     [event] = await AlertStore(migrated_db).unsent()
     assert event.kind == "fire" and event.nonce and not event.claimed
