@@ -406,11 +406,14 @@ class MonitoringCog(commands.Cog):
     async def _already_posted(self, channel: nextcord.TextChannel, nonce: str) -> bool:
         """Whether a recent message of the bot carries this nonce (the sandbox and the
         gateway echo it) or names it in an embed footer (Discord keeps no nonce in history)."""
-        async for message in channel.history(limit=50):
-            if message.author.id != self.bot.user.id:
-                continue
-            if str(message.nonce or "") == nonce:
-                return True
-            if any(nonce in (e.footer.text or "") for e in message.embeds):
-                return True
+        try:
+            async for message in channel.history(limit=50):
+                if message.author.id != self.bot.user.id:
+                    continue
+                if str(message.nonce or "") == nonce:
+                    return True
+                if any(nonce in (e.footer.text or "") for e in message.embeds):
+                    return True
+        except nextcord.HTTPException as exc:  # no Read Message History: enforce_nonce is left
+            log.warning("Cannot read #%s to look for alert %s: %s", channel.id, nonce, exc)
         return False
