@@ -483,3 +483,60 @@ async def test_the_rule_cap_and_removal_from_slash(foundry: Foundry) -> None:
     assert removed["content"] == "Alert #1 removed."
     added = await command(foundry, "bob", "alert", add=rule)
     assert added["content"].startswith(f"Alert #{MAX_RULES_PER_GUILD + 1} added")
+
+
+async def test_a_database_outage_between_the_send_and_the_mark_sends_nothing_twice(
+    foundry: Foundry,
+) -> None:
+    """The real thing: the bot on a PostgreSQL of the test's own, stopped right after
+    Discord accepted the alert and before it is marked; started again, then the bot
+    restarted: the alert is on Discord once."""
+    import asyncio
+    import contextlib
+
+    from tests.private_postgres import find_postgres
+
+    pg = find_postgres()
+    if isinstance(pg, str):
+        pytest.skip(pg)
+    original = foundry.settings.database_url
+    try:
+        pg.init()
+        pg.start()
+        await foundry.restart(database_url=pg.url, monitoring_interval=3600.0)
+        await command(foundry, "alice", "guild", approve={})
+        clock = Clock()
+        monitor = monitor_of(foundry, clock)
+        await step(monitor, clock, 0, cpu_percent=10)
+        rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
+                "channel": "status", "host": HOST, "cooldown": 0}  # fmt: skip
+        assert "Alert #1 added" in (await command(foundry, "bob", "alert", add=rule))["content"]
+        cog_send = monitor.notify
+
+        async def send_then_lose_the_database(event: PendingEvent) -> str:
+            outcome = await cog_send(event)
+            await asyncio.to_thread(pg.stop)  # Discord has it; the mark cannot be written
+            return outcome
+
+        monitor.notify = send_then_lose_the_database
+        clock.now += 10
+        await monitor.ingest(HOST, clock.now, {"cpu.percent": 90.0})
+        await monitor.check_alerts()
+        await monitor.delivery.run_once()  # sends, then fails to mark (logged, not raised)
+        assert len(status_messages(foundry)) == 1
+        monitor.notify = cog_send
+        with pytest.raises(Exception):  # noqa: B017 - still down: nothing can be read
+            await monitor.delivery.run_once()
+        await asyncio.to_thread(pg.start)
+        await foundry.restart(database_url=pg.url, monitoring_interval=3600.0)
+        monitor = monitor_of(foundry, clock)
+        (pending,) = await monitor.alerts.unsent()
+        assert pending.claimed  # the claim was written before the send
+        await monitor.delivery.run_once()
+        assert len(status_messages(foundry)) == 1
+        assert await monitor.alerts.unsent() == []
+    finally:
+        with contextlib.suppress(Exception):  # running again, if the test stopped early
+            await asyncio.to_thread(pg.start)
+        await foundry.restart(database_url=original)  # the fixture's SQLite, for its teardown
+        pg.destroy()
