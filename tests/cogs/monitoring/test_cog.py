@@ -267,3 +267,45 @@ async def test_containers_command_against_a_docker_engine_with_containers(
         "🔴 **db** exited · `postgres:17` · 2 restarts",
     ]
     assert any(path.startswith("/v1.41/containers/") for path in engine.requests)
+
+
+def everyone_allowed(foundry: Foundry) -> tuple[int, list[dict[str, Any]]]:
+    """(messages sent, those letting @everyone or every role or user ping, or not saying
+    who may ping at all)."""
+    bad, sent = [], 0
+    for call in foundry.server.calls:
+        body = call.get("json")
+        if call["method"] not in ("POST", "PATCH") or not isinstance(body, dict):
+            continue
+        data = body.get("data") if isinstance(body.get("data"), dict) else body
+        if not any(key in data for key in ("content", "embeds")):
+            continue
+        sent += 1
+        mentions = data.get("allowed_mentions")
+        if mentions is None or set(mentions.get("parse", [])) & {"everyone", "roles", "users"}:
+            bad.append({"route": call["route"], "allowed_mentions": mentions})
+    return sent, bad
+
+
+async def test_no_monitoring_message_lets_everyone_ping(foundry: Foundry, tmp_path: Path) -> None:
+    """Every message monitoring sends (commands, alerts, recoveries) names exactly what may
+    ping: read from the sandbox's record of the wire."""
+    await command(foundry, "alice", "guild", approve={})
+    await foundry.restart(monitoring_interval=3600.0, docker_host=closed_unix_socket(tmp_path))
+    clock = Clock()
+    monitor = monitor_of(foundry, clock)
+    without_gpu(monitor, tmp_path)
+    await monitor.sampler.tick()
+    await step(monitor, clock, 0, cpu_percent=10)
+    rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
+            "channel": "status", "host": HOST, "cooldown": 0, "role": "Admins"}  # fmt: skip
+    await command(foundry, "bob", "alert", add=rule)
+    await step(monitor, clock, 10, cpu_percent=90)
+    await step(monitor, clock, 10, cpu_percent=10)
+    assert len(status_messages(foundry)) == 2
+    for name in ("status", "gpu", "containers", "services"):
+        await command(foundry, "carol", name)
+    await command(foundry, "carol", "alert", list={})
+    await command(foundry, "carol", "alert", add=rule)  # refused: Manage Server
+    sent, bad = everyone_allowed(foundry)
+    assert sent >= 9 and bad == []
