@@ -229,7 +229,7 @@ async def run_command(request: web.Request) -> web.Response:
         raise _bad("The command's options must be a JSON object.")
     try:
         options = view.coerce_options(driver.server, guild, path, raw)
-        return web.json_response(_answer_json(await actor.run(path, channel=channel, **options)))
+        return web.json_response(_answer_json(await actor.run(path, options, channel=channel)))
     except (LookupError, ValueError) as error:
         raise _bad(str(error).strip("'\"")) from None
     except TimeoutError as error:

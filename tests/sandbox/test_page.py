@@ -341,3 +341,31 @@ async def test_reset_world_asks_first_then_the_bot_sees_the_old_guild_go_and_a_n
         await asyncio.sleep(0.02)
     world = parse_world(saved.read_text())
     assert list(world.state["guilds"]) == [new.id]
+
+
+async def test_command_options_named_channel_or_timeout_run_from_the_page(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """Regression: an option called ``channel`` (``/alert add``, ``/dashboard create``) met the
+    driver's own ``channel`` parameter and the page answered HTTP 500."""
+    csrf = await sign_in(client, stack)
+    bot = stack.process.bot
+
+    @bot.slash_command(name="where", description="Names a channel")
+    async def where(
+        interaction: nextcord.Interaction,
+        channel: nextcord.abc.GuildChannel = nextcord.SlashOption(description="d"),  # noqa: B008
+        timeout: int = nextcord.SlashOption(description="d"),
+        command: str = nextcord.SlashOption(description="d"),
+    ) -> None:
+        await interaction.response.send_message(f"#{channel} {timeout} {command}", ephemeral=True)
+
+    await bot.sync_all_application_commands()
+    await stack.server.wait_for_command("where")
+    status_channel = stack.server.state.find_guild("Foundry Homelab").channel("status")
+    options = {"channel": str(status_channel.id), "timeout": "7", "command": "x"}
+    status, answer = await post(
+        client, "/sandbox/api/command", csrf, {**ids(stack), "command": "where", "options": options}
+    )
+    assert status == 200, answer
+    assert answer["answered"] and answer["content"] == "#status 7 x"
