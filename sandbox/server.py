@@ -114,9 +114,9 @@ class SandboxServer(Actions):
         elif ratelimits is False:
             self.limiter = None
         elif isinstance(ratelimits, dict):
-            self.limiter = RateLimiter(limits=ratelimits)
+            self.limiter = RateLimiter(limits=ratelimits, clock=self.clock.monotonic)
         else:
-            self.limiter = RateLimiter()
+            self.limiter = RateLimiter(clock=self.clock.monotonic)
 
         self.calls = EventLog(log_limit)
         self.spec_violations: list[str] = []
