@@ -119,6 +119,11 @@ class SandboxDriver:
         except KeyError:
             raise LookupError(f"No channel called #{name} in the sandbox.") from None
 
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the sandbox (see :mod:`sandbox.clock`): messages age and
+        rate-limit windows run out, without sleeping."""
+        self.server.clock.advance(seconds)
+
     def message(self, ref: MessageRef) -> Message:
         return ref if isinstance(ref, Message) else self.server.state.find_message(ref)
 

@@ -3,13 +3,15 @@ messages older than an hour (code 30046) and 500 channel creations per guild per
 
 from __future__ import annotations
 
+import nextcord
 import pytest
 
 from sandbox.clock import SandboxClock
+from sandbox.driver import SandboxDriver
 from sandbox.server import SandboxServer
 from sandbox.snowflake import snowflake_time_ms
 from sandbox.state import Guild
-from tests.sandbox.conftest import RestClient, forgive_request_violations
+from tests.sandbox.conftest import BotStarter, RestClient, forgive_request_violations, make_bot
 
 
 async def _message(api: RestClient, channel_id: int, text: str = "dashboard") -> str:
@@ -46,7 +48,7 @@ async def test_editing_an_hour_old_message_is_3_per_6_s_per_channel(
     for i in range(5):  # young: only the ordinary edit bucket (5 per 5 s) applies
         status, body, _ = await _edit(api, general, old, f"young {i}")
         assert status == 200, body
-    sandbox.clock.advance(3601)  # the message is now over an hour old; buckets have reset
+    SandboxDriver(sandbox).advance_clock(3601)  # the message is an hour old; buckets reset
     young = await _message(api, general, "new")
     for i in range(3):
         status, body, _ = await _edit(api, general, old, f"old {i}")
@@ -92,3 +94,22 @@ async def test_500_channel_creations_per_guild_per_day(
     sandbox.clock.advance(86400)
     status, body, _ = await api.request("POST", path, {"name": "tomorrow"})
     assert status == 201, body
+
+
+async def test_nextcord_sees_code_30046_when_it_edits_an_old_message_too_often(
+    sandbox: SandboxServer, demo: Guild, start_bot: BotStarter
+) -> None:
+    """What a bot meets after a dashboard's first hour: nextcord as shipped retries the 429 at
+    once (its Remaining is above 0) and gives up, so the 4th quick edit fails with 30046.
+    (The project's corrected client, bot.discord_http, waits out retry_after instead.)"""
+    bot = await start_bot(make_bot(stock_http=True))
+    channel = bot.get_channel(demo.channel("general").id)
+    assert isinstance(channel, nextcord.TextChannel)
+    message = await channel.send("dashboard")
+    sandbox.clock.advance(3601)
+    for i in range(3):
+        await message.edit(content=f"edit {i}")
+    with pytest.raises(nextcord.HTTPException) as raised:
+        await message.edit(content="too many")
+    assert (raised.value.status, raised.value.code) == (429, 30046)
+    assert sandbox.state.message(channel.id, message.id).content == "edit 2"
