@@ -458,3 +458,21 @@ async def test_the_channel_list_follows_channel_changes(
     after = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
     assert after["version"] != before["version"]
     assert f"channel={created.id}" in after["channels"] and ">brand-new</a>" in after["channels"]
+
+
+async def test_template_export_from_the_page_shows_the_json_file(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """Regression (issue 14.7): /template export answered with a file the page never showed."""
+    csrf = await sign_in(client, stack)
+    await stack.server.wait_for_command("template")
+    body = {**ids(stack), "command": "template export", "options": {"name": "homelab"}}
+    status, answer = await post(client, "/sandbox/api/command", csrf, body)
+    assert status == 200 and answer["answered"], answer
+    view = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    [(url, name)] = re.findall(
+        r'<a class="dc-file" href="([^"]+)" download="([^"]+)"', view["messages"]
+    )
+    assert name == "homelab.json"
+    download = await client.get(url)
+    assert download.status == 200 and (await download.json(content_type=None))["name"]
