@@ -15,6 +15,7 @@ from nextcord.ext import commands
 import cogs
 from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
+from bot.mentions import no_mentions
 from bot.ready import install_fast_ready
 from bot.services import Services
 from bot.startup import StartupWork
@@ -124,6 +125,8 @@ def create_bot(
         "help_command": None,
         "guild_ready_timeout": guild_ready_timeout,
         "owner_ids": set(settings.owner_ids),
+        # Nothing pings unless a message names what may (bot/mentions.py).
+        "allowed_mentions": no_mentions(),
     }
     bot: FoundryBot | ShardedFoundryBot
     if settings.shard_count:

@@ -10,7 +10,9 @@ import nextcord
 from nextcord.errors import ApplicationCheckFailure
 from nextcord.ext import commands
 
+from bot.errors import install_error_handler
 from bot.guild_access import GuildAccess
+from bot.mentions import no_mentions
 from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
 from bot.startup import StartupWork
 
@@ -51,18 +53,6 @@ def install_guild_gate(
             return True
         raise GuildNotApproved(PENDING_REPLY)
 
-    async def on_application_command_error(
-        interaction: nextcord.Interaction, error: Exception
-    ) -> None:
-        if isinstance(error, GuildNotApproved):
-            await _reply_ephemeral(interaction, PENDING_REPLY)
-            return
-        if isinstance(error, ApplicationCheckFailure):
-            await _reply_ephemeral(interaction, str(error) or "You cannot use this command.")
-            return
-        log.error("Command failed", exc_info=(type(error), error, error.__traceback__))
-        await _reply_ephemeral(interaction, "Something went wrong; the error has been logged.")
-
     async def on_guild_join(guild: nextcord.Guild) -> None:
         await startup.run(admit(access, guild))
 
@@ -86,16 +76,7 @@ def install_guild_gate(
     bot.add_application_command_check(approved_guild_only)
     bot.add_check(approved_guild_only_for_prefix)
 
-    async def on_command_error(ctx: commands.Context, error: Exception) -> None:
-        if isinstance(error, commands.CommandNotFound):
-            return
-        if isinstance(error, commands.CheckFailure):
-            await ctx.reply(str(error) or "You cannot use this command.", mention_author=False)
-            return
-        log.error("Command failed", exc_info=(type(error), error, error.__traceback__))
-
-    bot.add_listener(on_application_command_error, "on_application_command_error")
-    bot.add_listener(on_command_error, "on_command_error")
+    install_error_handler(bot)
     bot.add_listener(on_guild_join, "on_guild_join")
     bot.add_listener(on_guild_available, "on_guild_available")
     bot.add_listener(on_ready, "on_ready")
@@ -133,7 +114,7 @@ async def admit(access: GuildAccess, guild: nextcord.Guild) -> None:
         channel = notice_channel(guild)
         if channel is not None:
             try:
-                await channel.send(PENDING_NOTICE)
+                await channel.send(PENDING_NOTICE, allowed_mentions=no_mentions())
             except nextcord.HTTPException as exc:
                 log.warning("Could not post the approval notice in %s: %s", guild.name, exc)
 
@@ -145,13 +126,3 @@ def notice_channel(guild: nextcord.Guild) -> nextcord.TextChannel | None:
         if channel is not None and channel.permissions_for(me).send_messages:
             return channel
     return None
-
-
-async def _reply_ephemeral(interaction: nextcord.Interaction, text: str) -> None:
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-    except nextcord.HTTPException as exc:
-        log.warning("Could not answer an interaction: %s", exc)

@@ -3,6 +3,8 @@ malformed instead of an exception from deep inside the parser."""
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 from multidict import MultiDictProxy
 
@@ -38,3 +40,96 @@ def parse_id(raw: str) -> int | None:
         return None
     value = int(raw)
     return value if value <= MAX_ID else None
+
+
+def guild_id(request: web.Request) -> int:
+    """The `{guild_id}` of the route; PageError(404) when it is not an id."""
+    value = parse_id(request.match_info.get("guild_id", ""))
+    if value is None:
+        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
+    return value
+
+
+def _field(form: MultiDictProxy[str | web.FileField], name: str, required: bool) -> str | None:
+    raw = form.get(name)
+    if isinstance(raw, web.FileField):
+        raise PageError(400, f"{name}: expected text, not a file.")
+    text = (raw or "").strip()
+    if not text:
+        if required:
+            raise PageError(400, f"{name}: this field is required.")
+        return None
+    return text
+
+
+def form_str(
+    form: MultiDictProxy[str | web.FileField], name: str, *, max_len: int, required: bool = True
+) -> str | None:
+    """A text field, stripped; PageError(400) naming the field when missing or too long."""
+    text = _field(form, name, required)
+    if text is not None and len(text) > max_len:
+        raise PageError(400, f"{name}: at most {max_len} characters.")
+    return text
+
+
+def form_int(
+    form: MultiDictProxy[str | web.FileField],
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    required: bool = True,
+) -> int | None:
+    """A whole number in ASCII digits within [minimum, maximum]; else PageError(400)."""
+    text = _field(form, name, required)
+    if text is None:
+        return None
+    digits = text.removeprefix("-")
+    if not digits or len(digits) > 18 or not (digits.isascii() and digits.isdigit()):
+        raise PageError(400, f"{name}: {text[:30]!r} is not a whole number.")
+    value = int(text)
+    if minimum is not None and value < minimum:
+        raise PageError(400, f"{name}: at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise PageError(400, f"{name}: at most {maximum}.")
+    return value
+
+
+def form_float(
+    form: MultiDictProxy[str | web.FileField],
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    required: bool = True,
+) -> float | None:
+    """A finite number within [minimum, maximum]; else PageError(400) naming the field."""
+    text = _field(form, name, required)
+    if text is None:
+        return None
+    try:
+        if not text.isascii():
+            raise ValueError
+        value = float(text)
+    except ValueError:
+        raise PageError(400, f"{name}: {text[:30]!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise PageError(400, f"{name}: must be a finite number.")
+    if minimum is not None and value < minimum:
+        raise PageError(400, f"{name}: at least {minimum:g}.")
+    if maximum is not None and value > maximum:
+        raise PageError(400, f"{name}: at most {maximum:g}.")
+    return value
+
+
+def form_snowflake(
+    form: MultiDictProxy[str | web.FileField], name: str, *, required: bool = True
+) -> int | None:
+    """A Discord id (ASCII digits, at most 2**63 - 1); else PageError(400) naming the field."""
+    text = _field(form, name, required)
+    if text is None:
+        return None
+    value = parse_id(text)
+    if value is None or value == 0:
+        raise PageError(400, f"{name}: {text[:30]!r} is not a Discord id.")
+    return value

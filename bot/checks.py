@@ -1,0 +1,54 @@
+"""The one guard for commands that change a server: Manage Server, checked against the
+member's live permissions in that guild.
+
+    @template.subcommand(name="apply")
+    @checks.manage_guild()
+    async def apply(self, interaction, ...): ...
+
+A refused member gets `NEEDS_MANAGE_GUILD` privately through `bot.errors`. For component
+callbacks (buttons, selects), call `require_manage_guild(interaction)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import nextcord
+from nextcord.ext import application_checks
+
+from bot.errors import UserCheckFailure, UserError
+
+T = TypeVar("T")
+
+NEEDS_MANAGE_GUILD = "You need the Manage Server permission in this server to do that."
+GUILD_ONLY = "This works only inside a server."
+
+
+def has_manage_guild(interaction: nextcord.Interaction) -> bool:
+    """Whether the member who interacted has Manage Server in the interaction's guild."""
+    if interaction.guild_id is None:
+        return False
+    perms = getattr(interaction.user, "guild_permissions", None)
+    return bool(perms is not None and perms.manage_guild)
+
+
+def require_manage_guild(interaction: nextcord.Interaction) -> int:
+    """The guild id, or UserError when outside a server or without Manage Server."""
+    if interaction.guild_id is None:
+        raise UserError(GUILD_ONLY)
+    if not has_manage_guild(interaction):
+        raise UserError(NEEDS_MANAGE_GUILD)
+    return interaction.guild_id
+
+
+def manage_guild() -> Callable[[T], T]:
+    """A slash-command check: Manage Server in the guild where the command runs."""
+
+    def predicate(interaction: nextcord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise UserCheckFailure(GUILD_ONLY)
+        if not has_manage_guild(interaction):
+            raise UserCheckFailure(NEEDS_MANAGE_GUILD)
+        return True
+
+    return application_checks.check(predicate)
