@@ -251,12 +251,3 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
     for stack in stacks:  # as with the plain sandbox fixture: Discord's contract holds
         assert stack.server.handler_errors == []
         assert stack.server.spec_violations == []
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say loudly when the end-to-end tests ran without checking Discord's OpenAPI spec."""
-    from sandbox.spec_path import MISSING_REASON, default_spec_path
-
-    if default_spec_path() is None:
-        terminalreporter.write_sep("!", "SANDBOX SPEC VALIDATION OFF")
-        terminalreporter.write_line(MISSING_REASON, yellow=True, bold=True)
