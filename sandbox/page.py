@@ -187,7 +187,7 @@ async def attachment_file(request: web.Request) -> web.Response:
     kind = view.image_type(attachment)
     if kind is not None:
         return web.Response(body=attachment.data, headers={"Content-Type": kind})
-    name = quote(attachment.filename)
+    name = quote(attachment.filename, safe="")
     return web.Response(
         body=attachment.data,
         headers={

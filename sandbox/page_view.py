@@ -252,15 +252,15 @@ def image_type(attachment: Attachment) -> str | None:
 
 def attachment_url(attachment: Attachment) -> str:
     """Where the page serves the file (the sandbox's own address may not be reachable)."""
-    return f"/sandbox/attachments/{attachment.id}/{quote(attachment.filename)}"
+    return f"/sandbox/attachments/{attachment.id}/{quote(attachment.filename, safe='')}"
 
 
 def _size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    return f"{size} bytes"
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _files(message: Message, embeds: list[dict[str, Any]]) -> list[AttachmentView]:
