@@ -458,6 +458,9 @@ async def test_the_channel_list_follows_channel_changes(
     after = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
     assert after["version"] != before["version"]
     assert f"channel={created.id}" in after["channels"] and ">brand-new</a>" in after["channels"]
+    await guild.create_category('<img src=x onerror="alert(1)">')
+    hostile = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert "<img" not in hostile["channels"] and "&lt;img src=x" in hostile["channels"]
 
 
 async def test_template_export_from_the_page_shows_the_json_file(
