@@ -4,7 +4,8 @@
 snowflake's time is that much further behind the sandbox's now), expires rate-limit windows,
 and makes new snowflakes carry the advanced time. What reads it: snowflakes, message ages
 (the 1-hour edit limit, the 14-day bulk-delete limit), edit timestamps, and the REST rate
-limiter's windows (route buckets, the hidden sub-limits, daily creation counts).
+limiter's windows (route buckets, the hidden sub-limits, daily creation counts), unless that
+limiter was given a clock of its own.
 
 What does not: ``X-RateLimit-Reset`` headers (a client compares them with its own wall clock,
 so they stay on real time), gateway heartbeats and interaction deadlines (real asyncio time).

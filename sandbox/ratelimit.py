@@ -183,6 +183,12 @@ class RateLimiter:
         self._banned_until = -math.inf
         self._storms: list[list] = []  # [remaining, retry_after, route_key, scope]
 
+    def follow_clock(self, clock: Clock) -> None:
+        """Count windows on ``clock`` (the sandbox's, which tests advance) if this limiter was
+        made on the default one; a limiter given its own clock keeps it."""
+        if self._clock is time.monotonic:
+            self._clock = clock
+
     def set_limit(self, route_key: str, limit: RouteLimit) -> None:
         self.limits[route_key] = limit
 

@@ -111,6 +111,7 @@ class SandboxServer(Actions):
         self.spec: SpecValidator | None = load_spec(spec_path) if spec_path else None
         if isinstance(ratelimits, RateLimiter):
             self.limiter: RateLimiter | None = ratelimits
+            ratelimits.follow_clock(self.clock.monotonic)
         elif ratelimits is False:
             self.limiter = None
         elif isinstance(ratelimits, dict):

@@ -113,3 +113,16 @@ async def test_nextcord_sees_code_30046_when_it_edits_an_old_message_too_often(
         await message.edit(content="too many")
     assert (raised.value.status, raised.value.code) == (429, 30046)
     assert sandbox.state.message(channel.id, message.id).content == "edit 2"
+
+
+def test_a_limiter_passed_in_follows_the_sandbox_clock_unless_it_has_its_own() -> None:
+    from sandbox.ratelimit import RateLimiter
+
+    plain = RateLimiter()
+    server = SandboxServer(spec_path=None, ratelimits=plain)
+    before = server.clock.monotonic()
+    server.clock.advance(100)
+    assert plain._clock() >= before + 100
+    own = RateLimiter(clock=lambda: 5.0)
+    SandboxServer(spec_path=None, ratelimits=own)
+    assert own._clock() == 5.0
