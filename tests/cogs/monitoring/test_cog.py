@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.driver import SandboxDriver
+from sandbox.mentions_audit import mentions_audit
 from tests.bot.conftest import Foundry
 from tests.fakes.docker_engine import FakeContainer, FakeDockerEngine, closed_unix_socket
 
@@ -308,4 +309,5 @@ async def test_no_monitoring_message_lets_everyone_ping(foundry: Foundry, tmp_pa
     await command(foundry, "carol", "alert", list={})
     await command(foundry, "carol", "alert", add=rule)  # refused: Manage Server
     sent, bad = everyone_allowed(foundry)
-    assert sent >= 9 and bad == []
+    assert sent >= 9 and bad == []  # stricter than the audit: no blanket roles/users either
+    assert mentions_audit(foundry.server.calls) == []
