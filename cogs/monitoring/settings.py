@@ -20,9 +20,19 @@ class MonitoringSettings:
     monitoring_interval: float = 10.0
     monitoring_retention: tuple[int, int, int] = (24, 30, 365)
     speedtest_interval: int = 0
+    monitoring_allow_private_targets: bool = False
     agent_url: str = ""
     agent_token: Secret | None = None
     agent_token_file: Path | None = None
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(raw)
 
 
 def _text(raw: str) -> str | None:
@@ -96,6 +106,12 @@ SETTINGS = FeatureSettings(
             "raw hours, 5-minute days, hourly days (e.g. 24,30,365), each tier at least as long",
         ),
         Variable("SPEEDTEST_INTERVAL", "speedtest_interval", _minutes, "minutes, 0 for off"),
+        Variable(
+            "MONITORING_ALLOW_PRIVATE_TARGETS",
+            "monitoring_allow_private_targets",
+            _bool,
+            "true or false",
+        ),
         Variable("AGENT_URL", "agent_url", _http_url, "a URL starting http:// or https://"),
         Variable("AGENT_TOKEN", "agent_token", _secret, "a token (fcm_...)", secret=True),
         Variable("AGENT_TOKEN_FILE", "agent_token_file", _file, "a file holding the token"),

@@ -20,7 +20,7 @@ from cogs.monitoring.collectors.system import SystemCollector
 from cogs.monitoring.metrics_source import MonitorMetrics
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.sampler import Snapshot
-from tests.cogs.monitoring.collectors.test_docker import FakeDocker, docker_socket  # noqa: F401
+from tests.fakes.docker_engine import FakeContainer, FakeDockerEngine
 from tests.web.conftest import GUILD_ID
 
 
@@ -104,22 +104,24 @@ def test_the_gpu_collector_writes_only_catalogued_names(monkeypatch: pytest.Monk
     assert unknown(reading.metrics) == []
 
 
-async def test_the_docker_collector_writes_only_catalogued_names(
-    docker_socket: tuple[str, FakeDocker],  # noqa: F811
-) -> None:
-    url, fake = docker_socket
-    collector = DockerCollector(url)
-    try:
-        await collector.collect()
-        fake.cpu_total += 500_000
-        fake.system += 5_000_000
-        reading = await collector.collect()  # CPU % from the second reading on
-    finally:
-        await collector.close()
+async def test_the_docker_collector_writes_only_catalogued_names(tmp_path: Any) -> None:
+    web = FakeContainer("web.frontend", health="healthy")  # a dot: one segment still
+    engine = FakeDockerEngine([web, FakeContainer("db", state="exited", restarts=2)])
+    async with engine.serve_unix(tmp_path / "docker.sock"):
+        collector = DockerCollector(engine.url)
+        try:
+            await collector.collect()
+            web.cpu_total += 500_000
+            engine.system_cpu += 5_000_000
+            reading = await collector.collect()  # CPU % from the second reading on
+        finally:
+            await collector.close()
     assert reading.ok, reading.unavailable
-    assert {"container.web.cpu", "container.web.mem", "container.db.running"} <= set(
-        reading.metrics
-    )
+    assert {
+        "container.web_frontend.cpu",
+        "container.web_frontend.mem",
+        "container.db.running",
+    } <= set(reading.metrics)
     assert unknown(reading.metrics) == []
 
 

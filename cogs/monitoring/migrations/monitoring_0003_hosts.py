@@ -6,8 +6,8 @@ Existing samples and rules of a host an agent token names move to that token's s
 (`g<guild id>/<name>`); where tokens of several servers claimed one name (the data was
 mixed), the server with the oldest token keeps it.
 
-Revision ID: monitoring_0002_hosts
-Revises: monitoring_0001
+Revision ID: monitoring_0003_hosts
+Revises: monitoring_0002_alerts
 Create Date: 2026-12-02
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "monitoring_0002_hosts"
-down_revision: str | None = "monitoring_0001"
+revision: str = "monitoring_0003_hosts"
+down_revision: str | None = "monitoring_0002_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -30,11 +30,18 @@ def _guild_fk(table: str) -> sa.ForeignKeyConstraint:
 
 def upgrade() -> None:
     bind = op.get_bind()
+    # SQLite rebuilds a table to change a column: dropping the old rules table would
+    # cascade to their alert events, so those are kept aside and put back.
+    events = sa.Table("monitoring_alert_events", sa.MetaData(), autoload_with=bind)
+    kept = [dict(row._mapping) for row in bind.execute(sa.select(events))]
     for table in ("monitoring_samples", "monitoring_alert_rules"):  # g<20 digits>/<64 chars>
         with op.batch_alter_table(table) as batch:
             batch.alter_column(
                 "host", existing_type=sa.String(64), type_=sa.String(96), existing_nullable=False
             )
+    if kept and bind.execute(sa.select(sa.func.count()).select_from(events)).scalar() != len(kept):
+        bind.execute(events.delete())
+        bind.execute(events.insert(), kept)
     op.create_table(
         "monitoring_hosts",
         sa.Column("id", sa.Integer(), nullable=False),
