@@ -90,6 +90,12 @@ def install_error_handler(bot: commands.Bot | commands.AutoShardedBot) -> None:
     ) -> None:
         await answer_error(interaction, error)
 
+    # Replace, not add: nextcord's default `Client.on_application_command_error`
+    # (nextcord/client.py, 3.2 lines 601-628) still runs beside any listener and prints
+    # every error's traceback to stderr, UserErrors included (unlike on_command_error, it
+    # does not check for listeners). The instance attribute takes its place in dispatch.
+    bot.on_application_command_error = on_application_command_error  # type: ignore[method-assign]
+
     async def on_command_error(ctx: commands.Context, error: Exception) -> None:
         if isinstance(error, commands.CommandNotFound):
             return
@@ -104,5 +110,4 @@ def install_error_handler(bot: commands.Bot | commands.AutoShardedBot) -> None:
             return
         log.error("Command failed", exc_info=(type(error), error, error.__traceback__))
 
-    bot.add_listener(on_application_command_error, "on_application_command_error")
     bot.add_listener(on_command_error, "on_command_error")
