@@ -17,6 +17,18 @@ class Boom(RuntimeError):
     """An unexpected fault, as a bug would raise."""
 
 
+class UpdateView(nextcord.ui.View):
+    """A button whose press edits its own message (a type 7 callback)."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @nextcord.ui.button(label="Update", custom_id="feature:update")
+    async def update(self, button: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+        # nextcord's edit_message takes no allowed_mentions: bot.mentions adds one.
+        await interaction.response.edit_message(content="updated @everyone", view=None)
+
+
 class FeatureCog(commands.Cog):
     @nextcord.slash_command(name="ping", description="Answers pong.")
     async def ping(self, interaction: nextcord.Interaction) -> None:
@@ -31,6 +43,12 @@ class FeatureCog(commands.Cog):
     async def manage(self, interaction: nextcord.Interaction) -> None:
         await interaction.response.send_message(
             "managed", ephemeral=True, allowed_mentions=no_mentions()
+        )
+
+    @nextcord.slash_command(name="update", description="A message with an Update button.")
+    async def update(self, interaction: nextcord.Interaction) -> None:
+        await interaction.response.send_message(
+            "press it", view=UpdateView(), allowed_mentions=no_mentions()
         )
 
     @nextcord.slash_command(name="fail", description="Fails on purpose.")
