@@ -12,21 +12,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.guild_settings import SettingsFormError
+from web import forms
 from web.auth import flash, require_manage, require_owner, require_user
 from web.context import WebContext, get_context, state_versions
 from web.errors import PageError
-from web.forms import parse_id, read_form
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
-
-
-def _guild_id(request: web.Request) -> int:
-    guild_id = parse_id(request.match_info["guild_id"])
-    if guild_id is None:
-        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return guild_id
 
 
 async def _manageable(request: web.Request, ctx: WebContext, user_id: int) -> list[Any]:
@@ -80,7 +73,7 @@ async def guild_list(request: web.Request) -> web.Response:
 async def _decide(request: web.Request, approve: bool) -> web.Response:
     user = await require_owner(request)
     ctx = get_context(request)
-    guild_id = _guild_id(request)
+    guild_id = forms.guild_id(request)
     versions = await state_versions(request)
     record = await ctx.guild_state.record(versions, guild_id)
     if record is None:
@@ -153,7 +146,7 @@ def _render_settings(
 
 @routes.get("/guilds/{guild_id}/settings")
 async def settings_page(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = forms.guild_id(request)
     await require_manage(request, guild_id)
     ctx = get_context(request)
     values = await ctx.guild_state.settings(await state_versions(request), guild_id)
@@ -162,10 +155,10 @@ async def settings_page(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/settings")
 async def save_settings(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = forms.guild_id(request)
     user = await require_manage(request, guild_id)
     ctx = get_context(request)
-    form = await read_form(request)
+    form = await forms.read_form(request)
     raw: dict[str, str] = {}
     for spec in ctx.guild_settings.registry.specs():
         # A checkbox posts a hidden "false" and, when ticked, "true" after it: the last wins.
