@@ -9,8 +9,8 @@ import pytest
 
 from bot import checks
 from bot.errors import UserError
-from tests.bot.conftest import Foundry
 from tests.bot.test_errors import approved
+from tests.foundry import Foundry
 
 
 def interaction(guild_id: int | None, *, manage: bool | None) -> nextcord.Interaction:

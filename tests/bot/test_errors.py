@@ -13,8 +13,8 @@ import pytest
 from bot.errors import FAILED
 from sandbox.driver import SandboxDriver
 from sandbox.state import EPHEMERAL, Message
-from tests.bot.conftest import Foundry
 from tests.bot.feature_cog import USER_ERROR
+from tests.foundry import Foundry
 
 
 async def approved(foundry: Foundry) -> SandboxDriver:

@@ -7,7 +7,7 @@ import pytest
 
 from bot.guild_objects import ForeignObject, parse_snowflake, role_of, text_channel_of
 from sandbox.driver import SandboxDriver
-from tests.bot.conftest import Foundry
+from tests.foundry import Foundry
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from sandbox.driver import SandboxDriver
-from tests.bot.conftest import Foundry
+from tests.foundry import Foundry
 
 HOST = "lab-1"
 
