@@ -9,6 +9,7 @@ from importlib import metadata
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot import __version__
 from web.auth import flash, require_owner
 from web.context import get_context
 from web.forms import form_snowflake, read_form
@@ -48,7 +49,7 @@ async def owner_page(request: web.Request) -> web.Response:
             "guild_count": len(ctx.live.guilds()),
             "uptime": _uptime(ctx.clock() - ctx.live.started_at()),
             "versions": {
-                "FoundryCord": _version("foundrycord"),
+                "FoundryCord": __version__,  # the one version (bot/__init__.py)
                 "Python": platform.python_version(),
                 "nextcord": _version("nextcord"),
                 "aiohttp": _version("aiohttp"),
