@@ -99,3 +99,17 @@ async def test_malformed_voice_everyone_and_unknown_guilds_are_refused(foundry: 
     from bot.errors import UserError
 
     assert issubclass(ForeignObject, UserError)
+
+
+async def test_the_live_state_offers_a_guilds_own_channels_and_roles(foundry: Foundry) -> None:
+    """What the settings form's selects list: text channels and roles (not @everyone) of
+    that guild only."""
+    from bot.live import NextcordLiveState
+
+    lab, other = await two_guilds(foundry)
+    live = NextcordLiveState(foundry.bot)
+    assert [c.name for c in live.text_channels(lab.id)] == ["general", "status"]
+    assert [r.name for r in live.roles(lab.id)] == ["Admins"]
+    assert [c.name for c in live.text_channels(other.id)] == ["their-channel"]
+    assert [r.name for r in live.roles(other.id)] == ["Theirs"]
+    assert live.text_channels(42) == [] and live.roles(42) == []

@@ -139,9 +139,31 @@ def _render_settings(
             "specs": ctx.guild_settings.registry.specs(),
             "values": values,
             "errors": errors or {},
+            "choices": _id_choices(ctx, guild_id),
         },
         status=status,
     )
+
+
+def _id_choices(ctx: WebContext, guild_id: int) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) options of the channel and role selects: this server's own only."""
+    return {
+        "channel": [(str(c.id), f"#{c.name}") for c in ctx.live.text_channels(guild_id)],
+        "role": [(str(r.id), f"@{r.name}") for r in ctx.live.roles(guild_id)],
+    }
+
+
+def _foreign_ids(ctx: WebContext, guild_id: int, raw: Mapping[str, str]) -> dict[str, str]:
+    """Errors for channel and role settings naming an id that is not this server's."""
+    choices = _id_choices(ctx, guild_id)
+    errors: dict[str, str] = {}
+    for spec in ctx.guild_settings.registry.specs():
+        if spec.type not in choices:
+            continue
+        value = raw.get(spec.name, "").strip()
+        if value and value not in {option for option, _ in choices[spec.type]}:
+            errors[spec.name] = f"must be a {spec.type} of this server"
+    return errors
 
 
 @routes.get("/guilds/{guild_id}/settings")
@@ -168,6 +190,9 @@ async def save_settings(request: web.Request) -> web.Response:
         elif spec.type == "bool":
             raw[spec.name] = "false"
     try:
+        foreign = _foreign_ids(ctx, guild_id, raw)
+        if foreign:  # an id of another server (or none at all) is refused, nothing stored
+            raise SettingsFormError(foreign)
         await ctx.guild_settings.update(guild_id, raw, user.id)
     except SettingsFormError as exc:
         current = _form_values(
