@@ -16,7 +16,7 @@ from aiohttp_session import get_session
 from web.auth import NEXT_FIELD, current_user, flash, log_in, log_out, safe_next
 from web.context import get_context
 from web.errors import PageError, wants_json
-from web.forms import read_form
+from web.forms import form_str, read_form
 from web.oauth import DiscordOAuth, OAuthError
 from web.signin import (
     LINK_PATH,
@@ -114,9 +114,9 @@ async def redeem_link(request: web.Request) -> web.Response:
             "link again and press Sign in.",
         )
     form = await read_form(request)
-    token = form.get(LINK_TOKEN_FIELD)
+    token = form_str(form, LINK_TOKEN_FIELD, max_len=200, required=False) or ""
     try:
-        user_id = await get_context(request).signin.redeem(token if isinstance(token, str) else "")
+        user_id = await get_context(request).signin.redeem(token)
     except SignInLinkError as exc:
         return _link_page(request, error=exc)
     username = await get_context(request).live.user_name(user_id) or f"User {user_id}"
