@@ -10,7 +10,14 @@ from bot.errors import UserError
 from bot.mentions import no_mentions
 
 USER_ERROR = "That server has no such thing; pick one from the list."
-FAILURES = ["user", "user-after-defer", "user-after-answer", "crash", "crash-after-answer"]
+FAILURES = [
+    "user",
+    "user-after-defer",
+    "user-after-public-defer",
+    "user-after-answer",
+    "crash",
+    "crash-after-answer",
+]
 
 
 class Boom(RuntimeError):
@@ -59,6 +66,8 @@ class FeatureCog(commands.Cog):
     ) -> None:
         if how.endswith("after-defer"):
             await interaction.response.defer(ephemeral=True)
+        elif how.endswith("after-public-defer"):
+            await interaction.response.defer(ephemeral=False)
         elif how.endswith("after-answer"):
             await interaction.response.send_message(
                 "working on it", ephemeral=True, allowed_mentions=no_mentions()

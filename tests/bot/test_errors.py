@@ -12,6 +12,7 @@ import pytest
 
 from bot.errors import FAILED
 from sandbox.driver import SandboxDriver
+from sandbox.errors import ApiError
 from sandbox.state import EPHEMERAL, Message
 from tests.bot.feature_cog import USER_ERROR
 from tests.foundry import Foundry
@@ -28,21 +29,29 @@ async def approved(foundry: Foundry) -> SandboxDriver:
 def private_messages(foundry: Foundry, inter: Any) -> list[Message]:
     """Every message the bot made for `inter` (the original answer and follow-ups)."""
     ids = [i for i in (inter.original_message_id, *inter.followup_ids) if i is not None]
-    return [foundry.server.state.find_message(i) for i in ids]
+    messages = []
+    for message_id in ids:
+        try:
+            messages.append(foundry.server.state.find_message(message_id))
+        except ApiError:  # deleted: a public "thinking..." the handler removed
+            continue
+    return messages
 
 
 async def told(foundry: Foundry, driver: SandboxDriver, how: str) -> list[Message]:
     inter = driver.member("bob").invoke("fail", channel="general", options={"how": how})
 
-    def last_says_something() -> list[Message] | None:
+    def answered_privately() -> list[Message] | None:
         messages = private_messages(foundry, inter)
-        done = messages and messages[-1].content not in ("", "working on it")
-        return messages if done else None
+        told = messages and messages[-1].content in (USER_ERROR, FAILED)
+        return messages if told and all(m.flags & EPHEMERAL for m in messages) else None
 
-    return await driver.until(last_says_something, f"answer /fail {how}")
+    return await driver.until(answered_privately, f"answer /fail {how} privately")
 
 
-@pytest.mark.parametrize("how", ["user", "user-after-defer", "user-after-answer"])
+@pytest.mark.parametrize(
+    "how", ["user", "user-after-defer", "user-after-public-defer", "user-after-answer"]
+)
 async def test_a_user_error_is_told_privately_and_not_logged(
     foundry: Foundry,
     how: str,
