@@ -27,6 +27,7 @@ from bot.runtime import BotProcess
 from bot.settings import Settings, load_settings
 from sandbox.client import point_nextcord_at, restore_nextcord
 from sandbox.driver import SandboxDriver
+from sandbox.mentions_audit import mentions_audit
 from sandbox.server import SandboxServer
 from sandbox.state import Guild
 
@@ -167,53 +168,18 @@ async def approve(foundry: Foundry, driver: SandboxDriver | None = None) -> Sand
 
 # --- the mention audit --------------------------------------------------------------------
 
-# Routes (the sandbox's templates) that create a message, and those that edit one.
-CREATES = {
-    ("POST", "/channels/{channel_id}/messages"),
-    ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
-}
-EDITS = {
-    ("PATCH", "/channels/{channel_id}/messages/{message_id}"),
-    ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
-    ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"),
-}
-CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
-CALLBACK_MESSAGE, CALLBACK_UPDATE = 4, 7
 _SECRET = re.compile(r"/(webhooks|interactions)/(\d+)/[^/]+")
 
 
-def _sent_message(call: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """("create" | "edit", the message fields) when `call` sends a message; else None."""
-    key = (call["method"], call["route"])
-    body = call.get("json")
-    if not isinstance(body, dict):
-        return None
-    if key in CREATES:
-        return "create", body
-    if key in EDITS:
-        return "edit", body
-    if key == CALLBACK and body.get("type") in (CALLBACK_MESSAGE, CALLBACK_UPDATE):
-        kind = "create" if body["type"] == CALLBACK_MESSAGE else "edit"
-        return kind, body.get("data") or {}
-    return None
-
-
 def mention_problems(calls: Iterable[dict[str, Any]], *, everyone_ok: bool = False) -> list[str]:
-    """One line per message sent without an explicit `allowed_mentions` (an edit that
-    leaves the text as it is needs none: it cannot ping), or letting @everyone ping."""
+    """One line per message the bot sent (create or edit, on any route that sends one)
+    without an explicit `allowed_mentions`, or letting @everyone ping: the sandbox's audit
+    (sandbox/mentions_audit.py) in its strict form, which asks it of messages without text
+    too. Webhook and interaction tokens are left out of the lines."""
     problems = []
-    for call in calls:
-        sent = _sent_message(call)
-        if sent is None:
+    for problem in mentions_audit(calls, strict=True):
+        if everyone_ok and "everyone" in problem.reason:
             continue
-        kind, fields = sent
-        where = f"{call['method']} {_SECRET.sub(r'/\1/\2/…', call['path'])}"
-        text = str(fields.get("content") or "")[:60]
-        allowed = fields.get("allowed_mentions")
-        if allowed is None:
-            if kind == "create" or fields.get("content"):
-                problems.append(f"{where}: no allowed_mentions ({text!r})")
-            continue
-        if "everyone" in (allowed.get("parse") or []) and not everyone_ok:
-            problems.append(f"{where}: allowed_mentions lets @everyone ping ({text!r})")
+        path = _SECRET.sub(r"/\1/\2/…", problem.path)
+        problems.append(f"{problem.method} {path}: {problem.reason} ({problem.content[:60]!r})")
     return problems

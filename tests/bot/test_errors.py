@@ -15,15 +15,12 @@ from sandbox.driver import SandboxDriver
 from sandbox.errors import ApiError
 from sandbox.state import EPHEMERAL, Message
 from tests.bot.feature_cog import USER_ERROR
-from tests.foundry import Foundry
+from tests.foundry import Foundry, approve
 
 
 async def approved(foundry: Foundry) -> SandboxDriver:
-    driver = SandboxDriver(foundry.server, timeout=10)
     await foundry.server.wait_for_command("fail")
-    answer = await driver.member("alice").run("guild approve", channel="general")
-    assert "approved" in answer.content, answer.content
-    return driver
+    return await approve(foundry)
 
 
 def private_messages(foundry: Foundry, inter: Any) -> list[Message]:

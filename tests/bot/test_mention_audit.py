@@ -18,7 +18,7 @@ SAFE = {"parse": []}
 
 
 def call(method: str, route: str, body: Any, path: str = "/x") -> dict[str, Any]:
-    return {"method": method, "route": route, "path": path, "json": body}
+    return {"method": method, "route": route, "path": path, "json": body, "status": 200}
 
 
 POST = ("POST", "/channels/{channel_id}/messages")
@@ -32,7 +32,8 @@ CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback
     ("route", "body"),
     [
         (POST, {"content": "hi"}),
-        (POST, {"embeds": [{"title": "t"}]}),  # a create always names what may ping
+        (POST, {"embeds": [{"title": "t"}]}),  # every message names what may ping
+        (PATCH, {"embeds": [{"title": "t"}]}),
         (PATCH, {"content": "edited"}),
         (EXECUTE, {"content": "follow-up"}),
         (EDIT_ORIGINAL, {"content": "edited"}),
@@ -57,10 +58,10 @@ def test_everyone_is_a_problem_unless_allowed(route: tuple[str, str]) -> None:
     assert mention_problems([sent], everyone_ok=True) == []
 
 
-def test_what_cannot_ping_is_not_a_problem() -> None:
-    assert mention_problems([call(*PATCH, {"embeds": []})]) == []  # text unchanged
+def test_what_sends_no_message_is_not_a_problem() -> None:
     assert mention_problems([call(*CALLBACK, {"type": 5})]) == []  # deferred
-    assert mention_problems([call(*CALLBACK, {"type": 7, "data": {"components": []}})]) == []
+    refused = call(*POST, {"content": "x"}) | {"status": 403}  # Discord sent nothing
+    assert mention_problems([refused]) == []
     assert mention_problems([call("PUT", "/guilds/{guild_id}/roles", {"name": "x"})]) == []
 
 
