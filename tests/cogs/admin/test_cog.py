@@ -64,7 +64,7 @@ async def test_a_malformed_server_id_is_told_privately(
     foundry: Foundry, raw: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     driver = await approve(foundry)
-    answer = await driver.member("alice").run("guild approve", channel="general", guild_id=raw)
+    answer = await driver.member("alice").run("guild approve", {"guild_id": raw}, channel="general")
     assert answer.content == NOT_A_GUILD_ID and answer.ephemeral
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
