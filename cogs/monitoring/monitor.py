@@ -231,7 +231,14 @@ class Monitor:
                         found = stored
                 latest[host] = found
 
-            def value_of(host: str, metric: str) -> float | None:
+            registry = await self.refresh_hosts()
+            visible: dict[int, set[str]] = {}
+
+            def value_of(guild_id: int, host: str, metric: str) -> float | None:
+                if guild_id not in visible:  # sharing may have been turned off since
+                    visible[guild_id] = {h.key for h in registry.visible(guild_id, self.host)}
+                if host not in visible[guild_id]:
+                    return None
                 found = latest.get(host)
                 if metric == SILENCE_METRIC:
                     return None if found is None else max(0.0, now - found[0])

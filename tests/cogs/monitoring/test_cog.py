@@ -94,7 +94,7 @@ async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> Non
     fired = status_messages(foundry)
     assert len(fired) == 1
     assert fired[0].embeds[0]["title"].startswith("CRITICAL: cpu.percent > 90")
-    assert "97.0 %" in fired[0].embeds[0]["description"]
+    assert "97%" in fired[0].embeds[0]["description"]
     assert fired[0].content == f"<@&{foundry.guild.role('Admins').id}>"
     fired_at = clock.now
 

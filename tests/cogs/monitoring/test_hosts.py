@@ -259,3 +259,36 @@ async def test_the_migration_moves_token_hosts_history_to_their_server(database_
         assert rules == {A: f"g{A}/nas", B: "nas"}  # B's rule never watched B's own data
     finally:
         await db.dispose()
+
+
+async def test_a_rule_reads_only_hosts_its_server_may_see_when_evaluated(
+    monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    """Rules are checked against visibility when saved, and again at every evaluation: a rule
+    stored on another server's host, or on the bot's host after an owner stops sharing it,
+    reads no data and fires nothing."""
+    from cogs.monitoring.alerts import Rule
+
+    a_host = agent_key(A, "nas")
+    await monitor.ingest(a_host, time.time(), {"cpu.percent": 95.0})
+    rule = Rule("cpu.percent", ">", 50.0, cooldown_s=0)
+    common = {"severity": "warning", "channel_id": 1, "role_id": None, "created_by": 1}
+    own = await monitor.alerts.add(A, rule, host=a_host, **common)
+    foreign = await monitor.alerts.add(B, rule, host=a_host, **common)
+
+    await monitor.check_alerts()
+    states = {r.id: r.state for r in await monitor.alerts.list()}
+    assert states[own.id] == "firing"
+    assert states[foreign.id] == "ok"
+
+    # The bot's own host: B's rule fires while it is shared, and reads nothing once it is not.
+    await monitor.ingest(WEB_HOST, time.time(), {"cpu.percent": 95.0})
+    shared_rule = await monitor.alerts.add(B, rule, host=WEB_HOST, **common)
+    await monitor.registry.set_shared(B, False)
+    await monitor.check_alerts()
+    states = {r.id: r.state for r in await monitor.alerts.list()}
+    assert states[shared_rule.id] == "ok"
+    await monitor.registry.set_shared(B, True)
+    await monitor.check_alerts()
+    states = {r.id: r.state for r in await monitor.alerts.list()}
+    assert states[shared_rule.id] == "firing"
