@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.utils import escape_markdown
 
 from cogs.templates.api import fetch_server_template
 from cogs.templates.discord_template import from_discord_template, template_code
@@ -23,7 +24,7 @@ from cogs.templates.document import (
 )
 from cogs.templates.executor import Progress
 from cogs.templates.plan import ApplyOptions
-from cogs.templates.service import Prepared, TemplateService, builtin_names
+from cogs.templates.service import Prepared, TemplateService, builtin_names, shared_name
 from cogs.templates.store import ApplyBusy
 from cogs.templates.views import CancelJob, Confirm, Pages
 
@@ -66,14 +67,20 @@ def errors_text(title: str, errors: list[str]) -> str:
     return f"{title}\n{shown}{more}"[:2000]
 
 
-def preview_embed(prepared: Prepared) -> nextcord.Embed:
+def preview_embed(prepared: Prepared, origin: str | None = None) -> nextcord.Embed:
+    """The plan as a diff; `origin` names the server that shared the template, if any."""
     plan = prepared.plan
     body = "\n".join(plan.tree)
-    if len(body) > 3900:
-        body = body[:3900] + "\n..."
+    if len(body) > 3600:
+        body = body[:3600] + "\n..."
+    where = (
+        f"**From another server:** shared by {origin}. Check it before you confirm.\n"
+        if origin
+        else ""
+    )
     embed = nextcord.Embed(
         title=f"Apply {prepared.template.name}: {plan.summary()}"[:256],
-        description=f"```diff\n{body}\n```",
+        description=f"{where}```diff\n{body}\n```",
     )
     embed.set_footer(text="+ create  ~ update  > move  - delete  ! kept  = unchanged")
     return embed
@@ -142,6 +149,12 @@ class TemplatesCog(commands.Cog):
         await interaction.response.send_message(NEEDS_MANAGE, ephemeral=True)
         return False
 
+    def _server_label(self, guild_id: int) -> str:
+        """Another server, named so a manager knows where a shared template comes from."""
+        guild = self.bot.get_guild(guild_id)
+        name = escape_markdown(guild.name) if guild is not None else "a server"
+        return f"{name} (server id {guild_id})"
+
     def _progress_to(self, channel_id: int | None, message_id: int | None):
         last = 0.0
 
@@ -202,10 +215,15 @@ class TemplatesCog(commands.Cog):
             return
         rows = await self.service.store.list(interaction.guild_id)
         lines = [
-            f"**{row.name}**"
-            + (" (shared)" if row.shared else "")
-            + ("" if row.guild_id == interaction.guild_id else " from another server")
+            f"**{escape_markdown(row.name)}**" + (" (shared)" if row.shared else "")
             for row in rows
+            if row.guild_id == interaction.guild_id
+        ]
+        lines += [
+            f"**{escape_markdown(shared_name(row.name, row.guild_id))}** "
+            f"(shared by {self._server_label(row.guild_id)})"
+            for row in rows
+            if row.guild_id != interaction.guild_id
         ]
         lines += [f"**{name}** (built in)" for name in builtin_names()]
         await interaction.response.send_message("\n".join(lines)[:2000], ephemeral=True)
@@ -219,11 +237,15 @@ class TemplatesCog(commands.Cog):
         if not await self._allowed(interaction):
             return
         try:
-            _, template = await self.service.find(interaction.guild_id, name)
+            found = await self.service.lookup(interaction.guild_id, name)
         except (LookupError, TemplateError) as exc:
             await interaction.response.send_message(str(exc)[:2000], ephemeral=True)
             return
-        pages = pages_of(f"Template {template.name}", tree_lines(template))
+        template = found.template
+        title = f"Template {template.name}"
+        if found.origin_guild_id is not None:
+            title += f", shared by {self._server_label(found.origin_guild_id)}"
+        pages = pages_of(title, tree_lines(template))
         view = Pages(interaction.user.id, pages) if len(pages) > 1 else nextcord.utils.MISSING
         await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
 
@@ -326,15 +348,20 @@ class TemplatesCog(commands.Cog):
             return
         await interaction.response.defer()
         try:
-            ref, template = await self.service.find(interaction.guild_id, name)
+            found = await self.service.lookup(interaction.guild_id, name)
         except (LookupError, TemplateError) as exc:
             await interaction.edit_original_message(content=str(exc)[:2000])
             return
+        origin = (
+            None if found.origin_guild_id is None else self._server_label(found.origin_guild_id)
+        )
         confirm = frozenset(
             n.strip().lstrip("#") for n in (delete_with_messages or "").split(",") if n.strip()
         )
         options = ApplyOptions(prune=prune, roles=roles, confirm_deletes=confirm)
-        await self._preview_and_confirm(interaction, ref, template, options)
+        await self._preview_and_confirm(
+            interaction, found.ref, found.template, options, origin=origin
+        )
 
     @template.subcommand(name="undo", description="Restore the server as before the last apply.")
     async def undo(self, interaction: nextcord.Interaction) -> None:
@@ -361,6 +388,8 @@ class TemplatesCog(commands.Cog):
         ref: str,
         template: Template,
         options: ApplyOptions,
+        *,
+        origin: str | None = None,
     ) -> None:
         guild_id = interaction.guild_id
         prepared = await self.service.prepare(guild_id, ref, template, options)
@@ -407,7 +436,9 @@ class TemplatesCog(commands.Cog):
         view = Confirm(interaction.user.id, confirmed, timeout=CONFIRM_TIMEOUT)
         view.origin = interaction
         await interaction.edit_original_message(
-            content="Review the changes, then confirm.", embed=preview_embed(prepared), view=view
+            content="Review the changes, then confirm.",
+            embed=preview_embed(prepared, origin),
+            view=view,
         )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from nextcord.http import HTTPClient
 
 from bot.database import Database
+from bot.guild_objects import parse_snowflake
 from cogs.templates.api import GuildApi
 from cogs.templates.checks import missing_for_plan
 from cogs.templates.document import Template, TemplateError, load_document, to_document
@@ -34,6 +35,36 @@ def builtin_names() -> list[str]:
 
 def load_builtin(name: str) -> Template:
     return load_document((BUILTIN_DIR / f"{name}.json").read_text())
+
+
+# Another server's shared template is always named `name@<that server's id>`: an id cannot
+# be chosen or changed by the server that shares, so the name says exactly where it comes
+# from and can never equal a built-in's or this server's own plain name.
+ORIGIN_MARK = "@"
+
+
+def shared_name(name: str, origin_guild_id: int) -> str:
+    """How a server names a template that another server shares."""
+    return f"{name}{ORIGIN_MARK}{origin_guild_id}"
+
+
+def split_shared_name(qualified: str) -> tuple[str, int] | None:
+    """(name, origin server id) of `name@<id>`, else None."""
+    name, mark, origin = qualified.rpartition(ORIGIN_MARK)
+    if not mark or not name:
+        return None
+    origin_id = parse_snowflake(origin)
+    return (name, origin_id) if origin_id is not None else None
+
+
+@dataclass(frozen=True)
+class Found:
+    """A template found by name: its reference, the template, and the server that shared
+    it (None for this server's own templates and the built-ins)."""
+
+    ref: str
+    template: Template
+    origin_guild_id: int | None = None
 
 
 @dataclass
@@ -66,12 +97,24 @@ class TemplateService:
         return GuildApi(self.http, guild_id, reason=reason)
 
     async def find(self, guild_id: int, name: str) -> tuple[str, Template]:
-        """This server's template, a shared one, or a built-in; LookupError if none."""
+        """(reference, template) for `name` as `lookup` finds it."""
+        found = await self.lookup(guild_id, name)
+        return found.ref, found.template
+
+    async def lookup(self, guild_id: int, name: str) -> Found:
+        """This server's own template, else a built-in; another server's shared template
+        only by its full name `name@<server id>`, so it never shadows either.
+        LookupError if none."""
         row = await self.store.find(guild_id, name)
         if row is not None:
-            return f"db:{row.id}", load_document(row.document)
+            return Found(f"db:{row.id}", load_document(row.document))
         if name in builtin_names():
-            return f"builtin:{name}", load_builtin(name)
+            return Found(f"builtin:{name}", load_builtin(name))
+        qualified = split_shared_name(name)
+        if qualified is not None and qualified[1] != guild_id:
+            row = await self.store.find_shared(qualified[1], qualified[0])
+            if row is not None:
+                return Found(f"db:{row.id}", load_document(row.document), row.guild_id)
         raise LookupError(f"No template called {name!r} here (see /template list).")
 
     async def save_snapshot(self, guild_id: int, name: str, actor_id: int) -> Template:

@@ -54,20 +54,24 @@ class TemplateStore:
             return row
 
     async def find(self, guild_id: int, name: str) -> SavedTemplate | None:
-        """This server's template called `name`, else a shared one from another server."""
+        """This server's own template called `name` (never another server's)."""
         async with self.db.session() as session:
-            rows = (
-                await session.scalars(
-                    select(SavedTemplate)
-                    .where(
-                        SavedTemplate.name == name,
-                        or_(SavedTemplate.guild_id == guild_id, SavedTemplate.shared.is_(True)),
-                    )
-                    .order_by(SavedTemplate.id)
+            return await session.scalar(
+                select(SavedTemplate).where(
+                    SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
                 )
-            ).all()
-        own = [r for r in rows if r.guild_id == guild_id]
-        return (own or rows or [None])[0]
+            )
+
+    async def find_shared(self, origin_guild_id: int, name: str) -> SavedTemplate | None:
+        """The template `name` that server `origin_guild_id` shares, if it shares it."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(SavedTemplate).where(
+                    SavedTemplate.guild_id == origin_guild_id,
+                    SavedTemplate.name == name,
+                    SavedTemplate.shared.is_(True),
+                )
+            )
 
     async def list(self, guild_id: int) -> list[SavedTemplate]:
         async with self.db.session() as session:

@@ -14,7 +14,12 @@ from aiohttp import web
 from bot.features import FeatureWeb, GuildTab
 from cogs.templates.document import TemplateError, load_document, to_document
 from cogs.templates.plan import ApplyOptions
-from cogs.templates.service import TemplateService, builtin_names
+from cogs.templates.service import (
+    TemplateService,
+    builtin_names,
+    shared_name,
+    split_shared_name,
+)
 from cogs.templates.store import ApplyBusy
 from web.auth import flash, require_manage
 from web.context import get_context
@@ -48,17 +53,33 @@ def _errors(errors: list[str], status: int = 400) -> web.Response:
 async def template_list(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
     rows = await service.store.list(guild_id)
+    live = get_context(request).live
+    own = [row for row in rows if row.guild_id == guild_id]
+    shared = [
+        {
+            "name": shared_name(row.name, row.guild_id),
+            "origin": _server_label(live.guild(row.guild_id), row.guild_id),
+        }
+        for row in rows
+        if row.guild_id != guild_id
+    ]
     return aiohttp_jinja2.render_template(
         "templates/list.html",
         request,
         {
             "title": "Templates",
             "guild_id": guild_id,
-            "guild": get_context(request).live.guild(guild_id),
-            "rows": rows,
+            "guild": live.guild(guild_id),
+            "rows": own,
+            "shared": shared,
             "builtins": builtin_names(),
         },
     )
+
+
+def _server_label(guild: Any, guild_id: int) -> str:
+    name = getattr(guild, "name", None) or "a server"
+    return f"{name} (server id {guild_id})"
 
 
 @routes.post("/guilds/{guild_id}/templates/snapshot")
@@ -76,15 +97,22 @@ async def save_snapshot(request: web.Request) -> web.Response:
 
 @routes.get("/guilds/{guild_id}/templates/edit")
 async def editor(request: web.Request) -> web.Response:
-    guild_id, _, _ = await _allowed(request)
+    guild_id, _, service = await _allowed(request)
+    name = request.query.get("name", "")
+    live = get_context(request).live
+    origin = None
+    qualified = split_shared_name(name)
+    if qualified is not None and await service.store.find(guild_id, name) is None:
+        origin = _server_label(live.guild(qualified[1]), qualified[1])
     return aiohttp_jinja2.render_template(
         "templates/editor.html",
         request,
         {
             "title": "Template editor",
             "guild_id": guild_id,
-            "guild": get_context(request).live.guild(guild_id),
-            "name": request.query.get("name", ""),
+            "guild": live.guild(guild_id),
+            "name": name,
+            "origin": origin,
         },
     )
 

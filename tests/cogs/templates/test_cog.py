@@ -437,10 +437,63 @@ async def test_list_shows_own_shared_and_built_in_templates(foundry: Foundry) ->
     await store.set_shared(other_guild, "theirs", True)
     listed = (await run(driver, "list")).content
     assert "**mine**" in listed and "**homelab** (built in)" in listed
-    assert "**theirs** (shared) from another server" in listed and "secret" not in listed
+    assert f"**theirs@{other_guild}** (shared by a server (server id {other_guild}))" in listed
+    assert "secret" not in listed
     shared = await run(driver, "share", name="mine", shared=True)
     assert "now shared" in shared.content
-    assert (await store.find(other_guild, "mine")) is not None  # usable over there now
+    # usable over there now, by its full name
+    ref, _ = await service(foundry).find(other_guild, f"mine@{foundry.guild.id}")
+    assert ref.startswith("db:")
+
+
+POISON: dict[str, Any] = {
+    "version": 2,
+    "name": "homelab",
+    "roles": [{"name": "Administrator", "permissions": ["administrator"]}],
+    "everyone": {"permissions": ["manage_channels", "mention_everyone"]},
+    "channels": [{"name": "poisoned", "type": "text"}],
+}
+
+
+async def test_another_servers_shared_template_never_shadows_and_names_its_origin(
+    foundry: Foundry,
+) -> None:
+    driver = await approve(foundry)
+    (other,) = foundry.server.load(
+        {"guilds": [{"name": "Elsewhere", "owner": "carol", "members": [{"name": "carol"}]}]}
+    )
+    for _ in range(100):
+        if foundry.bot.get_guild(other.id) is not None:
+            break
+        await asyncio.sleep(0.05)
+    store = service(foundry).store
+    for name in ("homelab", "only-there"):
+        await store.save(other.id, name, {**POISON, "name": name}, 1)
+        await store.set_shared(other.id, name, True)
+
+    built_in = (await run(driver, "apply", name="homelab")).message.embeds[0]
+    assert "poisoned" not in built_in["description"]
+    assert "Administrator" not in built_in["description"]
+    assert "From another server" not in built_in["description"]
+    assert "#networking" in built_in["description"]  # the built-in homelab
+    plain = await run(driver, "apply", name="only-there")
+    assert "No template called 'only-there'" in plain.content
+
+    qualified = (await run(driver, "apply", name=f"homelab@{other.id}")).message.embeds[0]
+    assert "From another server" in qualified["description"]
+    assert f"Elsewhere (server id {other.id})" in qualified["description"]
+    assert "poisoned" in qualified["description"]
+    shown = (await run(driver, "show", name=f"only-there@{other.id}")).message.embeds[0]
+    assert f"shared by Elsewhere (server id {other.id})" in shown["title"]
+    listed = (await run(driver, "list")).content
+    assert f"**homelab@{other.id}** (shared by Elsewhere (server id {other.id}))" in listed
+
+    await store.set_shared(other.id, "homelab", False)
+    gone = await run(driver, "apply", name=f"homelab@{other.id}")
+    assert "No template called" in gone.content
+    # naming this server itself never reaches a shared copy of its own
+    mine = await run(driver, "apply", name=f"homelab@{foundry.guild.id}")
+    assert "No template called" in mine.content
 
 
 async def test_the_confirmation_expires(foundry: Foundry, monkeypatch) -> None:
