@@ -65,11 +65,17 @@ class JobRunner:
         job_id: int,
         *,
         progress: ProgressCallback | None = None,
+        fresh: bool = False,
     ) -> None:
+        """`fresh`: this runner starts a job it just created, so nothing of it can have
+        reached Discord yet. Otherwise (a resume) the first step it runs may already have:
+        a process killed after Discord accepted a create but before the journal recorded
+        it, at any step, the first included."""
         self.store = store
         self.api = api
         self.job_id = job_id
         self.progress = progress
+        self.fresh = fresh
         self.cancelled = asyncio.Event()
 
     def cancel(self) -> None:
@@ -89,7 +95,6 @@ class JobRunner:
         steps = [Step.from_json(raw) for raw in job.steps]
         id_map: dict[str, int] = dict(job.id_map)
         roles_created = job.roles_created
-        resumed = job.done > 0
         total = len(steps)
         started = time.monotonic()
         first = job.done
@@ -103,7 +108,7 @@ class JobRunner:
             await self._report(Progress(index, total, step.label, eta))
             watcher = asyncio.create_task(self._watch(index, total, step.label, eta))
             try:
-                adopt = resumed and index == first
+                adopt = not self.fresh and index == first
                 created = await self._execute(step, id_map, adopt=adopt)
             except Exception as exc:
                 watcher.cancel()
@@ -134,7 +139,8 @@ class JobRunner:
         return status
 
     async def _adopt(self, step: Step, id_map: dict[str, int]) -> int | None:
-        """After a restart the first pending create may have reached Discord already."""
+        """After a restart the first pending create may have reached Discord already:
+        the object it would make, not yet in the journal, is taken instead of made twice."""
         live = await self.api.fetch()
         known = set(id_map.values())
         payload = resolve(step.payload, id_map)

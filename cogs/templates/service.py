@@ -175,16 +175,21 @@ class TemplateService:
                 roles_created=0,
             )
         )
-        self.launch(job, progress)
+        self.launch(job, progress, fresh=True)
         return job
 
-    def launch(self, job: ApplyJob, progress: ProgressCallback | None) -> asyncio.Task[str]:
+    def launch(
+        self, job: ApplyJob, progress: ProgressCallback | None, *, fresh: bool = False
+    ) -> asyncio.Task[str]:
+        """Run `job` in the background; `fresh` only for a job created just now (anything
+        else is a resume, whose first step may have reached Discord before a crash)."""
+
         async def record(update: Progress) -> None:
             self.latest[job.guild_id] = (job.id, update)  # what the web page polls
             if progress is not None:
                 await progress(update)
 
-        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record)
+        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record, fresh=fresh)
         self.runners[job.guild_id] = runner
         task = asyncio.create_task(runner.run(), name=f"template-job-{job.id}")
         self.tasks[job.guild_id] = task
