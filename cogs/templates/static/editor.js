@@ -338,6 +338,9 @@
     $tree.jstree({
       core: {
         data: toTree(doc.channels),
+        // Names come from other servers, imports and members who rename channels: jsTree
+        // must show them as text, never parse them as HTML.
+        force_text: true,
         check_callback: true,
         multiple: false,
         themes: { dots: false },

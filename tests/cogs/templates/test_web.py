@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 
@@ -135,3 +136,81 @@ async def test_tree_editor_moves_a_channel_and_applies_it(foundry: Foundry) -> N
         assert errors == []
     assert foundry.server.state.channels[guild.channel("status").id].parent_id == ops.id
     assert "Ops Team" in {role.name for role in guild.roles.values()}
+
+
+IMG = "<img src=x onerror=window.pwned=1>"
+META = '<meta http-equiv=refresh content="1;url=/x">'
+# What a name must never become: an element of the page (or a navigation).
+INJECTED = "img[src='x'], meta[http-equiv], b.markup-probe, [onerror]"
+
+
+@requires_chromium[1]
+async def test_names_are_text_on_every_templates_page(foundry: Foundry) -> None:
+    await approve(foundry)
+    guild = foundry.guild
+    store = service(foundry).store
+    markup = {
+        "version": 2,
+        "name": "markup",
+        "roles": [{"name": IMG}, {"name": META}],
+        "channels": [
+            {"name": IMG, "type": "category", "channels": [{"name": META, "type": "voice"}]},
+            {"name": "<b class=markup-probe>bold</b>", "type": "voice"},
+        ],
+    }
+    await store.save(guild.id, "markup", markup, 1)
+    (other,) = foundry.server.load(
+        {"guilds": [{"name": IMG, "owner": "carol", "members": [{"name": "carol"}]}]}
+    )
+    await store.save(other.id, META, {**markup, "name": META}, 1)
+    await store.set_shared(other.id, META, True)
+    base = foundry.process.web_url
+    link = await foundry.process.web_context.signin.issue(foundry.server.state.find_user("bob").id)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1300, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        navigations: list[str] = []
+        page.on(
+            "framenavigated",
+            lambda frame: navigations.append(frame.url) if frame == page.main_frame else None,
+        )
+        await page.goto(link)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{base}/guilds")
+
+        async def visit(url: str) -> None:
+            await page.goto(url)
+            navigations.clear()
+
+        async def assert_inert(where: str) -> None:
+            await asyncio.sleep(1.5)  # longer than the meta refresh's one second
+            assert await page.locator(INJECTED).count() == 0, where
+            assert navigations == [], (where, navigations)
+
+        await visit(f"{base}/guilds/{guild.id}/templates")
+        listing = page.get_by_test_id("template-list")
+        await listing.get_by_text(f"{META}@{other.id}").wait_for()
+        await listing.get_by_text(f"shared by {IMG}").wait_for()
+        await assert_inert("list")
+
+        for name in ("markup", f"{META}@{other.id}"):
+            await visit(f"{base}/guilds/{guild.id}/templates/edit?name={quote(name)}")
+            tree = page.get_by_test_id("template-tree")
+            await tree.locator("a.jstree-anchor", has_text=IMG).wait_for()
+            await tree.locator("a.jstree-anchor", has_text=META).wait_for()
+            await tree.locator("a.jstree-anchor", has_text="<b class=markup-probe>").wait_for()
+            roles = page.get_by_test_id("template-roles").get_by_label("Role name")
+            assert await roles.first.input_value() == IMG
+            await tree.locator("a.jstree-anchor", has_text=META).click()
+            await page.get_by_test_id("node-panel").get_by_label("Name").wait_for()
+            await assert_inert(f"editor {name}")
+            await page.get_by_role("button", name="Show diff").click()
+            diff = page.get_by_test_id("template-diff")
+            await diff.get_by_text(META, exact=False).first.wait_for()
+            await assert_inert(f"diff {name}")
+        # the shared template's origin banner names the other server, as text
+        await page.get_by_test_id("template-origin").get_by_text(IMG).wait_for()
+        assert await page.locator(INJECTED).count() == 0
+        assert errors == []
