@@ -12,7 +12,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.features import FeatureWeb, GuildTab
-from cogs.templates.document import TemplateError, load_document, to_document
+from cogs.templates.document import (
+    MAX_DOCUMENT_BYTES,
+    MAX_NESTING,
+    TemplateError,
+    load_document,
+    to_document,
+)
 from cogs.templates.plan import ApplyOptions
 from cogs.templates.service import (
     TemplateService,
@@ -24,6 +30,7 @@ from cogs.templates.store import ApplyBusy
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
+from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +137,29 @@ async def get_document(request: web.Request) -> web.Response:
     return web.json_response(to_document(template))
 
 
+# The body carries the document plus a few options: room for both, one level of wrapping.
+MAX_BODY_BYTES = MAX_DOCUMENT_BYTES + 64 * 1024
+MAX_BODY_DEPTH = MAX_NESTING + 1
+
+
 async def _document(request: web.Request) -> tuple[dict[str, Any], Any]:
+    """(the body, the posted template); TemplateError naming every problem, from a body
+    that is not JSON, too large or too deep to a document that breaks a rule."""
     try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="send JSON") from None
-    doc = body.get("document") if isinstance(body, dict) else None
-    return body, load_document(doc if isinstance(doc, dict) else {})
+        body = await read_json(request, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH)
+    except PageError as exc:
+        refused = TemplateError([f"$: {exc.message}"])
+        refused.status = exc.status  # 413 for a body too large
+        raise refused from None
+    if not isinstance(body, dict):
+        raise TemplateError(['$: send a JSON object {"document": {...}}'])
+    doc = body.get("document")
+    if not isinstance(doc, dict):
+        raise TemplateError(["$.document: a template is a JSON object"])
+    names = body.get("delete_with_messages", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TemplateError(["$.delete_with_messages: a list of channel names"])
+    return body, load_document(doc)
 
 
 @routes.post("/guilds/{guild_id}/templates/api/save")
@@ -145,7 +168,7 @@ async def save_document(request: web.Request) -> web.Response:
     try:
         body, template = await _document(request)
     except TemplateError as exc:
-        return _errors(exc.errors)
+        return _errors(exc.errors, getattr(exc, "status", 400))
     await service.store.save(guild_id, template.name, to_document(template), user.id)
     if "shared" in body:
         await service.store.set_shared(guild_id, template.name, bool(body["shared"]))
@@ -183,7 +206,7 @@ async def _prepare(request: web.Request) -> tuple[Any, TemplateService, Any]:
     try:
         body, template = await _document(request)
     except TemplateError as exc:
-        return user, service, _errors(exc.errors)
+        return user, service, _errors(exc.errors, getattr(exc, "status", 400))
     ref = await _ref_for(service, guild_id, template.name)
     return user, service, await service.prepare(guild_id, ref, template, _options(body))
 

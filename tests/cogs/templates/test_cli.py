@@ -91,3 +91,15 @@ async def test_a_refused_template_exits_1_and_names_the_problem(
     code, _, err = await cli(sandbox, tmp_path, "plan", str(bad))
     assert code == 1
     assert "$.channels[0].type: unknown channel type 'hologram'" in err
+
+
+async def test_a_template_nested_300_deep_is_a_clean_error(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from tests.cogs.templates.conftest import nested_channels
+
+    deep = tmp_path / "deep.json"
+    deep.write_text(json.dumps(nested_channels(300)))
+    code, _, err = await cli(sandbox, tmp_path, "plan", str(deep))
+    assert code == 1
+    assert "levels deep" in err and "Traceback" not in err, err

@@ -5,6 +5,7 @@ change)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +14,13 @@ import aiohttp
 
 from tests.bot.conftest import Foundry
 from tests.browser import chromium, requires_chromium
-from tests.cogs.templates.conftest import approve, last_job_id, service, wait_job
+from tests.cogs.templates.conftest import (
+    approve,
+    last_job_id,
+    nested_channels,
+    service,
+    wait_job,
+)
 
 LINK_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)">')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -214,3 +221,28 @@ async def test_names_are_text_on_every_templates_page(foundry: Foundry) -> None:
         await page.get_by_test_id("template-origin").get_by_text(IMG).wait_for()
         assert await page.locator(INJECTED).count() == 0
         assert errors == []
+
+
+async def test_deep_and_malformed_bodies_get_a_400_naming_the_problem(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    deep_json = "[" * 10_000 + "]" * 10_000
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        headers = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+        for action in ("save", "plan", "apply"):
+            url = f"{base}/guilds/{gid}/templates/api/{action}"
+            for body, needle in (
+                (deep_json, "nests 10000 levels deep"),
+                ('{"document": ' + deep_json + "}", "nests 10001 levels deep"),
+                (json.dumps({"document": nested_channels(300)}), "levels deep"),
+                ('{"document": {"version": 2, "name": NaN}}', "NaN"),
+                ("{oops", "not valid JSON"),
+                (json.dumps({"document": {}, "delete_with_messages": 5}), "list of channel"),
+            ):
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 400, (action, needle, await response.text())
+                    errors = (await response.json())["errors"]
+                    assert any(needle in e for e in errors), (action, errors)
+    assert await service(foundry).store.find(gid, "deep") is None  # nothing stored
