@@ -287,7 +287,7 @@ def parse_json(raw: str | bytes) -> Any:
     try:
         return parse_json_text(text, max_depth=MAX_NESTING)
     except JsonRefused as exc:
-        raise TemplateError([f"$: {exc}"]) from None
+        raise TemplateError([f"$: {str(exc).removeprefix('the body is ')}"]) from None
 
 
 def load_document(raw: str | bytes | dict[str, Any]) -> Template:
