@@ -13,6 +13,8 @@ import nextcord
 from nextcord.ext import commands
 from nextcord.utils import escape_markdown
 
+from bot.guild_objects import ForeignObject, guild_of
+from bot.mentions import no_mentions
 from cogs.templates.api import fetch_server_template
 from cogs.templates.discord_template import from_discord_template, template_code
 from cogs.templates.document import (
@@ -136,7 +138,8 @@ class TemplatesCog(commands.Cog):
                 "Resuming template job %s at step %d of %d", job.id, job.done + 1, len(job.steps)
             )
             self.service.launch(
-                job, self._progress_to(job.progress_channel_id, job.progress_message_id)
+                job,
+                self._progress_to(job.guild_id, job.progress_channel_id, job.progress_message_id),
             )
 
     # helpers -------------------------------------------------------------------------------
@@ -146,7 +149,9 @@ class TemplatesCog(commands.Cog):
         perms = getattr(member, "guild_permissions", None)
         if interaction.guild_id is not None and perms is not None and perms.manage_guild:
             return True
-        await interaction.response.send_message(NEEDS_MANAGE, ephemeral=True)
+        await interaction.response.send_message(
+            NEEDS_MANAGE, ephemeral=True, allowed_mentions=no_mentions()
+        )
         return False
 
     def _server_label(self, guild_id: int) -> str:
@@ -155,19 +160,33 @@ class TemplatesCog(commands.Cog):
         name = escape_markdown(guild.name) if guild is not None else "a server"
         return f"{name} (server id {guild_id})"
 
-    def _progress_to(self, channel_id: int | None, message_id: int | None):
+    def _progress_channel(self, guild_id: int, channel_id: int | None) -> int | None:
+        """`channel_id` when it is a channel (or thread) of `guild_id`, else None: a job's
+        progress message is only ever edited in the server the job changes."""
+        if channel_id is None:
+            return None
+        try:
+            guild = guild_of(self.bot, guild_id)
+        except ForeignObject:
+            return None
+        return channel_id if guild.get_channel_or_thread(channel_id) is not None else None
+
+    def _progress_to(self, guild_id: int, channel_id: int | None, message_id: int | None):
         last = 0.0
 
         async def report(update: Progress) -> None:
             nonlocal last
-            if channel_id is None or message_id is None:
+            if message_id is None or self._progress_channel(guild_id, channel_id) is None:
                 return
             now = time.monotonic()
             final = update.status != "running"
             if not final and now - last < EDIT_EVERY:
                 return
             last = now
-            payload = {"content": update.text()}
+            payload: dict[str, Any] = {
+                "content": update.text(),
+                "allowed_mentions": no_mentions().to_dict(),
+            }
             if final:
                 payload["components"] = []
             await self.bot.http.edit_message(channel_id, message_id, **payload)
@@ -179,10 +198,14 @@ class TemplatesCog(commands.Cog):
             return
         if self.service.cancel(interaction.guild_id or 0):
             await interaction.response.send_message(
-                "Cancelling after the current step; finished steps stay.", ephemeral=True
+                "Cancelling after the current step; finished steps stay.",
+                ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
         else:
-            await interaction.response.send_message("No apply is running here.", ephemeral=True)
+            await interaction.response.send_message(
+                "No apply is running here.", ephemeral=True, allowed_mentions=no_mentions()
+            )
 
     # commands ------------------------------------------------------------------------------
 
@@ -206,7 +229,8 @@ class TemplatesCog(commands.Cog):
         await interaction.response.defer(ephemeral=True)
         template = await self.service.save_snapshot(interaction.guild_id, name, interaction.user.id)
         await interaction.edit_original_message(
-            content=f"Saved **{name}**: {len(template.roles)} roles, {template.count()} channels."
+            content=f"Saved **{name}**: {len(template.roles)} roles, {template.count()} channels.",
+            allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="list", description="Templates you can use here.")
@@ -226,7 +250,9 @@ class TemplatesCog(commands.Cog):
             if row.guild_id != interaction.guild_id
         ]
         lines += [f"**{name}** (built in)" for name in builtin_names()]
-        await interaction.response.send_message("\n".join(lines)[:2000], ephemeral=True)
+        await interaction.response.send_message(
+            "\n".join(lines)[:2000], ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     @template.subcommand(name="show", description="A template's roles and channel tree.")
     async def show(
@@ -239,7 +265,9 @@ class TemplatesCog(commands.Cog):
         try:
             found = await self.service.lookup(interaction.guild_id, name)
         except (LookupError, TemplateError) as exc:
-            await interaction.response.send_message(str(exc)[:2000], ephemeral=True)
+            await interaction.response.send_message(
+                str(exc)[:2000], ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         template = found.template
         title = f"Template {template.name}"
@@ -247,7 +275,9 @@ class TemplatesCog(commands.Cog):
             title += f", shared by {self._server_label(found.origin_guild_id)}"
         pages = pages_of(title, tree_lines(template))
         view = Pages(interaction.user.id, pages) if len(pages) > 1 else nextcord.utils.MISSING
-        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
+        await interaction.response.send_message(
+            embed=pages[0], view=view, ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     @template.subcommand(name="export", description="Download a template as JSON.")
     async def export(
@@ -260,13 +290,16 @@ class TemplatesCog(commands.Cog):
         try:
             _, template = await self.service.find(interaction.guild_id, name)
         except (LookupError, TemplateError) as exc:
-            await interaction.response.send_message(str(exc)[:2000], ephemeral=True)
+            await interaction.response.send_message(
+                str(exc)[:2000], ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         data = json.dumps(to_document(template), indent=2, ensure_ascii=False).encode()
         await interaction.response.send_message(
             f"Template **{template.name}**.",
             file=nextcord.File(io.BytesIO(data), filename=f"{template.name}.json"),
             ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="import", description="Import a JSON file or a Discord template.")
@@ -285,7 +318,9 @@ class TemplatesCog(commands.Cog):
             return
         if (file is None) == (code is None):
             await interaction.response.send_message(
-                "Give either a JSON file or a server template code, not both.", ephemeral=True
+                "Give either a JSON file or a server template code, not both.",
+                ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return
         await interaction.response.defer(ephemeral=True)
@@ -293,11 +328,14 @@ class TemplatesCog(commands.Cog):
             template = await read_import(self.bot.http, file, code)
         except TemplateError as exc:
             await interaction.edit_original_message(
-                content=errors_text("The template was refused:", exc.errors)
+                content=errors_text("The template was refused:", exc.errors),
+                allowed_mentions=no_mentions(),
             )
             return
         except (nextcord.HTTPException, LookupError) as exc:
-            await interaction.edit_original_message(content=f"Could not read it: {exc}"[:2000])
+            await interaction.edit_original_message(
+                content=f"Could not read it: {exc}"[:2000], allowed_mentions=no_mentions()
+            )
             return
         template.name = name
         await self.service.store.save(
@@ -305,7 +343,8 @@ class TemplatesCog(commands.Cog):
         )
         await interaction.edit_original_message(
             content=f"Imported **{name}**: {len(template.roles)} roles, "
-            f"{template.count()} channels."
+            f"{template.count()} channels.",
+            allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="share", description="Let other servers use a template, or stop.")
@@ -323,7 +362,9 @@ class TemplatesCog(commands.Cog):
             if found
             else f"This server has no template called {name!r}."
         )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     @template.subcommand(name="apply", description="Preview, then make this server match it.")
     async def apply(
@@ -350,7 +391,9 @@ class TemplatesCog(commands.Cog):
         try:
             found = await self.service.lookup(interaction.guild_id, name)
         except (LookupError, TemplateError) as exc:
-            await interaction.edit_original_message(content=str(exc)[:2000])
+            await interaction.edit_original_message(
+                content=str(exc)[:2000], allowed_mentions=no_mentions()
+            )
             return
         origin = (
             None if found.origin_guild_id is None else self._server_label(found.origin_guild_id)
@@ -370,7 +413,9 @@ class TemplatesCog(commands.Cog):
         await interaction.response.defer()
         found = await self.service.undo_target(interaction.guild_id)
         if found is None:
-            await interaction.edit_original_message(content="There is no apply to undo here.")
+            await interaction.edit_original_message(
+                content="There is no apply to undo here.", allowed_mentions=no_mentions()
+            )
             return
         job, template = found
         options = ApplyOptions(prune=True, roles=True)
@@ -395,19 +440,23 @@ class TemplatesCog(commands.Cog):
         prepared = await self.service.prepare(guild_id, ref, template, options)
         if prepared.refused:
             await interaction.edit_original_message(
-                content=errors_text("Nothing was changed:", prepared.refused)
+                content=errors_text("Nothing was changed:", prepared.refused),
+                allowed_mentions=no_mentions(),
             )
             return
         if prepared.plan.empty:
             text = "This server already matches the template; nothing to do."
             if prepared.plan.kept:
                 text += f" Kept (they hold messages or members): {', '.join(prepared.plan.kept)}."
-            await interaction.edit_original_message(content=text[:2000])
+            await interaction.edit_original_message(
+                content=text[:2000], allowed_mentions=no_mentions()
+            )
             return
 
         async def confirmed(press: nextcord.Interaction) -> None:
             # Answer the button at once (3 s rule), then plan again: the server may have
             # changed since the preview.
+            # a fixed text (response.edit_message takes no allowed_mentions)
             await press.response.edit_message(content="Checking the server again...", view=None)
             fresh = await self.service.prepare(guild_id, ref, template, options)
             if fresh.refused or fresh.plan.empty:
@@ -416,22 +465,32 @@ class TemplatesCog(commands.Cog):
                     if fresh.refused
                     else "The server already matches the template now; nothing to do."
                 )
-                await press.edit_original_message(content=text, embed=None)
+                await press.edit_original_message(
+                    content=text, embed=None, allowed_mentions=no_mentions()
+                )
                 return
             await press.edit_original_message(
-                content=f"Applying **{template.name}**: {fresh.plan.summary()}."
+                content=f"Applying **{template.name}**: {fresh.plan.summary()}.",
+                allowed_mentions=no_mentions(),
             )
             progress = await press.channel.send(
-                f"Starting: {len(fresh.plan.steps)} steps.", view=self.cancel_view
+                f"Starting: {len(fresh.plan.steps)} steps.",
+                view=self.cancel_view,
+                allowed_mentions=no_mentions(),
             )
-            report = self._progress_to(progress.channel.id, progress.id)
+            report = self._progress_to(guild_id, progress.channel.id, progress.id)
 
             try:
                 job = await self.service.start(fresh, press.user.id, progress=report)
             except ApplyBusy as exc:
-                await progress.edit(content=f"Not started: {exc}.", view=None)
+                await progress.edit(
+                    content=f"Not started: {exc}.", view=None, allowed_mentions=no_mentions()
+                )
                 return
-            await self.service.store.set_progress_message(job.id, progress.channel.id, progress.id)
+            if self._progress_channel(guild_id, progress.channel.id) is not None:
+                await self.service.store.set_progress_message(
+                    job.id, progress.channel.id, progress.id
+                )
 
         view = Confirm(interaction.user.id, confirmed, timeout=CONFIRM_TIMEOUT)
         view.origin = interaction
@@ -439,6 +498,7 @@ class TemplatesCog(commands.Cog):
             content="Review the changes, then confirm.",
             embed=preview_embed(prepared, origin),
             view=view,
+            allowed_mentions=no_mentions(),
         )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 import nextcord
 
+from bot.mentions import no_mentions
+
 CANCEL_JOB_ID = "template:cancel-job"
 
 
@@ -19,7 +21,9 @@ class InvokerOnly(nextcord.ui.View):
         if interaction.user is not None and interaction.user.id == self.invoker_id:
             return True
         await interaction.response.send_message(
-            "Only the person who ran the command can use these buttons.", ephemeral=True
+            "Only the person who ran the command can use these buttons.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
         return False
 
@@ -72,6 +76,8 @@ class Confirm(InvokerOnly):
     @nextcord.ui.button(label="Cancel", custom_id="template:abort")
     async def abort(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.stop()
+        # nextcord's response.edit_message takes no allowed_mentions; this text is fixed
+        # and can mention nobody.
         await interaction.response.edit_message(
             content="Apply cancelled; nothing changed.", embed=None, view=None
         )
@@ -80,7 +86,10 @@ class Confirm(InvokerOnly):
         if self.origin is not None:
             with contextlib.suppress(nextcord.HTTPException):
                 await self.origin.edit_original_message(
-                    content="The confirmation expired; nothing changed.", embed=None, view=None
+                    content="The confirmation expired; nothing changed.",
+                    embed=None,
+                    view=None,
+                    allowed_mentions=no_mentions(),
                 )
 
 

@@ -561,3 +561,97 @@ async def test_an_uploaded_file_is_checked_before_use() -> None:
         await read_import(None, Upload(b"{oops"), None)
     with pytest.raises(TemplateError, match="not a server template code"):
         await read_import(None, None, "two words")
+
+
+MESSAGE_ROUTES = (
+    "/channels/{channel_id}/messages",
+    "/channels/{channel_id}/messages/{message_id}",
+    "/interactions/{interaction_id}/{interaction_token}/callback",
+    "/webhooks/{application_id}/{interaction_token}",
+    "/webhooks/{application_id}/{interaction_token}/messages/@original",
+)
+
+
+def unspelt_mentions(foundry: Foundry, since: int) -> list[dict[str, Any]]:
+    """Message writes whose text could ping and that do not say, field by field, that
+    nothing pings. (nextcord's answer to a button, `response.edit_message`, cannot carry
+    allowed_mentions: those may only hold fixed text, with no '@' or '<' in it.)"""
+    bad = []
+    for call in foundry.server.calls[since:]:
+        if call["method"] == "GET" or call["route"] not in MESSAGE_ROUTES:
+            continue
+        body = call["json"] if isinstance(call["json"], dict) else {}
+        body = body.get("data", body) if "type" in body else body
+        if not isinstance(body, dict) or not body.get("content"):
+            continue
+        mentions = body.get("allowed_mentions")
+        if mentions is None:
+            if "@" in body["content"] or "<" in body["content"]:
+                bad.append(call)
+        elif mentions.get("parse") or mentions.get("roles") or mentions.get("users"):
+            bad.append(call)
+    return bad
+
+
+async def test_every_message_spells_out_that_nothing_pings(foundry: Foundry) -> None:
+    driver = await approve(foundry)
+    mark = foundry.server.mark()
+    await run(driver, "list")
+    await run(driver, "show", name="homelab")
+    await run(driver, "cancel")
+    preview = await run(driver, "apply", name="project-team")
+    await driver.member("alice").press(preview.message, "template:confirm")  # not the invoker
+    await driver.member("bob").press(preview.message, "template:abort")
+    pings = {
+        "version": 2,
+        "name": "pings",
+        "roles": [{"name": "@here crew"}],
+        "channels": [{"name": "@everyone news", "type": "category"}],
+    }
+    await service(foundry).store.save(foundry.guild.id, "pings", pings, 1)
+    assert await apply_and_confirm(driver, foundry, "pings") == "done"
+    general = foundry.guild.channel("general").id
+
+    def progress_done() -> bool | None:
+        texts = [m.content for m in foundry.server.state.channel_messages(general)]
+        return True if any(t.startswith("Apply done") for t in texts) else None
+
+    assert await driver.until(progress_done, "report the end on the progress message")
+    await run(driver, "export", name="pings")
+    await run(driver, "show", name="pings")
+    texts = [c for c in foundry.server.calls[mark:] if c["route"] in MESSAGE_ROUTES]
+    assert len(texts) > 10  # the scan really saw the messages
+    assert unspelt_mentions(foundry, mark) == []
+
+
+async def test_a_progress_message_is_never_edited_in_another_server(foundry: Foundry) -> None:
+    from cogs.templates.executor import Progress
+
+    await approve(foundry)
+    (other,) = foundry.server.load(
+        {
+            "guilds": [
+                {
+                    "name": "Elsewhere",
+                    "owner": "carol",
+                    "members": [{"name": "carol"}],
+                    "channels": [{"name": "theirs"}],
+                }
+            ]
+        }
+    )
+    for _ in range(100):
+        if foundry.bot.get_guild(other.id) is not None:
+            break
+        await asyncio.sleep(0.05)
+    theirs = other.channel("theirs")
+    posted = await foundry.bot.get_channel(theirs.id).send("a message of the other server")
+    cog = foundry.bot.get_cog("TemplatesCog")
+    mark = foundry.server.mark()
+    report = cog._progress_to(foundry.guild.id, theirs.id, posted.id)
+    await report(Progress(1, 1, "", status="done"))
+    assert [c for c in foundry.server.calls[mark:] if c["method"] == "PATCH"] == []
+    own = foundry.guild.channel("general")
+    mine = await foundry.bot.get_channel(own.id).send("progress")
+    await cog._progress_to(foundry.guild.id, own.id, mine.id)(Progress(1, 1, "", status="done"))
+    assert [c["method"] for c in foundry.server.calls[mark:]][-1] == "PATCH"
