@@ -1,4 +1,4 @@
-"""`/template save|list|show|apply|export|import|undo|share|cancel` (Manage Server)."""
+"""`/template save|list|show|apply|export|import|delete|undo|share|cancel` (Manage Server)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import nextcord
 from nextcord.ext import commands
 from nextcord.utils import escape_markdown
 
+from bot.checks import has_manage_guild
 from bot.guild_objects import ForeignObject, guild_of
 from bot.mentions import no_mentions
 from cogs.templates.api import fetch_server_template
@@ -227,7 +228,15 @@ class TemplatesCog(commands.Cog):
         if not await self._allowed(interaction):
             return
         await interaction.response.defer(ephemeral=True)
-        template = await self.service.save_snapshot(interaction.guild_id, name, interaction.user.id)
+        try:
+            template = await self.service.save_snapshot(
+                interaction.guild_id, name, interaction.user.id
+            )
+        except TemplateError as exc:
+            await interaction.edit_original_message(
+                content=errors_text("Not saved:", exc.errors), allowed_mentions=no_mentions()
+            )
+            return
         await interaction.edit_original_message(
             content=f"Saved **{name}**: {len(template.roles)} roles, {template.count()} channels.",
             allowed_mentions=no_mentions(),
@@ -338,14 +347,54 @@ class TemplatesCog(commands.Cog):
             )
             return
         template.name = name
-        await self.service.store.save(
-            interaction.guild_id, name, to_document(template), interaction.user.id
-        )
+        try:
+            await self.service.store.save(
+                interaction.guild_id, name, to_document(template), interaction.user.id
+            )
+        except TemplateError as exc:
+            await interaction.edit_original_message(
+                content=errors_text("Not saved:", exc.errors), allowed_mentions=no_mentions()
+            )
+            return
         await interaction.edit_original_message(
             content=f"Imported **{name}**: {len(template.roles)} roles, "
             f"{template.count()} channels.",
             allowed_mentions=no_mentions(),
         )
+
+    @template.subcommand(name="delete", description="Delete one of this server's templates.")
+    async def delete(
+        self,
+        interaction: nextcord.Interaction,
+        name: str = nextcord.SlashOption(
+            description="One of this server's own templates", max_length=100, autocomplete=True
+        ),
+    ) -> None:
+        if not await self._allowed(interaction):
+            return
+        removed = await self.service.store.remove(interaction.guild_id, name)
+        text = (
+            f"Deleted **{escape_markdown(name)}**."
+            if removed
+            else f"This server has no template called {name!r} (built-in and other servers' "
+            "templates cannot be deleted here)."
+        )
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=no_mentions()
+        )
+
+    @delete.on_autocomplete("name")
+    async def delete_names(self, interaction: nextcord.Interaction, current: str) -> None:
+        """Only this server's own templates, and only for its managers."""
+        names: list[str] = []
+        if has_manage_guild(interaction) and interaction.guild_id is not None:
+            typed = (current or "").lower()
+            names = [
+                n
+                for n in await self.service.store.own_names(interaction.guild_id)
+                if typed in n.lower()
+            ]
+        await interaction.response.send_autocomplete(names[:25])
 
     @template.subcommand(name="share", description="Let other servers use a template, or stop.")
     async def share(

@@ -26,10 +26,11 @@ from cogs.templates.service import (
     shared_name,
     split_shared_name,
 )
-from cogs.templates.store import ApplyBusy
+from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
+from web.forms import form_str, read_form
 from web.json_body import read_json
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ async def template_list(request: web.Request) -> web.Response:
             "rows": own,
             "shared": shared,
             "builtins": builtin_names(),
+            "max_templates": MAX_TEMPLATES_PER_GUILD,
         },
     )
 
@@ -97,9 +99,25 @@ async def save_snapshot(request: web.Request) -> web.Response:
     if not 1 <= len(name) <= 100:
         await flash(request, "Give the template a name of 1 to 100 characters.", "danger")
         raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates")
-    await service.save_snapshot(guild_id, name, user.id)
+    try:
+        await service.save_snapshot(guild_id, name, user.id)
+    except TemplateError as exc:
+        await flash(request, f"Not saved: {'; '.join(exc.errors)}", "danger")
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates") from None
     await flash(request, f"Saved this server as {name}.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={name}")
+
+
+@routes.post("/guilds/{guild_id}/templates/delete")
+async def delete_template(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    form = await read_form(request)
+    name = form_str(form, "name", max_len=100)
+    if await service.store.remove(guild_id, name or ""):
+        await flash(request, f"Deleted {name}.")
+    else:
+        await flash(request, f"This server has no template called {name}.", "danger")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates")
 
 
 @routes.get("/guilds/{guild_id}/templates/edit")
@@ -169,7 +187,10 @@ async def save_document(request: web.Request) -> web.Response:
         body, template = await _document(request)
     except TemplateError as exc:
         return _errors(exc.errors, getattr(exc, "status", 400))
-    await service.store.save(guild_id, template.name, to_document(template), user.id)
+    try:
+        await service.store.save(guild_id, template.name, to_document(template), user.id)
+    except TemplateError as exc:
+        return _errors(exc.errors)
     if "shared" in body:
         await service.store.set_shared(guild_id, template.name, bool(body["shared"]))
     return web.json_response({"saved": template.name})

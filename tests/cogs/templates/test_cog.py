@@ -655,3 +655,39 @@ async def test_a_progress_message_is_never_edited_in_another_server(foundry: Fou
     mine = await foundry.bot.get_channel(own.id).send("progress")
     await cog._progress_to(foundry.guild.id, own.id, mine.id)(Progress(1, 1, "", status="done"))
     assert [c["method"] for c in foundry.server.calls[mark:]][-1] == "PATCH"
+
+
+async def test_delete_removes_only_this_servers_templates_and_completes_them(
+    foundry: Foundry,
+) -> None:
+    driver = await approve(foundry)
+    store = service(foundry).store
+    await run(driver, "save", name="mine")
+    await run(driver, "save", name="minor")
+    await store.save(4242, "mine-too", {"version": 2, "name": "mine-too", "channels": []}, 1)
+    await store.set_shared(4242, "mine-too", True)
+
+    async def completions(user: str, typed: str) -> list[str]:
+        member = driver.member(user)
+        inter = foundry.server.autocomplete(
+            "template",
+            user=member.member,
+            channel=foundry.guild.channel("general"),
+            options={"delete": {"name": typed}},
+            focused="name",
+        )
+        data = await driver.until(
+            lambda: inter.response_data if inter.response_type else None, "complete"
+        )
+        return [choice["value"] for choice in data["choices"]]
+
+    assert await completions("bob", "min") == ["mine", "minor"]  # never mine-too@4242
+    assert await completions("carol", "min") == []  # no Manage Server: nothing revealed
+    refused = await run(driver, "delete", name="mine-too@4242")
+    assert "no template called" in refused.content
+    assert await store.find_shared(4242, "mine-too") is not None
+    builtin = await run(driver, "delete", name="homelab")
+    assert "no template called" in builtin.content
+    deleted = await run(driver, "delete", name="mine")
+    assert "Deleted **mine**" in deleted.content
+    assert await store.own_names(foundry.guild.id) == ["minor"]

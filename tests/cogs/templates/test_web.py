@@ -246,3 +246,41 @@ async def test_deep_and_malformed_bodies_get_a_400_naming_the_problem(foundry: F
                     errors = (await response.json())["errors"]
                     assert any(needle in e for e in errors), (action, errors)
     assert await service(foundry).store.find(gid, "deep") is None  # nothing stored
+
+
+async def test_the_list_deletes_own_templates_with_csrf_and_manage_server(
+    foundry: Foundry,
+) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    store = service(foundry).store
+    await store.save(gid, "old", {"version": 2, "name": "old", "channels": []}, 1)
+    await store.save(4242, "theirs", {"version": 2, "name": "theirs", "channels": []}, 1)
+    await store.set_shared(4242, "theirs", True)
+    url = f"{base}/guilds/{gid}/templates/delete"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await signed_in(foundry, session, "carol")  # no Manage Server
+        csrf = CSRF_META.search(await (await session.get(f"{base}/guilds")).text()).group(1)
+        async with session.post(url, data={"name": "old", "csrf_token": csrf}) as response:
+            assert response.status == 403
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        async with session.get(f"{base}/guilds/{gid}/templates") as page:
+            text = await page.text()
+        assert text.count('action="/guilds/' + str(gid) + '/templates/delete"') == 1  # own only
+        async with session.post(url, data={"name": "old"}) as response:
+            assert response.status == 403  # no CSRF token
+        assert await store.find(gid, "old") is not None
+        async with session.post(
+            url, data={"name": "theirs@4242", "csrf_token": csrf}, allow_redirects=False
+        ) as response:
+            assert response.status == 303
+        assert await store.find_shared(4242, "theirs") is not None
+        async with session.post(
+            url, data={"name": "old", "csrf_token": csrf}, allow_redirects=False
+        ) as response:
+            assert response.status == 303
+        assert await store.find(gid, "old") is None
+        async with session.get(f"{base}/guilds/{gid}/templates") as page:
+            assert "Deleted old." in await page.text()
