@@ -91,12 +91,17 @@ class Plan:
         return text
 
 
+# Discord lets a guild create 500 channels (categories included) per day.
+CHANNEL_CREATES_PER_DAY = 500
+
+
 @dataclass
 class ApplyOptions:
     prune: bool = False
     roles: bool = True
     confirm_deletes: frozenset[str] = frozenset()  # channel names allowed to go with messages
     role_quota: int = MAX_ROLES  # role creations Discord still allows in this 48 h window
+    channel_quota: int = CHANNEL_CREATES_PER_DAY  # channel creations left in this 24 h
     assigned_roles: frozenset[int] | None = frozenset()  # held by members (None: unknown)
 
 
@@ -570,6 +575,14 @@ class _Planner:
             errors.append(
                 f"the template creates {new_roles} roles; Discord lets this server create only "
                 f"{self.opts.role_quota} more in the current 48 hours"
+            )
+        new_channels = sum(1 for s in self.plan.steps if s.kind == "create_channel")
+        if new_channels > self.opts.channel_quota:
+            errors.append(
+                f"the template creates {new_channels} channels; Discord lets a server create "
+                f"{CHANNEL_CREATES_PER_DAY} a day, and after the creations of the last 24 hours "
+                f"only {self.opts.channel_quota} more are left: try again later, or apply a "
+                "smaller template"
             )
         top = BITRATE_BY_TIER.get(self.live.premium_tier, 96000)
         community = "COMMUNITY" in (self.live.raw.get("features") or [])

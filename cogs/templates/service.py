@@ -20,7 +20,7 @@ from cogs.templates.document import Template, TemplateError, load_document, to_d
 from cogs.templates.executor import JobRunner, Progress, ProgressCallback
 from cogs.templates.live import LiveGuild
 from cogs.templates.models import ApplyJob
-from cogs.templates.plan import ApplyOptions, Plan, make_plan
+from cogs.templates.plan import CHANNEL_CREATES_PER_DAY, ApplyOptions, Plan, make_plan
 from cogs.templates.snapshot import snapshot
 from cogs.templates.store import TemplateStore
 
@@ -131,6 +131,8 @@ class TemplateService:
         live = await api.fetch()
         used = await self.store.roles_created_recently(guild_id)
         options.role_quota = max(0, 250 - used)
+        made = await self.store.channels_created_recently(guild_id)
+        options.channel_quota = max(0, CHANNEL_CREATES_PER_DAY - made)
         if options.prune and options.roles:
             options.assigned_roles = await self._assigned_roles(api)
         id_map = await self.store.id_map(template_ref, guild_id)

@@ -15,6 +15,7 @@ from cogs.templates.document import TemplateError
 from cogs.templates.models import ApplyJob, ApplyLock, SavedTemplate, TemplateIdMap
 
 ROLE_WINDOW = timedelta(hours=48)
+CHANNEL_WINDOW = timedelta(hours=24)
 # Each server keeps at most this many templates of at most this size (JSON as stored): a
 # 500-channel server's snapshot is far smaller, and a server cannot fill the database.
 MAX_TEMPLATES_PER_GUILD = 50
@@ -291,6 +292,26 @@ class TemplateStore:
                 )
             )
             return int(total or 0)
+
+    async def channels_created_recently(self, guild_id: int) -> int:
+        """Channels this bot's applies created in the guild in the last 24 hours: the
+        create steps each job's journal counts as done (an adopted create is counted too,
+        erring towards refusing)."""
+        async with self.db.session() as session:
+            jobs = (
+                await session.execute(
+                    select(ApplyJob.steps, ApplyJob.done).where(
+                        ApplyJob.guild_id == guild_id,
+                        ApplyJob.updated_at >= utcnow() - CHANNEL_WINDOW,
+                    )
+                )
+            ).all()
+        return sum(
+            1
+            for steps, done in jobs
+            for step in steps[:done]
+            if isinstance(step, dict) and step.get("kind") == "create_channel"
+        )
 
     async def mark_undone(self, job_id: int) -> None:
         async with self.db.session() as session:

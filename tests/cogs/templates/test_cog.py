@@ -691,3 +691,45 @@ async def test_delete_removes_only_this_servers_templates_and_completes_them(
     deleted = await run(driver, "delete", name="mine")
     assert "Deleted **mine**" in deleted.content
     assert await store.own_names(foundry.guild.id) == ["minor"]
+
+
+async def test_a_plan_past_the_daily_channel_creations_is_refused_before_any_write(
+    foundry: Foundry,
+) -> None:
+    from datetime import timedelta
+
+    from bot.models import utcnow
+    from cogs.templates.models import ApplyJob
+
+    driver = await approve(foundry)
+    create = {"kind": "create_channel", "label": "create #x", "payload": {}, "key": None}
+    edit = {"kind": "edit_channel", "label": "edit #x", "payload": {}, "key": None}
+
+    def job(creates: int, done: int, age: timedelta) -> ApplyJob:
+        return ApplyJob(
+            guild_id=foundry.guild.id,
+            template_ref="test:old",
+            template_name="old",
+            actor_id=1,
+            status="done",
+            steps=[create] * creates + [edit] * 5,
+            done=done,
+            id_map={},
+            before=None,
+            roles_created=0,
+            created_at=utcnow() - age,
+            updated_at=utcnow() - age,
+        )
+
+    async with foundry.process.services.db.session() as session:
+        session.add(job(300, 305, timedelta(hours=2)))
+        session.add(job(250, 198, timedelta(hours=20)))  # failed after 198 of its creates
+        session.add(job(400, 405, timedelta(hours=25)))  # outside the day: Discord forgot it
+        session.add(job(400, 405, timedelta(hours=24, minutes=1)))
+        await session.commit()
+    mark = foundry.server.mark()
+    answer = await run(driver, "apply", name="homelab")
+    assert "Nothing was changed" in answer.content
+    assert "Discord lets a server create 500 a day" in answer.content
+    assert "only 2 more are left" in answer.content
+    assert writes(foundry, mark) == []
