@@ -13,7 +13,9 @@ import nextcord
 from nextcord.ext import commands
 from nextcord.utils import escape_markdown
 
-from bot.checks import has_manage_guild
+from bot import checks
+from bot.checks import has_manage_guild, require_manage_guild
+from bot.errors import UserError, guarded
 from bot.guild_objects import ForeignObject, guild_of
 from bot.mentions import no_mentions
 from cogs.templates.api import fetch_server_template
@@ -27,7 +29,13 @@ from cogs.templates.document import (
 )
 from cogs.templates.executor import Progress
 from cogs.templates.plan import ApplyOptions
-from cogs.templates.service import Prepared, TemplateService, builtin_names, shared_name
+from cogs.templates.service import (
+    Found,
+    Prepared,
+    TemplateService,
+    builtin_names,
+    shared_name,
+)
 from cogs.templates.store import ApplyBusy
 from cogs.templates.views import CancelJob, Confirm, Pages
 
@@ -36,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NEEDS_MANAGE = "You need the Manage Server permission in this server to use /template."
 PAGE_LINES = 25
 CONFIRM_TIMEOUT = 120.0  # seconds the Confirm and Cancel buttons of a preview stay usable
 EDIT_EVERY = 2.0  # seconds between progress edits: 5 edits per 5 s per channel is Discord's cap
@@ -114,7 +121,7 @@ class TemplatesCog(commands.Cog):
         self.service = service
         self._resumed = False
         self._resume_task: asyncio.Task[None] | None = None
-        self.cancel_view = CancelJob(self._cancel_pressed)
+        self.cancel_view = CancelJob(guarded(self._cancel_pressed))
 
     def cog_unload(self) -> None:
         if self._resume_task is not None:
@@ -145,15 +152,22 @@ class TemplatesCog(commands.Cog):
 
     # helpers -------------------------------------------------------------------------------
 
-    async def _allowed(self, interaction: nextcord.Interaction) -> bool:
-        member = interaction.user
-        perms = getattr(member, "guild_permissions", None)
-        if interaction.guild_id is not None and perms is not None and perms.manage_guild:
-            return True
-        await interaction.response.send_message(
-            NEEDS_MANAGE, ephemeral=True, allowed_mentions=no_mentions()
-        )
-        return False
+    async def _find(self, guild_id: int, name: str) -> Found:
+        """The template `name` as this server sees it; UserError when there is none or it
+        cannot be used."""
+        try:
+            return await self.service.lookup(guild_id, name)
+        except TemplateError as exc:
+            message = errors_text(f"The template {name!r} cannot be used:", exc.errors)
+            raise UserError(message) from None
+        except LookupError as exc:
+            raise UserError(str(exc)[:2000]) from None
+
+    async def _save(self, guild_id: int, name: str, template: Template, actor_id: int) -> None:
+        try:
+            await self.service.store.save(guild_id, name, to_document(template), actor_id)
+        except TemplateError as exc:
+            raise UserError(errors_text("Not saved:", exc.errors)) from None
 
     def _server_label(self, guild_id: int) -> str:
         """Another server, named so a manager knows where a shared template comes from."""
@@ -195,18 +209,15 @@ class TemplatesCog(commands.Cog):
         return report
 
     async def _cancel_pressed(self, interaction: nextcord.Interaction) -> None:
-        if not await self._allowed(interaction):
-            return
-        if self.service.cancel(interaction.guild_id or 0):
-            await interaction.response.send_message(
-                "Cancelling after the current step; finished steps stay.",
-                ephemeral=True,
-                allowed_mentions=no_mentions(),
-            )
-        else:
-            await interaction.response.send_message(
-                "No apply is running here.", ephemeral=True, allowed_mentions=no_mentions()
-            )
+        guild_id = require_manage_guild(interaction)
+        text = (
+            "Cancelling after the current step; finished steps stay."
+            if self.service.cancel(guild_id)
+            else "No apply is running here."
+        )
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     # commands ------------------------------------------------------------------------------
 
@@ -220,32 +231,28 @@ class TemplatesCog(commands.Cog):
         """Parent of the /template subcommands."""
 
     @template.subcommand(name="save", description="Snapshot this server into a template.")
+    @checks.manage_guild()
     async def save(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name", max_length=100),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
         await interaction.response.defer(ephemeral=True)
         try:
             template = await self.service.save_snapshot(
                 interaction.guild_id, name, interaction.user.id
             )
         except TemplateError as exc:
-            await interaction.edit_original_message(
-                content=errors_text("Not saved:", exc.errors), allowed_mentions=no_mentions()
-            )
-            return
+            raise UserError(errors_text("Not saved:", exc.errors)) from None
         await interaction.edit_original_message(
-            content=f"Saved **{name}**: {len(template.roles)} roles, {template.count()} channels.",
+            content=f"Saved **{escape_markdown(name)}**: {len(template.roles)} roles, "
+            f"{template.count()} channels.",
             allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="list", description="Templates you can use here.")
+    @checks.manage_guild()
     async def list_(self, interaction: nextcord.Interaction) -> None:
-        if not await self._allowed(interaction):
-            return
         rows = await self.service.store.list(interaction.guild_id)
         lines = [
             f"**{escape_markdown(row.name)}**" + (" (shared)" if row.shared else "")
@@ -264,20 +271,13 @@ class TemplatesCog(commands.Cog):
         )
 
     @template.subcommand(name="show", description="A template's roles and channel tree.")
+    @checks.manage_guild()
     async def show(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name"),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        try:
-            found = await self.service.lookup(interaction.guild_id, name)
-        except (LookupError, TemplateError) as exc:
-            await interaction.response.send_message(
-                str(exc)[:2000], ephemeral=True, allowed_mentions=no_mentions()
-            )
-            return
+        found = await self._find(interaction.guild_id, name)
         template = found.template
         title = f"Template {template.name}"
         if found.origin_guild_id is not None:
@@ -289,29 +289,23 @@ class TemplatesCog(commands.Cog):
         )
 
     @template.subcommand(name="export", description="Download a template as JSON.")
+    @checks.manage_guild()
     async def export(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name"),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        try:
-            _, template = await self.service.find(interaction.guild_id, name)
-        except (LookupError, TemplateError) as exc:
-            await interaction.response.send_message(
-                str(exc)[:2000], ephemeral=True, allowed_mentions=no_mentions()
-            )
-            return
+        template = (await self._find(interaction.guild_id, name)).template
         data = json.dumps(to_document(template), indent=2, ensure_ascii=False).encode()
         await interaction.response.send_message(
-            f"Template **{template.name}**.",
+            f"Template **{escape_markdown(template.name)}**.",
             file=nextcord.File(io.BytesIO(data), filename=f"{template.name}.json"),
             ephemeral=True,
             allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="import", description="Import a JSON file or a Discord template.")
+    @checks.manage_guild()
     async def import_(
         self,
         interaction: nextcord.Interaction,
@@ -323,46 +317,25 @@ class TemplatesCog(commands.Cog):
             description="A Discord server template code or link", required=False
         ),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
         if (file is None) == (code is None):
-            await interaction.response.send_message(
-                "Give either a JSON file or a server template code, not both.",
-                ephemeral=True,
-                allowed_mentions=no_mentions(),
-            )
-            return
+            raise UserError("Give either a JSON file or a server template code, not both.")
         await interaction.response.defer(ephemeral=True)
         try:
             template = await read_import(self.bot.http, file, code)
         except TemplateError as exc:
-            await interaction.edit_original_message(
-                content=errors_text("The template was refused:", exc.errors),
-                allowed_mentions=no_mentions(),
-            )
-            return
+            raise UserError(errors_text("The template was refused:", exc.errors)) from None
         except (nextcord.HTTPException, LookupError) as exc:
-            await interaction.edit_original_message(
-                content=f"Could not read it: {exc}"[:2000], allowed_mentions=no_mentions()
-            )
-            return
+            raise UserError(f"Could not read it: {exc}"[:2000]) from None
         template.name = name
-        try:
-            await self.service.store.save(
-                interaction.guild_id, name, to_document(template), interaction.user.id
-            )
-        except TemplateError as exc:
-            await interaction.edit_original_message(
-                content=errors_text("Not saved:", exc.errors), allowed_mentions=no_mentions()
-            )
-            return
+        await self._save(interaction.guild_id, name, template, interaction.user.id)
         await interaction.edit_original_message(
-            content=f"Imported **{name}**: {len(template.roles)} roles, "
+            content=f"Imported **{escape_markdown(name)}**: {len(template.roles)} roles, "
             f"{template.count()} channels.",
             allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="delete", description="Delete one of this server's templates.")
+    @checks.manage_guild()
     async def delete(
         self,
         interaction: nextcord.Interaction,
@@ -370,17 +343,15 @@ class TemplatesCog(commands.Cog):
             description="One of this server's own templates", max_length=100, autocomplete=True
         ),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        removed = await self.service.store.remove(interaction.guild_id, name)
-        text = (
-            f"Deleted **{escape_markdown(name)}**."
-            if removed
-            else f"This server has no template called {name!r} (built-in and other servers' "
-            "templates cannot be deleted here)."
-        )
+        if not await self.service.store.remove(interaction.guild_id, name):
+            raise UserError(
+                f"This server has no template called {name!r} (built-in and other servers' "
+                "templates cannot be deleted here)."
+            )
         await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=no_mentions()
+            f"Deleted **{escape_markdown(name)}**.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @delete.on_autocomplete("name")
@@ -389,33 +360,29 @@ class TemplatesCog(commands.Cog):
         names: list[str] = []
         if has_manage_guild(interaction) and interaction.guild_id is not None:
             typed = (current or "").lower()
-            names = [
-                n
-                for n in await self.service.store.own_names(interaction.guild_id)
-                if typed in n.lower()
-            ]
+            own = await self.service.store.own_names(interaction.guild_id)
+            names = [n for n in own if typed in n.lower()]
         await interaction.response.send_autocomplete(names[:25])
 
     @template.subcommand(name="share", description="Let other servers use a template, or stop.")
+    @checks.manage_guild()
     async def share(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name"),
         shared: bool = nextcord.SlashOption(description="Shared with other servers"),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        found = await self.service.store.set_shared(interaction.guild_id, name, shared)
-        text = (
-            f"**{name}** is now {'shared' if shared else 'private to this server'}."
-            if found
-            else f"This server has no template called {name!r}."
-        )
+        if not await self.service.store.set_shared(interaction.guild_id, name, shared):
+            raise UserError(f"This server has no template called {name!r}.")
+        state = "shared" if shared else "private to this server"
         await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=no_mentions()
+            f"**{escape_markdown(name)}** is now {state}.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="apply", description="Preview, then make this server match it.")
+    @checks.manage_guild()
     async def apply(
         self,
         interaction: nextcord.Interaction,
@@ -434,16 +401,8 @@ class TemplatesCog(commands.Cog):
             default="",
         ),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
+        found = await self._find(interaction.guild_id, name)  # before the public deferral
         await interaction.response.defer()
-        try:
-            found = await self.service.lookup(interaction.guild_id, name)
-        except (LookupError, TemplateError) as exc:
-            await interaction.edit_original_message(
-                content=str(exc)[:2000], allowed_mentions=no_mentions()
-            )
-            return
         origin = (
             None if found.origin_guild_id is None else self._server_label(found.origin_guild_id)
         )
@@ -456,21 +415,18 @@ class TemplatesCog(commands.Cog):
         )
 
     @template.subcommand(name="undo", description="Restore the server as before the last apply.")
+    @checks.manage_guild()
     async def undo(self, interaction: nextcord.Interaction) -> None:
-        if not await self._allowed(interaction):
-            return
-        await interaction.response.defer()
         found = await self.service.undo_target(interaction.guild_id)
         if found is None:
-            await interaction.edit_original_message(
-                content="There is no apply to undo here.", allowed_mentions=no_mentions()
-            )
-            return
+            raise UserError("There is no apply to undo here.")
+        await interaction.response.defer()
         job, template = found
         options = ApplyOptions(prune=True, roles=True)
         await self._preview_and_confirm(interaction, f"undo:{job.id}", template, options)
 
     @template.subcommand(name="cancel", description="Stop the running apply after its step.")
+    @checks.manage_guild()
     async def cancel(self, interaction: nextcord.Interaction) -> None:
         await self._cancel_pressed(interaction)
 

@@ -27,6 +27,7 @@ from cogs.templates.service import (
     split_shared_name,
 )
 from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
+from web import forms
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
@@ -40,15 +41,10 @@ HERE = Path(__file__).resolve().parent
 routes = web.RouteTableDef()
 
 
-def _guild_id(request: web.Request) -> int:
-    raw = request.match_info["guild_id"]
-    if not raw.isdigit():
-        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return int(raw)
-
-
 async def _allowed(request: web.Request) -> tuple[int, Any, TemplateService]:
-    guild_id = _guild_id(request)
+    """(server id, the signed-in manager, the service); 404 for a malformed id, 403 without
+    Manage Server in that server."""
+    guild_id = forms.guild_id(request)
     user = await require_manage(request, guild_id)
     return guild_id, user, request.config_dict[SERVICE_KEY]
 

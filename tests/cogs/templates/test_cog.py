@@ -733,3 +733,29 @@ async def test_a_plan_past_the_daily_channel_creations_is_refused_before_any_wri
     assert "Discord lets a server create 500 a day" in answer.content
     assert "only 2 more are left" in answer.content
     assert writes(foundry, mark) == []
+
+
+async def test_every_subcommand_is_guarded_by_the_one_manage_server_check(
+    foundry: Foundry,
+) -> None:
+    from bot.checks import NEEDS_MANAGE_GUILD
+
+    cog = foundry.bot.get_cog("TemplatesCog")
+    subcommands = cog.template.children
+    assert {"save", "apply", "delete", "cancel"} <= set(subcommands)
+    unguarded = [name for name, sub in subcommands.items() if not sub.checks]
+    assert unguarded == []
+    driver = await approve(foundry)
+    for command, options in (("list", {}), ("delete", {"name": "x"}), ("undo", {})):
+        refused = await driver.member("carol").run(
+            f"template {command}", channel="general", **options
+        )
+        assert refused.content == NEEDS_MANAGE_GUILD, command
+    # the Cancel button under a progress message goes through the same guard
+    progress = await foundry.bot.get_channel(foundry.guild.channel("general").id).send(
+        "progress", view=cog.cancel_view
+    )
+    pressed = await driver.member("carol").press(progress.id, "template:cancel-job")
+    assert pressed.content == NEEDS_MANAGE_GUILD
+    pressed = await driver.member("bob").press(progress.id, "template:cancel-job")
+    assert pressed.content == "No apply is running here."

@@ -284,3 +284,14 @@ async def test_the_list_deletes_own_templates_with_csrf_and_manage_server(
         assert await store.find(gid, "old") is None
         async with session.get(f"{base}/guilds/{gid}/templates") as page:
             assert "Deleted old." in await page.text()
+
+
+async def test_a_malformed_server_id_is_a_404_not_a_500(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await signed_in(foundry, session, "bob")
+        for raw in ("²", "9" * 20, "12x"):
+            async with session.get(f"{base}/guilds/{quote(raw)}/templates") as page:
+                assert page.status == 404, raw
+                assert "not a server id" in await page.text()
