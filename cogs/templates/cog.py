@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,13 @@ def pages_of(title: str, lines: list[str]) -> list[nextcord.Embed]:
         ).set_footer(text=f"Page {i + 1} of {len(chunks)}")
         for i, chunk in enumerate(chunks)
     ]
+
+
+def export_filename(name: str) -> str:
+    """A file name for the exported template: the name's letters, digits, dots and dashes
+    (no path separators or markup), never empty."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "template"
+    return f"{stem[:80]}.json"
 
 
 def errors_text(title: str, errors: list[str]) -> str:
@@ -299,7 +307,7 @@ class TemplatesCog(commands.Cog):
         data = json.dumps(to_document(template), indent=2, ensure_ascii=False).encode()
         await interaction.response.send_message(
             f"Template **{escape_markdown(template.name)}**.",
-            file=nextcord.File(io.BytesIO(data), filename=f"{template.name}.json"),
+            file=nextcord.File(io.BytesIO(data), filename=export_filename(template.name)),
             ephemeral=True,
             allowed_mentions=no_mentions(),
         )

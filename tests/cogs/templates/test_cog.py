@@ -425,6 +425,12 @@ async def test_export_sends_a_json_file_that_loads_back(foundry: Foundry) -> Non
     assert attachment.filename == "project-team.json"
     template = load_document(attachment.data)
     assert [n.name for n in template.walk()][:2] == ["announcements", "Work"]
+    odd = {"version": 2, "name": "../lab <b>", "channels": [{"name": "a", "type": "text"}]}
+    await service(foundry).store.save(foundry.guild.id, "odd", odd, 1)
+    answer = await run(driver, "export", name="odd")
+    attachment = answer.message.attachments[0]
+    assert attachment.filename == "lab-b.json"  # no path, no markup
+    assert load_document(attachment.data).name == "../lab <b>"
 
 
 async def test_list_shows_own_shared_and_built_in_templates(foundry: Foundry) -> None:
