@@ -178,6 +178,14 @@ async def test_names_are_text_on_every_templates_page(foundry: Foundry) -> None:
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        # every Content-Security-Policy refusal on the page (jsTree's blob: worker was one)
+        await page.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         navigations: list[str] = []
         page.on(
             "framenavigated",
@@ -195,6 +203,8 @@ async def test_names_are_text_on_every_templates_page(foundry: Foundry) -> None:
             await asyncio.sleep(1.5)  # longer than the meta refresh's one second
             assert await page.locator(INJECTED).count() == 0, where
             assert navigations == [], (where, navigations)
+            assert await page.evaluate("window.__csp") == [], where
+            assert [t for t in console if "Content Security Policy" in t] == [], where
 
         await visit(f"{base}/guilds/{guild.id}/templates")
         listing = page.get_by_test_id("template-list")
