@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogs.templates.api import GuildApi
-from cogs.templates.plan import Step
+from cogs.templates.plan import Step, StepKind
+from cogs.templates.planning.model import CREATE_KINDS
 from cogs.templates.store import TemplateStore
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class JobRunner:
                 watcher.cancel()
             if created is not None and step.key is not None:
                 id_map[step.key] = created
-                if step.kind == "create_role":
+                if step.kind is StepKind.CREATE_ROLE:
                     roles_created += 1
             await self.store.step_done(self.job_id, index + 1, id_map, roles_created)
         return await self._finish(total, total, "done")
@@ -144,7 +145,7 @@ class JobRunner:
         live = await self.api.fetch()
         known = set(id_map.values())
         payload = resolve(step.payload, id_map)
-        if step.kind == "create_role":
+        if step.kind is StepKind.CREATE_ROLE:
             return next(
                 (r.id for r in live.roles if r.name == payload["name"] and r.id not in known),
                 None,
@@ -162,34 +163,35 @@ class JobRunner:
 
     async def _execute(self, step: Step, id_map: dict[str, int], *, adopt: bool) -> int | None:
         api = self.api
-        if step.kind in ("create_role", "create_channel"):
+        if step.kind in CREATE_KINDS:
             if adopt:
                 existing = await self._adopt(step, id_map)
                 if existing is not None:
                     log.info("Job %s: adopting %s made before the restart", self.job_id, step.label)
                     return existing
             payload = resolve(step.payload, id_map)
-            if step.kind == "create_role":
+            if step.kind is StepKind.CREATE_ROLE:
                 return await api.create_role(payload)
             return await api.create_channel(payload)
         payload = resolve(step.payload, id_map)
         target = (
             step.target if step.target is not None else (id_map.get(step.key) if step.key else None)
         )
-        if step.kind == "edit_channel":
-            await api.edit_channel(target, payload)  # type: ignore[arg-type]
-        elif step.kind == "edit_role":
-            await api.edit_role(target, payload)  # type: ignore[arg-type]
-        elif step.kind == "edit_guild":
-            await api.edit_guild(payload)
-        elif step.kind == "reorder_channels":
-            await api.reorder_channels(payload)
-        elif step.kind == "reorder_roles":
-            await api.reorder_roles(payload)
-        elif step.kind == "delete_channel":
-            await api.delete_channel(target)  # type: ignore[arg-type]
-        elif step.kind == "delete_role":
-            await api.delete_role(target)  # type: ignore[arg-type]
-        else:
-            raise ValueError(f"unknown step kind {step.kind!r}")
+        match step.kind:
+            case StepKind.EDIT_CHANNEL:
+                await api.edit_channel(target, payload)  # type: ignore[arg-type]
+            case StepKind.EDIT_ROLE:
+                await api.edit_role(target, payload)  # type: ignore[arg-type]
+            case StepKind.EDIT_GUILD:
+                await api.edit_guild(payload)
+            case StepKind.REORDER_CHANNELS:
+                await api.reorder_channels(payload)
+            case StepKind.REORDER_ROLES:
+                await api.reorder_roles(payload)
+            case StepKind.DELETE_CHANNEL:
+                await api.delete_channel(target)  # type: ignore[arg-type]
+            case StepKind.DELETE_ROLE:
+                await api.delete_role(target)  # type: ignore[arg-type]
+            case _:
+                raise ValueError(f"unknown step kind {step.kind!r}")
         return None

@@ -13,6 +13,7 @@ from bot.database import Database
 from bot.models import AuditEntry, utcnow
 from cogs.templates.document import TemplateError
 from cogs.templates.models import ApplyJob, ApplyLock, SavedTemplate, TemplateIdMap
+from cogs.templates.planning.model import StepKind
 
 ROLE_WINDOW = timedelta(hours=48)
 CHANNEL_WINDOW = timedelta(hours=24)
@@ -310,7 +311,7 @@ class TemplateStore:
             1
             for steps, done in jobs
             for step in steps[:done]
-            if isinstance(step, dict) and step.get("kind") == "create_channel"
+            if isinstance(step, dict) and step.get("kind") == StepKind.CREATE_CHANNEL
         )
 
     async def mark_undone(self, job_id: int) -> None:
