@@ -270,7 +270,7 @@ def feature_web(service: TemplateService) -> FeatureWeb:
     return FeatureWeb(
         name="templates",
         routes=[routes],
-        templates=HERE / "web_templates",
+        templates=HERE / "templates",
         static=HERE / "static",
         guild_tabs=[GuildTab("Templates", "templates")],
         app_keys={SERVICE_KEY: service},
