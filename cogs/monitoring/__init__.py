@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 def setup(bot: FoundryBot) -> None:
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
-    from cogs.monitoring.cog import SETTINGS, MonitoringCog
+    from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, MonitoringCog
     from cogs.monitoring.history import Retention
     from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
@@ -38,9 +38,14 @@ def setup(bot: FoundryBot) -> None:
         docker_host=settings.docker_host,
         host_proc=settings.host_proc,
         speedtest_every_min=settings.speedtest_interval,
+        allow_private_targets=settings.monitoring_allow_private_targets,
     )
     bot.add_cog(MonitoringCog(bot, monitor))
-    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor))
+
+    async def show_hosts(guild_id: int) -> bool:
+        return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
     services.features.add_web(
         FeatureWeb(
             "monitoring",
@@ -48,7 +53,7 @@ def setup(bot: FoundryBot) -> None:
             templates=HERE / "templates",
             static=HERE / "static",
             guild_tabs=[GuildTab("Monitoring", "monitoring")],
-            app_keys={web.MONITOR_KEY: monitor},
+            app_keys={web.MONITOR_KEY: monitor, web.GUILDS_KEY: web.BotGuildDirectory(bot)},
             token_paths=[web.INGEST_PATH],
         )
     )
