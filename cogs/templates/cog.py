@@ -38,7 +38,7 @@ from cogs.templates.service import (
     shared_name,
 )
 from cogs.templates.store import ApplyBusy
-from cogs.templates.views import CancelJob, Confirm, Pages
+from cogs.templates.views import CancelJob, Confirm, Pages, update_message
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
@@ -469,8 +469,7 @@ class TemplatesCog(commands.Cog):
         async def confirmed(press: nextcord.Interaction) -> None:
             # Answer the button at once (3 s rule), then plan again: the server may have
             # changed since the preview.
-            # a fixed text (response.edit_message takes no allowed_mentions)
-            await press.response.edit_message(content="Checking the server again...", view=None)
+            await update_message(press, "Checking the server again...")
             fresh = await self.service.prepare(guild_id, ref, template, options)
             if fresh.refused or fresh.plan.empty:
                 text = (

@@ -6,10 +6,32 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 import nextcord
+from nextcord.http import Route
 
 from bot.mentions import no_mentions
 
 CANCEL_JOB_ID = "template:cancel-job"
+
+
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+UPDATE_MESSAGE = 7
+
+
+async def update_message(interaction: nextcord.Interaction, content: str) -> None:
+    """Answer a button press by replacing its message with `content` (no embeds, no
+    buttons), mentions spelt out. nextcord 3.2's `InteractionResponse.edit_message`
+    (nextcord/interactions.py) builds its payload without `allowed_mentions`, so the
+    UPDATE_MESSAGE callback is sent here through the client's REST client."""
+    data = {
+        "content": content,
+        "embeds": [],
+        "components": [],
+        "allowed_mentions": no_mentions().to_dict(),
+    }
+    route = Route(
+        "POST", CALLBACK, interaction_id=interaction.id, interaction_token=interaction.token
+    )
+    await interaction.client.http.request(route, json={"type": UPDATE_MESSAGE, "data": data})
 
 
 class InvokerOnly(nextcord.ui.View):
@@ -76,11 +98,7 @@ class Confirm(InvokerOnly):
     @nextcord.ui.button(label="Cancel", custom_id="template:abort")
     async def abort(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.stop()
-        # nextcord's response.edit_message takes no allowed_mentions; this text is fixed
-        # and can mention nobody.
-        await interaction.response.edit_message(
-            content="Apply cancelled; nothing changed.", embed=None, view=None
-        )
+        await update_message(interaction, "Apply cancelled; nothing changed.")
 
     async def on_timeout(self) -> None:
         if self.origin is not None:

@@ -10,6 +10,7 @@ import pytest
 from cogs.templates.document import load_document, to_document
 from cogs.templates.plan import ApplyOptions
 from cogs.templates.snapshot import snapshot
+from sandbox.mentions_audit import mentions_audit
 from tests.bot.conftest import Foundry
 from tests.cogs.templates.conftest import (
     apply_and_confirm,
@@ -579,9 +580,7 @@ MESSAGE_ROUTES = (
 
 
 def unspelt_mentions(foundry: Foundry, since: int) -> list[dict[str, Any]]:
-    """Message writes whose text could ping and that do not say, field by field, that
-    nothing pings. (nextcord's answer to a button, `response.edit_message`, cannot carry
-    allowed_mentions: those may only hold fixed text, with no '@' or '<' in it.)"""
+    """Message writes with text that do not say, field by field, that nothing pings."""
     bad = []
     for call in foundry.server.calls[since:]:
         if call["method"] == "GET" or call["route"] not in MESSAGE_ROUTES:
@@ -591,10 +590,12 @@ def unspelt_mentions(foundry: Foundry, since: int) -> list[dict[str, Any]]:
         if not isinstance(body, dict) or not body.get("content"):
             continue
         mentions = body.get("allowed_mentions")
-        if mentions is None:
-            if "@" in body["content"] or "<" in body["content"]:
-                bad.append(call)
-        elif mentions.get("parse") or mentions.get("roles") or mentions.get("users"):
+        if (
+            mentions is None
+            or mentions.get("parse")
+            or mentions.get("roles")
+            or mentions.get("users")
+        ):
             bad.append(call)
     return bad
 
@@ -628,6 +629,7 @@ async def test_every_message_spells_out_that_nothing_pings(foundry: Foundry) -> 
     texts = [c for c in foundry.server.calls[mark:] if c["route"] in MESSAGE_ROUTES]
     assert len(texts) > 10  # the scan really saw the messages
     assert unspelt_mentions(foundry, mark) == []
+    assert mentions_audit(foundry.server.calls, strict=True) == []
 
 
 async def test_a_progress_message_is_never_edited_in_another_server(foundry: Foundry) -> None:
@@ -754,7 +756,7 @@ async def test_every_subcommand_is_guarded_by_the_one_manage_server_check(
     driver = await approve(foundry)
     for command, options in (("list", {}), ("delete", {"name": "x"}), ("undo", {})):
         refused = await driver.member("carol").run(
-            f"template {command}", channel="general", **options
+            f"template {command}", options, channel="general"
         )
         assert refused.content == NEEDS_MANAGE_GUILD, command
     # the Cancel button under a progress message goes through the same guard
