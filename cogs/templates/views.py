@@ -17,15 +17,22 @@ CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 UPDATE_MESSAGE = 7
 
 
-async def update_message(interaction: nextcord.Interaction, content: str) -> None:
-    """Answer a button press by replacing its message with `content` (no embeds, no
-    buttons), mentions spelt out. nextcord 3.2's `InteractionResponse.edit_message`
-    (nextcord/interactions.py) builds its payload without `allowed_mentions`, so the
-    UPDATE_MESSAGE callback is sent here through the client's REST client."""
+async def update_message(
+    interaction: nextcord.Interaction,
+    content: str | None = None,
+    *,
+    embed: nextcord.Embed | None = None,
+    view: nextcord.ui.View | None = None,
+) -> None:
+    """Answer a button press by replacing its message (text, embed and buttons as given;
+    what is not given is cleared), mentions spelt out. nextcord 3.2's
+    `InteractionResponse.edit_message` (nextcord/interactions.py) builds its payload without
+    `allowed_mentions`, so the UPDATE_MESSAGE callback is sent here through the client's
+    REST client. A `view` must already be registered for the message (it was sent with it)."""
     data = {
         "content": content,
-        "embeds": [],
-        "components": [],
+        "embeds": [embed.to_dict()] if embed is not None else [],
+        "components": view.to_components() if view is not None else [],
         "allowed_mentions": no_mentions().to_dict(),
     }
     route = Route(
@@ -65,13 +72,13 @@ class Pages(InvokerOnly):
     async def previous(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.index = max(0, self.index - 1)
         self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await update_message(interaction, embed=self.pages[self.index], view=self)
 
     @nextcord.ui.button(label="Next", custom_id="template:next")
     async def next(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.index = min(len(self.pages) - 1, self.index + 1)
         self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await update_message(interaction, embed=self.pages[self.index], view=self)
 
 
 class Confirm(InvokerOnly):

@@ -417,6 +417,9 @@ async def test_show_pages_with_buttons_for_the_invoker_only(foundry: Foundry) ->
     turned = await driver.member("bob").press(answer.message, "template:next")
     assert turned.message.embeds[0]["footer"]["text"] == "Page 2 of 2"
     assert "room-39" in turned.message.embeds[0]["description"]
+    back = await driver.member("bob").press(answer.message, "template:prev")
+    assert back.message.embeds[0]["footer"]["text"] == "Page 1 of 2"
+    assert mentions_audit(foundry.server.calls, strict=True) == []
 
 
 async def test_export_sends_a_json_file_that_loads_back(foundry: Foundry) -> None:
