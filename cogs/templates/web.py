@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -90,18 +91,19 @@ def _server_label(guild: Any, guild_id: int) -> str:
 @routes.post("/guilds/{guild_id}/templates/snapshot")
 async def save_snapshot(request: web.Request) -> web.Response:
     guild_id, user, service = await _allowed(request)
-    form = await request.post()
-    name = str(form.get("name", "")).strip()
-    if not 1 <= len(name) <= 100:
+    form = await read_form(request)
+    try:
+        name = form_str(form, "name", max_len=100) or ""
+    except PageError:
         await flash(request, "Give the template a name of 1 to 100 characters.", "danger")
-        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates")
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates") from None
     try:
         await service.save_snapshot(guild_id, name, user.id)
     except TemplateError as exc:
         await flash(request, f"Not saved: {'; '.join(exc.errors)}", "danger")
         raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates") from None
     await flash(request, f"Saved this server as {name}.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={name}")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={quote(name, safe='')}")
 
 
 @routes.post("/guilds/{guild_id}/templates/delete")

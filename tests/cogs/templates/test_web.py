@@ -8,7 +8,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import aiohttp
 
@@ -305,3 +305,23 @@ async def test_a_malformed_server_id_is_a_404_not_a_500(foundry: Foundry) -> Non
             async with session.get(f"{base}/guilds/{quote(raw)}/templates") as page:
                 assert page.status == 404, raw
                 assert "not a server id" in await page.text()
+
+
+async def test_a_snapshot_name_with_url_characters_opens_its_editor(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    name = "a&b #1?"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        async with session.post(
+            f"{base}/guilds/{gid}/templates/snapshot",
+            data={"name": name, "csrf_token": csrf},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 303
+            location = response.headers["Location"]
+        assert parse_qs(urlsplit(location).query)["name"] == [name]
+        async with session.get(f"{base}{location}") as page:
+            assert f'data-name="{name.replace("&", "&amp;")}"' in await page.text()
+    assert await service(foundry).store.find(gid, name) is not None
