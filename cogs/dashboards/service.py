@@ -291,7 +291,9 @@ class DashboardService:
     async def on_component(self, interaction: nextcord.Interaction, custom_id: str) -> None:
         parsed = parse_custom_id(custom_id)
         record = self.records.get(parsed[0]) if parsed else None
-        if parsed is None or record is None:
+        if parsed is None or record is None or not self.press_is_for(record, interaction):
+            # A custom_id is only text: a press is honoured for the dashboard on that very
+            # message in that very server, never for one named by a forged or stale id.
             await interaction.response.send_message(
                 "This dashboard no longer exists.", ephemeral=True
             )
@@ -338,6 +340,17 @@ class DashboardService:
             entry.last_hash = rendered.digest
             entry.verified = True
         await self.store.message_edited(record.id, rendered.digest)
+
+    def press_is_for(self, record: DashboardRecord, interaction: nextcord.Interaction) -> bool:
+        """Whether `interaction` was pressed on `record`'s own message, in its own server."""
+        if interaction.guild_id != record.guild_id:
+            return False
+        message = interaction.message
+        if message is None:
+            return False
+        entry = self.scheduler.entries.get(record.id)
+        known = {record.message_id, entry.message_id if entry is not None else None} - {None}
+        return message.id in known
 
     async def details(self, record: DashboardRecord) -> str:
         snapshot = await self.snapshot(record.layout, record.view_state, record.guild_id)
