@@ -3,6 +3,7 @@ with every error named by its path, and refused when Discord could not show it."
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ MAX_INTERVAL = 86_400
 MAX_PAGES = limits.SELECT_OPTIONS
 MARKDOWN_MAX = limits.FIELD_VALUE
 MAX_LINKS = 10
+MAX_SCALE = 1e15  # a bar's full scale: beyond any byte count or rate a host reports
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _METRIC = re.compile(r"^[A-Za-z0-9_./{}*:-]{1,120}$")
 
@@ -237,8 +239,13 @@ def _parse_widget(errors: _Errors, data: Any, path: str, seen: set[str]) -> Widg
     page = _int(errors, data, "page", path, 0, 0, MAX_PAGES - 1)
     unit = _text(errors, data, "unit", path, limit=12, default="")
     scale = data.get("max", 100.0)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
-        errors.add(f"{path}.max", "must be a number above 0")
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not math.isfinite(scale)  # 1e999 parses as inf: never stored
+        or not 0 < scale <= MAX_SCALE
+    ):
+        errors.add(f"{path}.max", f"must be a finite number above 0 and at most {MAX_SCALE:g}")
         scale = 100.0
     return Widget(widget_id, title, width, source, fmt, page, unit, float(scale))
 

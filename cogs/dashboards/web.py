@@ -27,6 +27,7 @@ from web.auth import flash, require_manage
 from web.context import get_context
 from web.discord_view import payload_view
 from web.errors import PageError
+from web.json_body import read_json
 
 if TYPE_CHECKING:
     from cogs.dashboards.service import DashboardService
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("foundrycord_dashboards", object)
 routes = web.RouteTableDef()
+MAX_LAYOUT_BYTES = 256 * 1024  # a full 25-widget layout at Discord's limits is ~20 KiB
+MAX_LAYOUT_DEPTH = 16  # a layout nests 5 deep (layout, widgets, widget, source, links)
 
 
 def feature_web(service: DashboardService) -> FeatureWeb:
@@ -166,13 +169,17 @@ def _hosts(service: DashboardService) -> list[str]:
 
 
 async def _posted_layout(request: web.Request) -> Any:
+    """The posted layout JSON; a 400/413 with {"errors": [...]} for a body too large, too
+    deep, malformed or holding a number that is not finite (nothing is saved)."""
     try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"errors": ["the layout is not valid JSON"]}),
-            content_type="application/json",
-        ) from None
+        return await read_json(request, max_bytes=MAX_LAYOUT_BYTES, max_depth=MAX_LAYOUT_DEPTH)
+    except PageError as exc:
+        body = {"text": json.dumps({"errors": [exc.message]}), "content_type": "application/json"}
+        if exc.status == 413:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_LAYOUT_BYTES, actual_size=request.content_length or 0, **body
+            ) from None
+        raise web.HTTPBadRequest(**body) from None
 
 
 def _preview_html(request: web.Request, payload: dict[str, Any]) -> str:

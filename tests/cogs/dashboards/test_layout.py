@@ -150,3 +150,9 @@ def test_duplicate_actions_are_refused() -> None:
         }
     )
     assert errors == ["actions[1]: 'refresh' appears twice"]
+
+
+@pytest.mark.parametrize("scale", [float("inf"), float("-inf"), float("nan"), 1e300, 0, -5])
+def test_a_bar_scale_must_be_finite_and_in_range(scale: float) -> None:
+    errors = errors_of({"title": "t", "widgets": [widget("a", max=scale)]})
+    assert any(e.startswith("widgets[0].max: must be a finite number") for e in errors), errors
