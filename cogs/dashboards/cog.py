@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import nextcord
 from nextcord.ext import commands
 
+from bot.mentions import no_mentions
 from cogs.dashboards.presets import PRESET_LABELS, preset
 from cogs.dashboards.render import fit_lines
 from cogs.dashboards.service import DashboardService
@@ -83,11 +84,15 @@ class DashboardsCog(commands.Cog):
         ),
     ) -> None:
         if not _can_manage(interaction) or interaction.guild_id is None:
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
+            await interaction.response.send_message(
+                MANAGE_ONLY, ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         if preset_name not in PRESET_LABELS:
             await interaction.response.send_message(
-                f"Unknown preset {preset_name!r}; pick one of the choices.", ephemeral=True
+                f"Unknown preset {preset_name!r}; pick one of the choices.",
+                ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return
         channel_id = channel.id if channel is not None else interaction.channel_id
@@ -101,18 +106,23 @@ class DashboardsCog(commands.Cog):
                 interaction.user.id,
             )
         except ValueError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
+            await interaction.response.send_message(
+                str(exc), ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         await interaction.response.send_message(
             f"Dashboard #{record.id} ({record.name}) is being posted in <#{channel_id}>; "
             "it updates itself when its data changes.",
             ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @dashboard.subcommand(name="list", description="This server's dashboards.")
     async def list_(self, interaction: nextcord.Interaction) -> None:
         if not _can_manage(interaction) or interaction.guild_id is None:
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
+            await interaction.response.send_message(
+                MANAGE_ONLY, ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         records = await self.service.store.list(interaction.guild_id)
         lines = [
@@ -120,7 +130,9 @@ class DashboardsCog(commands.Cog):
             + (f" (stopped: {r.error})" if r.error else "")
             for r in records
         ] or ["No dashboards yet: /dashboard create adds one."]
-        await interaction.response.send_message(fit_lines(lines, 2000), ephemeral=True)
+        await interaction.response.send_message(
+            fit_lines(lines, 2000), ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     async def _own(self, interaction: nextcord.Interaction, dashboard_id: int) -> bool:
         record = self.service.records.get(dashboard_id)
@@ -128,6 +140,7 @@ class DashboardsCog(commands.Cog):
             await interaction.response.send_message(
                 f"This server has no dashboard #{dashboard_id} (see /dashboard list).",
                 ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return False
         return True
@@ -141,7 +154,9 @@ class DashboardsCog(commands.Cog):
         ),
     ) -> None:
         if not _can_manage(interaction):
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
+            await interaction.response.send_message(
+                MANAGE_ONLY, ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         if not await self._own(interaction, dashboard_id):
             return
@@ -150,6 +165,7 @@ class DashboardsCog(commands.Cog):
         await interaction.followup.send(
             f"Dashboard #{dashboard_id} ({record.name if record else '?'}) removed.",
             ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @dashboard.subcommand(name="refresh", description="Update a dashboard now.")
@@ -161,11 +177,15 @@ class DashboardsCog(commands.Cog):
         ),
     ) -> None:
         if not _can_manage(interaction):
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
+            await interaction.response.send_message(
+                MANAGE_ONLY, ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         if not await self._own(interaction, dashboard_id):
             return
         self.service.scheduler.request(dashboard_id, force=True)
         await interaction.response.send_message(
-            f"Dashboard #{dashboard_id} will be updated within a few seconds.", ephemeral=True
+            f"Dashboard #{dashboard_id} will be updated within a few seconds.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )

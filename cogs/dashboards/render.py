@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.mentions import no_mentions
 from bot.metrics import StatusItem
 from cogs.dashboards import limits
 from cogs.dashboards.layout import (
@@ -400,6 +401,8 @@ def render(
         "components": components(
             dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)
         ),
+        # Explicit, though embeds never ping: a name an agent controls must not either.
+        "allowed_mentions": no_mentions().to_dict(),
     }
     return Rendered(payload, tuple(charts), payload_hash(payload, charts))
 

@@ -155,6 +155,7 @@ class Scheduler:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         owns: Callable[[int], bool] = lambda _guild_id: True,
+        check_channel: Callable[[int, int], None] = lambda _guild_id, _channel_id: None,
         per_channel: tuple[int, float] = (5, 5.0),
         global_rate: tuple[int, float] = (40, 1.0),
         tick: float = 1.0,
@@ -166,6 +167,9 @@ class Scheduler:
         self.clock = clock
         self.sleep = sleep
         self.owns = owns
+        # Raises ChannelGone when the channel is not (or no longer) the guild's, before
+        # every send: ids are checked when saved and again when used.
+        self.check_channel = check_channel
         self.tick_seconds = tick
         self.max_backoff = max_backoff
         self.call_timeout = call_timeout
@@ -376,6 +380,7 @@ class Scheduler:
             raise RateLimited(self.call_timeout / 4) from None
 
     async def _send(self, entry: Entry, rendered: Rendered) -> None:
+        self.check_channel(entry.guild_id, entry.channel_id)
         if (
             entry.message_id is not None
             and not entry.verified

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import nextcord
 
+from bot.guild_objects import ForeignObject, text_channel_of
+from bot.mentions import no_mentions
 from bot.metrics import METRICS_SERVICE, MetricsSource
 from cogs.dashboards.layout import Layout
 from cogs.dashboards.publisher import NextcordPublisher
@@ -25,7 +27,7 @@ from cogs.dashboards.render import (
     render,
     widget_value,
 )
-from cogs.dashboards.scheduler import Entry, Scheduler, owns_guild
+from cogs.dashboards.scheduler import ChannelGone, Entry, RateLimited, Scheduler, owns_guild
 from cogs.dashboards.sources import ServerStats, collect
 from cogs.dashboards.store import DashboardRecord, DashboardStore
 
@@ -48,7 +50,9 @@ class DashboardService:
         self.bot = bot
         self._store: DashboardStore | None = None
         self.publisher = NextcordPublisher(bot.http)
-        self.scheduler = scheduler or Scheduler(self.publisher, self, owns=self.owns)
+        self.scheduler = scheduler or Scheduler(
+            self.publisher, self, owns=self.owns, check_channel=self.check_channel
+        )
         self.records: dict[int, DashboardRecord] = {}
         self._views_added: set[tuple[int, str]] = set()
         self._sync_task: asyncio.Task[None] | None = None
@@ -71,6 +75,15 @@ class DashboardService:
         if shard_ids is None and getattr(self.bot, "shard_id", None) is not None:
             shard_ids = [self.bot.shard_id]
         return owns_guild(guild_id, self.bot.shard_count, shard_ids)
+
+    def check_channel(self, guild_id: int, channel_id: int) -> None:
+        """Before each send: the channel must still be a text channel of the guild."""
+        if self.bot.get_guild(guild_id) is None:
+            raise RateLimited(30.0)  # not visible right now (an outage): try again later
+        try:
+            text_channel_of(self.bot, guild_id, channel_id)
+        except ForeignObject as exc:
+            raise ChannelGone(exc.message) from None
 
     @property
     def metrics(self) -> MetricsSource | None:
@@ -246,6 +259,8 @@ class DashboardService:
     async def create(
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
     ) -> DashboardRecord:
+        """A new dashboard; ForeignObject when the channel is not a text channel of the guild."""
+        text_channel_of(self.bot, guild_id, channel_id)
         record = await self.store.create(guild_id, channel_id, name, layout, actor_id)
         self._attach(record)
         self.scheduler.request(record.id)
@@ -295,20 +310,24 @@ class DashboardService:
             # A custom_id is only text: a press is honoured for the dashboard on that very
             # message in that very server, never for one named by a forged or stale id.
             await interaction.response.send_message(
-                "This dashboard no longer exists.", ephemeral=True
+                "This dashboard no longer exists.", ephemeral=True, allowed_mentions=no_mentions()
             )
             return
         _, key = parsed
         keys = {a.key for a in record.layout.actions}
         if key not in keys:
             await interaction.response.send_message(
-                "That control is no longer on this dashboard.", ephemeral=True
+                "That control is no longer on this dashboard.",
+                ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return
         state = record.view_state
         values = (interaction.data or {}).get("values") or []
         if key == "details":
-            await interaction.response.send_message(await self.details(record), ephemeral=True)
+            await interaction.response.send_message(
+                await self.details(record), ephemeral=True, allowed_mentions=no_mentions()
+            )
             return
         if key.startswith("run:"):
             await self._run_action(interaction, key.removeprefix("run:"))
@@ -370,7 +389,9 @@ class DashboardService:
         perms = getattr(user, "guild_permissions", None)
         if perms is None or not perms.manage_guild:
             await interaction.response.send_message(
-                f"You need Manage Server to run {name}.", ephemeral=True
+                f"You need Manage Server to run {name}.",
+                ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return
         actions = self.bot.services.provided.get(ACTIONS_SERVICE)
@@ -378,6 +399,7 @@ class DashboardService:
             await interaction.response.send_message(
                 f"The action {name!r} is unavailable: no loaded feature provides actions.",
                 ephemeral=True,
+                allowed_mentions=no_mentions(),
             )
             return
         await interaction.response.defer(ephemeral=True)
@@ -386,7 +408,9 @@ class DashboardService:
         except Exception as exc:
             log.exception("Dashboard action %s failed", name)
             result = f"{name} failed: {exc}"
-        await interaction.followup.send(cut(str(result), 2000), ephemeral=True)
+        await interaction.followup.send(
+            cut(str(result), 2000), ephemeral=True, allowed_mentions=no_mentions()
+        )
 
 
 async def respond_raw(interaction: nextcord.Interaction, kind: int, data: dict[str, Any]) -> None:

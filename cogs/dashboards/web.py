@@ -12,6 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.features import FeatureWeb, GuildTab
+from bot.guild_objects import ForeignObject
 from cogs.dashboards.layout import (
     BUTTON_ACTIONS,
     BUTTON_STYLES,
@@ -27,6 +28,7 @@ from web.auth import flash, require_manage
 from web.context import get_context
 from web.discord_view import payload_view
 from web.errors import PageError
+from web.forms import form_snowflake, form_str, read_form
 from web.json_body import read_json
 
 if TYPE_CHECKING:
@@ -107,19 +109,19 @@ async def dashboard_list(request: web.Request) -> web.Response:
 async def dashboard_create(request: web.Request) -> web.Response:
     guild_id, _ = _ids(request)
     user = await require_manage(request, guild_id)
-    form = await request.post()
-    preset_name = str(form.get("preset", ""))
-    channel_raw = str(form.get("channel", ""))
-    channels = dict(_text_channels(request, guild_id))
+    form = await read_form(request)
+    preset_name = form_str(form, "preset", max_len=32)
+    channel_id = form_snowflake(form, "channel")
+    assert preset_name is not None and channel_id is not None  # required fields
     if preset_name not in PRESET_LABELS:
         raise PageError(400, "Pick one of the presets.")
-    if not channel_raw.isdigit() or int(channel_raw) not in channels:
-        raise PageError(400, "Pick one of this server's text channels.")
-    name = str(form.get("name", "")).strip()[:100] or PRESET_LABELS[preset_name]
+    name = form_str(form, "name", max_len=100, required=False) or PRESET_LABELS[preset_name]
     try:
         record = await _service(request).create(
-            guild_id, int(channel_raw), name, preset(preset_name), user.id
+            guild_id, channel_id, name, preset(preset_name), user.id
         )
+    except ForeignObject:
+        raise PageError(400, "Pick one of this server's text channels.") from None
     except ValueError as exc:
         raise PageError(409, str(exc)) from None
     await flash(request, f"Dashboard {record.name} created; it is being posted.")
