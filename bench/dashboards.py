@@ -92,6 +92,9 @@ class MemoryStore:
     posted: int = 0
     edited: int = 0
 
+    async def post_intended(self, dashboard_id: int, nonce: str) -> None:
+        pass
+
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None:
         self.posted += 1
 
@@ -156,8 +159,9 @@ class RawPublisher:
             response.raise_for_status()
             return body
 
-    async def post(self, channel_id: int, rendered: Rendered) -> int:
-        body = await self._send("POST", f"/channels/{channel_id}/messages", rendered.payload)
+    async def post(self, channel_id: int, rendered: Rendered, nonce: str | None = None) -> int:
+        payload = {**rendered.payload, "nonce": nonce, "enforce_nonce": True}
+        body = await self._send("POST", f"/channels/{channel_id}/messages", payload)
         return int(body["id"])
 
     async def edit(self, channel_id: int, message_id: int, rendered: Rendered) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -39,8 +40,9 @@ class RateLimited(Exception):
 
 
 class Publisher(Protocol):
-    async def post(self, channel_id: int, rendered: Rendered) -> int:
-        """Send the message; its id."""
+    async def post(self, channel_id: int, rendered: Rendered, nonce: str | None = None) -> int:
+        """Send the message (with `nonce` and enforce_nonce, so a retry cannot post twice);
+        its id."""
 
     async def edit(self, channel_id: int, message_id: int, rendered: Rendered) -> None: ...
 
@@ -48,6 +50,10 @@ class Publisher(Protocol):
 
 
 class Persistence(Protocol):
+    async def post_intended(self, dashboard_id: int, nonce: str) -> None:
+        """Record, before posting, that a post with `nonce` is about to be sent: a process
+        killed between the send and `message_posted` finds it on restart (adopt or delete)."""
+
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None: ...
 
     async def message_edited(self, dashboard_id: int, digest: str) -> None: ...
@@ -67,6 +73,11 @@ def owns_guild(guild_id: int, shard_count: int | None, shard_ids: Iterable[int] 
     return shard_of(guild_id, shard_count) in set(shard_ids)
 
 
+def new_nonce(dashboard_id: int) -> str:
+    """A message nonce (Discord allows 25 characters) naming the dashboard it posts."""
+    return f"fcd{dashboard_id}-{secrets.token_hex(6)}"[:25]
+
+
 @dataclass
 class Entry:
     dashboard_id: int
@@ -80,6 +91,7 @@ class Entry:
     verified: bool = False  # the stored message was seen to exist since start
     force: bool = False
     stopped: str | None = None  # why it is no longer refreshed
+    post_nonce: str | None = None  # the nonce of a post recorded as intended, not yet done
 
 
 @dataclass
@@ -417,10 +429,14 @@ class Scheduler:
             wait = self.budget.wait_time(entry.channel_id)
             if wait > 0:
                 await self.sleep(wait)
+        if entry.post_nonce is None:
+            entry.post_nonce = new_nonce(entry.dashboard_id)
+            await self.persistence.post_intended(entry.dashboard_id, entry.post_nonce)
         try:
-            message_id = await self.publisher.post(entry.channel_id, rendered)
+            message_id = await self.publisher.post(entry.channel_id, rendered, entry.post_nonce)
         finally:
             self.budget.record(entry.channel_id)
+        entry.post_nonce = None
         entry.message_id = message_id
         entry.verified = True
         entry.last_hash = rendered.digest

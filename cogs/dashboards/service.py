@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import nextcord
@@ -14,6 +14,7 @@ import nextcord
 from bot.guild_objects import ForeignObject, text_channel_of
 from bot.mentions import no_mentions
 from bot.metrics import METRICS_SERVICE, MetricsSource
+from cogs.dashboards import limits
 from cogs.dashboards.layout import Layout
 from cogs.dashboards.publisher import NextcordPublisher
 from cogs.dashboards.render import (
@@ -135,9 +136,12 @@ class DashboardService:
         if self.started:
             return  # on_ready fires again after a reconnect
         self.started = True
-        for record in await self.store.list():
-            if record.message_id is None and record.layout.actions and self.owns(record.guild_id):
-                record = await self._adopt_posted(record)
+        records = await self.store.list()
+        claimed = {r.message_id for r in records if r.message_id is not None}
+        for record in records:
+            pending = record.post_nonce is not None or record.layout.actions
+            if record.message_id is None and pending and self.owns(record.guild_id):
+                record = await self._adopt_posted(record, claimed)
             self._attach(record)
         self.scheduler.start()
         self._sync_task = asyncio.create_task(self._sync_loop(), name="dashboard-sync")
@@ -168,29 +172,52 @@ class DashboardService:
             except Exception:
                 log.exception("Reading dashboards from the database failed")
 
-    async def _adopt_posted(self, record: DashboardRecord) -> DashboardRecord:
+    async def _adopt_posted(self, record: DashboardRecord, claimed: set[int]) -> DashboardRecord:
         """A dashboard without a stored message id may have been posted just before the
-        process stopped: find it by its buttons' custom_ids rather than post it twice."""
-        prefix = parse_prefix(record.id)
+        process stopped (the post was recorded as intended first): find that message by its
+        nonce, its buttons' custom_ids, or its title after the recorded moment; adopt the
+        newest and delete any other copy, rather than leave an orphan or post twice."""
         try:
             messages = await self.bot.http.logs_from(record.channel_id, 50)
         except nextcord.HTTPException:
             return record
         bot_id = str(self.bot.user.id) if self.bot.user else ""
-        for message in messages:
-            if message.get("author", {}).get("id") != bot_id:
-                continue
-            ids = [
-                item.get("custom_id", "")
-                for row in message.get("components") or []
-                for item in row.get("components") or []
-            ]
-            if any(i.startswith(prefix) for i in ids):
-                message_id = int(message["id"])
-                await self.store.message_posted(record.id, message_id, "")
-                log.info("Dashboard %s re-attached to message %s", record.id, message_id)
-                return replace(record, message_id=message_id, last_hash="")
-        return record
+        found = [
+            int(m["id"])
+            for m in messages  # newest first
+            if m.get("author", {}).get("id") == bot_id
+            and int(m["id"]) not in claimed
+            and self._is_post_of(record, m)
+        ]
+        if not found:
+            return record
+        message_id, *extra = found
+        for duplicate in extra:
+            await self.publisher.delete(record.channel_id, duplicate)
+        await self.store.message_posted(record.id, message_id, "")
+        claimed.add(message_id)
+        log.info("Dashboard %s re-attached to message %s", record.id, message_id)
+        return replace(record, message_id=message_id, last_hash="", post_nonce=None)
+
+    @staticmethod
+    def _is_post_of(record: DashboardRecord, message: dict[str, Any]) -> bool:
+        if record.post_nonce is not None and message.get("nonce") == record.post_nonce:
+            return True
+        prefix = parse_prefix(record.id)
+        ids = [
+            item.get("custom_id", "")
+            for row in message.get("components") or []
+            for item in row.get("components") or []
+        ]
+        if any(i.startswith(prefix) for i in ids):
+            return True
+        if record.post_nonce is None or record.post_after is None:
+            return False
+        # No buttons and no nonce in what Discord returns: the same title, posted after
+        # the intent was recorded, by this bot, and no other dashboard's message.
+        embeds = message.get("embeds") or [{}]
+        title = cut(record.layout.title, limits.TITLE) if record.layout.title else None
+        return int(message["id"]) > record.post_after and embeds[0].get("title") == title
 
     def stop(self) -> None:
         tasks = [self.scheduler._loop_task, *self.scheduler._workers.values(), self._sync_task]
@@ -215,6 +242,7 @@ class DashboardService:
                 interval=record.layout.interval,
                 render=self._renderer(record.id),
                 last_hash=record.last_hash,
+                post_nonce=record.post_nonce,
             )
         )
 
@@ -287,6 +315,11 @@ class DashboardService:
 
     # Shielded: a shutdown that cancels the scheduler must not cut a write in half (the
     # message id of a message just posted must be kept, or a restart would post again).
+
+    async def post_intended(self, dashboard_id: int, nonce: str) -> None:
+        # A minute early: Discord's clock and ours may differ a little.
+        after = nextcord.utils.time_snowflake(datetime.now(UTC) - timedelta(seconds=60))
+        await asyncio.shield(self.store.post_intended(dashboard_id, nonce, after))
 
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None:
         await asyncio.shield(self.store.message_posted(dashboard_id, message_id, digest))

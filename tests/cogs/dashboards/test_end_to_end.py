@@ -216,6 +216,8 @@ async def test_the_preview_is_the_payload_sent(foundry: Foundry, metrics: FakeMe
     record = dash.records[1]
     preview = await dash.preview(record.layout, record.guild_id, record.id)
     sent = next(c for c in calls(foundry, POST) if c["status"] == 200)
+    # The post also carries its nonce (recorded before sending, see the restart tests).
+    assert sent["json"].pop("enforce_nonce") is True and sent["json"].pop("nonce")
     assert sent["json"] == preview.payload
 
 
@@ -413,3 +415,47 @@ async def test_a_history_chart_is_posted_as_a_png_and_replaced_on_change(
     # A press on a chart dashboard is acknowledged, then the message is edited as usual.
     answer = await driver.member("carol").press(message_id, f"fcd:{record.id}:refresh")
     assert answer.type == 6
+
+
+async def test_a_post_the_process_never_recorded_is_adopted_not_orphaned(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    """Killed between Discord accepting the post and the message id being stored: the
+    restarted bot adopts that message (a dashboard without buttons: nothing but the
+    intent recorded before the send identifies it) instead of posting a second one."""
+    driver, _message = await create(foundry, "server")
+    dash = service(foundry)
+    status = foundry.guild.channel("status").id
+    bob = foundry.server.state.find_user("bob").id
+    layout = parse_layout(
+        {
+            "title": "No buttons",
+            "widgets": [{"id": "a", "title": "A", "source": {"kind": "markdown", "text": "x"}}],
+        }
+    )
+    killed = asyncio.Event()
+
+    async def killed_before_recording(*_args: object) -> None:
+        killed.set()
+        raise ConnectionError("the process died here")
+
+    dash.store.message_posted = killed_before_recording  # type: ignore[method-assign]
+    record = await dash.create(foundry.guild.id, status, "No buttons", layout, bob)
+    await asyncio.wait_for(killed.wait(), 10)
+    assert (await dash.store.get(record.id)).message_id is None
+    await foundry.restart()
+    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
+    dash = service(foundry)
+    await eventually(lambda: True if dash.started else None, "load its dashboards")
+    adopted = await eventually(
+        lambda: (entry := dash.scheduler.entries.get(record.id)) and entry.message_id, "adopt it"
+    )
+    stored = await dash.store.get(record.id)
+    assert stored.message_id == adopted and stored.post_nonce is None
+    titled = [
+        m
+        for m in foundry.server.state.channel_messages(status)
+        if m.embeds and m.embeds[0].get("title") == "No buttons"
+    ]
+    assert [m.id for m in titled] == [adopted]
+    del driver

@@ -65,7 +65,7 @@ class FakeDiscord:
     next_id: int = 500
     fail: list[Exception] = field(default_factory=list)
 
-    async def post(self, channel_id: int, rendered: Rendered) -> int:
+    async def post(self, channel_id: int, rendered: Rendered, nonce: str | None = None) -> int:
         self.calls.append((self.clock.now, "post", channel_id))
         if self.fail:
             raise self.fail.pop(0)
@@ -91,6 +91,10 @@ class FakeStore:
     posted: dict[int, int] = field(default_factory=dict)
     hashes: dict[int, str] = field(default_factory=dict)
     failures: dict[int, str] = field(default_factory=dict)
+    intents: dict[int, str] = field(default_factory=dict)
+
+    async def post_intended(self, dashboard_id: int, nonce: str) -> None:
+        self.intents[dashboard_id] = nonce
 
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None:
         self.posted[dashboard_id] = message_id
