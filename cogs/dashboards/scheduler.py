@@ -1,5 +1,6 @@
 """One scheduler for every dashboard: renders each when it is due, edits its message only
 when the payload hash changed, keeps within 5 edits per 5 s per channel and a global pace,
+and 3 edits per 6 s per channel of messages older than an hour (Discord's code 30046),
 backs off after a 429, re-posts a deleted message once, and refreshes only the dashboards
 of guilds on this process's shards. Clock and sleep are injected, so tests and the bench
 can run simulated time; Discord I/O goes through a Publisher."""
@@ -107,8 +108,19 @@ class SchedulerStats:
     last_tick: float | None = None
 
 
+OLD_MESSAGE_AGE = 3600.0  # Discord: edits of a message older than this have a sub-limit
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+
+def snowflake_age(message_id: int, now: float | None = None) -> float:
+    """Seconds since the message with this id was created (its id says when)."""
+    created = ((message_id >> 22) + DISCORD_EPOCH_MS) / 1000
+    return (time.time() if now is None else now) - created
+
+
 class Budget:
-    """Sliding-window request budgets: per channel (Discord: 5 edits per 5 s) and global.
+    """Sliding-window request budgets: per channel (Discord: 5 edits per 5 s), edits of
+    messages older than an hour per channel (3 per 6 s, else 429 code 30046) and global.
 
     A slot is recorded when the answer arrives, after the server counted it, and the window
     carries a margin, so our window never closes before Discord's."""
@@ -118,14 +130,17 @@ class Budget:
         clock: Clock,
         *,
         per_channel: tuple[int, float] = (5, 5.0),
+        old_edits: tuple[int, float] = (3, 6.0),
         global_rate: tuple[int, float] = (40, 1.0),
         margin: float = 0.25,
     ) -> None:
         self.clock = clock
         self.per_channel = per_channel
+        self.old_edits = old_edits
         self.global_rate = global_rate
         self.margin = margin
         self._channels: dict[int, deque[float]] = {}
+        self._old: dict[int, deque[float]] = {}
         self._global: deque[float] = deque()
         self._blocked: dict[int, float] = {}
 
@@ -137,8 +152,9 @@ class Budget:
             return 0.0
         return window[0] + per - now
 
-    def wait_time(self, channel_id: int) -> float:
-        """Seconds until a request to this channel fits every budget."""
+    def wait_time(self, channel_id: int, *, old: bool = False) -> float:
+        """Seconds until a request to this channel fits every budget (`old`: an edit of a
+        message older than an hour, which also counts against that sub-limit)."""
         now = self.clock()
         limit, per = self.per_channel
         channel = self._channels.setdefault(channel_id, deque())
@@ -147,12 +163,18 @@ class Budget:
             self._wait(self._global, self.global_rate[0], self.global_rate[1], now),
             max(self._blocked.get(channel_id, 0.0) - now, 0.0),
         ]
+        if old:
+            old_limit, old_per = self.old_edits
+            window = self._old.setdefault(channel_id, deque())
+            waits.append(self._wait(window, old_limit, old_per + self.margin, now))
         return max(waits)
 
-    def record(self, channel_id: int) -> None:
+    def record(self, channel_id: int, *, old: bool = False) -> None:
         now = self.clock()
         self._channels.setdefault(channel_id, deque()).append(now)
         self._global.append(now)
+        if old:
+            self._old.setdefault(channel_id, deque()).append(now)
 
     def block(self, channel_id: int, seconds: float) -> None:
         self._blocked[channel_id] = max(self._blocked.get(channel_id, 0.0), self.clock() + seconds)
@@ -169,7 +191,9 @@ class Scheduler:
         owns: Callable[[int], bool] = lambda _guild_id: True,
         check_channel: Callable[[int, int], None] = lambda _guild_id, _channel_id: None,
         per_channel: tuple[int, float] = (5, 5.0),
+        old_edits: tuple[int, float] = (3, 6.0),
         global_rate: tuple[int, float] = (40, 1.0),
+        message_age: Callable[[int], float] = snowflake_age,
         tick: float = 1.0,
         max_backoff: float = 60.0,
         call_timeout: float = 60.0,
@@ -185,7 +209,10 @@ class Scheduler:
         self.tick_seconds = tick
         self.max_backoff = max_backoff
         self.call_timeout = call_timeout
-        self.budget = Budget(clock, per_channel=per_channel, global_rate=global_rate)
+        self.message_age = message_age
+        self.budget = Budget(
+            clock, per_channel=per_channel, old_edits=old_edits, global_rate=global_rate
+        )
         self.entries: dict[int, Entry] = {}
         self.stats = SchedulerStats()
         self._pending: dict[int, dict[int, tuple[Entry, Rendered, bool]]] = {}
@@ -344,7 +371,7 @@ class Scheduler:
         queue = self._pending.setdefault(channel_id, {})
         while queue and not self._closing:
             dashboard_id = next(iter(queue))
-            wait = self.budget.wait_time(channel_id)
+            wait = self.budget.wait_time(channel_id, old=self.edits_old(queue[dashboard_id][0]))
             if wait > 0:
                 await self.sleep(wait)
                 continue
@@ -380,6 +407,13 @@ class Scheduler:
                 self.stats.errors += 1
                 log.exception("Updating dashboard %s failed", dashboard_id)
 
+    def edits_old(self, entry: Entry) -> bool:
+        """Whether the next send of `entry` is an edit of a message older than an hour
+        (a minute early: Discord's clock and ours may differ)."""
+        if entry.message_id is None:
+            return False
+        return self.message_age(entry.message_id) >= OLD_MESSAGE_AGE - 60
+
     async def _bounded(self, call: Awaitable[T]) -> T:
         """An idempotent call (edit, look-up) that may not hang the channel's worker: a
         client stuck in its own rate-limit wait counts as rate limited and is retried.
@@ -407,20 +441,21 @@ class Scheduler:
             entry.message_id = None
             self.stats.reposts += 1
         if entry.message_id is not None:
+            old = self.edits_old(entry)
             try:
                 await self._bounded(
                     self.publisher.edit(entry.channel_id, entry.message_id, rendered)
                 )
             except MessageGone:
-                self.budget.record(entry.channel_id)
+                self.budget.record(entry.channel_id, old=old)
                 log.info("Dashboard %s's message was deleted; posting it again", entry.dashboard_id)
                 entry.message_id = None
                 self.stats.reposts += 1
             except BaseException:
-                self.budget.record(entry.channel_id)
+                self.budget.record(entry.channel_id, old=old)
                 raise
             else:
-                self.budget.record(entry.channel_id)
+                self.budget.record(entry.channel_id, old=old)
                 entry.verified = True
                 entry.last_hash = rendered.digest
                 self.stats.edits += 1
