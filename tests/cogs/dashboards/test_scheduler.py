@@ -342,5 +342,5 @@ async def test_edits_of_messages_older_than_an_hour_keep_to_three_per_six_second
 def test_message_age_is_read_from_the_snowflake() -> None:
     from cogs.dashboards.scheduler import snowflake_age
 
-    two_hours_ago_ms = int((1_800_000_000 - 7200) * 1000) - 1_420_070_400_000
+    two_hours_ago_ms = (1_800_000_000 - 7200) * 1000 - 1_420_070_400_000
     assert snowflake_age(two_hours_ago_ms << 22, now=1_800_000_000) == pytest.approx(7200, abs=1)
