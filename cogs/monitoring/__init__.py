@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 def setup(bot: FoundryBot) -> None:
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
-    from cogs.monitoring.cog import SETTINGS, MonitoringCog
+    from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, MonitoringCog
     from cogs.monitoring.history import Retention
     from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
@@ -40,7 +40,11 @@ def setup(bot: FoundryBot) -> None:
         speedtest_every_min=settings.speedtest_interval,
     )
     bot.add_cog(MonitoringCog(bot, monitor))
-    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor))
+
+    async def show_hosts(guild_id: int) -> bool:
+        return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
     services.features.add_web(
         FeatureWeb(
             "monitoring",

@@ -1,17 +1,23 @@
 """Monitoring's data offered to other features (dashboards) through `bot.metrics`, so they
 never import this package. Reads are synchronous and answered from memory: the local host's
 newest sample, agents' posts, and a cache of hosts known only from the shared database,
-refreshed in the background at most every `REFRESH_S` seconds."""
+refreshed in the background at most every `REFRESH_S` seconds.
+
+Every read names the guild that looks (`bot.metrics.MetricsSource`); host keys are opaque and
+`host_label` is the one place a host's name is decided for a guild: the real name only where
+the guild's "Show host names" setting is on (read in the background, hidden until known)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.metrics import MetricPoint, StatusItem
+from bot.metrics import HostView, MetricCatalogue, MetricPoint, StatusItem
+from cogs.monitoring.catalogue import CATALOGUE
 
 if TYPE_CHECKING:
     from cogs.monitoring.monitor import Monitor
@@ -24,8 +30,13 @@ REFRESH_S = 30.0
 class MonitorMetrics:
     """A `bot.metrics.MetricsSource` over a running Monitor."""
 
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(
+        self, monitor: Monitor, show_hosts: Callable[[int], Awaitable[bool]] | None = None
+    ) -> None:
         self.monitor = monitor
+        self._show_hosts = show_hosts
+        self._show: dict[int, tuple[float, bool]] = {}  # guild -> (read at, show names)
+        self._show_reads: set[int] = set()
         self._stored: dict[str, dict[str, float]] = {}  # hosts seen only in the database
         self._refreshed_at = float("-inf")
         self._refresh: asyncio.Task[None] | None = None
@@ -62,13 +73,69 @@ class MonitorMetrics:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresh
 
-    # -- MetricsSource --------------------------------------------------------------------
-    def hosts(self) -> list[str]:
+    # -- how a guild names hosts ---------------------------------------------------------
+    def _shows_names(self, guild_id: int) -> bool:
+        """The guild's "Show host names" setting as last read; hidden until read."""
+        cached = self._show.get(guild_id)
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            return bool(cached and cached[1])
+        if (
+            self._show_hosts is not None
+            and guild_id not in self._show_reads
+            and (cached is None or now - cached[0] > REFRESH_S)
+        ):
+            self._show_reads.add(guild_id)
+            asyncio.get_running_loop().create_task(self._read_show(guild_id, now))
+        return bool(cached and cached[1])
+
+    async def _read_show(self, guild_id: int, now: float) -> None:
+        try:
+            assert self._show_hosts is not None
+            self._show[guild_id] = (now, bool(await self._show_hosts(guild_id)))
+        except Exception:
+            log.exception("Could not read whether guild %s shows host names", guild_id)
+        finally:
+            self._show_reads.discard(guild_id)
+
+    def show_names(self, guild_id: int, show: bool) -> None:
+        """Record a guild's setting as just read (the cog and web pages know it first)."""
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            now = 0.0
+        self._show[guild_id] = (now, show)
+
+    def _all_hosts(self) -> list[str]:
         self._maybe_refresh()
         others = sorted((set(self.monitor.remote) | set(self._stored)) - {self.monitor.host})
         return [self.monitor.host, *others]
 
-    def latest(self, host: str) -> dict[str, float]:
+    # -- MetricsSource --------------------------------------------------------------------
+    @property
+    def catalogue(self) -> MetricCatalogue:
+        return CATALOGUE
+
+    def hosts(self, guild_id: int) -> list[HostView]:
+        return [
+            HostView(key, self.host_label(guild_id, key), key == self.monitor.host)
+            for key in self._all_hosts()
+        ]
+
+    def host_label(self, guild_id: int, key: str) -> str:
+        if self._shows_names(guild_id):
+            return key
+        hosts = sorted(self._all_hosts())
+        return f"host {hosts.index(key) + 1}" if key in hosts else "host ?"
+
+    def unavailable(self, guild_id: int, key: str) -> dict[str, str]:
+        sample = self.monitor.sampler.latest
+        if key != self.monitor.host or sample is None:
+            return {}
+        return {name: why for name, why in sample.status.items() if why != "ok"}
+
+    def latest(self, guild_id: int, host: str) -> dict[str, float]:
         if host == self.monitor.host:
             sample = self.monitor.sampler.latest
             return dict(sample.metrics) if sample is not None else {}
@@ -76,11 +143,11 @@ class MonitorMetrics:
             return dict(self.monitor.remote[host][1])
         return dict(self._stored.get(host, {}))
 
-    def metric_names(self, host: str) -> list[str]:
-        return sorted(self.latest(host))
+    def metric_names(self, guild_id: int, host: str) -> list[str]:
+        return sorted(self.latest(guild_id, host))
 
     async def history(
-        self, host: str, metric: str, start: datetime, end: datetime
+        self, guild_id: int, host: str, metric: str, start: datetime, end: datetime
     ) -> list[MetricPoint]:
         series = await self.monitor.history.query(
             host, metric, start.timestamp(), end.timestamp(), now=self.monitor.clock()
@@ -95,7 +162,7 @@ class MonitorMetrics:
             return []  # per-item details are kept for the local host only
         return list((sample.info.get(collector) or {}).get(key, []))
 
-    def containers(self, host: str) -> list[StatusItem]:
+    def containers(self, guild_id: int, host: str) -> list[StatusItem]:
         items = []
         for row in self._rows(host, "docker", "containers"):
             state, health = str(row.get("state", "unknown")), str(row.get("health", "none"))
@@ -104,7 +171,7 @@ class MonitorMetrics:
             items.append(StatusItem(str(row.get("name", "?")), ok, detail))
         return items
 
-    def services(self, host: str) -> list[StatusItem]:
+    def services(self, guild_id: int, host: str) -> list[StatusItem]:
         return [
             StatusItem(str(row.get("name", "?")), bool(row.get("ok")), str(row.get("detail", "")))
             for row in self._rows(host, "services", "services")

@@ -15,6 +15,8 @@ from cogs.monitoring.sampler import Snapshot
 from tests.cogs.monitoring.conftest import monitor  # noqa: F401
 from tests.web.conftest import db  # noqa: F401
 
+G = 111  # the guild that reads
+
 
 def _local_sample(monitor: Monitor) -> None:  # noqa: F811
     monitor.sampler.latest = Snapshot(
@@ -39,23 +41,23 @@ async def test_local_and_agent_hosts_with_their_latest_values(monitor: Monitor) 
     source: MetricsSource = MonitorMetrics(monitor)
     _local_sample(monitor)
     await monitor.ingest("nas", time.time(), {"cpu.percent": 70.0})
-    assert source.hosts() == [monitor.host, "nas"]
-    assert source.latest(monitor.host) == {"cpu.percent": 12.0, "disk./.percent": 50.0}
-    assert source.metric_names("nas") == ["cpu.percent"]
-    assert source.latest("nowhere") == {}
+    assert [h.key for h in source.hosts(G)] == [monitor.host, "nas"]
+    assert source.latest(G, monitor.host) == {"cpu.percent": 12.0, "disk./.percent": 50.0}
+    assert source.metric_names(G, "nas") == ["cpu.percent"]
+    assert source.latest(G, "nowhere") == {}
     await MonitorMetrics.close(source)  # type: ignore[arg-type]
 
 
 async def test_containers_and_services_as_status_items(monitor: Monitor) -> None:  # noqa: F811
     source = MonitorMetrics(monitor)
     _local_sample(monitor)
-    assert source.containers(monitor.host) == [
+    assert source.containers(G, monitor.host) == [
         StatusItem("web", True, "running, healthy"),
         StatusItem("db", False, "running, unhealthy"),
         StatusItem("old", False, "exited"),
     ]
-    assert source.services(monitor.host) == [StatusItem("site", True, "200")]
-    assert source.containers("nas") == []  # details are kept for the local host only
+    assert source.services(G, monitor.host) == [StatusItem("site", True, "200")]
+    assert source.containers(G, "nas") == []  # details are kept for the local host only
     await source.close()
 
 
@@ -64,14 +66,36 @@ async def test_history_and_hosts_known_only_from_the_database(monitor: Monitor) 
     await monitor.history.write("far", now - 20, {"load.1": 0.5})
     await monitor.history.write("far", now - 10, {"load.1": 0.7})
     source = MonitorMetrics(monitor)
-    source.hosts()  # starts the background read of the database's hosts
+    source.hosts(G)  # starts the background read of the database's hosts
     for _ in range(100):
-        if "far" in source.hosts():
+        if "far" in [h.key for h in source.hosts(G)]:
             break
         await asyncio.sleep(0.02)
-    assert "far" in source.hosts()
-    assert source.latest("far") == {"load.1": pytest.approx(0.7)}  # stored as 32-bit floats
+    assert "far" in [h.key for h in source.hosts(G)]
+    assert source.latest(G, "far") == {"load.1": pytest.approx(0.7)}  # stored as 32-bit floats
     end = datetime.fromtimestamp(now, UTC)
-    points = await source.history("far", "load.1", end - timedelta(minutes=5), end)
+    points = await source.history(G, "far", "load.1", end - timedelta(minutes=5), end)
     assert [round(p.value, 2) for p in points] == [0.5, 0.7]
+    await source.close()
+
+
+async def test_host_names_hidden_until_the_guild_shows_them(monitor: Monitor) -> None:  # noqa: F811
+    shown = {1: True, 2: False}
+
+    async def show_hosts(guild_id: int) -> bool:
+        return shown[guild_id]
+
+    source = MonitorMetrics(monitor, show_hosts)
+    _local_sample(monitor)
+    await monitor.ingest("nas", time.time(), {"cpu.percent": 70.0})
+    # Unknown yet: hidden, and the setting is read in the background.
+    assert {h.label for h in source.hosts(1)} == {"host 1", "host 2"}
+    for _ in range(100):
+        if source.host_label(1, "nas") == "nas":
+            break
+        await asyncio.sleep(0.01)
+    assert source.host_label(1, "nas") == "nas"
+    assert monitor.host not in {h.label for h in source.hosts(2)}
+    assert all(h.label.startswith("host ") for h in source.hosts(2))
+    assert source.catalogue.find("cpu.percent") is not None
     await source.close()
