@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.metrics import MetricCatalogue, UnknownMetric
 from cogs.dashboards import limits
 
 SOURCE_KINDS = ("metric", "containers", "services", "server", "markdown", "links")
@@ -234,8 +235,11 @@ def _parse_widget(errors: _Errors, data: Any, path: str, seen: set[str]) -> Widg
     elif fmt not in FORMATS_FOR[source.kind]:
         allowed = ", ".join(FORMATS_FOR[source.kind])
         errors.add(f"{path}.format", f"{fmt!r} does not suit a {source.kind} source ({allowed})")
-    if "*" in source.metric and fmt != "table":
-        errors.add(f"{path}.source.metric", "a metric with * needs the table format")
+    if "*" in source.metric and fmt in ("sparkline", "chart"):
+        errors.add(
+            f"{path}.source.metric",
+            "a metric with * shows a table, or the highest of its values (value, bar)",
+        )
     page = _int(errors, data, "page", path, 0, 0, MAX_PAGES - 1)
     unit = _text(errors, data, "unit", path, limit=12, default="")
     scale = data.get("max", 100.0)
@@ -343,6 +347,19 @@ def parse_layout(data: Any) -> Layout:
     if problems:
         raise LayoutError(problems)
     return layout
+
+
+def unknown_metrics(layout: Layout, catalogue: MetricCatalogue) -> list[str]:
+    """ "path: why" for each metric widget naming a metric the producer never writes."""
+    problems = []
+    for index, widget in enumerate(layout.widgets):
+        if widget.source.kind != "metric":
+            continue
+        try:
+            catalogue.check(widget.source.metric, allow_glob=True)
+        except UnknownMetric as exc:
+            problems.append(f"widgets[{index}].source.metric: {exc}")
+    return problems
 
 
 def grid_rows(widgets: Sequence[Widget]) -> list[list[Widget]]:

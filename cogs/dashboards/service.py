@@ -15,7 +15,7 @@ from bot.guild_objects import ForeignObject, text_channel_of
 from bot.mentions import no_mentions
 from bot.metrics import METRICS_SERVICE, MetricsSource
 from cogs.dashboards import limits
-from cogs.dashboards.layout import Layout
+from cogs.dashboards.layout import Layout, LayoutError, unknown_metrics
 from cogs.dashboards.publisher import NextcordPublisher
 from cogs.dashboards.render import (
     Rendered,
@@ -86,6 +86,16 @@ class DashboardService:
         except ForeignObject as exc:
             raise ChannelGone(exc.message) from None
 
+    def check_metrics(self, layout: Layout) -> None:
+        """LayoutError listing every metric the catalogue does not know, with close names
+        (nothing to check against while monitoring is not loaded)."""
+        metrics = self.metrics
+        if metrics is None:
+            return
+        problems = unknown_metrics(layout, metrics.catalogue)
+        if problems:
+            raise LayoutError(problems)
+
     @property
     def metrics(self) -> MetricsSource | None:
         # Looked up each time: monitoring may load after this feature.
@@ -109,7 +119,7 @@ class DashboardService:
 
     async def snapshot(self, layout: Layout, state: ViewState, guild_id: int) -> Snapshot:
         return await collect(
-            layout, state, self.metrics, self.server_stats(guild_id), datetime.now(UTC)
+            layout, state, self.metrics, self.server_stats(guild_id), datetime.now(UTC), guild_id
         )
 
     async def render_record(self, record: DashboardRecord) -> Rendered:
@@ -287,8 +297,10 @@ class DashboardService:
     async def create(
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
     ) -> DashboardRecord:
-        """A new dashboard; ForeignObject when the channel is not a text channel of the guild."""
+        """A new dashboard; ForeignObject when the channel is not a text channel of the guild,
+        LayoutError when it names a metric monitoring never writes."""
         text_channel_of(self.bot, guild_id, channel_id)
+        self.check_metrics(layout)
         record = await self.store.create(guild_id, channel_id, name, layout, actor_id)
         self._attach(record)
         self.scheduler.request(record.id)
@@ -297,6 +309,7 @@ class DashboardService:
     async def update_layout(
         self, dashboard_id: int, layout: Layout, actor_id: int, name: str | None = None
     ) -> DashboardRecord:
+        self.check_metrics(layout)
         record = await self.store.update_layout(dashboard_id, layout, actor_id, name)
         self._attach(record)
         self.scheduler.request(record.id)
@@ -414,7 +427,7 @@ class DashboardService:
             if "\n" in value:
                 lines.extend(value.splitlines())
         if snapshot.hosts:
-            lines.append(f"Hosts: {', '.join(snapshot.hosts)}")
+            lines.append(f"Hosts: {', '.join(h.label for h in snapshot.hosts)}")
         return fit_lines(lines, 2000) or "Nothing to show."
 
     async def _run_action(self, interaction: nextcord.Interaction, name: str) -> None:

@@ -141,7 +141,8 @@ async def dashboard_editor(request: web.Request) -> web.Response:
         "buttons": BUTTON_ACTIONS,
         "selects": SELECT_ACTIONS,
         "styles": list(BUTTON_STYLES),
-        "hosts": _hosts(service),
+        "hosts": _hosts(service, guild_id),
+        "metrics": _metric_choices(service),
     }
     return aiohttp_jinja2.render_template(
         "dashboards/editor.html",
@@ -160,14 +161,29 @@ async def dashboard_editor(request: web.Request) -> web.Response:
     )
 
 
-def _hosts(service: DashboardService) -> list[str]:
+def _hosts(service: DashboardService, guild_id: int) -> list[list[str]]:
+    """[key, label] of each host this guild may see (keys are opaque; labels as shown)."""
     metrics = service.metrics
     if metrics is None:
         return []
     try:
-        return list(metrics.hosts())
+        return [[h.key, h.label] for h in metrics.hosts(guild_id)]
     except Exception:
         return []  # the editor still works; metric widgets will say "unavailable"
+
+
+def _metric_choices(service: DashboardService) -> list[dict[str, str]]:
+    """The metric picker: every name monitoring writes (patterns with placeholders), its
+    label and unit, and globs for tables."""
+    metrics = service.metrics
+    if metrics is None:
+        return []
+    specs = metrics.catalogue.specs
+    choices = [{"name": s.pattern, "label": s.label, "unit": s.unit} for s in specs]
+    families = dict.fromkeys(s.pattern.split(".", 1)[0] + ".*" for s in specs if "." in s.pattern)
+    return choices + [
+        {"name": glob, "label": f"all {glob} (table)", "unit": ""} for glob in families
+    ]
 
 
 async def _posted_layout(request: web.Request) -> Any:
@@ -195,6 +211,7 @@ async def dashboard_preview(request: web.Request) -> web.Response:
     guild_id, record = await _dashboard(request)
     try:
         layout = parse_layout(await _posted_layout(request))
+        _service(request).check_metrics(layout)
     except LayoutError as exc:
         return web.json_response({"errors": exc.errors}, status=422)
     rendered = await _service(request).preview(layout, guild_id, record.id)
@@ -212,7 +229,10 @@ async def dashboard_save(request: web.Request) -> web.Response:
     except LayoutError as exc:
         return web.json_response({"errors": exc.errors}, status=422)
     service = _service(request)
-    await service.update_layout(record.id, layout, user.id)
+    try:
+        await service.update_layout(record.id, layout, user.id)
+    except LayoutError as exc:  # a metric monitoring never writes
+        return web.json_response({"errors": exc.errors}, status=422)
     rendered = await service.preview(layout, guild_id, record.id)
     return web.json_response(
         {

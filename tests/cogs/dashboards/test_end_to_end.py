@@ -11,7 +11,7 @@ from cogs.dashboards.layout import parse_layout
 from sandbox.driver import SandboxDriver
 from sandbox.state import Message
 from tests.bot.conftest import Foundry
-from tests.cogs.dashboards.fakes import FakeMetrics
+from tests.cogs.dashboards.fakes import CPU, MEM, FakeMetrics
 
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 POST = "POST /channels/{channel_id}/messages"
@@ -103,7 +103,7 @@ async def test_create_posts_then_edits_only_on_change(foundry: Foundry, metrics)
     await dash.scheduler.tick()
     await dash.scheduler.idle()
     assert calls(foundry, EDIT) == []
-    metrics.values["lab-1"]["cpu.percent"] = 91.0
+    metrics.values["lab-1"][CPU] = 91.0
     dash.scheduler.request(1)
     await edited(foundry, driver, 0)
     message = driver.message(message.id)
@@ -130,7 +130,7 @@ async def test_restart_edits_the_same_message_and_its_buttons_still_answer(
 ) -> None:
     driver, message = await create(foundry)
     await foundry.restart()
-    metrics.values["lab-1"]["memory.percent"] = 77.0
+    metrics.values["lab-1"][MEM] = 77.0
     foundry.bot.services.provided.provide("metrics", metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
@@ -201,7 +201,7 @@ async def test_429s_are_waited_out_and_the_edit_lands(
 ) -> None:
     driver, message = await create(foundry)
     foundry.server.faults.rate_limit_storm(2, retry_after=0.2, route_key=EDIT)
-    metrics.values["lab-1"]["cpu.percent"] = 50.0
+    metrics.values["lab-1"][CPU] = 50.0
     service(foundry).scheduler.request(1)
     await driver.until(
         lambda: True if calls(foundry, EDIT, 200) else None, "edit after the 429s", timeout=15
@@ -335,7 +335,7 @@ async def test_discord_never_refuses_an_overflowing_dashboard(
         StatusItem(f"container-{i:03}-" + "x" * 60, i % 3 != 0, "y" * 40) for i in range(300)
     ]
     many = [f"host-{i:02}" for i in range(40)]
-    metrics.values.update({host: {"cpu.percent": 1.0} for host in many})
+    metrics.values.update({host: {CPU: 1.0} for host in many})
     layout = parse_layout(
         {
             "title": "T" * 256,
@@ -459,3 +459,28 @@ async def test_a_post_the_process_never_recorded_is_adopted_not_orphaned(
     ]
     assert [m.id for m in titled] == [adopted]
     del driver
+
+
+async def test_containers_preset_says_why_docker_is_unavailable(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    metrics.down = {"docker": "cannot reach the Docker API at unix:///var/run/docker.sock"}
+    _, message = await create(foundry, "containers")
+    values = field_values(message)
+    assert values["Running"] == (
+        "unavailable (docker: cannot reach the Docker API at unix:///var/run/docker.sock)"
+    )
+    assert "0/0" not in str(values)
+
+
+async def test_a_stored_host_the_guild_cannot_see_shows_unavailable(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    metrics.visible = {foundry.guild.id + 1}  # the hosts belong to another server
+    driver, message = await create(foundry)
+    values = field_values(message)
+    assert values["CPU"] == "unavailable (that host is not available to this server)"
+    # Choosing a key by hand (a forged select value) reads nothing either.
+    answer = await driver.member("carol").choose(message, "fcd:1:host", "-")
+    assert answer.type == 7
+    assert "lab-1" not in str(driver.message(message.id).embeds)

@@ -55,7 +55,12 @@ def test_errors_are_named_by_path_and_all_reported_at_once() -> None:
                     "format": "bar",
                 },
                 {"id": "d", "title": "t", "source": {"kind": "links", "links": [{"label": "x"}]}},
-                {"id": "e", "title": "t", "source": {"kind": "metric", "metric": "a.*"}},
+                {
+                    "id": "e",
+                    "title": "t",
+                    "source": {"kind": "metric", "metric": "a.*"},
+                    "format": "sparkline",
+                },
             ],
             "actions": [{"type": "button", "action": "explode"}, {"type": "select"}],
             "extra": 1,
@@ -68,7 +73,10 @@ def test_errors_are_named_by_path_and_all_reported_at_once() -> None:
     assert any(e.startswith("widgets[1].source.kind: must be one of") for e in errors)
     assert any(e.startswith("widgets[2].format: 'bar' does not suit a server") for e in errors)
     assert "widgets[3].source.links[0].url: is required" in errors
-    assert "widgets[4].source.metric: a metric with * needs the table format" in errors
+    assert (
+        "widgets[4].source.metric: a metric with * shows a table, or the highest of its "
+        "values (value, bar)"
+    ) in errors
     assert any(e.startswith("actions[0].action: a button must be one of") for e in errors)
     assert any(e.startswith("actions[1].action: a select must be one of") for e in errors)
     assert "extra: is not a known field" in errors
