@@ -38,13 +38,13 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _METRIC = re.compile(r"^[A-Za-z0-9_./{}*:-]{1,120}$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     label: str
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a widget's data comes from. `host` empty means the dashboard's chosen host; a
     metric may name `{disk}` (the chosen disk) and, for tables, end in `*`."""
@@ -57,7 +57,7 @@ class Source:
     links: tuple[Link, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Widget:
     id: str
     title: str
@@ -69,7 +69,7 @@ class Widget:
     max: float = 100.0  # the full scale of a bar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     kind: str  # "button" or "select"
     action: str
@@ -83,7 +83,7 @@ class Action:
         return f"run:{self.run}" if self.action == "run" else self.action
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Layout:
     title: str
     widgets: tuple[Widget, ...]

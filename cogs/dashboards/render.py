@@ -28,9 +28,10 @@ UNAVAILABLE = "unavailable"
 CUSTOM_ID_PREFIX = "fcd"
 BAR_CELLS = 10
 SPARK = "▁▂▃▄▅▆▇█"
+NO_PINGS = no_mentions().to_dict()  # shared by every payload; never mutated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WidgetData:
     """What one widget shows; `unavailable` (a reason) wins over everything else."""
 
@@ -51,7 +52,7 @@ class Snapshot:
     host_label: str = ""  # the chosen host, named as that guild may see it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ViewState:
     """What the people looking at the message chose: its page, host and disk."""
 
@@ -74,7 +75,7 @@ class ViewState:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chart:
     """A history chart, drawn to PNG only when it is sent (see charts.py)."""
 
@@ -84,7 +85,7 @@ class Chart:
     unit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendered:
     payload: dict[str, Any]
     charts: tuple[Chart, ...] = ()
@@ -410,7 +411,7 @@ def render(
             dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)
         ),
         # Explicit, though embeds never ping: a name an agent controls must not either.
-        "allowed_mentions": no_mentions().to_dict(),
+        "allowed_mentions": NO_PINGS,
     }
     return Rendered(payload, tuple(charts), payload_hash(payload, charts))
 

@@ -79,7 +79,7 @@ def new_nonce(dashboard_id: int) -> str:
     return f"fcd{dashboard_id}-{secrets.token_hex(6)}"[:25]
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     dashboard_id: int
     guild_id: int

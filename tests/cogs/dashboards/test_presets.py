@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -96,9 +97,7 @@ async def test_no_preset_shows_the_real_host_name_when_names_are_hidden(
             rendered = await dash.preview(layout, foundry.guild.id, record.id)
             text = shown_text(rendered.payload)
             assert not hidden.search(text), (name, text)
-            dash.records[record.id] = dash.records[record.id].__class__(
-                **{**dash.records[record.id].__dict__, "view_state": state}
-            )
+            dash.records[record.id] = replace(dash.records[record.id], view_state=state)
             details = await dash.details(dash.records[record.id])
             assert not hidden.search(details), (name, details)
             rendered = await dash.preview(layout, foundry.guild.id, record.id)
