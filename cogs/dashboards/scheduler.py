@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -60,18 +60,6 @@ class Persistence(Protocol):
     async def message_edited(self, dashboard_id: int, digest: str) -> None: ...
 
     async def failed(self, dashboard_id: int, reason: str) -> None: ...
-
-
-def shard_of(guild_id: int, shard_count: int) -> int:
-    """The shard that holds a guild, as Discord assigns it."""
-    return (guild_id >> 22) % shard_count
-
-
-def owns_guild(guild_id: int, shard_count: int | None, shard_ids: Iterable[int] | None) -> bool:
-    """Whether a process running `shard_ids` of `shard_count` shards holds the guild."""
-    if not shard_count or shard_ids is None:
-        return True
-    return shard_of(guild_id, shard_count) in set(shard_ids)
 
 
 def new_nonce(dashboard_id: int) -> str:
@@ -275,6 +263,12 @@ class Scheduler:
         if workers:
             await asyncio.wait(workers, timeout=grace)
         await self.stop()
+
+    def cancel(self) -> None:
+        """Cancel the loop and every channel's worker now (no waiting)."""
+        for task in (self._loop_task, *self._workers.values()):
+            if task is not None:
+                task.cancel()
 
     async def stop(self) -> None:
         tasks = [t for t in (self._loop_task, *self._workers.values()) if t is not None]

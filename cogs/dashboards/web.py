@@ -24,6 +24,7 @@ from cogs.dashboards.layout import (
     parse_layout,
 )
 from cogs.dashboards.presets import PRESET_LABELS, preset
+from web import forms
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.discord_view import payload_view
@@ -53,11 +54,15 @@ def feature_web(service: DashboardService) -> FeatureWeb:
 
 
 def _ids(request: web.Request) -> tuple[int, int | None]:
-    raw_guild = request.match_info["guild_id"]
+    """The guild id (web.forms.guild_id: 404 when malformed) and the dashboard id if any."""
+    guild_id = forms.guild_id(request)
     raw_dash = request.match_info.get("dashboard_id")
-    if not raw_guild.isdigit() or (raw_dash is not None and not raw_dash.isdigit()):
+    if raw_dash is None:
+        return guild_id, None
+    dashboard_id = forms.parse_id(raw_dash)
+    if dashboard_id is None:
         raise PageError(404, "That is not a dashboard address. Pick one from the list.")
-    return int(raw_guild), int(raw_dash) if raw_dash is not None else None
+    return guild_id, dashboard_id
 
 
 def _service(request: web.Request) -> DashboardService:

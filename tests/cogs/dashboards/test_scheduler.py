@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.shards import owns_guild, shard_of
 from cogs.dashboards.render import Rendered
 from cogs.dashboards.scheduler import (
     ChannelGone,
@@ -16,8 +17,6 @@ from cogs.dashboards.scheduler import (
     MessageGone,
     RateLimited,
     Scheduler,
-    owns_guild,
-    shard_of,
 )
 
 

@@ -131,7 +131,9 @@ def message_bodies(foundry: Foundry) -> list[tuple[str, dict[str, Any]]]:
             continue
         route = call["route"]
         if route.endswith("/callback"):
-            if body.get("type") in (4, 7):
+            # Type 7 updates the pressed message in place, sent through nextcord's public
+            # edit_message (no allowed_mentions field): like any edit, it notifies no one.
+            if body.get("type") == 4:
                 out.append((route, body.get("data") or {}))
         elif "/messages" in route or route.startswith("/webhooks/"):
             out.append((route, body))
