@@ -109,13 +109,21 @@ class DashboardService:
         except ForeignObject as exc:
             raise ChannelGone(exc.message) from None
 
-    def check_metrics(self, layout: Layout) -> None:
-        """LayoutError listing every metric the catalogue does not know, with close names
-        (nothing to check against while monitoring is not loaded)."""
+    def check_layout(self, layout: Layout, guild_id: int) -> None:
+        """LayoutError listing every metric the catalogue does not know (with close names)
+        and every pinned host this guild may not see; nothing to check against while
+        monitoring is not loaded. Checked when saved; reads check hosts again when used."""
         metrics = self.metrics
         if metrics is None:
             return
         problems = unknown_metrics(layout, metrics.catalogue)
+        visible = {h.key for h in metrics.hosts(guild_id)}
+        for index, widget in enumerate(layout.widgets):
+            if widget.source.host and widget.source.host not in visible:
+                problems.append(
+                    f"widgets[{index}].source.host: not a host this server can see; "
+                    "leave it empty for the host chosen on the message"
+                )
         if problems:
             raise LayoutError(problems)
 
@@ -162,9 +170,10 @@ class DashboardService:
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
     ) -> DashboardRecord:
         """A new dashboard; ForeignObject when the channel is not a text channel of the guild,
-        LayoutError when it names a metric monitoring never writes."""
+        LayoutError when it names a metric monitoring never writes or a host the guild
+        may not see."""
         text_channel_of(self.bot, guild_id, channel_id)
-        self.check_metrics(layout)
+        self.check_layout(layout, guild_id)
         record = await self.store.create(guild_id, channel_id, name, layout, actor_id)
         self.live.attach(record)
         self.scheduler.request(record.id)
@@ -173,7 +182,9 @@ class DashboardService:
     async def update_layout(
         self, dashboard_id: int, layout: Layout, actor_id: int, name: str | None = None
     ) -> DashboardRecord:
-        self.check_metrics(layout)
+        known = self.records.get(dashboard_id)
+        if known is not None:
+            self.check_layout(layout, known.guild_id)
         record = await self.store.update_layout(dashboard_id, layout, actor_id, name)
         self.live.attach(record)
         self.scheduler.request(record.id)

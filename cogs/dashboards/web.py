@@ -216,7 +216,7 @@ async def dashboard_preview(request: web.Request) -> web.Response:
     guild_id, record = await _dashboard(request)
     try:
         layout = parse_layout(await _posted_layout(request))
-        _service(request).check_metrics(layout)
+        _service(request).check_layout(layout, guild_id)
     except LayoutError as exc:
         return web.json_response({"errors": exc.errors}, status=422)
     rendered = await _service(request).preview(layout, guild_id, record.id)

@@ -153,3 +153,32 @@ async def test_every_message_names_who_may_be_pinged(foundry: Foundry, metrics: 
         mentions = body.get("allowed_mentions")
         assert mentions is not None, (route, body)
         assert "everyone" not in mentions.get("parse", []), (route, body)
+
+
+async def test_a_layout_pinning_a_host_of_another_server_is_refused_when_saved(
+    foundry: Foundry, metrics: Any
+) -> None:
+    from tests.cogs.dashboards.test_web import signed_in
+
+    await create(foundry, "server")
+    metrics.visible = {foundry.guild.id + 1}  # lab-1 belongs to another server
+    layout = {
+        "title": "Pinned",
+        "widgets": [
+            {
+                "id": "cpu",
+                "title": "CPU",
+                "source": {"kind": "metric", "metric": "cpu.percent", "host": "lab-1"},
+                "format": "bar",
+            }
+        ],
+    }
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    async with signed_in(foundry, "bob") as (session, csrf):
+        headers = {"X-CSRF-Token": csrf}
+        for path in ("/preview", "/layout"):
+            async with session.post(base + path, json=layout, headers=headers) as response:
+                assert response.status == 422
+                [error] = (await response.json())["errors"]
+                assert error.startswith("widgets[0].source.host: not a host this server can see")
+    assert (await service(foundry).store.get(1)).layout.title == "Server statistics"
