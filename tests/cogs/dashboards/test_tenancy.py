@@ -146,7 +146,7 @@ async def test_every_message_names_who_may_be_pinged(foundry: Foundry, metrics: 
     await carol.press(message, "fcd:1:details")
     await carol.press(message, "fcd:1:refresh")
     await driver.member("bob").run("dashboard list", channel="general")
-    await driver.member("bob").run("dashboard refresh", channel="general", id=9)
+    await driver.member("bob").run("dashboard refresh", {"id": 9}, channel="general")
     bodies = [(r, b) for r, b in message_bodies(foundry) if "embeds" in b or "content" in b]
     assert len(bodies) >= 5
     for route, body in bodies:
