@@ -486,3 +486,49 @@ async def test_a_stored_host_the_guild_cannot_see_shows_unavailable(
     answer = await driver.member("carol").choose(message, "fcd:1:host", "-")
     assert answer.type == 7
     assert "lab-1" not in str(driver.message(message.id).embeds)
+
+
+async def test_after_the_first_hour_edits_keep_to_three_per_six_seconds(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    """The sandbox answers 429 code 30046 beyond 3 edits per 6 s per channel of messages
+    older than an hour; the scheduler budgets for it, so every change lands without one."""
+    from cogs.dashboards.presets import preset
+    from cogs.dashboards.scheduler import snowflake_age
+
+    driver, message = await create(foundry)
+    dash = service(foundry)
+    bob = foundry.server.state.find_user("bob").id
+    status = foundry.guild.channel("status").id
+    for i in range(4):
+        await dash.create(foundry.guild.id, status, f"S{i}", preset("system"), bob)
+    await eventually(
+        lambda: True if all(e.message_id for e in dash.scheduler.entries.values()) else None,
+        "post every dashboard",
+    )
+    await dash.scheduler.idle()
+    # An hour later, as the sandbox and the bot both see it.
+    clock = foundry.server.clock
+    clock.advance(3600)
+    dash.scheduler.message_age = lambda message_id: snowflake_age(message_id, now=clock.time())
+    mark = len(foundry.server.calls)
+    metrics.values["lab-1"][CPU] = 64.0
+    for dashboard_id in dash.scheduler.entries:
+        dash.scheduler.request(dashboard_id)
+
+    def all_show_it() -> bool | None:
+        shown = [
+            field_values(driver.message(e.message_id)).get("CPU")
+            for e in dash.scheduler.entries.values()
+        ]
+        return True if all(v == "`██████░░░░` 64%" for v in shown) else None
+
+    await eventually(all_show_it, "edit every dashboard", timeout=30)
+    refused = [
+        c
+        for c in foundry.server.calls[mark:]
+        if c["status"] == 429 and (c.get("response") or {}).get("code") == 30046
+    ]
+    assert refused == []
+    edits = [c for c in foundry.server.calls[mark:] if c["method"] == "PATCH"]
+    assert len(edits) == 5 and message.id
