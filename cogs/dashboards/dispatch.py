@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import nextcord
+from nextcord.http import Route
 
 from bot.checks import require_manage_guild
 from bot.errors import UserError, guarded
@@ -46,15 +47,8 @@ def next_state(layout: Layout, state: ViewState, key: str, values: Sequence[str]
     return state
 
 
-class _Raw:
-    """A rendered embed or action row handed to nextcord's public `edit_message`, which
-    sends `to_dict()` as is: the payload goes out byte for byte as rendered."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.data
+UPDATE_MESSAGE = 7  # the interaction callback that updates the pressed message in place
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 
 
 class Dispatcher:
@@ -120,11 +114,14 @@ class Dispatcher:
             await interaction.response.defer()
             scheduler.request(record.id, force=True)
             return
-        # An update of the message in place (no one is notified of an edit).
-        await interaction.response.edit_message(
-            embeds=[_Raw(e) for e in rendered.payload["embeds"]],  # type: ignore[misc]
-            components=[_Raw(row) for row in rendered.payload["components"]],  # type: ignore[misc]
+        # The message updated in place with the renderer's payload byte for byte (its
+        # allowed_mentions included, which nextcord's edit_message cannot send), through the
+        # bot's public HTTP client. The persistent view does not auto-defer, so nothing
+        # needs nextcord's private record that the press was answered.
+        route = Route(
+            "POST", CALLBACK, interaction_id=interaction.id, interaction_token=interaction.token
         )
+        await self.bot.http.request(route, json={"type": UPDATE_MESSAGE, "data": rendered.payload})
         entry = scheduler.entries.get(record.id)
         if entry is not None:
             entry.last_hash = rendered.digest

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from sandbox.driver import SandboxDriver
+from sandbox.mentions_audit import mentions_audit
 from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import create, eventually, metrics, service
 
@@ -131,9 +132,7 @@ def message_bodies(foundry: Foundry) -> list[tuple[str, dict[str, Any]]]:
             continue
         route = call["route"]
         if route.endswith("/callback"):
-            # Type 7 updates the pressed message in place, sent through nextcord's public
-            # edit_message (no allowed_mentions field): like any edit, it notifies no one.
-            if body.get("type") == 4:
+            if body.get("type") in (4, 7):
                 out.append((route, body.get("data") or {}))
         elif "/messages" in route or route.startswith("/webhooks/"):
             out.append((route, body))
@@ -149,6 +148,7 @@ async def test_every_message_names_who_may_be_pinged(foundry: Foundry, metrics: 
     await driver.member("bob").run("dashboard refresh", {"id": 9}, channel="general")
     bodies = [(r, b) for r, b in message_bodies(foundry) if "embeds" in b or "content" in b]
     assert len(bodies) >= 5
+    assert mentions_audit(foundry.server.calls) == []  # the sandbox's own audit agrees
     for route, body in bodies:
         mentions = body.get("allowed_mentions")
         assert mentions is not None, (route, body)
