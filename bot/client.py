@@ -15,7 +15,7 @@ from nextcord.ext import commands
 import cogs
 from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
-from bot.mentions import no_mentions
+from bot.mentions import install_update_default, no_mentions
 from bot.ready import install_fast_ready
 from bot.services import Services
 from bot.startup import StartupWork
@@ -134,6 +134,7 @@ def create_bot(
     else:
         bot = FoundryBot(**options)
     use_corrected_http(bot)  # nextcord's REST limiter, corrected: see bot/discord_http.py
+    install_update_default()  # component updates name what may ping, too
     bot.services = services
     bot.startup = StartupWork()
     install_fast_ready(bot)

@@ -16,8 +16,8 @@ from cogs.dashboards.layout import unknown_metrics
 from cogs.dashboards.presets import PRESET_LABELS, PRESETS, preset
 from cogs.dashboards.render import ViewState
 from cogs.monitoring.catalogue import CATALOGUE
-from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import approve, service
+from tests.foundry import Foundry
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

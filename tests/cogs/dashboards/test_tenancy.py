@@ -8,8 +8,8 @@ from typing import Any
 
 from sandbox.driver import SandboxDriver
 from sandbox.mentions_audit import mentions_audit
-from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import create, eventually, metrics, service
+from tests.foundry import Foundry
 
 __all__ = ["metrics"]
 

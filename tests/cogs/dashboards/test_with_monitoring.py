@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import create, eventually, field_values, service
 from tests.fakes.docker_engine import FakeContainer, FakeDockerEngine, closed_unix_socket
+from tests.foundry import Foundry
 
 
 async def test_the_system_dashboard_shows_this_hosts_sampled_cpu(foundry: Foundry) -> None:
