@@ -93,7 +93,8 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
         await expect(widget).to_contain_text("1 col")  # gridstack drops gs-w at 1
         # The preview is redrawn from the renderer's payload.
         await preview.get_by_text("Backups ran at").wait_for(state="visible")
-        assert await preview.locator(".dc-embed-field.dc-inline").count() == 2
+        # The redraw after the resize may land after the text's: wait for it.
+        await expect(preview.locator(".dc-embed-field.dc-inline")).to_have_count(2)
 
         # Drag it before the Members widget: the order of the fields follows.
         members = page.locator('.grid-stack-item[data-widget-id="members"]')
