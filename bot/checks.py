@@ -11,7 +11,7 @@ callbacks (buttons, selects), call `require_manage_guild(interaction)`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nextcord
 from nextcord.ext import application_checks
@@ -39,6 +39,18 @@ def require_manage_guild(interaction: nextcord.Interaction) -> int:
     if not has_manage_guild(interaction):
         raise UserError(NEEDS_MANAGE_GUILD)
     return interaction.guild_id
+
+
+def manager_command(name: str, description: str) -> Callable[[Any], Any]:
+    """A slash command (the parent of subcommands) for server managers: offered only inside
+    servers, and by default only to members with Manage Server (a server may widen that in
+    its Integrations settings, so each subcommand still carries `manage_guild()`)."""
+    return nextcord.slash_command(
+        name=name,
+        description=description,
+        default_member_permissions=nextcord.Permissions(manage_guild=True),
+        contexts=[nextcord.InteractionContextType.guild],
+    )
 
 
 def manage_guild() -> Callable[[T], T]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from aiohttp import web
 
@@ -146,37 +146,24 @@ class ServiceKey[T]:
 class FeatureServices:
     """Objects one feature offers others under a typed key (for example monitoring's
     metrics for dashboards), so features use each other through an interface and never by
-    import. A plain name string still finds the same service (tests that swap one in), but
-    is untyped."""
+    import."""
 
     def __init__(self) -> None:
         self._provided: dict[str, Any] = {}
 
-    @overload
-    def provide[S](self, key: ServiceKey[S], service: S, *, replace: bool = False) -> None: ...
-    @overload
-    def provide(self, key: str, service: Any, *, replace: bool = False) -> None: ...
-
-    def provide(self, key: ServiceKey[Any] | str, service: Any, *, replace: bool = False) -> None:
+    def provide[S](self, key: ServiceKey[S], service: S, *, replace: bool = False) -> None:
         """Offer `service` under `key`; `replace` swaps out one already offered (tests)."""
         name = _key_name(key)
         if name in self._provided and not replace:
             raise ValueError(f"a service named {name!r} is already provided")
         self._provided[name] = service
 
-    @overload
-    def get[S](self, key: ServiceKey[S]) -> S | None: ...
-    @overload
-    def get(self, key: str) -> Any | None: ...
-
-    def get(self, key: ServiceKey[Any] | str) -> Any | None:
+    def get[S](self, key: ServiceKey[S]) -> S | None:
         """The service, or None when no loaded feature provides it."""
         return self._provided.get(_key_name(key))
 
 
-def _key_name(key: ServiceKey[Any] | str) -> str:
+def _key_name(key: ServiceKey[Any]) -> str:
     if isinstance(key, ServiceKey):
         return key.name
-    if isinstance(key, str):
-        return key
     raise TypeError(f"a service key is a ServiceKey, not {type(key).__name__}")
