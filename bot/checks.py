@@ -5,6 +5,8 @@ member's live permissions in that guild.
     @checks.manage_guild()
     async def apply(self, interaction, ...): ...
 
+or, for a subcommand, both in one line: `@checks.manager_subcommand(template, "apply", "...")`.
+
 A refused member gets `NEEDS_MANAGE_GUILD` privately through `bot.errors`. For component
 callbacks (buttons, selects), call `require_manage_guild(interaction)`."""
 
@@ -51,6 +53,16 @@ def manager_command(name: str, description: str) -> Callable[[Any], Any]:
         default_member_permissions=nextcord.Permissions(manage_guild=True),
         contexts=[nextcord.InteractionContextType.guild],
     )
+
+
+def manager_subcommand(parent: Any, name: str, description: str) -> Callable[[Any], Any]:
+    """A subcommand of `parent` guarded by `manage_guild()`: declared and guarded in one line,
+    so no subcommand of a manager group goes without the check."""
+
+    def declare(callback: Any) -> Any:
+        return parent.subcommand(name=name, description=description)(manage_guild()(callback))
+
+    return declare
 
 
 def manage_guild() -> Callable[[T], T]:

@@ -51,6 +51,7 @@ class FeatureWeb:
         *,
         routes: Sequence[web.RouteTableDef] = (),
         nav_links: Sequence[tuple[str, str]] = (),
+        tab: str | None = None,
         guild_tabs: Sequence[GuildTab] = (),
         app_keys: Mapping[web.AppKey[Any], Any] | None = None,
         token_paths: Sequence[str] = (),
@@ -58,7 +59,8 @@ class FeatureWeb:
         """The one way a feature describes its web part (cogs/README.md): named after its
         package folder, with that folder's `templates/` (holding `templates/<feature>/...`)
         and `static/` when they exist. `package` is the package folder or any file in it
-        (pass `__file__` from the feature's `web.py`)."""
+        (pass `__file__` from the feature's `web.py`). `tab` titles the feature's tab on
+        every server's pages, at `/guilds/{guild_id}/<feature>`."""
         folder = Path(package).resolve()
         if folder.is_file():
             folder = folder.parent
@@ -74,7 +76,7 @@ class FeatureWeb:
             templates=templates if templates.is_dir() else None,
             static=static if static.is_dir() else None,
             nav_links=nav_links,
-            guild_tabs=guild_tabs,
+            guild_tabs=[*guild_tabs, *([GuildTab(tab, folder.name)] if tab else [])],
             app_keys=dict(app_keys or {}),
             token_paths=token_paths,
         )

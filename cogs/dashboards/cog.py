@@ -51,8 +51,7 @@ class DashboardsCog(commands.Cog):
     async def dashboard(self, interaction: nextcord.Interaction) -> None:
         """Parent of the /dashboard subcommands."""
 
-    @dashboard.subcommand(name="list", description="This server's dashboards.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(dashboard, "list", "This server's dashboards.")
     async def list_(self, interaction: nextcord.Interaction) -> None:
         assert interaction.guild_id is not None  # checks.manage_guild: inside a server
         records = await self.service.store.list(interaction.guild_id)
@@ -63,8 +62,7 @@ class DashboardsCog(commands.Cog):
         ] or ["No dashboards yet: /dashboard create adds one."]
         await answer(interaction, fit_lines(lines, 2000))
 
-    @dashboard.subcommand(name="create", description="Post a dashboard from a preset.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(dashboard, "create", "Post a dashboard from a preset.")
     async def create(
         self,
         interaction: nextcord.Interaction,
@@ -107,8 +105,7 @@ class DashboardsCog(commands.Cog):
         if record is None or record.guild_id != interaction.guild_id:
             raise UserError(f"This server has no dashboard #{dashboard_id} (see /dashboard list).")
 
-    @dashboard.subcommand(name="remove", description="Delete a dashboard and its message.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(dashboard, "remove", "Delete a dashboard and its message.")
     async def remove(self, interaction: nextcord.Interaction, dashboard_id: int = ID) -> None:
         self._own(interaction, dashboard_id)
         await interaction.response.defer(ephemeral=True)
@@ -117,8 +114,7 @@ class DashboardsCog(commands.Cog):
             interaction, f"Dashboard #{dashboard_id} ({record.name if record else '?'}) removed."
         )
 
-    @dashboard.subcommand(name="refresh", description="Update a dashboard now.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(dashboard, "refresh", "Update a dashboard now.")
     async def refresh(self, interaction: nextcord.Interaction, dashboard_id: int = ID) -> None:
         self._own(interaction, dashboard_id)
         self.service.scheduler.request(dashboard_id, force=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.features import FeatureWeb, GuildTab
+from bot.features import FeatureWeb
 from bot.guild_objects import ForeignObject
 from cogs.dashboards.layout import (
     BUTTON_ACTIONS,
@@ -42,10 +42,7 @@ MAX_LAYOUT_DEPTH = 16  # a layout nests 5 deep (layout, widgets, widget, source,
 
 def feature_web(service: DashboardService) -> FeatureWeb:
     return FeatureWeb.of_package(
-        __file__,
-        routes=[routes],
-        guild_tabs=[GuildTab("Dashboards", "dashboards")],
-        app_keys={SERVICE_KEY: service},
+        __file__, routes=[routes], tab="Dashboards", app_keys={SERVICE_KEY: service}
     )
 
 

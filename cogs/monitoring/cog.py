@@ -243,8 +243,7 @@ class MonitoringCog(commands.Cog):
     async def alert(self, interaction: nextcord.Interaction) -> None:
         """Parent of /alert add|list|remove."""
 
-    @alert.subcommand(name="add", description="Alert a channel when a metric crosses a limit.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(alert, "add", "Alert a channel when a metric crosses a limit.")
     async def alert_add(
         self,
         interaction: nextcord.Interaction,
@@ -322,8 +321,7 @@ class MonitoringCog(commands.Cog):
         ]
         await answer(interaction, "\n".join(lines)[:2000])
 
-    @alert.subcommand(name="remove", description="Delete an alert rule.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(alert, "remove", "Delete an alert rule.")
     async def alert_remove(self, interaction: nextcord.Interaction, rule_id: int = RULE_ID) -> None:
         guild_id = checks.require_manage_guild(interaction)
         # a rule id is a 32-bit column: a larger number (Discord allows 2**53) names no rule,

@@ -13,7 +13,7 @@ import nextcord
 from aiohttp import web
 
 from bot import guild_objects
-from bot.features import FeatureWeb, GuildTab
+from bot.features import FeatureWeb
 from bot.metrics import UnknownMetric
 from cogs.monitoring.agent import INGEST_PATH
 from cogs.monitoring.alert_store import TooManyRules
@@ -88,7 +88,7 @@ def feature_web(monitor: Monitor, guilds: GuildDirectory) -> FeatureWeb:
     return FeatureWeb.of_package(
         __file__,
         routes=[routes],
-        guild_tabs=[GuildTab("Monitoring", "monitoring")],
+        tab="Monitoring",
         app_keys={MONITOR_KEY: monitor, GUILDS_KEY: guilds},
         token_paths=[INGEST_PATH],
     )
@@ -350,15 +350,6 @@ async def add_rule(request: web.Request) -> web.Response:
     return await _back(request, guild_id, f"Alert rule #{row.id} added.")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id}/delete")
-async def delete_rule(request: web.Request) -> web.Response:
-    guild_id, _ = await managed_guild(request)
-    rule_id = _row_id(request, "rule_id")
-    if not await _monitor(request).alerts.remove(guild_id, rule_id):
-        raise _gone(f"This server has no alert rule #{rule_id}")
-    return await _back(request, guild_id, f"Alert rule #{rule_id} removed.")
-
-
 def _check_field(reader: Any, form: Any, name: str, message: str, **options: Any) -> Any:
     try:
         return reader(form, name, **options)
@@ -400,13 +391,21 @@ async def add_check(request: web.Request) -> web.Response:
     return await _back(request, guild_id, f"Service check {row.name!r} added.")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id}/delete")
-async def delete_check(request: web.Request) -> web.Response:
+@routes.post("/guilds/{guild_id}/monitoring/{kind:rules|checks}/{row_id}/delete")
+async def delete_row(request: web.Request) -> web.Response:
+    """Delete one of this server's alert rules or service checks."""
     guild_id, _ = await managed_guild(request)
-    check_id = _row_id(request, "check_id")
-    if not await _monitor(request).config.remove_check(guild_id, check_id):
-        raise _gone(f"This server has no service check #{check_id}")
-    return await _back(request, guild_id, "Service check removed.")
+    row_id = _row_id(request, "row_id")
+    monitor = _monitor(request)
+    if request.match_info["kind"] == "rules":
+        removed = await monitor.alerts.remove(guild_id, row_id)
+        what, done = f"alert rule #{row_id}", f"Alert rule #{row_id} removed."
+    else:
+        removed = await monitor.config.remove_check(guild_id, row_id)
+        what, done = f"service check #{row_id}", "Service check removed."
+    if not removed:
+        raise _gone(f"This server has no {what}")
+    return await _back(request, guild_id, done)
 
 
 @routes.post("/guilds/{guild_id}/monitoring/tokens")

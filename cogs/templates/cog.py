@@ -246,8 +246,7 @@ class TemplatesCog(commands.Cog):
     async def template(self, interaction: nextcord.Interaction) -> None:
         """Parent of the /template subcommands."""
 
-    @template.subcommand(name="list", description="Templates you can use here.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "list", "Templates you can use here.")
     async def list_(self, interaction: nextcord.Interaction) -> None:
         rows = await self.service.store.list(interaction.guild_id)
         lines = [
@@ -264,8 +263,7 @@ class TemplatesCog(commands.Cog):
         lines += [f"**{name}** (built in)" for name in builtin_names()]
         await answer(interaction, "\n".join(lines)[:2000])
 
-    @template.subcommand(name="save", description="Snapshot this server into a template.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "save", "Snapshot this server into a template.")
     async def save(self, interaction: nextcord.Interaction, name: str = NEW_NAME) -> None:
         await interaction.response.defer(ephemeral=True)
         try:
@@ -276,8 +274,7 @@ class TemplatesCog(commands.Cog):
             raise UserError(errors_text("Not saved:", exc.errors)) from None
         await answer(interaction, stored_text("Saved", name, template))
 
-    @template.subcommand(name="show", description="A template's roles and channel tree.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "show", "A template's roles and channel tree.")
     async def show(self, interaction: nextcord.Interaction, name: str = NAME) -> None:
         found = await self._find(interaction.guild_id, name)
         template = found.template
@@ -288,8 +285,7 @@ class TemplatesCog(commands.Cog):
         view = Pages(interaction.user.id, pages) if len(pages) > 1 else nextcord.utils.MISSING
         await answer(interaction, embed=pages[0], view=view)
 
-    @template.subcommand(name="export", description="Download a template as JSON.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "export", "Download a template as JSON.")
     async def export(self, interaction: nextcord.Interaction, name: str = NAME) -> None:
         template = (await self._find(interaction.guild_id, name)).template
         data = json.dumps(to_document(template), indent=2, ensure_ascii=False).encode()
@@ -299,8 +295,7 @@ class TemplatesCog(commands.Cog):
             file=nextcord.File(io.BytesIO(data), filename=export_filename(template.name)),
         )
 
-    @template.subcommand(name="import", description="Import a JSON file or a Discord template.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "import", "Import a JSON file or a Discord template.")
     async def import_(
         self,
         interaction: nextcord.Interaction,
@@ -325,8 +320,7 @@ class TemplatesCog(commands.Cog):
         await self._save(interaction.guild_id, name, template, interaction.user.id)
         await answer(interaction, stored_text("Imported", name, template))
 
-    @template.subcommand(name="delete", description="Delete one of this server's templates.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "delete", "Delete one of this server's templates.")
     async def delete(self, interaction: nextcord.Interaction, name: str = OWN_NAME) -> None:
         if not await self.service.store.remove(interaction.guild_id, name):
             raise UserError(
@@ -345,8 +339,7 @@ class TemplatesCog(commands.Cog):
             names = [n for n in own if typed in n.lower()]
         await interaction.response.send_autocomplete(names[:25])
 
-    @template.subcommand(name="share", description="Let other servers use a template, or stop.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "share", "Let other servers use a template, or stop.")
     async def share(
         self,
         interaction: nextcord.Interaction,
@@ -358,8 +351,7 @@ class TemplatesCog(commands.Cog):
         state = "shared" if shared else "private to this server"
         await answer(interaction, f"**{escape_markdown(name)}** is now {state}.")
 
-    @template.subcommand(name="apply", description="Preview, then make this server match it.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "apply", "Preview, then make this server match it.")
     async def apply(
         self,
         interaction: nextcord.Interaction,
@@ -391,8 +383,7 @@ class TemplatesCog(commands.Cog):
             interaction, found.ref, found.template, options, origin=origin
         )
 
-    @template.subcommand(name="undo", description="Restore the server as before the last apply.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "undo", "Restore the server as before the last apply.")
     async def undo(self, interaction: nextcord.Interaction) -> None:
         found = await self.service.undo_target(interaction.guild_id)
         if found is None:
@@ -402,8 +393,7 @@ class TemplatesCog(commands.Cog):
         options = ApplyOptions(prune=True, roles=True)
         await self._preview_and_confirm(interaction, f"undo:{job.id}", template, options)
 
-    @template.subcommand(name="cancel", description="Stop the running apply after its step.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "cancel", "Stop the running apply after its step.")
     async def cancel(self, interaction: nextcord.Interaction) -> None:
         await self._cancel_pressed(interaction)
 

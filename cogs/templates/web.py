@@ -11,7 +11,7 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.features import FeatureWeb, GuildTab
+from bot.features import FeatureWeb
 from cogs.templates.document import (
     MAX_DOCUMENT_BYTES,
     MAX_NESTING,
@@ -262,8 +262,5 @@ async def cancel(request: web.Request) -> web.Response:
 
 def feature_web(service: TemplateService) -> FeatureWeb:
     return FeatureWeb.of_package(
-        __file__,
-        routes=[routes],
-        guild_tabs=[GuildTab("Templates", "templates")],
-        app_keys={SERVICE_KEY: service},
+        __file__, routes=[routes], tab="Templates", app_keys={SERVICE_KEY: service}
     )

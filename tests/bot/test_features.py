@@ -153,6 +153,9 @@ def test_feature_web_of_a_package_is_built_by_convention(tmp_path: Path) -> None
     assert part.templates == package / "templates"
     assert part.static == package / "static"
     assert list(part.routes) == [routes]
+    assert list(part.guild_tabs) == [GuildTab("Gadgets", "gadgets")]
+    # `tab` is the same tab, its slug the feature's name
+    assert list(FeatureWeb.of_package(package, tab="Gadgets").guild_tabs) == list(part.guild_tabs)
 
     bare = tmp_path / "bare"
     bare.mkdir()
