@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import nextcord
+from nextcord.ext import commands
 
 from bot import checks
 from bot.answers import answer
@@ -45,15 +46,18 @@ async def test_after_a_defer_the_answer_fills_the_deferred_message() -> None:
 
 
 def test_a_manager_subcommand_is_declared_with_the_one_guard() -> None:
-    @checks.manager_command("gadget", "Gadgets.")
-    async def gadget(interaction: nextcord.Interaction) -> None:
-        """Parent."""
+    class Gadgets(commands.Cog):
+        @checks.manager_command("gadget", "Gadgets.")
+        async def gadget(self, interaction: nextcord.Interaction) -> None:
+            """Parent."""
 
-    @checks.manager_subcommand(gadget, "add", "Add a gadget.")
-    async def add(interaction: nextcord.Interaction) -> None:
-        """Child."""
+        @checks.manager_subcommand(gadget, "add", "Add a gadget.")
+        async def add(self, interaction: nextcord.Interaction) -> None:
+            """Child."""
 
+    cog = Gadgets()
+    gadget = cog.gadget
     assert gadget.default_member_permissions == nextcord.Permissions(manage_guild=True)
     assert gadget.contexts == [nextcord.InteractionContextType.guild]
-    assert set(gadget.children) == {"add"} and gadget.children["add"] is add
+    add = gadget.children["add"]
     assert add.description == "Add a gadget." and len(add.checks) == 1
