@@ -58,7 +58,9 @@ class ServiceCheck:
             parts = urlsplit(self.target)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise CheckError("target", "must be an http:// or https:// URL")
-            if self.expect and not (self.expect.isdigit() and 100 <= int(self.expect) <= 599):
+            if self.expect and not (
+                self.expect.isascii() and self.expect.isdigit() and 100 <= int(self.expect) <= 599
+            ):
                 raise CheckError("expect", "must be an HTTP status code from 100 to 599")
         else:
             raise CheckError("kind", "must be tcp or http")

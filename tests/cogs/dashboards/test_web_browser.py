@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cogs.dashboards import DASHBOARDS_SERVICE
 from cogs.dashboards.layout import parse_layout
 from tests.browser import chromium, requires_chromium
 from tests.foundry import eventually
@@ -24,7 +25,7 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
     assert web_url is not None
     guild = stack.server.state.find_guild("Foundry Homelab")
     channel = guild.channel("general")
-    service = stack.process.bot.services.provided.get("dashboards")
+    service = stack.process.bot.services.provided.get(DASHBOARDS_SERVICE)
     layout = parse_layout(
         {
             "title": "Lab",
