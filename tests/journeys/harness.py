@@ -224,16 +224,23 @@ def run_agent(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.Com
     )
 
 
-async def until[T](check: Callable[[], Awaitable[T | None]], what: str, timeout: float = 30.0) -> T:
+async def until[T](
+    check: Callable[[], Awaitable[T | None]],
+    what: str,
+    timeout: float = 30.0,
+    *,
+    bot: RunningBot | None = None,
+) -> T:
     """Poll `check` until it returns something truthy; fail naming `what` (and the last
-    thing seen) if it never does within `timeout` seconds."""
+    thing seen, and the bot's last log lines) if it never does within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         last = await check()
         if last:
             return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not seen within {timeout:g} s (last: {last!r})")
+            log = f"\nthe bot's log ends:\n{bot.log_tail()}" if bot is not None else ""
+            raise AssertionError(f"{what}: not seen within {timeout:g} s (last: {last!r}){log}")
         await asyncio.sleep(0.25)
 
 

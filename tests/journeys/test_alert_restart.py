@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from typing import Any
 
 from tests.browser import requires_chromium
@@ -52,9 +53,11 @@ async def test_an_alert_fires_and_a_restart_neither_repeats_nor_recovers_it(
             },
         )
         assert status == "", f"/alert add from the Sandbox page: {status}\n{bot.log_tail()}"
-        added = page.get_by_test_id("message").filter(has_text="added")
-        await added.wait_for()
-        assert "cpu.percent" in await added.inner_text()
+        answer = page.get_by_test_id("message").filter(has_text="/alert add").last
+        await answer.wait_for()
+        assert re.search(r"Alert #\d+ added", await answer.inner_text()), (
+            f"/alert add answered: {await answer.inner_text()!r}"
+        )
 
         # The rule fires: its alert is posted in the channel the rule names.
         await open_sandbox_channel(page, bot, ALERT_CHANNEL)
@@ -62,7 +65,13 @@ async def test_an_alert_fires_and_a_restart_neither_repeats_nor_recovers_it(
         async def alerts() -> list[str]:
             return [text for text in await message_texts(page) if is_alert(text)]
 
-        fired = await until(alerts, f"the cpu.percent alert in #{ALERT_CHANNEL}", timeout=45)
+        try:
+            fired = await until(
+                alerts, f"the cpu.percent alert in #{ALERT_CHANNEL}", timeout=45, bot=bot
+            )
+        except AssertionError as error:
+            shown = await message_texts(page)
+            raise AssertionError(f"#{ALERT_CHANNEL} shows: {shown}\n{error}") from None
         assert len(fired) == 1, fired
 
         # How many samples the Monitoring tab charts now: the clock for "after the restart".
