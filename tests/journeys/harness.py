@@ -23,11 +23,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+CHART_JS = ROOT / "web/node_modules/chart.js/dist/chart.umd.js"
 READY = "Ready as FoundryCord in"
 SIGN_IN = "Sign-in link for owner"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 40.0
 UI_TIMEOUT_MS = 15_000
+
+
+def requires_chart_js() -> Any:
+    """For journeys that read the Monitoring tab's chart (drawn by Chart.js)."""
+    import pytest
+
+    return pytest.mark.skipif(
+        not CHART_JS.is_file(), reason="Chart.js is not installed: npm ci --prefix web"
+    )
 
 
 def free_port() -> int:

@@ -16,12 +16,13 @@ from tests.journeys.harness import (
     message_texts,
     open_guild_tab,
     open_sandbox_channel,
+    requires_chart_js,
     run_slash_command,
     sign_in,
     until,
 )
 
-pytestmark = requires_chromium
+pytestmark = [*requires_chromium, requires_chart_js()]
 
 # Under this the host's CPU use never is while busy_cpu() spins one core (on up to 50 cores).
 THRESHOLD = 1 if (os.cpu_count() or 1) <= 50 else 0.5

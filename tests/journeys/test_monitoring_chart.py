@@ -8,9 +8,15 @@ import re
 from typing import Any
 
 from tests.browser import requires_chromium
-from tests.journeys.harness import RunningBot, chart_points, open_guild_tab, until
+from tests.journeys.harness import (
+    RunningBot,
+    chart_points,
+    open_guild_tab,
+    requires_chart_js,
+    until,
+)
 
-pytestmark = requires_chromium
+pytestmark = [*requires_chromium, requires_chart_js()]
 
 GAUGE = "mem.percent"
 RATE = re.compile(r"^net\.(?!lo\.)[^.]+\.rx_bps$")  # an interface other than loopback

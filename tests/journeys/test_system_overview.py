@@ -16,10 +16,11 @@ from tests.journeys.harness import (
     embed_fields,
     open_guild_tab,
     open_sandbox_channel,
+    requires_chart_js,
     until,
 )
 
-pytestmark = requires_chromium
+pytestmark = [*requires_chromium, requires_chart_js()]
 
 DASHBOARD_CHANNEL = "status"
 UNAVAILABLE = ("unavailable", "no metric", "no data")
