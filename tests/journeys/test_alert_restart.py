@@ -24,7 +24,7 @@ from tests.journeys.harness import (
 
 pytestmark = [*requires_chromium, requires_chart_js()]
 
-# Under this the host's CPU use never is while busy_cpu() spins one core (on up to 50 cores).
+# busy_cpu() spins one core, so this host's CPU use stays above this (on up to 50 cores).
 THRESHOLD = 1 if (os.cpu_count() or 1) <= 50 else 0.5
 ALERT_CHANNEL = "mod-log"
 SAMPLES_AFTER_RESTART = 5  # the false recovery came with the first, the repeat with the 2nd

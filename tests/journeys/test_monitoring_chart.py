@@ -100,8 +100,9 @@ async def test_the_chart_follows_the_metric_picker_for_each_kind(
         await page.locator("#metric-picker").select_option(metric)
         await chart_shows(page, metric)
         # ...and "Show" makes it the page's own (a link to it keeps it).
-        await page.get_by_role("button", name="Show").click()
-        await page.wait_for_url(re.compile(r"[?&]metric="))
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Show").click()
+        assert f"metric={metric}" in page.url, page.url
         await page.wait_for_selector("#history-chart[data-points]", state="attached")
         await chart_shows(page, metric)
     assert page.problems == []
