@@ -30,6 +30,14 @@ ALERT_CHANNEL = "mod-log"
 SAMPLES_AFTER_RESTART = 5  # the false recovery came with the first, the repeat with the 2nd
 
 
+async def messages_by_id(page: Any) -> dict[str, str]:
+    """The open channel's messages on the Sandbox page: id -> text, oldest first."""
+    messages = page.get_by_test_id("message")
+    ids = await messages.evaluate_all("nodes => nodes.map(n => n.dataset.messageId)")
+    texts = await messages.all_inner_texts()
+    return dict(zip(ids, (text.strip() for text in texts), strict=True))
+
+
 def is_alert(text: str) -> bool:
     return "cpu.percent" in text and "WARNING" in text.upper() and "Recovered" not in text
 
@@ -74,6 +82,7 @@ async def test_an_alert_fires_and_a_restart_neither_repeats_nor_recovers_it(
             shown = await message_texts(page)
             raise AssertionError(f"#{ALERT_CHANNEL} shows: {shown}\n{error}") from None
         assert len(fired) == 1, fired
+        before_restart = await messages_by_id(page)
 
         # How many samples the Monitoring tab charts now: the clock for "after the restart".
         guild_id = await open_guild_tab(page, bot, "Monitoring")
@@ -98,15 +107,15 @@ async def test_an_alert_fires_and_a_restart_neither_repeats_nor_recovers_it(
             timeout=60,
         )
 
+        # Nothing new in the channel: no recovery (CPU use never fell) and no second alert.
         await open_sandbox_channel(page, bot, ALERT_CHANNEL)
-        texts = await message_texts(page)
-        recoveries = [text for text in texts if is_recovery(text)]
+        after = await messages_by_id(page)
+        new = [text for message_id, text in after.items() if message_id not in before_restart]
+        recoveries = [text for text in new if is_recovery(text)]
         assert recoveries == [], (
             "the restart posted a recovery though CPU use stayed above the threshold:\n"
             + "\n---\n".join(recoveries)
         )
-        repeated = [text for text in texts if is_alert(text)]
-        assert len(repeated) == 1, "the alert was posted again after the restart:\n" + (
-            "\n---\n".join(repeated)
-        )
+        assert new == [], "after the restart the channel got:\n" + "\n---\n".join(new)
+        assert list(after) == list(before_restart), "messages went missing across the restart"
     assert page.problems == []
