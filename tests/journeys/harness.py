@@ -52,11 +52,12 @@ def clean_environment(extra: dict[str, str]) -> dict[str, str]:
     DATABASE_URL must not leak into a journey), plus `extra`."""
     from bot.settings import VARIABLES
 
-    settings = {variable.name for variable in VARIABLES} | {"AGENT_URL", "AGENT_TOKEN"}
+    settings = {variable.name for variable in VARIABLES} | {"HOST_PROC", "DOCKER_HOST"}
+    prefixes = ("DISCORD_", "DATABASE_", "REDIS_", "MONITORING_", "AGENT_", "SPEEDTEST_")
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in settings and not key.startswith(("DISCORD_", "DATABASE_", "REDIS_"))
+        if key not in settings and not key.startswith(prefixes)
     }
     env.update({"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     env.update(extra)
