@@ -1,10 +1,12 @@
 """Journey (b): on the Dashboards tab, start the System overview preset; every widget shows
 a value for what this machine has (read here with psutil, not from the bot), in the editor's
-preview and in the dashboard's message on the Sandbox page alike."""
+preview and in the dashboard's message on the Sandbox page alike; with a core kept busy, the
+CPU widget shows more than 0 %."""
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import psutil
@@ -12,6 +14,7 @@ import psutil
 from tests.browser import requires_chromium
 from tests.journeys.harness import (
     RunningBot,
+    busy_cpu,
     chart_points,
     embed_fields,
     open_guild_tab,
@@ -42,6 +45,15 @@ def machine_has() -> dict[str, bool]:
     }
 
 
+def cpu_use(fields: list[tuple[str, str]]) -> float | None:
+    """The percentage the CPU widget shows, if it shows one."""
+    for name, value in fields:
+        if "cpu" in name.lower():
+            found = re.search(r"(\d+(?:\.\d+)?)\s*%", value)
+            return float(found.group(1)) if found else None
+    return None
+
+
 def wrong_widgets(fields: list[tuple[str, str]]) -> list[str]:
     """Widgets that say "unavailable" for something this machine has, or that show no value
     at all; a widget whose title names nothing this test knows may not be unavailable."""
@@ -58,6 +70,11 @@ def wrong_widgets(fields: list[tuple[str, str]]) -> list[str]:
 
 
 async def test_system_overview_shows_what_this_machine_has(page: Any, bot: RunningBot) -> None:
+    with busy_cpu():  # a core is busy: the CPU widget must not say 0 %
+        await _journey(page, bot)
+
+
+async def _journey(page: Any, bot: RunningBot) -> None:
     guild_id = await open_guild_tab(page, bot, "Monitoring")
 
     async def sampled() -> int | None:  # the first samples are in before the preset starts
@@ -77,6 +94,7 @@ async def test_system_overview_shows_what_this_machine_has(page: Any, bot: Runni
     shown = await embed_fields(preview)
     assert len(shown) >= 4, shown
     assert wrong_widgets(shown) == [], f"the editor's preview: {shown}"
+    assert (cpu_use(shown) or 0) > 0, f"the editor's preview, with a core busy: {shown}"
     widgets = [name for name, _ in shown]
 
     await open_sandbox_channel(page, bot, DASHBOARD_CHANNEL)
@@ -90,4 +108,5 @@ async def test_system_overview_shows_what_this_machine_has(page: Any, bot: Runni
     posted_fields = await until(posted, f"the dashboard's message in #{DASHBOARD_CHANNEL}")
     assert [name for name, _ in posted_fields] == widgets, posted_fields
     assert wrong_widgets(posted_fields) == [], f"the message on the Sandbox page: {posted_fields}"
+    assert (cpu_use(posted_fields) or 0) > 0, f"the message, with a core busy: {posted_fields}"
     assert page.problems == []
