@@ -62,8 +62,9 @@ async def test_an_agent_posts_with_its_token_and_joins_the_host_picker(
     [value] = new
 
     # Picking it shows what the agent sent: this machine's memory use, for one.
-    await page.locator("#host-picker").select_option(value)
-    await page.wait_for_url(f"{tab}?*")
+    async with page.expect_navigation():
+        await page.locator("#host-picker").select_option(value)
+    assert await page.locator("#host-picker").input_value() == value
     live = page.get_by_test_id("live-values")
     await live.locator('[data-metric="mem.percent"]').wait_for()
     assert "%" in await live.locator('[data-metric="mem.percent"]').inner_text()
