@@ -4,7 +4,7 @@ guild once why the bot is quiet."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import nextcord
 from nextcord.errors import ApplicationCheckFailure
@@ -14,6 +14,7 @@ from bot.errors import install_error_handler
 from bot.guild_access import GuildAccess
 from bot.mentions import no_mentions
 from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
+from bot.shards import client_owns_guild
 from bot.startup import StartupWork
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,9 @@ def install_guild_gate(
         await startup.run(admit(access, guild))
 
     async def on_ready() -> None:
-        await startup.run(reconcile(access, bot.guilds))
+        await startup.run(
+            reconcile(access, bot.guilds, owned=lambda guild_id: client_owns_guild(bot, guild_id))
+        )
 
     async def on_guild_remove(guild: nextcord.Guild) -> None:
         await guild_removed(access, guild)
@@ -83,12 +86,18 @@ def install_guild_gate(
     bot.add_listener(on_guild_remove, "on_guild_remove")
 
 
-async def reconcile(access: GuildAccess, guilds: Iterable[nextcord.Guild]) -> None:
+async def reconcile(
+    access: GuildAccess,
+    guilds: Iterable[nextcord.Guild],
+    *,
+    owned: Callable[[int], bool] | None = None,
+) -> None:
     """At READY (each new session): guilds recorded as present that the bot is not in any
     more (removed while it was offline) are marked as left. A guild in an outage is still
-    among ``bot.guilds``, as unavailable, so it is not counted as gone."""
+    among ``bot.guilds``, as unavailable, so it is not counted as gone. ``owned`` limits it
+    to this process's shards: the other processes' guilds are theirs to reconcile."""
     try:
-        await access.reconcile(g.id for g in guilds)
+        await access.reconcile((g.id for g in guilds), owned=owned)
     except Exception:  # the bot keeps running; the next READY tries again
         log.exception("Could not reconcile the guild records with the guilds the bot is in")
 
