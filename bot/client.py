@@ -8,9 +8,11 @@ import pkgutil
 import sys
 import types
 from collections.abc import Sequence
+from typing import Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.http import Route
 
 import cogs
 from bot.discord_http import use_corrected_http
@@ -60,16 +62,62 @@ def default_intents() -> nextcord.Intents:
     return intents
 
 
+# A process that does not lead waits this long, at most, for the leader's command sync.
+FOLLOWER_SYNC_TRIES = 30
+
+
 class FoundryMixin:
     services: Services
     startup: StartupWork
+    _gateway_limits: dict[str, Any] | None = None
 
     async def on_connect(self) -> None:
-        # nextcord's on_connect registers the application commands with Discord.
+        # nextcord's on_connect registers the application commands with Discord: only the
+        # leader does (bot.cluster); another process learns their ids to run them.
         try:
-            await super().on_connect()  # type: ignore[misc]
+            if self.services.cluster.is_leader:
+                await super().on_connect()  # type: ignore[misc]
+            else:
+                await self._associate_commands()
         finally:
             self.startup.commands_synced.set()
+
+    async def _associate_commands(self) -> None:
+        """Learn the ids of the commands the leader registered, without changing any;
+        retried for a while when the leader has not registered them yet."""
+        client: Any = self
+        client.add_all_application_commands()
+        for _ in range(FOLLOWER_SYNC_TRIES):
+            await client.sync_application_commands(
+                associate_known=True, delete_unknown=False, update_known=False, register_new=False
+            )
+            if all(cmd.command_ids for cmd in client.get_all_application_commands()):
+                return
+            await asyncio.sleep(1.0)
+        log.warning("Some slash commands are not registered yet; the leader registers them")
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # Across processes, one IDENTIFY per max_concurrency bucket per 5 s, claimed in the
+        # database; one process alone keeps nextcord's own 5 s between its shards.
+        cluster = self.services.cluster
+        if not cluster.enabled:
+            await super().before_identify_hook(shard_id, initial=initial)  # type: ignore[misc]
+            return
+        limits = await self._session_start_limit()
+        bucket = (shard_id or 0) % max(1, int(limits.get("max_concurrency", 1)))
+        waited = await cluster.wait_identify(bucket)
+        if waited:
+            log.info("Shard %s waited %.1f s for its identify window", shard_id, waited)
+
+    async def _session_start_limit(self) -> dict[str, Any]:
+        if self._gateway_limits is None:
+            client: Any = self
+            try:
+                data = await client.http.request(Route("GET", "/gateway/bot"))
+                self._gateway_limits = dict(data.get("session_start_limit") or {})
+            except nextcord.HTTPException:
+                return {}
+        return self._gateway_limits
 
     def _call_module_finalizers(self, lib: types.ModuleType, key: str) -> None:
         # nextcord's unload (ext/commands/bot.py, Bot._call_module_finalizers, 3.2.0 lines
@@ -130,10 +178,13 @@ def create_bot(
     }
     bot: FoundryBot | ShardedFoundryBot
     if settings.shard_count:
-        bot = ShardedFoundryBot(shard_count=settings.shard_count, **options)
+        shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+        bot = ShardedFoundryBot(shard_count=settings.shard_count, shard_ids=shard_ids, **options)
     else:
         bot = FoundryBot(**options)
     use_corrected_http(bot)  # nextcord's REST limiter, corrected: see bot/discord_http.py
+    # This process's share of the bot's one global REST budget (DISCORD_GLOBAL_RATE).
+    bot.http._max_global_requests = settings.discord_global_rate
     bot.services = services
     bot.startup = StartupWork()
     install_fast_ready(bot)

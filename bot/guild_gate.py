@@ -10,6 +10,7 @@ import nextcord
 from nextcord.errors import ApplicationCheckFailure
 from nextcord.ext import commands
 
+from bot.cluster import Cluster
 from bot.errors import install_error_handler
 from bot.guild_access import GuildAccess
 from bot.mentions import no_mentions
@@ -54,11 +55,13 @@ def install_guild_gate(
             return True
         raise GuildNotApproved(PENDING_REPLY)
 
+    cluster = bot.services.cluster  # type: ignore[union-attr]
+
     async def on_guild_join(guild: nextcord.Guild) -> None:
-        await startup.run(admit(access, guild))
+        await startup.run(admit(access, guild, cluster))
 
     async def on_guild_available(guild: nextcord.Guild) -> None:
-        await startup.run(admit(access, guild))
+        await startup.run(admit(access, guild, cluster))
 
     async def on_ready() -> None:
         await startup.run(
@@ -67,6 +70,10 @@ def install_guild_gate(
 
     async def on_guild_remove(guild: nextcord.Guild) -> None:
         await guild_removed(access, guild)
+        try:
+            await cluster.release(guild.id)
+        except Exception:
+            log.exception("Could not release guild %s in the process table", guild.id)
 
     async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
         # Prefix commands (the bot answers @mentions) pass the same gate.
@@ -113,9 +120,12 @@ async def guild_removed(access: GuildAccess, guild: nextcord.Guild) -> None:
         log.exception("Could not record leaving guild %s (%s)", guild.name, guild.id)
 
 
-async def admit(access: GuildAccess, guild: nextcord.Guild) -> None:
-    """Record a guild; leave it if rejected, tell it once if pending."""
+async def admit(access: GuildAccess, guild: nextcord.Guild, cluster: Cluster | None = None) -> None:
+    """Record a guild (and that this process holds it); leave it if rejected, tell it once
+    if pending."""
     record = await access.joined(guild.id, guild.name)
+    if cluster is not None:
+        await cluster.hold(guild.id)
     if record.status == GUILD_REJECTED:
         log.info("Leaving rejected guild %s (%s)", guild.name, guild.id)
         await guild.leave()

@@ -14,6 +14,7 @@ from aiohttp import web as aioweb
 
 from bot.cache import create_cache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
+from bot.cluster import Cluster
 from bot.database import Database
 from bot.guild_access import GuildAccess
 from bot.guild_purge import LeftGuildPurge
@@ -25,6 +26,7 @@ from bot.private_files import private_dir
 from bot.secret_key import load_session_key
 from bot.services import Services
 from bot.settings import Settings
+from bot.shards import ShardRange
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,9 @@ class BotProcess:
         cache = create_cache(settings.redis_url)
         registry = GuildSettingsRegistry()
         access = GuildAccess(db, auto_approve=settings.auto_approve)
+        cluster = Cluster(db, ShardRange(settings.shard_count, settings.shard_ids))
         self.services = Services(
+            cluster=cluster,
             settings=settings,
             db=db,
             cache=cache,
@@ -109,6 +113,7 @@ class BotProcess:
             settings.left_guild_retention_days,
             current_guilds=lambda: [g.id for g in bot.guilds],
             wait_ready=bot.wait_until_ready,
+            should_run=lambda: cluster.is_leader,  # one process purges for the whole bot
         )
 
         features = self.services.features
@@ -132,6 +137,9 @@ class BotProcess:
         bot.web_context = self.web_context
         if settings.web_enabled:
             await self._start_web()
+        # Before the gateway: the leader (command sync) is chosen before anyone connects.
+        cluster.internal_url = settings.internal_url or (self.web_url or "")
+        await cluster.start()
 
         await bot.login(self.token)
         self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
@@ -225,6 +233,7 @@ class BotProcess:
             self._connect_task = None
         if self.services is not None:
             await self.services.guild_access.drain()  # a listener's last write
+            await self.services.cluster.stop()
             await self.services.cache.close()
             await self.services.db.dispose()
             self.services = None
