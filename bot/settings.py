@@ -75,6 +75,7 @@ class Settings:
     monitoring_interval: float = 10.0
     monitoring_retention: tuple[int, int, int] = (24, 30, 365)
     speedtest_interval: int = 0
+    monitoring_allow_private_targets: bool = False
     agent_url: str = ""
     agent_token: Secret | None = None
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -377,6 +378,12 @@ VARIABLES: tuple[Variable, ...] = (
         "raw hours, 5-minute days, hourly days (e.g. 24,30,365), each tier at least as long",
     ),
     Variable("SPEEDTEST_INTERVAL", "speedtest_interval", _non_negative_int, "minutes, 0 for off"),
+    Variable(
+        "MONITORING_ALLOW_PRIVATE_TARGETS",
+        "monitoring_allow_private_targets",
+        _bool,
+        "true or false",
+    ),
 )
 
 

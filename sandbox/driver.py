@@ -8,6 +8,7 @@ Build the world from a compact description, then act as its members::
     reply = await bob.say("general", "!ping")            # the bot's reply Message
     answer = await bob.run("guild list", channel="general")
     answer.content, answer.ephemeral                     # what the bot answered
+    await bob.run("alert add", {"metric": "cpu.percent", "channel": status_id}, channel="general")
     await bob.press(answer.message, "confirm")
     modal = await bob.run("feedback", channel="general")  # answered with a modal
     await bob.submit(modal, idea="more dashboards")
@@ -117,6 +118,11 @@ class SandboxDriver:
             )
         except KeyError:
             raise LookupError(f"No channel called #{name} in the sandbox.") from None
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the sandbox (see :mod:`sandbox.clock`): messages age and
+        rate-limit windows run out, without sleeping."""
+        self.server.clock.advance(seconds)
 
     def message(self, ref: MessageRef) -> Message:
         return ref if isinstance(ref, Message) else self.server.state.find_message(ref)
@@ -239,9 +245,20 @@ class MemberDriver:
         )
 
     async def run(
-        self, command: str, *, channel: ChannelRef, timeout: float | None = None, **options: Any
+        self,
+        command: str,
+        options: dict[str, Any] | None = None,
+        /,
+        *,
+        channel: ChannelRef,
+        timeout: float | None = None,
     ) -> Answer:
-        """Run a slash command with ``options`` and return the bot's answer."""
+        """Run a slash command with ``options`` (by option name) and return the bot's answer.
+
+        Options travel as one dict, never as keyword arguments, so an option may be called
+        ``channel`` or ``timeout`` (as ``/alert add channel:`` is) without meeting the
+        driver's own parameters.
+        """
         inter = self.invoke(command, channel=channel, options=options)
         where = self._channel(channel).name
         return await self.driver.answer(

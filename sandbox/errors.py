@@ -85,10 +85,17 @@ class FormErrors:
         self.errors: dict[str, Any] = {}
 
     def add(self, path: tuple[str | int, ...] | str, code: str, message: str) -> None:
+        """An error at ``path``. A field holds either its own ``_errors`` or its parts'
+        errors, never both (the spec's shape): the first error found for a field or its
+        parts wins, and later ones that would mix the two are left out."""
         parts = (path,) if isinstance(path, str) else path
         node = self.errors
         for part in parts:
+            if "_errors" in node and node is not self.errors:
+                return
             node = node.setdefault(str(part), {})
+        if node and "_errors" not in node:
+            return
         node.setdefault("_errors", []).append({"code": code, "message": message})
 
     def __bool__(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -110,16 +111,27 @@ def _render_parts(
         request,
         {"messages": view.message_views(server, channel, actor.id), "channel": channel},
     )
+    channels = aiohttp_jinja2.render_string(
+        "sandbox_channels.html",
+        request,
+        {
+            "tree": view.channel_tree(guild, actor.id),
+            "guild": guild,
+            "channel": channel,
+            "actor": actor,
+        },
+    )
     modal = view.open_modal(server, guild, actor.id)
     modal_html = (
         aiohttp_jinja2.render_string("sandbox_modal.html", request, {"modal": modal})
         if modal
         else ""
     )
-    version = hashlib.sha1((messages + modal_html).encode()).hexdigest()[:16]
+    version = hashlib.sha1((messages + channels + modal_html).encode()).hexdigest()[:16]
     return {
         "version": version,
         "messages": messages,
+        "channels": channels,
         "modal": modal_html,
         "modal_id": str(modal.interaction_id) if modal else None,
     }
@@ -147,7 +159,6 @@ async def sandbox_page(request: web.Request) -> web.Response:
             "guilds": list(server.state.guilds.values()),
             "channel": channel,
             "actor": actor,
-            "tree": view.channel_tree(guild, actor.id),
             "members": view.members(guild),
             "commands": view.command_forms(server, guild),
             **parts,
@@ -162,6 +173,28 @@ async def sandbox_static(request: web.Request) -> web.StreamResponse:
     if "/" in name or path.suffix not in STATIC_TYPES or not path.is_file():
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Content-Type": STATIC_TYPES[path.suffix]})
+
+
+@routes.get("/sandbox/attachments/{attachment_id}/{filename}")
+async def attachment_file(request: web.Request) -> web.Response:
+    """A message's file: images inline (PNG, JPEG, GIF, WebP), anything else as a download,
+    never rendered by the browser (an uploaded HTML or SVG file must not run here)."""
+    await _require_owner(request)
+    raw = request.match_info["attachment_id"]
+    attachment = _server(request).attachments.get(int(raw)) if raw.isdigit() else None
+    if attachment is None:
+        raise _bad("That file is gone; the message may have been deleted.", 404)
+    kind = view.image_type(attachment)
+    if kind is not None:
+        return web.Response(body=attachment.data, headers={"Content-Type": kind})
+    name = quote(attachment.filename, safe="")
+    return web.Response(
+        body=attachment.data,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        },
+    )
 
 
 @routes.get("/sandbox/api/view")
@@ -229,7 +262,7 @@ async def run_command(request: web.Request) -> web.Response:
         raise _bad("The command's options must be a JSON object.")
     try:
         options = view.coerce_options(driver.server, guild, path, raw)
-        return web.json_response(_answer_json(await actor.run(path, channel=channel, **options)))
+        return web.json_response(_answer_json(await actor.run(path, options, channel=channel)))
     except (LookupError, ValueError) as error:
         raise _bad(str(error).strip("'\"")) from None
     except TimeoutError as error:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sandbox import permissions as perm
 from sandbox.snowflake import snowflake_datetime
@@ -21,6 +23,7 @@ from sandbox.state import (
     GUILD_VOICE,
     LOADING,
     ApplicationCommand,
+    Attachment,
     Channel,
     Guild,
     Interaction,
@@ -29,6 +32,7 @@ from sandbox.state import (
 )
 from web.discord_view import (
     STRING_SELECT,
+    AttachmentView,
     MessageView,
     Names,
     component_view,
@@ -226,6 +230,54 @@ def _component(server: SandboxServer, guild: Guild | None, raw: dict[str, Any]) 
     return component_view(raw, lambda select: _select_options(server, guild, select))
 
 
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+
+
+def image_type(attachment: Attachment) -> str | None:
+    """The image type to serve ``attachment`` as, or None for a file to download. By name, as
+    clients send most files as application/octet-stream; SVG is never an image here."""
+    suffix = PurePosixPath(attachment.filename.lower()).suffix
+    kind = IMAGE_TYPES.get(suffix)
+    declared = (attachment.content_type or "").split(";", 1)[0].strip().lower()
+    if kind is None or declared not in ("", "application/octet-stream", kind):
+        return None
+    return kind
+
+
+def attachment_url(attachment: Attachment) -> str:
+    """Where the page serves the file (the sandbox's own address may not be reachable)."""
+    return f"/sandbox/attachments/{attachment.id}/{quote(attachment.filename, safe='')}"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _files(message: Message, embeds: list[dict[str, Any]]) -> list[AttachmentView]:
+    """The message's attachments; one an embed shows (``attachment://name``) is drawn there
+    instead, as Discord does."""
+    by_name = {a.filename: a for a in message.attachments}
+    for embed in embeds:
+        image = embed.get("image")
+        if image and image.get("url") is None and image.get("name") in by_name:
+            image["url"] = attachment_url(by_name.pop(image["name"]))
+    return [
+        AttachmentView(a.filename, attachment_url(a), _size(len(a.data)), image_type(a) is not None)
+        for a in message.attachments
+        if a.filename in by_name
+    ]
+
+
 def message_view(server: SandboxServer, message: Message, names: Names) -> MessageView:
     guild = server.state.guilds.get(message.guild_id) if message.guild_id else None
     member = guild.members.get(message.author.id) if guild else None
@@ -233,6 +285,7 @@ def message_view(server: SandboxServer, message: Message, names: Names) -> Messa
         (member.nick if member else None) or message.author.global_name or message.author.username
     )
     moment = snowflake_datetime(message.id)
+    embeds = [embed_view(e, names) for e in message.embeds]
     rows = []
     for row in message.components:
         children = row.get("components") if row.get("type") == 1 else [row]
@@ -247,13 +300,14 @@ def message_view(server: SandboxServer, message: Message, names: Names) -> Messa
         time=_format_time(moment),
         iso_time=moment.isoformat(),
         content=markdown(message.content, names),
-        embeds=[embed_view(e, names) for e in message.embeds],
+        embeds=embeds,
         rows=rows,
         ephemeral=message.ephemeral,
         loading=bool(message.flags & LOADING),
         edited=message.edited_timestamp is not None,
         used=_used(server, message),
         reply_to=_reply_to(server, message),
+        attachments=_files(message, embeds),
     )
 
 

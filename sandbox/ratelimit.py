@@ -44,6 +44,15 @@ BAN_MESSAGE = (
 )
 RENAME_LIMIT = 2
 RENAME_WINDOW = 600.0
+# Edits of messages older than an hour: 3 per 6 s per channel, on top of the edit bucket.
+OLD_MESSAGE_AGE = 3600.0
+OLD_EDIT_LIMIT = 3
+OLD_EDIT_WINDOW = 6.0
+OLD_EDIT_CODE = 30046
+OLD_EDIT_MESSAGE = "Maximum number of edits to messages older than 1 hour reached. Try again later"
+# Channel creations: 500 per guild per day (no headers on that route).
+CHANNEL_CREATE_LIMIT = 500
+CHANNEL_CREATE_WINDOW = 86400.0
 
 
 @dataclass
@@ -167,10 +176,18 @@ class RateLimiter:
         self.counters = RateLimitCounters()
         self._windows: dict[tuple[str, str, str], _Window] = {}
         self._renames: dict[str, _Window] = {}
+        self._old_edits: dict[str, _Window] = {}
+        self._creations: dict[str, _Window] = {}
         self._global: _Window | None = None
         self._invalid: deque[float] = deque()
         self._banned_until = -math.inf
         self._storms: list[list] = []  # [remaining, retry_after, route_key, scope]
+
+    def follow_clock(self, clock: Clock) -> None:
+        """Count windows on ``clock`` (the sandbox's, which tests advance) if this limiter was
+        made on the default one; a limiter given its own clock keeps it."""
+        if self._clock is time.monotonic:
+            self._clock = clock
 
     def set_limit(self, route_key: str, limit: RouteLimit) -> None:
         self.limits[route_key] = limit
@@ -238,6 +255,49 @@ class RateLimiter:
             return self._too_many(route_key, headers, retry_after, "user")
         window.count += 1
         return Decision(True, 200, self._peek_headers(route_key, limit, channel_id, now))
+
+    def check_old_message_edit(self, channel_id: str) -> Decision:
+        """The hidden sub-limit on editing messages older than an hour: 3 per 6 s per channel.
+
+        Call it after :meth:`check` allowed the edit of such a message. Over it, Discord answers
+        429 with code 30046 and the edit bucket's headers (Remaining usually above 0, so
+        nextcord retries at once and gives up after 5 tries); it takes nothing from the bucket.
+        """
+        route_key = "PATCH /channels/{channel_id}/messages/{message_id}"
+        now = self._clock()
+        limit = self.limits.get(route_key)
+        window = self._old_edits.get(channel_id)
+        if window is None or now >= window.reset_at:
+            window = self._old_edits[channel_id] = _Window(reset_at=now + OLD_EDIT_WINDOW)
+        headers = self._peek_headers(route_key, limit, channel_id, now)
+        if window.count >= OLD_EDIT_LIMIT:
+            decision = self._too_many(route_key, headers, window.reset_at - now, "user")
+            assert decision.body is not None
+            decision.body = {**decision.body, "message": OLD_EDIT_MESSAGE, "code": OLD_EDIT_CODE}
+            return decision
+        window.count += 1
+        return Decision(True, 200, headers)
+
+    def channel_creations_left(self, guild_id: str) -> Decision:
+        """Whether ``guild_id`` may create another channel today (500 per guild per day).
+
+        Allowed decisions count nothing: call :meth:`count_channel_creation` once the channel
+        exists, so a refused payload does not use up the day's creations. The route shows no
+        rate-limit headers, so the 429 has none either: scope user, ``Retry-After`` and the
+        seconds left in the day's window as ``retry_after``.
+        """
+        now = self._clock()
+        window = self._creations.get(guild_id)
+        if window is None or now >= window.reset_at or window.count < CHANNEL_CREATE_LIMIT:
+            return Decision(True, 200, {})
+        return self._too_many("POST /guilds/{guild_id}/channels", {}, window.reset_at - now, "user")
+
+    def count_channel_creation(self, guild_id: str) -> None:
+        now = self._clock()
+        window = self._creations.get(guild_id)
+        if window is None or now >= window.reset_at:
+            window = self._creations[guild_id] = _Window(reset_at=now + CHANNEL_CREATE_WINDOW)
+        window.count += 1
 
     def record_status(self, status: int, scope: str | None = None) -> None:
         """Count a response toward the invalid-request ban (401, 403, and 429 unless shared).

@@ -111,12 +111,13 @@ class SandboxServer(Actions):
         self.spec: SpecValidator | None = load_spec(spec_path) if spec_path else None
         if isinstance(ratelimits, RateLimiter):
             self.limiter: RateLimiter | None = ratelimits
+            ratelimits.follow_clock(self.clock.monotonic)
         elif ratelimits is False:
             self.limiter = None
         elif isinstance(ratelimits, dict):
-            self.limiter = RateLimiter(limits=ratelimits)
+            self.limiter = RateLimiter(limits=ratelimits, clock=self.clock.monotonic)
         else:
-            self.limiter = RateLimiter()
+            self.limiter = RateLimiter(clock=self.clock.monotonic)
 
         self.calls = EventLog(log_limit)
         self.spec_violations: list[str] = []
@@ -267,7 +268,9 @@ class SandboxServer(Actions):
             status, body_out = 500, {"message": "500: Internal Server Error", "code": 0}
         if self.limiter is not None and status in (401, 403, 429):
             self.limiter.record_status(status, headers.get("X-RateLimit-Scope"))
-        if self.spec is not None and 200 <= status < 300:
+        # Every answer Discord documents: successes and 4xx errors (the spec has no 5xx, and
+        # the invalid-request ban, without Via, is Cloudflare's page rather than the API's).
+        if self.spec is not None and status < 500 and "Via" in headers:
             self._violations(
                 "response",
                 spec,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from sandbox import permissions as perm
+from sandbox.clock import SandboxClock
 from sandbox.event_log import EventLog
 from sandbox.guild_template import make_template
 from sandbox.record import Recorder
@@ -79,7 +80,9 @@ class World:
         self.gateway_url = ""
         self.identify_count = 0  # IDENTIFYs so far, for GET /gateway/bot's session_start_limit
 
-        self.state = SandboxState(SnowflakeGenerator())
+        # time tests can advance (sandbox.clock); snowflakes and message ages follow it
+        self.clock = SandboxClock()
+        self.state = SandboxState(SnowflakeGenerator(clock=self.clock.time))
         self.application_id = self.state.new_id()
         self.bot_user = self.state.add_user(bot_name, bot=True, user_id=self.application_id)
         self.owner_user = self.state.add_user("owner")

@@ -22,6 +22,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,9 @@ TRANSIENT_STATE = frozenset({"interactions", "interactions_by_token", "ephemeral
 # stays the same across restarts.
 SERVER_FIELDS = ("application_id", "bot_user", "owner_user", "token", "attachments")
 _MARKERS = ("$dc", "$ref", "$dict", "$set", "$frozenset", "$tuple", "$bytes")
+# A saved world nests about 15 deep (state > dict > object > fields > list > embed...);
+# anything far deeper is damage, and json/the decoder would recurse into a RecursionError.
+MAX_DEPTH = 200
 
 
 class WorldFileError(Exception):
@@ -224,13 +228,37 @@ class World:
     state: dict[str, Any]
 
 
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth(text: str, limit: int) -> int:
+    """How deep the JSON ``text`` nests, counted without recursion and without parsing;
+    stops counting once past ``limit``. Brackets inside strings do not count."""
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_world(text: str) -> World:
     """Decode a saved world completely, or raise :class:`WorldFileError`: nothing is
     installed until the whole file has been read."""
+    if json_depth(text, MAX_DEPTH) > MAX_DEPTH:
+        raise WorldFileError(f"nested deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise WorldFileError(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise WorldFileError("nested too deeply to read") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise WorldFileError("not a FoundryCord sandbox world file")
     if data.get("version") != VERSION:
@@ -247,6 +275,8 @@ def parse_world(text: str) -> World:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise WorldFileError(f"malformed content ({type(exc).__name__}: {exc})") from None
+    except RecursionError:
+        raise WorldFileError("nested too deeply to read") from None
     missing = [name for name in SERVER_FIELDS if name not in server]
     if missing:
         raise WorldFileError(f"the application's {', '.join(missing)} is missing")

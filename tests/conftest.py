@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,12 @@ async def migrated_db(database_url: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly when the end-to-end tests ran without checking Discord's OpenAPI spec."""
+    from sandbox.spec_path import MISSING_REASON, default_spec_path
+
+    if default_spec_path() is None:
+        terminalreporter.write_sep("!", "SANDBOX SPEC VALIDATION OFF")
+        terminalreporter.write_line(MISSING_REASON, yellow=True, bold=True)

@@ -4,13 +4,16 @@ the dashboard editor's preview), so that they can never disagree. Pure; no aioht
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from web.discord_markdown import Names, render_markdown
+
+__all__ = ["AttachmentView", "MessageView", "Names", "markdown", "payload_view", "safe_url"]
 
 BUTTON_STYLES = {1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link", 6: "premium"}
 STRING_SELECT, USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 3, 5, 6, 7, 8
@@ -19,74 +22,28 @@ SelectOptions = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 # -- markdown ----------------------------------------------------------------------------------
 
-_CODE = re.compile(r"(`[^`\n]+`)")
-_INLINE = re.compile(
-    r"\*\*(?P<bold>.+?)\*\*"
-    r"|~~(?P<strike>.+?)~~"
-    r"|\*(?P<em>[^*\s][^*]*?)\*"
-    r"|\[(?P<label>[^\]]+)\]\((?P<href>https?://[^\s)]+)\)"
-    r"|(?P<url>https?://[^\s<]+)"
-    r"|&lt;(?P<kind>@!?|@&amp;|#)(?P<id>\d+)&gt;"
-)
-
-
-@dataclass
-class Names:
-    """Resolves mention ids to names for :func:`markdown`."""
-
-    users: dict[int, str] = field(default_factory=dict)
-    roles: dict[int, str] = field(default_factory=dict)
-    channels: dict[int, str] = field(default_factory=dict)
-
-
-def _inline(text: str, names: Names) -> str:
-    """Escaped ``text`` with bold, strike, italics, links and mentions as HTML."""
-
-    def replace(match: re.Match[str]) -> str:
-        if match["bold"] is not None:
-            return f"<strong>{_inline(match['bold'], names)}</strong>"
-        if match["strike"] is not None:
-            return f"<s>{_inline(match['strike'], names)}</s>"
-        if match["em"] is not None:
-            return f"<em>{_inline(match['em'], names)}</em>"
-        if match["href"] is not None:
-            return _link(match["href"], _inline(match["label"], names))
-        if match["url"] is not None:
-            return _link(match["url"], match["url"])
-        target = int(match["id"])
-        if match["kind"] == "#":
-            label = "#" + names.channels.get(target, "unknown-channel")
-        elif match["kind"] == "@&amp;":
-            label = "@" + names.roles.get(target, "unknown-role")
-        else:
-            label = "@" + names.users.get(target, "unknown-user")
-        return f'<span class="dc-mention">{escape(label)}</span>'
-
-    # the text arrives escaped; a second pass over the already escaped parts is safe
-    return _INLINE.sub(replace, text)
-
 
 def safe_url(url: Any) -> str | None:
     """``url`` if it is http(s); anything else (javascript:, data:) is dropped."""
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
-def _link(href: str, label: str) -> str:
-    return f'<a href="{href}" target="_blank" rel="noopener noreferrer">{label}</a>'
+def markdown(text: str, names: Names | None = None, *, now: datetime | None = None) -> Markup:
+    """Discord's markdown as safe HTML (see :mod:`web.discord_markdown`): code blocks with a
+    language, inline code, bold, italic, underline, strike, spoilers, quotes, headings, lists,
+    masked links, mentions and timestamps. Everything is escaped first; only the tags made
+    there reach the page."""
+    return render_markdown(text, names, now=now)
 
 
-def markdown(text: str, names: Names | None = None) -> Markup:
-    """Discord's markdown subset as safe HTML: **bold**, *italic*, ~~strike~~, `code`,
-    [links](https://…), bare URLs, <@user>/<@&role>/<#channel> mentions and line breaks.
-    Everything is escaped first; only the tags made here reach the page."""
-    names = names or Names()
-    parts = []
-    for piece in _CODE.split(text or ""):
-        if piece.startswith("`") and piece.endswith("`") and len(piece) > 1:
-            parts.append(f"<code>{escape(piece[1:-1])}</code>")
-        else:
-            parts.append(_inline(str(escape(piece)), names))
-    return Markup("".join(parts).replace("\n", "<br>"))
+@dataclass
+class AttachmentView:
+    """A file on a message: an image is drawn, anything else is a link to download it."""
+
+    name: str
+    url: str
+    size: str  # "1.2 KB"
+    image: bool
 
 
 @dataclass
@@ -107,6 +64,7 @@ class MessageView:
     edited: bool
     used: str | None  # "alice used /guild list"
     reply_to: str | None
+    attachments: list[AttachmentView] = field(default_factory=list)
 
 
 def embed_view(raw: dict[str, Any], names: Names | None = None) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def setup(bot: FoundryBot) -> None:
         docker_host=settings.docker_host,
         host_proc=settings.host_proc,
         speedtest_every_min=settings.speedtest_interval,
+        allow_private_targets=settings.monitoring_allow_private_targets,
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 
@@ -52,7 +53,7 @@ def setup(bot: FoundryBot) -> None:
             templates=HERE / "templates",
             static=HERE / "static",
             guild_tabs=[GuildTab("Monitoring", "monitoring")],
-            app_keys={web.MONITOR_KEY: monitor},
+            app_keys={web.MONITOR_KEY: monitor, web.GUILDS_KEY: web.BotGuildDirectory(bot)},
             token_paths=[web.INGEST_PATH],
         )
     )

@@ -1,19 +1,33 @@
 """Alert rules and their state in the database.
 
-Each evaluation writes the new states and the events to announce in one transaction; an
-event is marked sent once Discord has it. So a restart resumes every rule where it was,
-sends what was decided but not yet sent, and sends nothing twice."""
+Each evaluation writes the new states and the events to announce in one transaction (an
+outbox). Delivery (`cogs.monitoring.delivery`) claims an event before sending it with its
+nonce and marks it done afterwards; an event claimed but not marked may already be on
+Discord, so it is looked for there before it is sent again. A restart resumes every rule
+where it was, sends what was decided but not yet sent, and sends nothing twice."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
 from bot.database import Database
 from cogs.monitoring.alerts import Rule, RuleState, evaluate
 from cogs.monitoring.models import AlertEvent, AlertRule
+
+MAX_RULES_PER_GUILD = 50
+
+
+class TooManyRules(ValueError):
+    """The guild already has the most rules allowed."""
+
+
+def new_nonce() -> str:
+    """A message nonce (Discord allows 25 characters)."""
+    return "fca" + secrets.token_hex(10)
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,8 @@ class PendingEvent:
     value: float | None
     at: float
     rule: AlertRule
+    nonce: str
+    claimed: bool = False  # a send may have reached Discord already
 
 
 def rule_of(row: AlertRule) -> Rule:
@@ -46,7 +62,9 @@ class AlertStore:
         channel_id: int,
         role_id: int | None,
         created_by: int,
+        max_rules: int = MAX_RULES_PER_GUILD,
     ) -> AlertRule:
+        """Store a rule; TooManyRules when the guild has `max_rules` already."""
         row = AlertRule(
             guild_id=guild_id,
             metric=rule.metric,
@@ -63,6 +81,14 @@ class AlertStore:
             state="ok",
         )
         async with self.db.session() as session, session.begin():
+            count = await session.scalar(
+                select(func.count()).select_from(AlertRule).where(AlertRule.guild_id == guild_id)
+            )
+            if (count or 0) >= max_rules:
+                raise TooManyRules(
+                    f"this server has {count} alert rules, the most allowed is {max_rules}; "
+                    "remove one first"
+                )
             session.add(row)
         self._hosts_cache = None
         return row
@@ -88,12 +114,11 @@ class AlertStore:
             self._hosts_cache = {(r.host, r.metric) for r in await self.list()}
         return self._hosts_cache
 
-    async def evaluate(
-        self, now: float, value_of: Callable[[str, str], float | None]
-    ) -> list[PendingEvent]:
-        """Step every rule with its current value; returns the events still to send."""
+    async def evaluate(self, now: float, value_of: Callable[[str, str], float | None]) -> int:
+        """Step every rule with its current value; returns how many events were decided."""
         async with self.db.session() as session, session.begin():
             rows = list(await session.scalars(select(AlertRule)))
+            decided = 0
             for row in rows:
                 value = value_of(row.host, row.metric)
                 before = RuleState(row.state, row.pending_since, row.last_fired_at)
@@ -104,8 +129,13 @@ class AlertStore:
                     row.last_fired_at = after.last_fired_at
                 if event is not None:
                     row.last_value = value  # only on events: no row write per rule per tick
-                    session.add(AlertEvent(rule_id=row.id, kind=event, value=value, at=now))
-        return await self.unsent()
+                    session.add(
+                        AlertEvent(
+                            rule_id=row.id, kind=event, value=value, at=now, nonce=new_nonce()
+                        )
+                    )
+                    decided += 1
+        return decided
 
     async def unsent(self) -> list[PendingEvent]:
         async with self.db.session() as session:
@@ -115,10 +145,32 @@ class AlertStore:
                 .where(AlertEvent.sent_at.is_(None))
                 .order_by(AlertEvent.id)
             )
-            return [PendingEvent(e.id, e.kind, e.value, e.at, r) for e, r in result]
+            return [
+                PendingEvent(
+                    e.id,
+                    e.kind,
+                    e.value,
+                    e.at,
+                    r,
+                    e.nonce or f"fca{e.id}",
+                    e.claimed_at is not None,
+                )
+                for e, r in result
+            ]
 
-    async def mark_sent(self, event_id: int, now: float) -> None:
+    async def claim(self, event_id: int, now: float) -> None:
+        """Record that a send is about to happen (before it happens)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(AlertEvent)
+                .where(AlertEvent.id == event_id, AlertEvent.sent_at.is_(None))
+                .values(claimed_at=now)
+            )
+
+    async def mark_sent(self, event_id: int, now: float, outcome: str = "sent") -> None:
+        """The event needs nothing more: sent, refused, dropped or superseded."""
         async with self.db.session() as session, session.begin():
             event = await session.get(AlertEvent, event_id)
             if event is not None:
                 event.sent_at = now
+                event.outcome = outcome

@@ -12,9 +12,12 @@ import math
 import re
 from dataclasses import dataclass, replace
 
+from bot.metrics import MetricCatalogue, UnknownMetric
+from cogs.monitoring.catalogue import CATALOGUE
+
 COMPARISONS = (">", ">=", "<", "<=")
 SEVERITIES = ("info", "warning", "critical")
-SILENCE_METRIC = "host.silence_s"
+SILENCE_METRIC = "host.silence_s"  # also declared in the catalogue
 _PERCENT = re.compile(r"(percent$|^cpu\.core\.\d+$|^gpu\.\d+\.(util|fan)$)")
 _BOOLEAN = re.compile(r"\.(up|running)$")
 
@@ -60,7 +63,7 @@ def validate_rule(
     metric: str,
     comparison: str,
     threshold: float,
-    known_metrics: set[str],
+    catalogue: MetricCatalogue = CATALOGUE,
     duration_s: int = 0,
     cooldown_s: int = 300,
     hysteresis: float | None = None,
@@ -68,10 +71,12 @@ def validate_rule(
 ) -> tuple[Rule, str]:
     """A checked Rule and severity, or RuleError naming the first wrong field."""
     metric = metric.strip()
-    if metric != SILENCE_METRIC and metric not in known_metrics:
-        similar = sorted(m for m in known_metrics if metric.split(".")[0] in m)[:5]
-        hint = f" Known metrics include: {', '.join(similar)}." if similar else ""
-        raise RuleError("metric", f"unknown metric {metric!r}.{hint}")
+    if not metric or len(metric) > 120 or "{" in metric or "}" in metric:
+        raise RuleError("metric", "name one metric, such as cpu.percent or disk./.percent")
+    try:
+        catalogue.check(metric)  # a concrete name of a declared family, else close names
+    except UnknownMetric as exc:
+        raise RuleError("metric", str(exc)) from None
     if comparison not in COMPARISONS:
         raise RuleError("comparison", f"must be one of {' '.join(COMPARISONS)}")
     low, high = threshold_range(metric)

@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.http import Route
 
+from bot import checks, guild_objects, mentions
+from bot.errors import UserError
 from bot.guild_settings import SettingSpec
 from cogs.monitoring import render
-from cogs.monitoring.alert_store import PendingEvent
+from cogs.monitoring.alert_store import PendingEvent, TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.system import cpu_model, top_processes
 from cogs.monitoring.config_store import check_of
+from cogs.monitoring.delivery import Outcome
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.speedtest import SpeedtestError
 
@@ -36,13 +40,20 @@ SETTINGS = (
         "(hidden by default: hosts appear as host 1, host 2, ...).",
     ),
 )
-NEED_MANAGE = "You need the Manage Server permission to change monitoring here."
 SPARK_METRICS = ("cpu.percent", "mem.percent")
 
 
-def can_manage(interaction: nextcord.Interaction) -> bool:
-    user = interaction.user
-    return isinstance(user, nextcord.Member) and user.guild_permissions.manage_guild
+def _given_id(interaction: nextcord.Interaction, name: str) -> str | None:
+    """The raw id an option carried: nextcord turns an id it cannot find in this guild into
+    None, which would read as "not given" instead of "another server's"."""
+    options = (interaction.data or {}).get("options") or []
+    while options:
+        nested = [o for o in options if o.get("type") in (1, 2)]  # subcommand (group)
+        for option in options:
+            if option.get("name") == name and option.get("type") not in (1, 2):
+                return str(option.get("value"))
+        options = nested[0].get("options") or [] if nested else []
+    return None
 
 
 class PagesView(nextcord.ui.View):
@@ -114,27 +125,21 @@ class MonitoringCog(commands.Cog):
     # --- helpers --------------------------------------------------------------------
     async def _reading(
         self, interaction: nextcord.Interaction, host: str | None
-    ) -> tuple[str, render.HostNames, tuple[float, dict[str, float]]] | None:
-        """The host a command asked for, its names, and its newest sample; None when the
-        interaction was already answered (unknown host, no sample yet)."""
-        picked = await self._host(interaction, host)
-        if picked is None:
-            return None
-        name, names = picked
-        found = await self._latest(interaction, name, names.label(name))
+    ) -> tuple[str, render.HostNames, tuple[float, dict[str, float]]]:
+        """The host a command asked for, its names, and its newest sample; UserError for an
+        unknown host or one with no sample yet."""
+        name, names = await self._host(interaction, host)
+        found = await self.monitor.latest(name)
         if found is None:
-            return None
+            raise UserError(f"No samples from {names.label(name)} yet; try again in a few seconds.")
         return name, names, found
 
     async def _collector_reading(
         self, interaction: nextcord.Interaction, host: str | None, collector: str
-    ) -> tuple[str, dict[str, float], Any, str | None] | None:
+    ) -> tuple[str, dict[str, float], Any, str | None]:
         """(host label, newest metrics, the collector's details, why it gave none) for a
-        command about one collector; None when the interaction was already answered."""
-        reading = await self._reading(interaction, host)
-        if reading is None:
-            return None
-        name, names, found = reading
+        command about one collector."""
+        name, names, found = await self._reading(interaction, host)
         local = self.monitor.sampler.latest if name == self.monitor.host else None
         info = local.info.get(collector) if local else None
         reason = local.status.get(collector) if local else None
@@ -148,15 +153,12 @@ class MonitoringCog(commands.Cog):
 
     async def _host(
         self, interaction: nextcord.Interaction, given: str | None
-    ) -> tuple[str, render.HostNames] | None:
+    ) -> tuple[str, render.HostNames]:
         names = await self._names(interaction.guild_id)
         host = names.resolve(given, self.monitor.host)
         if host is None:
             shown = ", ".join(names.label(h) for h in names.hosts)
-            await interaction.response.send_message(
-                f"No host called {given!r}. Hosts: {shown}.", ephemeral=True
-            )
-            return None
+            raise UserError(f"No host called {given!r}. Hosts: {shown}.")
         return host, names
 
     async def _sparks(self, host: str) -> dict[str, str]:
@@ -167,14 +169,6 @@ class MonitoringCog(commands.Cog):
             out[metric] = render.sparkline([p[1] for p in series.points])
         return out
 
-    async def _latest(self, interaction: nextcord.Interaction, host: str, label: str):  # type: ignore[no-untyped-def]
-        found = await self.monitor.latest(host)
-        if found is None:
-            await interaction.response.send_message(
-                f"No samples from {label} yet; try again in a few seconds.", ephemeral=True
-            )
-        return found
-
     # --- read-only commands ---------------------------------------------------------
     @nextcord.slash_command(name="status", description="The host's health in one embed.")
     async def status(
@@ -182,10 +176,7 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        reading = await self._reading(interaction, host)
-        if reading is None:
-            return
-        host, names, found = reading
+        host, names, found = await self._reading(interaction, host)
         ts, metrics = found
         local = self.monitor.sampler.latest
         status = local.status if local is not None and host == self.monitor.host else None
@@ -200,10 +191,7 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        reading = await self._reading(interaction, host)
-        if reading is None:
-            return
-        host, names, found = reading
+        host, names, found = await self._reading(interaction, host)
         await interaction.response.defer()
         local = host == self.monitor.host
         cpu = await asyncio.to_thread(cpu_model) if local else None
@@ -220,11 +208,10 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        shown = await self._collector_reading(interaction, host, "gpu")
-        if shown is not None:
-            label, metrics, info, reason = shown
-            embed = render.gpu_embed(label, metrics, info, reason)
-            await interaction.response.send_message(embed=embed)
+        label, metrics, info, reason = await self._collector_reading(interaction, host, "gpu")
+        await interaction.response.send_message(
+            embed=render.gpu_embed(label, metrics, info, reason)
+        )
 
     @nextcord.slash_command(name="containers", description="Docker containers on the host.")
     async def containers(
@@ -232,19 +219,16 @@ class MonitoringCog(commands.Cog):
         interaction: nextcord.Interaction,
         host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
     ) -> None:
-        shown = await self._collector_reading(interaction, host, "docker")
-        if shown is not None:
-            label, metrics, info, reason = shown
-            embed = render.containers_embed(label, info, metrics, reason)
-            await interaction.response.send_message(embed=embed)
+        label, metrics, info, reason = await self._collector_reading(interaction, host, "docker")
+        embed = render.containers_embed(label, info, metrics, reason)
+        await interaction.response.send_message(embed=embed)
 
     @nextcord.slash_command(name="services", description="This server's service checks.")
     async def services(self, interaction: nextcord.Interaction) -> None:
         guild_id = interaction.guild_id
         if guild_id is None:
-            await interaction.response.send_message("Run this in a server.", ephemeral=True)
-            return
-        checks = [check_of(row) for row in await self.monitor.config.checks(guild_id)]
+            raise UserError(checks.GUILD_ONLY)
+        rows = [check_of(row) for row in await self.monitor.config.checks(guild_id)]
         local = self.monitor.sampler.latest
         metrics = local.metrics if local else {}
         details = {
@@ -252,21 +236,14 @@ class MonitoringCog(commands.Cog):
             for row in (local.info.get("services", {}).get("services", []) if local else [])
         }
         show = bool(await self.bot.services.guild_settings.get(guild_id, SHOW_HOSTS))
-        embed = render.services_embed(checks, metrics, details, show_addresses=show)
+        embed = render.services_embed(rows, metrics, details, show_addresses=show)
         await interaction.response.send_message(embed=embed)
 
     @nextcord.slash_command(name="speedtest", description="Measure this host's internet speed.")
+    @checks.manage_guild()
     async def speedtest(self, interaction: nextcord.Interaction) -> None:
-        if not can_manage(interaction):
-            await interaction.response.send_message(
-                "You need the Manage Server permission to run a speedtest.", ephemeral=True
-            )
-            return
         if self.monitor.speedtest.running:
-            await interaction.response.send_message(
-                "A speedtest is already running; wait for its result.", ephemeral=True
-            )
-            return
+            raise UserError("A speedtest is already running; wait for its result.")
         await interaction.response.defer()
         try:
             result = await self.monitor.speedtest.run()
@@ -281,6 +258,7 @@ class MonitoringCog(commands.Cog):
         """Parent of /alert add|list|remove."""
 
     @alert.subcommand(name="add", description="Alert a channel when a metric crosses a limit.")
+    @checks.manage_guild()
     async def alert_add(
         self,
         interaction: nextcord.Interaction,
@@ -305,46 +283,43 @@ class MonitoringCog(commands.Cog):
             description="Margin to recover (default 5 % of the threshold)", required=False
         ),
     ) -> None:
-        if not can_manage(interaction):
-            await interaction.response.send_message(NEED_MANAGE, ephemeral=True)
-            return
-        picked = await self._host(interaction, host)
-        if picked is None:
-            return
-        real_host, names = picked
-        known = set(await self.monitor.history.known_metrics())
-        local = self.monitor.sampler.latest
-        if local is not None:
-            known |= set(local.metrics)
+        guild_id = checks.require_manage_guild(interaction)
+        # The options are typed, but a forged interaction can still name another server's
+        # channel or role: both are looked up through this guild.
+        target = guild_objects.text_channel_of(
+            self.bot, guild_id, _given_id(interaction, "channel") or channel.id
+        )
+        role_given = _given_id(interaction, "role") or (role.id if role is not None else None)
+        ping = guild_objects.role_of(self.bot, guild_id, role_given) if role_given else None
+        real_host, names = await self._host(interaction, host)
         try:
             rule, level = validate_rule(
                 metric=metric,
                 comparison=comparison,
                 threshold=threshold,
-                known_metrics=known,
                 duration_s=duration,
                 cooldown_s=cooldown,
                 hysteresis=hysteresis,
                 severity=severity,
             )
-        except RuleError as exc:
-            await interaction.response.send_message(
-                f"Not added. {exc.field}: {exc.message}", ephemeral=True
+            row = await self.monitor.alerts.add(
+                guild_id,
+                rule,
+                host=real_host,
+                severity=level,
+                channel_id=target.id,
+                role_id=ping.id if ping else None,
+                created_by=interaction.user.id,
             )
-            return
-        row = await self.monitor.alerts.add(
-            interaction.guild_id,
-            rule,
-            host=real_host,
-            severity=level,
-            channel_id=channel.id,
-            role_id=role.id if role else None,
-            created_by=interaction.user.id,
-        )
+        except RuleError as exc:
+            raise UserError(f"Not added. {exc.field}: {exc.message}") from None
+        except TooManyRules as exc:
+            raise UserError(f"Not added: {exc}.") from None
         await interaction.response.send_message(
-            f"Alert #{row.id} added: {rule.metric} {rule.comparison} {rule.threshold:g} on "
-            f"{names.label(real_host)}, in {channel.mention}.",
+            f"Alert #{row.id} added: {render.plain(rule.metric)} {rule.comparison} "
+            f"{rule.threshold:g} on {render.plain(names.label(real_host))}, in {target.mention}.",
             ephemeral=True,
+            allowed_mentions=mentions.no_mentions(),
         )
 
     @alert.subcommand(name="list", description="This server's alert rules.")
@@ -355,46 +330,90 @@ class MonitoringCog(commands.Cog):
             await interaction.response.send_message("No alert rules yet.", ephemeral=True)
             return
         lines = [
-            f"#{r.id} **{r.metric}** {r.comparison} {r.threshold:g} on {names.label(r.host)} "
+            f"#{r.id} **{render.plain(r.metric)}** {r.comparison} {r.threshold:g} on "
+            f"{render.plain(names.label(r.host))} "
             f"→ <#{r.channel_id}> · {r.severity} · {r.state}"
             for r in rules
         ]
-        await interaction.response.send_message("\n".join(lines)[:2000], ephemeral=True)
+        await interaction.response.send_message(
+            "\n".join(lines)[:2000], ephemeral=True, allowed_mentions=mentions.no_mentions()
+        )
 
     @alert.subcommand(name="remove", description="Delete an alert rule.")
+    @checks.manage_guild()
     async def alert_remove(
         self,
         interaction: nextcord.Interaction,
         rule_id: int = nextcord.SlashOption(name="id", description="The rule's number"),
     ) -> None:
-        if not can_manage(interaction):
-            await interaction.response.send_message(NEED_MANAGE, ephemeral=True)
-            return
-        removed = await self.monitor.alerts.remove(interaction.guild_id, rule_id)
+        guild_id = checks.require_manage_guild(interaction)
+        # a rule id is a 32-bit column: a larger number (Discord allows 2**53) names no rule,
+        # and must not reach PostgreSQL as an out-of-range parameter
+        removed = 1 <= rule_id <= 2**31 - 1 and await self.monitor.alerts.remove(guild_id, rule_id)
         text = f"Alert #{rule_id} removed." if removed else f"This server has no alert #{rule_id}."
         await interaction.response.send_message(text, ephemeral=True)
 
     # --- delivery -------------------------------------------------------------------
-    async def deliver(self, event: PendingEvent) -> bool:
-        """Send one alert or recovery; True once it needs no retry."""
+    async def deliver(self, event: PendingEvent) -> Outcome:
+        """Send one alert or recovery into the rule's own server (run by the delivery
+        task, never inside the sampling tick). The channel and role are looked up through
+        the rule's guild: an id of another server is refused, logged and never sent."""
         rule = event.rule
-        channel = self.bot.get_channel(rule.channel_id)
-        if not isinstance(channel, nextcord.TextChannel):
-            log.warning("Alert #%s: channel %s is gone; dropped", rule.id, rule.channel_id)
-            return True
-        names = await self._names(rule.guild_id)
-        embed = render.alert_embed(event.kind, rule, names.label(rule.host), event.value, event.at)
-        content = None
-        mentions = nextcord.AllowedMentions.none()
-        if rule.role_id and event.kind == "fire":
-            content = f"<@&{rule.role_id}>"
-            mentions = nextcord.AllowedMentions(roles=[nextcord.Object(rule.role_id)])
+        if not self.bot.is_ready() or self.bot.get_guild(rule.guild_id) is None:
+            return "retry"  # starting up, or the guild is unavailable for now
         try:
-            await channel.send(content=content, embed=embed, allowed_mentions=mentions)
+            channel = guild_objects.text_channel_of(self.bot, rule.guild_id, rule.channel_id)
+        except guild_objects.ForeignObject as exc:
+            log.warning(
+                "Alert #%s of guild %s refused at delivery: %s Not sent.",
+                rule.id, rule.guild_id, exc.message,
+            )  # fmt: skip
+            return "refused"
+        role_id: int | None = None
+        if rule.role_id and event.kind == "fire":
+            try:
+                role_id = guild_objects.role_of(self.bot, rule.guild_id, rule.role_id).id
+            except guild_objects.ForeignObject as exc:
+                log.warning("Alert #%s: %s Sent without the ping.", rule.id, exc.message)
+        if event.claimed and await self._already_posted(channel, event.nonce):
+            log.info("Alert event %s was already on Discord; not sent again", event.event_id)
+            return "sent"
+        names = await self._names(rule.guild_id)
+        embed = render.alert_embed(
+            event.kind, rule, names.label(rule.host), event.value, event.at, ref=event.nonce
+        )
+        payload: dict[str, Any] = {
+            "content": f"<@&{role_id}>" if role_id else "",
+            "embeds": [embed.to_dict()],
+            "allowed_mentions": (
+                mentions.only(roles=[role_id]) if role_id else mentions.no_mentions()
+            ).to_dict(),
+            # Discord answers a repeated nonce with the message it already made
+            "nonce": event.nonce,
+            "enforce_nonce": True,
+        }
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+        try:
+            await self.bot.http.request(route, json=payload)
         except (nextcord.Forbidden, nextcord.NotFound) as exc:
             log.warning("Alert #%s cannot be sent to %s (%s); dropped", rule.id, channel.id, exc)
-            return True
+            return "dropped"
         except nextcord.HTTPException as exc:
-            log.warning("Alert #%s not sent (%s); retrying next tick", rule.id, exc)
-            return False
-        return True
+            log.warning("Alert #%s not sent (%s); retrying", rule.id, exc)
+            return "retry"
+        return "sent"
+
+    async def _already_posted(self, channel: nextcord.TextChannel, nonce: str) -> bool:
+        """Whether a recent message of the bot carries this nonce (the sandbox and the
+        gateway echo it) or names it in an embed footer (Discord keeps no nonce in history)."""
+        try:
+            async for message in channel.history(limit=50):
+                if message.author.id != self.bot.user.id:
+                    continue
+                if str(message.nonce or "") == nonce:
+                    return True
+                if any(nonce in (e.footer.text or "") for e in message.embeds):
+                    return True
+        except nextcord.HTTPException as exc:  # no Read Message History: enforce_nonce is left
+            log.warning("Cannot read #%s to look for alert %s: %s", channel.id, nonce, exc)
+        return False

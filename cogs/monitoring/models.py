@@ -59,8 +59,11 @@ class AlertRule(Base):
 
 
 class AlertEvent(Base):
-    """A fire or recovery to announce; `sent_at` is set once Discord has the message, so a
-    restart sends what was decided but not yet sent, and never sends it twice."""
+    """A fire or recovery to announce (an outbox row, written with the rule's new state).
+
+    Delivery claims it (`claimed_at`) before sending with `nonce` (Discord's message nonce,
+    sent with `enforce_nonce`), and sets `sent_at` and `outcome` once done. A row claimed
+    but not done may have reached Discord: it is looked for there before it is sent again."""
 
     __tablename__ = "monitoring_alert_events"
 
@@ -72,6 +75,9 @@ class AlertEvent(Base):
     value: Mapped[float | None] = mapped_column(Float)
     at: Mapped[float] = mapped_column(Float)
     sent_at: Mapped[float | None] = mapped_column(Float)
+    nonce: Mapped[str | None] = mapped_column(String(25))
+    claimed_at: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str | None] = mapped_column(String(12))  # sent, refused, dropped, superseded
 
 
 class ServiceCheckRow(Base):

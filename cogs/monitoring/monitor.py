@@ -8,18 +8,19 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.database import Database
-from cogs.monitoring.alert_store import AlertStore, PendingEvent
+from cogs.monitoring.alert_store import AlertStore
 from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
-from cogs.monitoring.collectors.services import ServicesCollector
+from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
+from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.history import HistoryStore, Retention
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
@@ -40,6 +41,7 @@ class Monitor:
         docker_host: str = "unix:///var/run/docker.sock",
         host_proc: str | None = None,
         speedtest_every_min: int = 0,
+        allow_private_targets: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         system_collect = None
@@ -58,7 +60,9 @@ class Monitor:
         self.system = SystemCollector()
         self.gpu = GpuCollector()
         self.docker = DockerCollector(docker_host)
-        self.services = ServicesCollector(self.config.all_checks)
+        self.services = ServicesCollector(
+            self.config.all_checks, TargetPolicy(allow_private=allow_private_targets)
+        )
         self.sampler = Sampler(
             self.host,
             [
@@ -73,11 +77,20 @@ class Monitor:
         )
         self.speedtest = SpeedtestRunner()
         self.speedtest_every_min = speedtest_every_min
-        self.notify: Callable[[PendingEvent], Awaitable[bool]] | None = None
+        self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
         self.remote: dict[str, tuple[float, dict[str, float]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
+
+    @property
+    def notify(self) -> Sender | None:
+        """What sends one alert event (the cog's Discord edge)."""
+        return self.delivery.send
+
+    @notify.setter
+    def notify(self, send: Sender | None) -> None:
+        self.delivery.send = send
 
     @property
     def stale_after_s(self) -> float:
@@ -95,6 +108,7 @@ class Monitor:
                 self.sampler.run(self._stop, first_delay_s), name="monitoring-sampler"
             ),
             asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
+            asyncio.create_task(self.delivery.run(self._stop), name="monitoring-alerts"),
         ]
         if self.speedtest_every_min:
             self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
@@ -118,7 +132,8 @@ class Monitor:
     # --- samples --------------------------------------------------------------------
     async def _on_sample(self, snapshot: Snapshot) -> None:
         await self.history.write(snapshot.host, snapshot.ts, snapshot.metrics)
-        await self.check_alerts()
+        if snapshot.primed:  # rules see real samples only (see sampler: priming)
+            await self.check_alerts()
 
     async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         """A sample from elsewhere (an agent's post, a test): store it and remember it."""
@@ -141,7 +156,8 @@ class Monitor:
 
     # --- alerts ---------------------------------------------------------------------
     async def check_alerts(self) -> None:
-        """Step every rule with the newest values; announce and record what changed."""
+        """Step every rule with the newest values and record what changed; the delivery
+        task announces it (never inside the sampling tick, which must not stall)."""
         async with self._alert_lock:
             now = self.clock()
             watched = await self.alerts.watched()
@@ -149,6 +165,10 @@ class Monitor:
                 return
             latest: dict[str, tuple[float, dict[str, float]] | None] = {}
             for host in {host for host, _ in watched}:
+                local = self.sampler.latest
+                if host == self.host and local is not None and not local.primed:
+                    latest[host] = None  # not a real sample: changes nothing
+                    continue
                 found = await self.latest(host)
                 if host != self.host:  # another process may have written newer rows
                     stored = await self.history.latest(host)
@@ -164,17 +184,8 @@ class Monitor:
                     return None
                 return found[1].get(metric)
 
-            events = await self.alerts.evaluate(now, value_of)
-            for event in events:
-                if self.notify is None:
-                    break
-                try:
-                    delivered = await self.notify(event)
-                except Exception:
-                    log.exception("Sending alert event %s failed", event.event_id)
-                    delivered = False
-                if delivered:
-                    await self.alerts.mark_sent(event.event_id, self.clock())
+            if await self.alerts.evaluate(now, value_of):
+                self.delivery.wake()
 
     # --- maintenance ----------------------------------------------------------------
     async def maintain(self) -> tuple[int, int]:

@@ -370,15 +370,26 @@ def services_embed(
     return embed
 
 
-def alert_embed(kind: str, rule: Any, host: str, value: float | None, at: float) -> nextcord.Embed:
-    """The embed sent when a rule fires ("fire") or clears ("recover")."""
+def plain(text: str) -> str:
+    """Text from elsewhere (host and metric names an agent chose) shown literally: markdown
+    escaped, and mention syntax broken so it neither pings nor renders as a mention."""
+    escaped = nextcord.utils.escape_markdown(str(text))
+    return escaped.replace("@", "@\u200b").replace("<#", "<\u200b#")
+
+
+def alert_embed(
+    kind: str, rule: Any, host: str, value: float | None, at: float, ref: str = ""
+) -> nextcord.Embed:
+    """The embed sent when a rule fires ("fire") or clears ("recover"). `ref` (the event's
+    nonce) goes in the footer so a resend can find the message on Discord."""
     shown = format_value(rule.metric, value)
     limit = format_value(rule.metric, rule.threshold)
     when = datetime.fromtimestamp(at, UTC)
+    metric, where = plain(rule.metric), plain(host)
     if kind == "fire":
         embed = nextcord.Embed(
-            title=f"{rule.severity.upper()}: {rule.metric} {rule.comparison} {limit}",
-            description=f"**{rule.metric}** on **{host}** is {shown} "
+            title=f"{rule.severity.upper()}: {metric} {rule.comparison} {limit}"[:256],
+            description=f"**{metric}** on **{where}** is {shown} "
             f"(rule #{rule.id}: {rule.comparison} {limit}"
             + (f" for {human_duration(rule.duration_s)}" if rule.duration_s else "")
             + ").",
@@ -387,12 +398,13 @@ def alert_embed(kind: str, rule: Any, host: str, value: float | None, at: float)
         )
     else:
         embed = nextcord.Embed(
-            title=f"Recovered: {rule.metric}",
-            description=f"**{rule.metric}** on **{host}** is back to {shown} (rule #{rule.id}).",
+            title=f"Recovered: {metric}"[:256],
+            description=f"**{metric}** on **{where}** is back to {shown} (rule #{rule.id}).",
             colour=OK_COLOUR,
             timestamp=when,
         )
-    embed.set_footer(text=f"FoundryCord monitoring · rule #{rule.id}")
+    footer = f"FoundryCord monitoring · rule #{rule.id}"
+    embed.set_footer(text=f"{footer} · ref {ref}" if ref else footer)
     return embed
 
 

@@ -1,6 +1,11 @@
 """The sampling loop: every `interval` seconds, all periodic collectors run concurrently,
 each bounded by its own timeout; blocking ones run in worker threads. A collector still
-busy from an earlier tick is skipped rather than piled up."""
+busy from an earlier tick is skipped rather than piled up.
+
+Before the first real sample the loop primes every collector once and throws that reading
+away: rates and psutil's CPU percentages are "since the previous call", so the first
+reading after a start is meaningless (0 % CPU), and a rule evaluated on it would post a
+false recovery. Snapshots taken before priming are marked `primed=False`."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from cogs.monitoring.collectors import Reading, unavailable
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 2.0
+PRIME_GAP_S = 1.0  # between the priming reading and the first real one
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Snapshot:
     metrics: dict[str, float]
     info: dict[str, dict[str, Any]]
     status: dict[str, str]  # collector -> "ok" or why it gave nothing
+    primed: bool = True  # False: taken before the collectors were primed; not for alerts
 
 
 class Sampler:
@@ -56,6 +63,7 @@ class Sampler:
         self.clock = clock
         self.latest: Snapshot | None = None
         self.ticks = 0
+        self.primed = False
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitoring")
 
     async def _one(self, source: Source) -> Reading:
@@ -73,8 +81,16 @@ class Sampler:
         except TimeoutError:
             return unavailable(f"timed out after {source.timeout_s:g} s")
 
+    async def prime(self) -> None:
+        """Read every collector once and discard it, so counters have a starting point."""
+        await asyncio.gather(
+            *(self._one(source) for source in self.sources), return_exceptions=True
+        )
+        self.primed = True
+
     async def tick(self) -> Snapshot:
         ts = self.clock()
+        primed = self.primed
         readings = await asyncio.gather(
             *(self._one(source) for source in self.sources), return_exceptions=True
         )
@@ -88,7 +104,7 @@ class Sampler:
             status[source.name] = "ok" if reading.ok else str(reading.unavailable)
             metrics.update(reading.metrics)
             info[source.name] = reading.info
-        snapshot = Snapshot(self.host, ts, metrics, info, status)
+        snapshot = Snapshot(self.host, ts, metrics, info, status, primed)
         self.latest = snapshot
         self.ticks += 1
         if self.on_sample is not None:
@@ -103,6 +119,10 @@ class Sampler:
         never cancelled halfway: it may be writing to the database."""
         if await sleep_unless_stopped(stop, first_delay_s):
             return
+        if not self.primed:
+            await self.prime()
+            if await sleep_unless_stopped(stop, min(PRIME_GAP_S, self.interval_s)):
+                return
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while not stop.is_set():

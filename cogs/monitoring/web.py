@@ -6,35 +6,99 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp_jinja2
+import nextcord
 from aiohttp import web
 
+from bot import guild_objects
+from bot.metrics import UnknownMetric
 from cogs.monitoring.agent import INGEST_PATH
+from cogs.monitoring.alert_store import TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
+from cogs.monitoring.catalogue import CATALOGUE, SILENCE_METRIC
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
+from web.forms import form_float, form_int, form_snowflake, parse_id, read_form
+from web.forms import guild_id as route_guild_id
 
 log = logging.getLogger(__name__)
 
+
+class GuildDirectory(Protocol):
+    """A server's text channels and roles as the bot sees them live, and the check that an
+    id a manager gave is one of them (`bot.guild_objects` in the running bot)."""
+
+    def text_channels(self, guild_id: int) -> list[tuple[int, str]]: ...
+    def roles(self, guild_id: int) -> list[tuple[int, str]]: ...
+    def check_channel(self, guild_id: int, channel_id: int) -> None: ...
+    def check_role(self, guild_id: int, role_id: int) -> None: ...
+
+
+class BotGuildDirectory:
+    """GuildDirectory over the running client's cache; ForeignObject for an id of another
+    server (or none)."""
+
+    def __init__(self, client: nextcord.Client) -> None:
+        self.client = client
+
+    def text_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        guild = self.client.get_guild(guild_id)
+        return [(c.id, c.name) for c in guild.text_channels] if guild else []
+
+    def roles(self, guild_id: int) -> list[tuple[int, str]]:
+        guild = self.client.get_guild(guild_id)
+        if guild is None:
+            return []
+        return [(r.id, r.name) for r in reversed(guild.roles) if not r.is_default()]
+
+    def check_channel(self, guild_id: int, channel_id: int) -> None:
+        guild_objects.text_channel_of(self.client, guild_id, channel_id)
+
+    def check_role(self, guild_id: int, role_id: int) -> None:
+        guild_objects.role_of(self.client, guild_id, role_id)
+
+
 routes = web.RouteTableDef()
 MONITOR_KEY = web.AppKey("monitoring_monitor", Monitor)
+GUILDS_KEY = web.AppKey("monitoring_guilds", GuildDirectory)
 RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400,
           "1y": 365 * 86400}  # fmt: skip
+DEFAULT_METRIC = "cpu.percent"
 MAX_INGEST_METRICS = 2000
 MAX_INGEST_SAMPLES = 360
 
 
 def _guild_id(request: web.Request) -> int:
-    raw = request.match_info["guild_id"]
-    if not raw.isdigit():
-        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return int(raw)
+    # kept for the agent-token routes; the rest read web.forms.guild_id directly
+    return route_guild_id(request)  # ASCII digits, at most 2**63 - 1; else 404
+
+
+def _row_id(request: web.Request, name: str) -> int:
+    """A rule or check id from the URL: ASCII digits within the 32-bit column, else 404."""
+    value = parse_id(request.match_info[name])
+    if value is None or not 1 <= value <= 2**31 - 1:
+        raise PageError(404, "There is no such rule or check here; reload the page.")
+    return value
+
+
+def _picked_metric(request: web.Request) -> str:
+    """The metric the page charts: the one in the URL when the catalogue knows it."""
+    wanted = request.query.get("metric", DEFAULT_METRIC)
+    try:
+        CATALOGUE.check(wanted)
+    except UnknownMetric:
+        return DEFAULT_METRIC
+    return wanted if "{" not in wanted else DEFAULT_METRIC
+
+
+def _guilds(request: web.Request) -> GuildDirectory:
+    return request.config_dict[GUILDS_KEY]
 
 
 def _monitor(request: web.Request) -> Monitor:
@@ -77,6 +141,11 @@ async def _render(
     latest = await monitor.latest(host)
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
+    picked = _picked_metric(request)
+    # this host's metrics (not other hosts' names: they may belong to another server),
+    # every fixed name of the catalogue (speedtests come rarely), and the one asked for
+    fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
+    chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
     labels = dict(choices)
     guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
@@ -94,10 +163,14 @@ async def _render(
             "range": request.query.get("range", "1h")
             if request.query.get("range") in RANGES
             else "1h",
-            "metric_names": [name for name, _ in metrics],
+            "metric_names": [(name, CATALOGUE.label(name)) for name in chartable],
+            "metric": picked,
             "live": [(name, format_value(name, value)) for name, value in metrics],
             "updated": latest[0] if latest else None,
             "rules": await monitor.alerts.list(guild_id),
+            "channels": _guilds(request).text_channels(guild_id),
+            "roles": _guilds(request).roles(guild_id),
+            "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
             "checks": await monitor.config.checks(guild_id),
             "tokens": await monitor.config.tokens(guild_id),
@@ -114,17 +187,21 @@ async def _render(
 
 @routes.get("/guilds/{guild_id}/monitoring")
 async def page(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     return await _render(request, guild_id)
 
 
 @routes.get("/guilds/{guild_id}/monitoring/series.json")
 async def series(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     host, _ = await _pick_host(request, guild_id)
-    metric = request.query.get("metric", "cpu.percent")
+    metric = request.query.get("metric", DEFAULT_METRIC)
+    try:
+        CATALOGUE.check(metric)
+    except UnknownMetric as exc:
+        raise PageError(400, f"metric: {exc}") from None
     span = RANGES.get(request.query.get("range", "1h"))
     if span is None:
         raise PageError(400, f"range must be one of {', '.join(RANGES)}.")
@@ -134,6 +211,10 @@ async def series(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "metric": metric,
+            "label": CATALOGUE.label(metric),
+            "unit": CATALOGUE.unit(metric),
+            "start": now - span,
+            "end": now,
             "tier": result.tier,
             "step": result.step_s,
             "points": [[ts, round(avg, 4), round(peak, 4)] for ts, avg, peak in result.points],
@@ -143,7 +224,7 @@ async def series(request: web.Request) -> web.Response:
 
 @routes.get("/guilds/{guild_id}/monitoring/live.json")
 async def live(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
     host, _ = await _pick_host(request, guild_id)
     latest = await _monitor(request).latest(host)
@@ -154,45 +235,20 @@ async def live(request: web.Request) -> web.Response:
     )
 
 
-def _float(form: Any, field: str, default: float | None = None) -> float | None:
-    raw = str(form.get(field, "")).strip()
-    if not raw:
-        return default
+def _field(reader: Any, form: Any, name: str, **options: Any) -> Any:
+    """A form reader's value, its PageError(400) turned into the rule form's field error."""
     try:
-        value = float(raw)
-    except ValueError:
-        raise RuleError(field, "must be a number") from None
-    if not math.isfinite(value):
-        raise RuleError(field, "must be a finite number")
-    return value
-
-
-def _int(form: Any, field: str, default: int) -> int:
-    raw = str(form.get(field, "")).strip()
-    if not raw:
-        return default
-    if not raw.lstrip("-").isdigit():
-        raise RuleError(field, "must be a whole number")
-    return int(raw)
-
-
-def _snowflake(form: Any, field: str, *, required: bool) -> int | None:
-    raw = str(form.get(field, "")).strip()
-    if not raw:
-        if required:
-            raise RuleError(field, "is required")
-        return None
-    if not raw.isdigit() or not 15 <= len(raw) <= 20:
-        raise RuleError(field, "must be an id of 15-20 digits")
-    return int(raw)
+        return reader(form, name, **options)
+    except PageError as exc:
+        raise RuleError(name, exc.message.removeprefix(f"{name}: ")) from None
 
 
 @routes.post("/guilds/{guild_id}/monitoring/rules")
 async def add_rule(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     user = await require_manage(request, guild_id)
     monitor = _monitor(request)
-    form = await request.post()
+    form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         given = str(form.get("host") or "").strip()
@@ -204,24 +260,39 @@ async def add_rule(request: web.Request) -> web.Response:
         )
         if host is None:
             raise RuleError("host", f"no host {given!r} reports here")
-        threshold = _float(form, "threshold")
-        if threshold is None:
-            raise RuleError("threshold", "is required")
-        known = set(await monitor.history.known_metrics())
-        if monitor.sampler.latest is not None:
-            known |= set(monitor.sampler.latest.metrics)
+        threshold = _field(form_float, form, "threshold")
+        duration = _field(form_int, form, "duration", required=False)
+        cooldown = _field(form_int, form, "cooldown", required=False)
         rule, severity = validate_rule(
             metric=str(form.get("metric", "")),
             comparison=str(form.get("comparison", "")),
             threshold=threshold,
-            known_metrics=known,
-            duration_s=_int(form, "duration", 0),
-            cooldown_s=_int(form, "cooldown", 300),
-            hysteresis=_float(form, "hysteresis"),
+            duration_s=0 if duration is None else duration,
+            cooldown_s=300 if cooldown is None else cooldown,
+            hysteresis=_field(form_float, form, "hysteresis", required=False),
             severity=str(form.get("severity") or "warning"),
         )
-        channel_id = _snowflake(form, "channel", required=True)
-        role_id = _snowflake(form, "role", required=False)
+        channel_id = _field(form_snowflake, form, "channel")
+        role_id = _field(form_snowflake, form, "role", required=False)
+        directory = _guilds(request)
+        try:
+            directory.check_channel(guild_id, channel_id)
+        except guild_objects.ForeignObject:
+            raise RuleError("channel", "pick one of this server's text channels") from None
+        if role_id is not None:
+            try:
+                directory.check_role(guild_id, role_id)
+            except guild_objects.ForeignObject:
+                raise RuleError("role", "pick one of this server's roles") from None
+        row = await monitor.alerts.add(
+            guild_id,
+            rule,
+            host=host,
+            severity=severity,
+            channel_id=channel_id,
+            role_id=role_id,
+            created_by=user.id,
+        )
     except RuleError as exc:
         return await _render(
             request,
@@ -230,59 +301,61 @@ async def add_rule(request: web.Request) -> web.Response:
             form={"rule": values},
             status=400,
         )
-    row = await monitor.alerts.add(
-        guild_id,
-        rule,
-        host=host,
-        severity=severity,
-        channel_id=channel_id,
-        role_id=role_id,
-        created_by=user.id,
-    )
+    except TooManyRules as exc:
+        return await _render(
+            request, guild_id, errors={"rule": {"rules": f"limit reached: {exc}"}},
+            form={"rule": values}, status=400,
+        )  # fmt: skip
     log.info("User %s added alert rule %s in guild %s", user.id, row.id, guild_id)
     await flash(request, f"Alert rule #{row.id} added.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id:\\d+}/delete")
+@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id}/delete")
 async def delete_rule(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
-    rule_id = int(request.match_info["rule_id"])
+    rule_id = _row_id(request, "rule_id")
     if not await _monitor(request).alerts.remove(guild_id, rule_id):
         raise PageError(404, f"This server has no alert rule #{rule_id}; reload the page.")
     await flash(request, f"Alert rule #{rule_id} removed.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
+def _check_field(reader: Any, form: Any, name: str, message: str, **options: Any) -> Any:
+    try:
+        return reader(form, name, **options)
+    except PageError:
+        raise CheckError(name, message) from None
+
+
 @routes.post("/guilds/{guild_id}/monitoring/checks")
 async def add_check(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     user = await require_manage(request, guild_id)
-    form = await request.post()
+    form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    monitor = _monitor(request)
     try:
-        port_raw = str(form.get("port", "")).strip()
-        port: int | None = None
-        if port_raw:
-            if not port_raw.lstrip("-").isdigit():
-                raise CheckError("port", "must be a port number from 1 to 65535")
-            port = int(port_raw)
-        timeout_raw = str(form.get("timeout", "") or "5").strip()
-        try:
-            timeout = float(timeout_raw)
-        except ValueError:
-            raise CheckError("timeout", "must be a number of seconds") from None
+        kind = str(form.get("kind", ""))
+        port = _check_field(
+            form_int, form, "port", "must be a port number from 1 to 65535", required=False
+        )
+        timeout = _check_field(
+            form_float, form, "timeout", "must be a number of seconds", required=False
+        )
         check = ServiceCheck(
             0,
             str(form.get("name", "")),
-            str(form.get("kind", "")),
+            kind,
             str(form.get("target", "")).strip(),
-            port if form.get("kind") == "tcp" else None,
-            timeout,
+            port if kind == "tcp" else None,
+            5.0 if timeout is None else timeout,
             str(form.get("expect", "")).strip(),
         ).validate()
-        row = await _monitor(request).config.add_check(guild_id, check)
+        # the bot's own network only with the owner's consent; checked again at each probe
+        await monitor.services.policy.addresses(check.host, check.probe_port)
+        row = await monitor.config.add_check(guild_id, check)
     except CheckError as exc:
         return await _render(
             request,
@@ -304,11 +377,11 @@ async def add_check(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id:\\d+}/delete")
+@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id}/delete")
 async def delete_check(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = route_guild_id(request)
     await require_manage(request, guild_id)
-    check_id = int(request.match_info["check_id"])
+    check_id = _row_id(request, "check_id")
     if not await _monitor(request).config.remove_check(guild_id, check_id):
         raise PageError(404, f"This server has no service check #{check_id}; reload the page.")
     await flash(request, "Service check removed.")

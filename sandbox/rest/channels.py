@@ -236,12 +236,18 @@ async def list_channels(req: RestRequest) -> list[dict[str, Any]]:
 async def create_channel(req: RestRequest) -> Reply:
     guild = guild_for_bot(req)
     require_guild(guild, req.me, perm.MANAGE_CHANNELS)
+    if req.limiter is not None:
+        decision = req.limiter.channel_creations_left(str(guild.id))
+        if not decision.allowed:
+            raise RateLimitedReply(decision)
     payload = req.body()
     channel = build_channel(req.state, guild, payload)
     if channel.overwrites:
         require_guild(guild, req.me, perm.MANAGE_ROLES)
         require_grantable(guild, req.me, overwrite_bits(channel.overwrites))
     req.world.store_channel(guild, channel)
+    if req.limiter is not None:
+        req.limiter.count_channel_creation(str(guild.id))
     return Reply(channel.to_dict(), 201)
 
 

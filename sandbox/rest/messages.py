@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -11,7 +10,8 @@ from urllib.parse import quote
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, FormErrors, unknown
-from sandbox.rest.base import Reply, RestRequest, RouteTable, UploadedFile
+from sandbox.ratelimit import OLD_MESSAGE_AGE
+from sandbox.rest.base import RateLimitedReply, Reply, RestRequest, RouteTable, UploadedFile
 from sandbox.rest.common import channel_for_bot, require_channel
 from sandbox.snowflake import snowflake_from_ms, snowflake_time_ms
 from sandbox.state import EPHEMERAL, TEXT_LIKE, Attachment, Channel, Guild, Message, User
@@ -173,7 +173,7 @@ def edit_message(
         kept_ids = {str(a.get("id")) for a in payload["attachments"] or []}
         message.attachments = [a for a in message.attachments if str(a.id) in kept_ids]
     message.attachments += _attachments(world, message.channel_id, payload, files or [])
-    message.edited_timestamp = datetime.now(UTC).isoformat()
+    message.edited_timestamp = datetime.fromtimestamp(world.clock.time(), UTC).isoformat()
     world.update_message(message)
     return message
 
@@ -217,7 +217,7 @@ async def bulk_delete(req: RestRequest) -> Reply:
     limits.check_length(errors, ("messages",), ids, 2, 100, required=True)
     errors.raise_if_any()
     parsed = [int(i) for i in ids]
-    oldest_ok = snowflake_from_ms(int((time.time() - 14 * 86400) * 1000))
+    oldest_ok = snowflake_from_ms(int((req.world.clock.time() - 14 * 86400) * 1000))
     if any(i < oldest_ok for i in parsed):
         raise ApiError(400, 50034, "You can only bulk delete messages that are under 14 days old.")
     by_id = req.state.messages.get(channel.id, {})
@@ -254,6 +254,12 @@ async def send_message(req: RestRequest) -> dict[str, Any]:
     if payload.get("message_reference"):
         needed |= perm.READ_MESSAGE_HISTORY
     require_channel(guild, channel, req.me, needed)
+    if payload.get("enforce_nonce") and payload.get("nonce") is not None:
+        # Discord: a nonce this author used in the channel in the last few minutes gets
+        # the message it made then, not a second one.
+        for earlier in reversed(req.state.channel_messages(channel.id)[-100:]):
+            if earlier.author.id == req.me and str(earlier.nonce) == str(payload["nonce"]):
+                return req.world.message_payload(earlier)
     message = create_message(req.world, channel, req.world.bot_user, payload, req.files)
     return req.world.message_payload(message)
 
@@ -271,6 +277,10 @@ async def patch_message(req: RestRequest) -> dict[str, Any]:
         require_channel(guild, channel, req.me, perm.EMBED_LINKS)
     if req.files:
         require_channel(guild, channel, req.me, perm.ATTACH_FILES)
+    if req.limiter is not None and req.world.clock.age_of(message.id) > OLD_MESSAGE_AGE:
+        decision = req.limiter.check_old_message_edit(str(channel.id))
+        if not decision.allowed:
+            raise RateLimitedReply(decision)
     edit_message(req.world, message, payload, req.files)
     return req.world.message_payload(message)
 
@@ -292,7 +302,7 @@ async def typing(req: RestRequest) -> Reply:
     data: dict[str, Any] = {
         "channel_id": str(channel.id),
         "user_id": str(req.me),
-        "timestamp": int(time.time()),
+        "timestamp": int(req.world.clock.time()),
     }
     if guild is not None:
         data["guild_id"] = str(guild.id)

@@ -14,6 +14,7 @@
     as: root.dataset.as,
   };
   const messages = document.getElementById("dc-messages");
+  const channelList = document.getElementById("dc-channels");
   const modalBox = document.getElementById("dc-modal");
   const statusLine = document.getElementById("dc-status");
   let version = root.dataset.version;
@@ -51,13 +52,22 @@
       headers: { Accept: "application/json" },
     });
     if (!response.ok) {
-      throw new Error("The page could not load the channel (HTTP " + response.status + ").");
+      const failure = await response.json().catch(function () {
+        return {};
+      });
+      throw new Error(
+        failure.error || "The page could not load the channel (HTTP " + response.status + ")."
+      );
     }
     const view = await response.json();
     if (view.version === version) {
       return;
     }
     version = view.version;
+    if (channelList && view.channels !== channelList.dataset.shown) {
+      channelList.innerHTML = view.channels; // rendered and escaped by the server's templates
+      channelList.dataset.shown = view.channels;
+    }
     const stick = nearBottom();
     messages.innerHTML = view.messages; // rendered and escaped by the server's templates
     if (stick) {

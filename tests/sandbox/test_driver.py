@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import nextcord
 import pytest
 from nextcord.ext import commands
 
-from sandbox.driver import SandboxDriver
+from sandbox.driver import MemberDriver, SandboxDriver
 from sandbox.server import SandboxServer
 from sandbox.state import Guild
 from tests.sandbox.conftest import DEMO, BotStarter, make_bot
@@ -76,11 +77,46 @@ async def test_slash_command_with_subcommand_and_options(
     await start_bot(bot)
     await driver.server.wait_for_command("dice")
     carol = driver.member("carol")
-    public = await carol.run("dice roll", channel="general", sides=20)
+    public = await carol.run("dice roll", {"sides": 20}, channel="general")
     assert (public.type, public.content, public.ephemeral) == (4, "d20 by carol", False)
-    secret = await carol.run("/dice roll", channel="general", sides=6, secret=True)
+    secret = await carol.run("/dice roll", {"sides": 6, "secret": True}, channel="general")
     assert secret.ephemeral and secret.content == "d6 by carol"
     assert secret.message.interaction_metadata["user"]["id"] == str(carol.id)
+
+
+async def test_options_named_like_the_drivers_own_parameters(
+    driver: SandboxDriver, demo: Guild, start_bot: BotStarter
+) -> None:
+    """Regression: ``run(..., channel=...)`` once took options as ``**kwargs``, so a command
+    with a ``channel`` option (``/alert add``) failed with "multiple values for 'channel'"."""
+    bot = make_bot()
+
+    @bot.slash_command(name="echo", description="Echoes its options")
+    async def echo(
+        interaction: nextcord.Interaction,
+        command: str = nextcord.SlashOption(description="d"),
+        options: str = nextcord.SlashOption(description="d"),
+        channel: nextcord.abc.GuildChannel = nextcord.SlashOption(description="d"),  # noqa: B008
+        timeout: int = nextcord.SlashOption(description="d"),
+    ) -> None:
+        await interaction.response.send_message(f"{command} {options} #{channel} {timeout}")
+
+    await start_bot(bot)
+    await driver.server.wait_for_command("echo")
+    own = set(inspect.signature(MemberDriver.run).parameters)
+    own |= set(inspect.signature(MemberDriver.invoke).parameters)
+    own.discard("self")
+    values: dict[str, object] = {
+        "command": "c",
+        "options": "o",
+        "channel": demo.channel("rules").id,
+        "timeout": 7,
+    }
+    assert own <= set(values), "every driver parameter needs an option of that name here"
+    answer = await driver.member("carol").run("echo", values, channel="general", timeout=5)
+    assert answer.content == "c o #rules 7"
+    assert answer.message is not None
+    assert answer.message.channel_id == demo.channel("general").id
 
 
 async def test_deferred_answer_waits_for_the_follow_up(

@@ -341,3 +341,141 @@ async def test_reset_world_asks_first_then_the_bot_sees_the_old_guild_go_and_a_n
         await asyncio.sleep(0.02)
     world = parse_world(saved.read_text())
     assert list(world.state["guilds"]) == [new.id]
+
+
+async def test_command_options_named_channel_or_timeout_run_from_the_page(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """Regression: an option called ``channel`` (``/alert add``, ``/dashboard create``) met the
+    driver's own ``channel`` parameter and the page answered HTTP 500."""
+    csrf = await sign_in(client, stack)
+    bot = stack.process.bot
+
+    @bot.slash_command(name="where", description="Names a channel")
+    async def where(
+        interaction: nextcord.Interaction,
+        channel: nextcord.abc.GuildChannel = nextcord.SlashOption(description="d"),  # noqa: B008
+        timeout: int = nextcord.SlashOption(description="d"),
+        command: str = nextcord.SlashOption(description="d"),
+    ) -> None:
+        await interaction.response.send_message(f"#{channel} {timeout} {command}", ephemeral=True)
+
+    await bot.sync_all_application_commands()
+    await stack.server.wait_for_command("where")
+    status_channel = stack.server.state.find_guild("Foundry Homelab").channel("status")
+    options = {"channel": str(status_channel.id), "timeout": "7", "command": "x"}
+    status, answer = await post(
+        client, "/sandbox/api/command", csrf, {**ids(stack), "command": "where", "options": options}
+    )
+    assert status == 200, answer
+    assert answer["answered"] and answer["content"] == "#status 7 x"
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PLAN = "```diff\n+ #new-channel\n  - #kept (indented)\n```"
+
+
+async def send_plan_with_files(stack: OfflineStack) -> nextcord.Message:
+    """A bot message as /template apply and /template export post them: a code block with a
+    language, a JSON file, an image and a file that must never render as a page."""
+    import io
+
+    guild = stack.server.state.find_guild("Foundry Homelab")
+    channel = stack.process.bot.get_channel(guild.channel("general").id)
+    files = [
+        nextcord.File(io.BytesIO(b'{"name": "homelab"}'), "template.json"),
+        nextcord.File(io.BytesIO(tiny_png()), "chart.png"),
+        nextcord.File(io.BytesIO(b"<svg onload=alert(1)></svg>"), "evil.svg"),
+    ]
+    return await channel.send(PLAN, files=files, allowed_mentions=nextcord.AllowedMentions.none())
+
+
+async def test_code_blocks_and_attachments_are_drawn(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """Regression: a ```diff block showed a literal "``diff" and lost its indentation, and
+    attachments (the JSON of /template export) were not shown at all."""
+    await sign_in(client, stack)
+    await send_plan_with_files(stack)
+    view = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    html = view["messages"]
+    assert '<pre class="dc-codeblock" data-language="diff">' in html
+    assert "<code>+ #new-channel\n  - #kept (indented)</code></pre>" in html
+    assert "``diff" not in html
+    links = dict(re.findall(r'<a class="dc-file" href="([^"]+)" download="([^"]+)"', html))
+    assert sorted(links.values()) == ["evil.svg", "template.json"]
+    [image] = re.findall(r'<img class="dc-attachment-image" src="([^"]+)" alt="chart.png"', html)
+
+    by_name = {name: url for url, name in links.items()}
+    exported = await client.get(by_name["template.json"])
+    assert exported.status == 200 and await exported.read() == b'{"name": "homelab"}'
+    assert exported.headers["Content-Type"] == "application/octet-stream"
+    assert exported.headers["Content-Disposition"] == "attachment; filename*=UTF-8''template.json"
+    svg = await client.get(by_name["evil.svg"])
+    assert svg.headers["Content-Type"] == "application/octet-stream"
+    assert svg.headers["Content-Disposition"].startswith("attachment;")
+    png = await client.get(image)
+    assert png.headers["Content-Type"] == "image/png" and (await png.read()) == tiny_png()
+    assert (await client.get("/sandbox/attachments/1/x.json")).status == 404
+    assert (await client.get("/sandbox/attachments/abc/x.json")).status == 404
+
+
+async def test_attachments_are_for_owners_only(client: TestClient, stack: OfflineStack) -> None:
+    await send_plan_with_files(stack)
+    attachment = next(iter(stack.server.attachments.values()))
+    url = f"/sandbox/attachments/{attachment.id}/{attachment.filename}"
+    assert (await client.get(url, allow_redirects=False)).status == 302  # sign in first
+    await redeem_link(client, stack, stack.server.state.find_user("bob").id)
+    assert (await client.get(url)).status == 403
+
+
+async def test_the_channel_list_follows_channel_changes(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """Regression: the list was drawn once with the page; after a template apply made or
+    removed channels it stayed stale until a reload."""
+    await sign_in(client, stack)
+    before = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert "brand-new" not in before["channels"] and ">general</a>" in before["channels"]
+    guild = stack.process.bot.get_guild(stack.server.state.find_guild("Foundry Homelab").id)
+    assert guild is not None
+    created = await guild.create_text_channel("brand-new")
+    after = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert after["version"] != before["version"]
+    assert f"channel={created.id}" in after["channels"] and ">brand-new</a>" in after["channels"]
+    await guild.create_category('<img src=x onerror="alert(1)">')
+    hostile = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert "<img" not in hostile["channels"] and "&lt;img src=x" in hostile["channels"]
+
+
+async def test_template_export_from_the_page_shows_the_json_file(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """Regression (issue 14.7): /template export answered with a file the page never showed."""
+    csrf = await sign_in(client, stack)
+    await stack.server.wait_for_command("template")
+    body = {**ids(stack), "command": "template export", "options": {"name": "homelab"}}
+    status, answer = await post(client, "/sandbox/api/command", csrf, body)
+    assert status == 200 and answer["answered"], answer
+    view = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    [(url, name)] = re.findall(
+        r'<a class="dc-file" href="([^"]+)" download="([^"]+)"', view["messages"]
+    )
+    assert name == "homelab.json"
+    download = await client.get(url)
+    assert download.status == 200 and (await download.json(content_type=None))["name"]

@@ -91,3 +91,68 @@ async def test_owner_resets_the_world_from_the_sandbox_page(
         assert await page.get_by_test_id("guild-name").inner_text() == "Foundry Homelab"
         await page.screenshot(path="/tmp/foundrycord-sandbox-after-reset.png", full_page=True)
         assert errors == []
+
+
+async def test_code_block_attachments_and_new_channels_in_chromium(
+    start_offline_stack: StackStarter,
+) -> None:
+    """A ```diff plan keeps its language and indentation, the exported JSON is a download link,
+    a chart is an image that loads, and a channel made meanwhile appears without a reload."""
+    from tests.sandbox.test_page import PLAN, send_plan_with_files
+
+    stack = await start_offline_stack(web=True)
+    web_url = stack.process.web_url
+    assert web_url is not None
+    await send_plan_with_files(stack)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(  # CSP refusals show here; failed loads are the response check's
+            "console",
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
+        await page.goto(await stack.sign_in_link(base=web_url))
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{web_url}/guilds")
+        await page.goto(f"{web_url}/sandbox")
+        await page.get_by_role("link", name="general").click()
+
+        block = page.locator('pre.dc-codeblock[data-language="diff"] code')
+        await block.wait_for(state="visible")
+        assert await block.inner_text() == PLAN.split("\n", 1)[1].removesuffix("\n```")
+        assert await page.get_by_text("``diff").count() == 0
+        language = page.locator('pre.dc-codeblock[data-language="diff"] .dc-code-language')
+        assert await language.inner_text() == "diff"
+
+        exported = page.locator("a.dc-file", has_text="template.json")
+        await exported.wait_for(state="visible")
+        assert await exported.get_attribute("download") == "template.json"
+        chart = page.locator('img.dc-attachment-image[alt="chart.png"]')
+        await chart.wait_for(state="visible")
+        await page.wait_for_function(
+            "() => document.querySelector('img.dc-attachment-image').naturalWidth === 1"
+        )
+
+        guild = stack.process.bot.get_guild(stack.server.state.find_guild("Foundry Homelab").id)
+        assert guild is not None
+        await guild.create_text_channel("made-by-apply")
+        await (
+            page.get_by_test_id("channels")
+            .get_by_role("link", name="made-by-apply")
+            .wait_for(state="visible", timeout=5000)
+        )
+        await page.screenshot(path=str(SCREENSHOT.with_name("foundrycord-sandbox-files.png")))
+        assert errors == []

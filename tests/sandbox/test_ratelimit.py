@@ -273,3 +273,48 @@ def test_followups_are_limited_per_token(limiter: RateLimiter) -> None:
     assert limiter.check(original, "tok-a").allowed
     assert limiter.check(route, "tok-a").status == 429
     assert limiter.check(route, "tok-b").allowed
+
+
+def test_old_message_edits_3_per_6_s_per_channel_answer_30046(
+    limiter: RateLimiter, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        assert limiter.check(EDIT, "7").allowed
+        assert limiter.check_old_message_edit("7").allowed
+    assert limiter.check(EDIT, "7").allowed  # the edit bucket (5 per 5 s) still has room
+    decision = limiter.check_old_message_edit("7")
+    assert decision.status == 429
+    assert decision.body == {
+        "message": "Maximum number of edits to messages older than 1 hour reached. Try again later",
+        "code": 30046,
+        "retry_after": 6.0,
+        "global": False,
+    }
+    assert decision.headers["Via"] == "1.1 google"
+    assert decision.headers["X-RateLimit-Scope"] == "user"
+    assert int(decision.headers["X-RateLimit-Remaining"]) > 0  # the hidden sub-limit
+    assert limiter.check_old_message_edit("8").allowed  # per channel
+    clock.advance(5.9)
+    assert not limiter.check_old_message_edit("7").allowed
+    clock.advance(0.1)
+    assert limiter.check_old_message_edit("7").allowed
+
+
+def test_500_channel_creations_per_guild_per_day(limiter: RateLimiter, clock: FakeClock) -> None:
+    for _ in range(499):
+        limiter.count_channel_creation("1")
+    assert limiter.channel_creations_left("1").allowed  # checking counts nothing
+    assert limiter.channel_creations_left("1").allowed
+    limiter.count_channel_creation("1")
+    decision = limiter.channel_creations_left("1")
+    assert decision.status == 429 and decision.body is not None
+    assert decision.body["retry_after"] == pytest.approx(86400.0)
+    assert (
+        decision.headers["X-RateLimit-Scope"] == "user"
+        and "X-RateLimit-Bucket" not in decision.headers
+    )
+    assert limiter.channel_creations_left("2").allowed  # per guild
+    clock.advance(86399.0)
+    assert not limiter.channel_creations_left("1").allowed
+    clock.advance(1.0)
+    assert limiter.channel_creations_left("1").allowed

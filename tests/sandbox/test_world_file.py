@@ -150,6 +150,38 @@ def test_a_corrupt_file_is_set_aside_with_one_line_and_nothing_installed(
     assert len(lines) == 1 and reason in lines[0] and result.set_aside_as.name in lines[0]
 
 
+@pytest.mark.parametrize("opener", ["[", '{"a":'])
+def test_a_file_nested_100000_deep_is_set_aside_like_a_corrupt_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, opener: str
+) -> None:
+    """Regression: json.loads raised RecursionError, which stopped every start."""
+    closer = "]" if opener == "[" else "}"
+    content = (
+        '{"format": "foundrycord-sandbox-world", "version": 1, "snowflakes": {}, '
+        f'"server": {{}}, "state": {{"x": {opener * 100_000}1{closer * 100_000}}}}}'
+    )
+    path = tmp_path / "sandbox_world.json"
+    path.write_text(content)
+    server = _server()
+    with caplog.at_level(logging.ERROR, logger="sandbox.world_file"):
+        result = load_saved_world(server, path)
+    assert not result.restored and result.set_aside_as is not None
+    assert server.state.guilds == {}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "nested deeper than 200 levels" in line and result.set_aside_as.name in line
+
+
+def test_depth_is_counted_outside_strings_only() -> None:
+    assert world_file.json_depth('{"a": ["[[[[", {"b": "\\"]]"}]}', 50) == 3
+    assert world_file.json_depth("[" * 10 + "]" * 10, 5) == 6  # stops once past the limit
+
+
+def test_a_real_world_is_far_below_the_depth_limit(tmp_path: Path) -> None:
+    server, _, path = _world(tmp_path)
+    save_world(server, path)
+    assert world_file.json_depth(path.read_text(), world_file.MAX_DEPTH) < 40
+
+
 def test_a_binary_file_is_treated_as_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "sandbox_world.json"
     path.write_bytes(b"\xff\xfe\x00garbage")

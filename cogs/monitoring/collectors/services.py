@@ -1,16 +1,26 @@
 """Service checks an admin configures: a TCP port is open (or closed), an HTTP(S) URL
-answers with the expected status. Each has its own timeout; latency is measured."""
+answers with the expected status. Each has its own timeout; latency is measured.
+
+A server manager must not make the bot probe its own network: a target that is or resolves
+to a loopback, link-local, private, unspecified or otherwise non-public address is refused
+unless the owner allowed it (`MONITORING_ALLOW_PRIVATE_TARGETS`). The name is resolved and
+every address checked when the check is saved and again at every probe (DNS can change);
+a probe connects only to addresses it checked, and the result says why it was refused."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from cogs.monitoring.collectors import Reading
 
@@ -56,6 +66,125 @@ class ServiceCheck:
             raise CheckError("timeout", "must be between 0.1 and 60 seconds")
         return self
 
+    @property
+    def host(self) -> str:
+        """The name or address the check connects to."""
+        if self.kind == "http":
+            return urlsplit(self.target).hostname or ""
+        return self.target.strip()
+
+    @property
+    def probe_port(self) -> int:
+        if self.kind == "http":
+            parts = urlsplit(self.target)
+            return parts.port or (443 if parts.scheme == "https" else 80)
+        return self.port or 0
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+CONSENT = (
+    "probing the bot's own network needs the owner's consent "
+    "(MONITORING_ALLOW_PRIVATE_TARGETS=true in the bot's settings)"
+)
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (IPv4 and IPv6)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def why_not_public(address: str) -> str | None:
+    """What kind of non-public address this is, or None for a public one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind, hit in (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("private", ip.is_private),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+    ):
+        if hit:
+            return kind
+    return None if ip.is_global else "non-public"
+
+
+@dataclass
+class TargetPolicy:
+    """Which addresses checks may reach; `resolve` is replaceable for tests."""
+
+    allow_private: bool = False
+    resolve: Resolver = field(default=system_resolve)
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to; CheckError("target", why) when one is not allowed
+        or the name does not resolve."""
+        name = host.strip().strip("[]")
+        found = _literal(name)
+        if found is None:
+            try:
+                found = await self.resolve(name, port)
+            except OSError as exc:
+                raise CheckError("target", f"{name} does not resolve ({exc})") from None
+            if not found:
+                raise CheckError("target", f"{name} does not resolve")
+        if not self.allow_private:
+            for address in found:
+                kind = why_not_public(address)
+                if kind is not None:
+                    shown = name if name == address else f"{name} resolves to {address}, which"
+                    raise CheckError("target", f"{shown} is a {kind} address; {CONSENT}")
+        return found
+
+
+class TargetRefused(OSError):
+    """Raised inside aiohttp's connector when the policy refuses an address."""
+
+
+def _literal(name: str) -> list[str] | None:
+    try:
+        return [str(ipaddress.ip_address(name))]
+    except ValueError:
+        return None
+
+
+class _CheckedResolver(AbstractResolver):
+    """aiohttp's resolver for HTTP checks: the addresses a connection uses are the ones the
+    policy checked, so a DNS answer that changes between check and connect cannot slip by."""
+
+    def __init__(self, policy: TargetPolicy) -> None:
+        self.policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        try:
+            found = await self.policy.addresses(host, port)
+        except CheckError as exc:
+            raise TargetRefused(exc.message) from None
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in found
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def checked_session(policy: TargetPolicy) -> aiohttp.ClientSession:
+    """An HTTP session that connects only to addresses `policy` allows."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=_CheckedResolver(policy)))
+
 
 @dataclass
 class CheckResult:
@@ -64,22 +193,35 @@ class CheckResult:
     detail: str
 
 
-async def run_check(check: ServiceCheck, http: aiohttp.ClientSession | None = None) -> CheckResult:
-    """One check, bounded by its own timeout; never raises."""
+async def run_check(
+    check: ServiceCheck,
+    http: aiohttp.ClientSession | None = None,
+    policy: TargetPolicy | None = None,
+) -> CheckResult:
+    """One check, bounded by its own timeout; never raises. `http` must come from
+    `checked_session(policy)`; `policy` defaults to public targets only."""
+    policy = policy or TargetPolicy()
     started = time.perf_counter()
     try:
+        addresses = await asyncio.wait_for(
+            policy.addresses(check.host, check.probe_port), check.timeout_s
+        )
         if check.kind == "tcp":
-            return await _tcp(check, started)
-        return await _http(check, started, http)
+            return await _tcp(check, started, addresses[0])
+        return await _http(check, started, http, policy)
+    except CheckError as exc:
+        return CheckResult(False, None, f"refused: {exc.message}")
+    except TimeoutError:
+        return CheckResult(False, None, f"no answer within {check.timeout_s:g} s")
     except Exception as exc:  # a check's failure is its result
         return CheckResult(False, None, f"{type(exc).__name__}: {exc}")
 
 
-async def _tcp(check: ServiceCheck, started: float) -> CheckResult:
+async def _tcp(check: ServiceCheck, started: float, address: str) -> CheckResult:
     want_open = check.expect != "closed"
     try:
         _, writer = await asyncio.wait_for(
-            asyncio.open_connection(check.target, check.port), check.timeout_s
+            asyncio.open_connection(address, check.port), check.timeout_s
         )
     except TimeoutError:
         return CheckResult(not want_open, None, f"no answer within {check.timeout_s:g} s")
@@ -93,12 +235,12 @@ async def _tcp(check: ServiceCheck, started: float) -> CheckResult:
 
 
 async def _http(
-    check: ServiceCheck, started: float, http: aiohttp.ClientSession | None
+    check: ServiceCheck, started: float, http: aiohttp.ClientSession | None, policy: TargetPolicy
 ) -> CheckResult:
     expected = int(check.expect) if check.expect else 200
     timeout = aiohttp.ClientTimeout(total=check.timeout_s)
     own = http is None
-    session = http or aiohttp.ClientSession()
+    session = http or checked_session(policy)
     try:
         async with session.get(check.target, timeout=timeout, allow_redirects=False) as response:
             await response.read()
@@ -107,6 +249,10 @@ async def _http(
             return CheckResult(ok, latency, f"HTTP {response.status} (expected {expected})")
     except TimeoutError:
         return CheckResult(False, None, f"no answer within {check.timeout_s:g} s")
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, TargetRefused):
+            return CheckResult(False, None, f"refused: {exc.os_error}")
+        raise
     finally:
         if own:
             await session.close()
@@ -121,8 +267,9 @@ class ServicesCollector:
 
     name = "services"
 
-    def __init__(self, load_checks: Any) -> None:
+    def __init__(self, load_checks: Any, policy: TargetPolicy | None = None) -> None:
         self.load_checks = load_checks
+        self.policy = policy or TargetPolicy()
         self._http: aiohttp.ClientSession | None = None
         self._round: asyncio.Task[Reading] | None = None
         self._latest = Reading()
@@ -134,8 +281,8 @@ class ServicesCollector:
         if not checks:
             return Reading()
         if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession()
-        results = await asyncio.gather(*(run_check(c, self._http) for c in checks))
+            self._http = checked_session(self.policy)
+        results = await asyncio.gather(*(run_check(c, self._http, self.policy) for c in checks))
         metrics: dict[str, float] = {}
         rows = []
         for check, result in zip(checks, results, strict=True):

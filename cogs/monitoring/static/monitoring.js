@@ -35,23 +35,44 @@
     },
   });
 
+  const empty = document.getElementById("chart-empty");
+
+  // The metric the page was opened with (the server selected it in the picker from the
+  // URL); the picker is the truth from then on.
+  function metric() {
+    return metricPicker.value || canvas.dataset.metric || "cpu.percent";
+  }
+
   function query() {
-    const params = new URLSearchParams({host: hostPicker.value, range: rangePicker.value, metric: metricPicker.value || "cpu.percent"});
+    const params = new URLSearchParams({host: hostPicker.value, range: rangePicker.value, metric: metric()});
     return params.toString();
   }
 
   async function load() {
-    const response = await fetch(canvas.dataset.seriesUrl + "?" + query(), {credentials: "same-origin"});
+    const shown = query();
+    const response = await fetch(canvas.dataset.seriesUrl + "?" + shown, {credentials: "same-origin"});
     if (!response.ok) { status.textContent = "Could not load the history (HTTP " + response.status + ")."; return; }
     const body = await response.json();
+    // a reload or a shared link shows the same chart
+    window.history.replaceState(null, "", window.location.pathname + "?" + shown);
     span = spans[rangePicker.value] || 3600;
     chart.data.datasets[0].data = body.points.map((p) => ({x: p[0], y: p[1]}));
     chart.data.datasets[1].data = body.points.map((p) => ({x: p[0], y: p[2]}));
     chart.data.datasets[1].hidden = body.tier === 0;
+    // the axis spans the range asked for, so an empty range never falls back to 0 (1970)
+    chart.options.scales.x.min = body.start;
+    chart.options.scales.x.max = body.end;
     chart.update();
     canvas.dataset.points = String(body.points.length);
-    document.getElementById("chart-title").textContent = body.metric + " · " + canvas.dataset.host;
-    status.textContent = body.points.length + " points, " + tierNames[body.tier] + ".";
+    canvas.dataset.shown = body.metric;
+    document.getElementById("chart-title").textContent = body.label + " (" + body.metric + ") · " + canvas.dataset.host;
+    if (body.points.length === 0) {
+      empty.classList.remove("d-none");
+      status.textContent = "No data for this range yet.";
+    } else {
+      empty.classList.add("d-none");
+      status.textContent = body.points.length + " points, " + tierNames[body.tier] + ".";
+    }
   }
 
   async function refreshLive() {

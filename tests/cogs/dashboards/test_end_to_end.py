@@ -63,7 +63,9 @@ async def create(foundry: Foundry, preset: str = "system") -> tuple[SandboxDrive
     await foundry.server.wait_for_command("guild")
     await foundry.server.wait_for_command("dashboard")
     await approve(foundry, driver)
-    answer = await driver.member("bob").run("dashboard create", channel="status", preset=preset)
+    answer = await driver.member("bob").run(
+        "dashboard create", {"preset": preset}, channel="status"
+    )
     assert answer.ephemeral and "Dashboard #1" in answer.content
     message = await driver.wait_for_reply("status")
     dash = service(foundry)
@@ -224,12 +226,12 @@ async def test_commands_list_refresh_and_remove(foundry: Foundry, metrics: FakeM
     bob = driver.member("bob")
     listed = await bob.run("dashboard list", channel="general")
     assert "#1 **System overview** in <#" in listed.content
-    refreshed = await bob.run("dashboard refresh", channel="general", id=1)
+    refreshed = await bob.run("dashboard refresh", {"id": 1}, channel="general")
     assert "updated within a few seconds" in refreshed.content
     await edited(foundry, driver, 0)  # forced: edited even though nothing changed
-    refused = await driver.member("carol").run("dashboard remove", channel="general", id=1)
+    refused = await driver.member("carol").run("dashboard remove", {"id": 1}, channel="general")
     assert "Manage Server" in refused.content
-    removed = await bob.run("dashboard remove", channel="general", id=1)
+    removed = await bob.run("dashboard remove", {"id": 1}, channel="general")
     assert "removed" in removed.content
     channel = foundry.guild.channel("status")
     assert message.id not in [m.id for m in foundry.server.state.channel_messages(channel.id)]

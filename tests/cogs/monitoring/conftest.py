@@ -9,15 +9,50 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.guild_objects import ForeignObject
 from cogs.monitoring import HERE
 from cogs.monitoring import web as monitoring_web
 from cogs.monitoring.cog import SETTINGS
 from cogs.monitoring.monitor import Monitor
 from tests.bot.conftest import foundry  # noqa: F401
-from tests.web.conftest import clock, ctx, db, left_guilds, live, make_settings  # noqa: F401
+from tests.web.conftest import (  # noqa: F401
+    GUILD_ID,
+    clock,
+    ctx,
+    db,
+    left_guilds,
+    live,
+    make_settings,
+)
 from web.context import WebContext
 
 WEB_HOST = "web-host"
+CHANNEL_ID = 123456789012345678
+ROLE_ID = 223456789012345678
+OTHER_GUILD_CHANNEL_ID = 323456789012345678
+
+
+class FakeGuildDirectory:
+    """The web page's view of the guilds' channels and roles, without a gateway: the test
+    guild has #status and @Ops; another guild has a channel of its own."""
+
+    def __init__(self) -> None:
+        self.channels = {GUILD_ID: [(CHANNEL_ID, "status")], 1: [(OTHER_GUILD_CHANNEL_ID, "b")]}
+        self.role_list = {GUILD_ID: [(ROLE_ID, "Ops")]}
+
+    def text_channels(self, guild_id: int) -> list[tuple[int, str]]:
+        return self.channels.get(guild_id, [])
+
+    def roles(self, guild_id: int) -> list[tuple[int, str]]:
+        return self.role_list.get(guild_id, [])
+
+    def check_channel(self, guild_id: int, channel_id: int) -> None:
+        if channel_id not in dict(self.text_channels(guild_id)):
+            raise ForeignObject(f"channel {channel_id} is not a text channel of this server.")
+
+    def check_role(self, guild_id: int, role_id: int) -> None:
+        if role_id not in dict(self.roles(guild_id)):
+            raise ForeignObject(f"role {role_id} is not a role of this server.")
 
 
 @pytest.fixture
@@ -41,6 +76,9 @@ async def monitoring_ctx(ctx: WebContext, monitor: Monitor) -> WebContext:  # no
         template_dirs=[HERE / "templates"],
         static_dirs={"monitoring": HERE / "static"},
         guild_tabs=[GuildTab("Monitoring", "monitoring")],
-        app_keys={monitoring_web.MONITOR_KEY: monitor},
+        app_keys={
+            monitoring_web.MONITOR_KEY: monitor,
+            monitoring_web.GUILDS_KEY: FakeGuildDirectory(),
+        },
         token_paths=frozenset({monitoring_web.INGEST_PATH}),
     )

@@ -7,7 +7,7 @@ import threading
 import time
 
 from cogs.monitoring.collectors import Reading
-from cogs.monitoring.sampler import MIN_INTERVAL_S, Sampler, Source
+from cogs.monitoring.sampler import MIN_INTERVAL_S, PRIME_GAP_S, Sampler, Source
 
 
 async def test_a_slow_collector_delays_neither_the_others_nor_the_loop() -> None:
@@ -88,9 +88,11 @@ async def test_run_ticks_on_schedule() -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(sampler.run(stop))
     await asyncio.sleep(0.1)
+    assert sampler.primed and sampler.ticks == 0  # primed at once, first sample 1 s later
+    await asyncio.sleep(PRIME_GAP_S)
     stop.set()
     await asyncio.wait_for(task, 1)  # stops at once, between ticks
-    assert sampler.ticks == 1  # first tick at once, the next one 2 s later
+    assert sampler.ticks == 1  # the first real tick, the next one 2 s later
     sampler.close()
 
 

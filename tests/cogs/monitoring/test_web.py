@@ -10,13 +10,13 @@ from aiohttp.test_utils import TestClient
 
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.web import REFUSALS
-from tests.cogs.monitoring.conftest import WEB_HOST
+from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, ROLE_ID, WEB_HOST
 from tests.web.conftest import ADMIN_ID, GUILD_ID, MEMBER_ID, csrf_token, sign_in
 from web.app import create_app
 from web.context import WebContext
 
 PAGE = f"/guilds/{GUILD_ID}/monitoring"
-CHANNEL = "123456789012345678"
+CHANNEL = str(CHANNEL_ID)
 
 
 @pytest.fixture
@@ -74,10 +74,24 @@ RULE = {"metric": "cpu.percent", "comparison": ">", "threshold": "90", "channel"
     ("changes", "field", "words"),
     [
         ({"metric": "cpu.nope"}, "metric", "unknown metric"),
+        ({"metric": "memory.percent"}, "metric", "did you mean mem.percent"),
+        ({"metric": "gpu.0.utilization"}, "metric", "did you mean gpu.{index}.util"),
         ({"threshold": "101"}, "threshold", "between 0 and 100"),
-        ({"threshold": "lots"}, "threshold", "must be a number"),
-        ({"channel": "general"}, "channel", "must be an id"),
+        ({"threshold": "lots"}, "threshold", "is not a number"),
+        ({"threshold": "inf"}, "threshold", "must be a finite number"),
+        ({"threshold": "nan"}, "threshold", "must be a finite number"),
+        ({"threshold": "1e999"}, "threshold", "must be a finite number"),
+        ({"channel": "general"}, "channel", "is not a Discord id"),
+        ({"channel": "²"}, "channel", "is not a Discord id"),
+        ({"channel": str(2**63)}, "channel", "is not a Discord id"),
+        ({"channel": "1" * 25}, "channel", "is not a Discord id"),
+        ({"role": "١٢٣"}, "role", "is not a Discord id"),  # Arabic-Indic digits
+        ({"role": str(2**64 + 5)}, "role", "is not a Discord id"),
+        # ids of another server: refused when saved
+        ({"channel": str(OTHER_GUILD_CHANNEL_ID)}, "channel", "this server&#39;s text channels"),
+        ({"role": str(OTHER_GUILD_CHANNEL_ID)}, "role", "this server&#39;s roles"),
         ({"duration": "-4"}, "duration", "between 0 and 86400"),
+        ({"duration": "³"}, "duration", "not a whole number"),
     ],
 )
 async def test_bad_rules_are_refused_naming_the_field(
@@ -143,6 +157,7 @@ async def test_bad_checks_are_refused_naming_the_field(
 async def test_a_good_check_is_added(
     client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
 ) -> None:
+    monitor.services.policy.allow_private = True  # the owner allowed the bot's own network
     token = await admin(client, monitoring_ctx)
     response = await client.post(
         PAGE + "/checks",
@@ -154,6 +169,52 @@ async def test_a_good_check_is_added(
     assert (check.kind, check.target, check.port) == ("tcp", "10.0.0.5", 5432)
     page = await (await client.get(PAGE)).text()
     assert "10.0.0.5" not in page  # addresses hidden unless the guild shows them
+
+
+PUBLIC = "93.184.215.14"
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "words"),
+    [
+        ("127.0.0.1", "loopback", "127.0.0.1 is a loopback address"),
+        ("169.254.169.254", "link-local", "a link-local address"),
+        ("10.0.0.5", "private", "a private address"),
+        ("192.168.1.1", "private", "a private address"),
+        ("0.0.0.0", "unspecified", "an unspecified address".replace("an ", "a ")),
+        ("::1", "loopback", "a loopback address"),
+        ("fe80::1", "link-local", "a link-local address"),
+        ("fd00::5", "private", "a private address"),
+        ("::ffff:127.0.0.1", "loopback", "a loopback address"),
+        ("metadata.internal", "link-local", "resolves to 169.254.169.254, which is a link-local"),
+        ("mixed.example", "private", "resolves to 10.1.1.1, which is a private"),
+    ],
+)
+async def test_checks_on_the_bots_own_network_need_the_owners_consent(
+    client: TestClient,
+    monitoring_ctx: WebContext,
+    monitor: Monitor,
+    target: str,
+    kind: str,
+    words: str,
+) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return {"metadata.internal": ["169.254.169.254"], "mixed.example": [PUBLIC, "10.1.1.1"]}[
+            host
+        ]
+
+    monitor.services.policy.resolve = resolve
+    token = await admin(client, monitoring_ctx)
+    for data in (
+        {**CHECK, "kind": "tcp", "target": target, "port": "22"},
+        {**CHECK, "target": f"http://[{target}]/" if ":" in target else f"http://{target}/"},
+    ):
+        response = await client.post(PAGE + "/checks", data={**data, "csrf_token": token})
+        text = await response.text()
+        assert response.status == 400, text
+        assert 'data-testid="error-check-target"' in text
+        assert words in text and "MONITORING_ALLOW_PRIVATE_TARGETS" in text
+    assert await monitor.config.checks(GUILD_ID) == []
 
 
 async def post_samples(client: TestClient, token: str, **metrics: float):  # type: ignore[no-untyped-def]
@@ -208,3 +269,80 @@ async def test_agent_tokens_post_and_are_refused_once_revoked(
         "/api/monitoring/ingest", data=b"{}", headers={"Authorization": "Bearer "}
     )
     assert bad_body.status == 401
+
+
+@pytest.mark.parametrize("raw", [str(2**63), str(2**64), "١٢", "2147483648", "0"])
+async def test_odd_rule_and_check_ids_in_urls_are_a_404(
+    client: TestClient, monitoring_ctx: WebContext, raw: str
+) -> None:
+    token = await admin(client, monitoring_ctx)
+    for kind in ("rules", "checks"):
+        response = await client.post(PAGE + f"/{kind}/{raw}/delete", data={"csrf_token": token})
+        assert response.status == 404, (kind, raw, await response.text())
+
+
+async def test_a_malformed_server_id_is_a_404(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    for raw in ("²", str(2**64)):
+        assert (await client.get(f"/guilds/{raw}/monitoring")).status == 404
+
+
+async def test_rules_pick_a_channel_and_a_role_of_this_server(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    text = await (await client.get(PAGE)).text()
+    assert '<select class="form-select" id="rule-channel" name="channel"' in text
+    assert f'<option value="{CHANNEL_ID}" >#status</option>' in text
+    assert '<select class="form-select" id="rule-role" name="role"' in text
+    assert f'<option value="{ROLE_ID}" >@Ops</option>' in text
+    assert str(OTHER_GUILD_CHANNEL_ID) not in text  # another server's channel is not offered
+    token = await csrf_token(client, PAGE)
+    response = await client.post(
+        PAGE + "/rules",
+        data={**RULE, "role": str(ROLE_ID), "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    [rule] = await monitor.alerts.list(GUILD_ID)
+    assert (rule.channel_id, rule.role_id) == (CHANNEL_ID, ROLE_ID)
+    listed = await (await client.get(PAGE)).text()
+    assert "<td>#status</td>" in listed  # the rule shows the channel's name, not its id
+
+
+async def test_a_server_has_at_most_fifty_rules(
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
+) -> None:
+    from cogs.monitoring.alert_store import MAX_RULES_PER_GUILD
+    from cogs.monitoring.alerts import Rule
+
+    for _ in range(MAX_RULES_PER_GUILD):
+        await monitor.alerts.add(
+            GUILD_ID, Rule("cpu.percent", ">", 90), host=WEB_HOST, severity="warning",
+            channel_id=CHANNEL_ID, role_id=None, created_by=ADMIN_ID,
+        )  # fmt: skip
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(PAGE + "/rules", data={**RULE, "csrf_token": token})
+    text = await response.text()
+    assert response.status == 400
+    assert 'data-testid="error-rule-rules"' in text
+    assert f"the most allowed is {MAX_RULES_PER_GUILD}; remove one first" in text
+    assert len(await monitor.alerts.list(GUILD_ID)) == MAX_RULES_PER_GUILD
+
+
+async def test_series_json_charts_every_catalogue_metric_and_refuses_others(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    from cogs.monitoring.catalogue import CATALOGUE
+
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    for spec in CATALOGUE.specs:
+        name = spec.sample_name()
+        response = await client.get(PAGE + "/series.json", params={"metric": name})
+        body = await response.json()
+        assert response.status == 200, (name, body)
+        assert body["metric"] == name and body["end"] - body["start"] == 3600
+    unknown = await client.get(PAGE + "/series.json", params={"metric": "memory.percent"})
+    assert unknown.status == 400 and "did you mean mem.percent" in await unknown.text()

@@ -27,7 +27,7 @@ async def approve(foundry: Foundry) -> SandboxDriver:
 
 
 async def run(driver: SandboxDriver, command: str, user: str = "bob", **options) -> Answer:  # type: ignore[no-untyped-def]
-    return await driver.member(user).run(f"template {command}", channel="general", **options)
+    return await driver.member(user).run(f"template {command}", options, channel="general")
 
 
 async def last_job(foundry: Foundry):  # type: ignore[no-untyped-def]

@@ -1,79 +1,32 @@
-"""The container collector against a small fake Docker Engine API on a unix socket."""
+"""The container collector against the fake Docker Engine API (tests/fakes), on a unix
+socket and over TCP."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
 
 from cogs.monitoring.collectors.docker import DockerCollector
+from tests.fakes.docker_engine import FakeContainer, FakeDockerEngine
 
 CONTAINERS = [
-    {"Id": "aaa", "Names": ["/web"], "Image": "nginx:1.27", "State": "running", "Status": "Up"},
-    {"Id": "bbb", "Names": ["/db"], "Image": "postgres:17", "State": "exited", "Status": "Exited"},
+    FakeContainer("web", "nginx:1.27", "running", health="healthy", id="aaa" * 4),
+    FakeContainer("db", "postgres:17", "exited", restarts=3, id="bbb" * 4),
 ]
 
 
-class FakeDocker:
-    def __init__(self) -> None:
-        self.cpu_total = 1_000_000
-        self.system = 10_000_000
-        self.requests: list[str] = []
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/v1.41/containers/json", self.listing)
-        app.router.add_get("/v1.41/containers/{id}/json", self.inspect)
-        app.router.add_get("/v1.41/containers/{id}/stats", self.stats)
-        return app
-
-    async def listing(self, request: web.Request) -> web.Response:
-        self.requests.append(request.path_qs)
-        assert request.query["all"] == "1"
-        return web.json_response(CONTAINERS)
-
-    async def inspect(self, request: web.Request) -> web.Response:
-        cid = request.match_info["id"]
-        state: dict[str, Any] = {"Status": "running" if cid == "aaa" else "exited"}
-        if cid == "aaa":
-            state["Health"] = {"Status": "healthy"}
-        return web.json_response(
-            {"Id": cid, "RestartCount": 3 if cid == "bbb" else 0, "State": state}
-        )
-
-    async def stats(self, request: web.Request) -> web.Response:
-        assert request.query["stream"] == "false"
-        body = {
-            "cpu_stats": {
-                "cpu_usage": {"total_usage": self.cpu_total},
-                "system_cpu_usage": self.system,
-                "online_cpus": 2,
-            },
-            "memory_stats": {
-                "usage": 60_000_000,
-                "limit": 200_000_000,
-                "stats": {"inactive_file": 10_000_000},
-            },
-        }
-        return web.json_response(body)
-
-
 @pytest.fixture
-async def docker_socket(tmp_path: Path) -> AsyncIterator[tuple[str, FakeDocker]]:
-    fake = FakeDocker()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    path = tmp_path / "docker.sock"
-    site = web.UnixSite(runner, str(path))
-    await site.start()
-    yield f"unix://{path}", fake
-    await runner.cleanup()
+async def docker_socket(tmp_path: Path) -> AsyncIterator[tuple[str, FakeDockerEngine]]:
+    engine = FakeDockerEngine([FakeContainer(**vars(c)) for c in CONTAINERS])
+    async with engine.serve_unix(tmp_path / "docker.sock"):
+        yield engine.url, engine
 
 
-async def test_reads_containers_over_the_unix_socket(docker_socket: tuple[str, FakeDocker]) -> None:
+async def test_reads_containers_over_the_unix_socket(
+    docker_socket: tuple[str, FakeDockerEngine],
+) -> None:
     url, fake = docker_socket
     collector = DockerCollector(url)
     try:
@@ -89,8 +42,8 @@ async def test_reads_containers_over_the_unix_socket(docker_socket: tuple[str, F
         assert first.metrics["container.web.mem_percent"] == 25.0
         assert "container.web.cpu" not in first.metrics  # needs a previous tick
 
-        fake.cpu_total += 500_000  # 0.5 ms of container CPU over 10 ms of system CPU
-        fake.system += 10_000_000
+        fake.container("web").cpu_total += 500_000  # 0.5 ms of CPU over 10 ms of system CPU
+        fake.system_cpu += 10_000_000
         second = await collector.collect()
         assert second.metrics["container.web.cpu"] == pytest.approx(10.0)  # 2 CPUs * 5 %
     finally:
@@ -106,3 +59,17 @@ async def test_a_missing_socket_is_unavailable_with_the_reason(tmp_path: Path) -
     assert not reading.ok
     assert "cannot reach the Docker API" in reading.unavailable
     assert "DOCKER_HOST" in reading.unavailable
+
+
+async def test_reads_containers_over_tcp() -> None:
+    engine = FakeDockerEngine([FakeContainer("web"), FakeContainer("cache", state="exited")])
+    async with engine.serve_tcp():
+        collector = DockerCollector(engine.url)
+        try:
+            reading = await collector.collect()
+        finally:
+            await collector.close()
+    assert reading.ok, reading.unavailable
+    assert reading.metrics["container.web.running"] == 1.0
+    assert reading.metrics["container.cache.running"] == 0.0
+    assert engine.requests[0] == "/v1.41/containers/json?all=1"
