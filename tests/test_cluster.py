@@ -1,0 +1,182 @@
+"""More than one process: two and three real bot processes (`python -m bot` with SHARD_IDS)
+against one sharded sandbox and one fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.database import Database
+from bot.guild_access import GuildAccess
+from bot.guild_gate import PENDING_NOTICE
+from bot.models import ClusterGuild, ClusterProcess, GuildRecord
+from bot.shards import shard_of
+from sandbox.server import SandboxServer
+from tests import backends
+from tests.cluster import BotCluster, eventually
+
+pytestmark = pytest.mark.backend
+
+GUILDS_PER_SHARD = 2
+
+
+@pytest.fixture
+async def pg_url(postgres_database) -> str:  # type: ignore[no-untyped-def]
+    if isinstance(postgres_database, str):
+        pytest.skip(postgres_database)
+    await backends.reset_postgres_schema(postgres_database.url)
+    return postgres_database.url
+
+
+async def _sandbox(shard_count: int) -> SandboxServer:
+    # Identify windows enforced as on Discord (op 9 inside one), one bucket per shard.
+    server = SandboxServer(recommended_shards=shard_count, max_concurrency=16, identify_window=5.0)
+    await server.start()
+    for shard in range(shard_count):
+        for n in range(GUILDS_PER_SHARD):
+            guild = server.add_guild(f"S{shard} G{n}", shard=(shard, shard_count))
+            server.add_channel(guild, "general")
+    return server
+
+
+@pytest.fixture
+async def two(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[SandboxServer, BotCluster]]:
+    server = await _sandbox(2)
+    owner = server.add_user("owner-of-the-bot")
+    bots = BotCluster(server.base_url, server.token, pg_url, tmp_path, 2, owner_id=owner.id)
+    try:
+        yield server, bots
+    finally:
+        await bots.stop_all()
+        await server.stop()
+    assert server.handler_errors == []
+    assert server.spec_violations == []
+
+
+def notices(server: SandboxServer) -> dict[int, int]:
+    """Approval notices posted, by guild."""
+    counts: dict[int, int] = {}
+    for channel_id, messages in server.state.messages.items():
+        for message in messages.values():
+            if message.content == PENDING_NOTICE:
+                guild_id = server.state.channels[channel_id].guild_id
+                counts[guild_id] = counts.get(guild_id, 0) + 1
+    return counts
+
+
+def errors(server: SandboxServer, code: int) -> list[dict]:  # type: ignore[type-arg]
+    return [
+        call
+        for call in server.calls
+        if isinstance(call.get("response"), dict) and call["response"].get("code") == code
+    ]
+
+
+async def _records(db: Database) -> dict[int, GuildRecord]:
+    async with db.session() as session:
+        return {r.id: r for r in await session.scalars(select(GuildRecord))}
+
+
+async def _holders(db: Database) -> dict[int, str]:
+    async with db.session() as session:
+        rows = await session.execute(
+            select(ClusterGuild.guild_id, ClusterProcess.internal_url).join(
+                ClusterProcess, ClusterProcess.id == ClusterGuild.process_id
+            )
+        )
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+async def test_two_processes_admit_every_guild_once_and_a_rolling_restart_changes_nothing(
+    two: tuple[SandboxServer, BotCluster], pg_url: str
+) -> None:
+    server, bots = two
+    guild_ids = set(server.state.guilds)
+    a = await bots.start("a", "0")
+    b = await bots.start("b", "1")
+    await bots.wait_ready(a)
+    await bots.wait_ready(b)
+    db = await Database.connect(pg_url)
+    try:
+        # Every guild recorded once, pending, told once, held by its shard's process.
+        records = await _records(db)
+        assert set(records) == guild_ids
+        assert {r.status for r in records.values()} == {"pending"}
+        assert all(r.left_at is None and r.notice_sent for r in records.values())
+        assert notices(server) == dict.fromkeys(guild_ids, 1)
+        holders = await eventually(
+            lambda: _holders_if(db, len(guild_ids)), "every guild in the holders table"
+        )
+        for guild_id, url in holders.items():
+            assert url == (a.web_url if shard_of(guild_id, 2) == 0 else b.web_url)
+
+        # An owner approves one guild of each process.
+        access = GuildAccess(db, auto_approve=False)
+        approved = {min(g for g in guild_ids if shard_of(g, 2) == s) for s in (0, 1)}
+        for guild_id in approved:
+            await access.approve(guild_id, 1)
+
+        # Rolling restart of b: stop it, start it again (its shard identifies again, inside
+        # the 5 s window: the database makes it wait, the sandbox never answers op 9).
+        assert await bots.stop("b") == 0
+        b = await bots.start("b", "1")
+        await bots.wait_ready(b)
+        # Then a, the leader: b takes over the lead.
+        assert await bots.stop("a") == 0
+        a = await bots.start("a", "0")
+        await bots.wait_ready(a)
+
+        after = await _records(db)
+        assert all(r.left_at is None for r in after.values()), "a guild was marked as left"
+        assert {g for g, r in after.items() if r.status == "approved"} == approved
+        assert notices(server) == dict.fromkeys(guild_ids, 1), "a notice was sent again"
+        assert server.identify_refused == 0
+        assert errors(server, 40060) == []
+        assert not any("Traceback" in line for line in a.lines + b.lines), a.log() + b.log()
+    finally:
+        await db.dispose()
+
+
+async def _holders_if(db: Database, count: int) -> dict[int, str] | None:
+    holders = await _holders(db)
+    return holders if len(holders) == count else None
+
+
+async def test_three_processes_answer_each_guilds_commands_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Three processes, three shards: a slash command in every guild gets one answer, from
+    the process holding it, and no 40060 (already acknowledged)."""
+    server = await _sandbox(3)
+    owner = server.add_user("owner-of-the-bot")
+    for guild in server.state.guilds.values():
+        server.add_member(guild, owner)
+    bots = BotCluster(server.base_url, server.token, pg_url, tmp_path, 3, owner_id=owner.id)
+    try:
+        procs = [await bots.start(name, str(n)) for n, name in enumerate("abc")]
+        for proc in procs:
+            await bots.wait_ready(proc)
+        interactions = []
+        for guild in server.state.guilds.values():
+            channel = next(c for c in server.state.channels.values() if c.guild_id == guild.id)
+            interactions.append(
+                server.invoke_command(
+                    "guild", user=owner.id, channel=channel.id, options={"list": {}}
+                )
+            )
+
+        async def all_answered() -> bool:
+            return all(i.response_type is not None for i in interactions)
+
+        await eventually(all_answered, "an answer to every command")
+        assert errors(server, 40060) == []
+        callbacks = [c for c in server.calls if c["route"] and c["route"].endswith("/callback")]
+        assert len(callbacks) == len(interactions)
+    finally:
+        await bots.stop_all()
+        await server.stop()
+    assert server.handler_errors == []
+    assert server.spec_violations == []
