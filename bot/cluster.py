@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, select, text
@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL = 5.0  # seconds between a process's heartbeats
 STALE_AFTER = 20.0  # a process silent this long is gone; its rows are removed
-IDENTIFY_WINDOW = 5.0  # Discord: one IDENTIFY per bucket per 5 s
+# Discord: one IDENTIFY per bucket per 5 s, counted when it arrives. The window is claimed
+# before connecting, so the IDENTIFY that follows can reach Discord later than the previous
+# one did after its claim: half a second of margin.
+IDENTIFY_WINDOW = 5.5
 
 
 class Cluster:
@@ -62,6 +65,9 @@ class Cluster:
         self._leader_connection: AsyncConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self.on_leadership: list[Callable[[], object]] = []
+        # Called after every heartbeat (the web editor refreshes its list of other
+        # processes' guilds here).
+        self.on_beat: list[Callable[[], Awaitable[object]]] = []
 
     # who does what
 
@@ -80,6 +86,9 @@ class Cluster:
         if not self.enabled:
             return
         await self._beat()
+        for callback in self.on_beat:
+            with contextlib.suppress(Exception):
+                await callback()
         self._task = asyncio.create_task(self._run(), name="cluster-heartbeat")
         log.info(
             "Process %s runs %s%s",
@@ -113,6 +122,11 @@ class Cluster:
                 await self._beat()
             except Exception:  # the database may be away; the next beat tries again
                 log.exception("Cluster heartbeat failed")
+            for callback in self.on_beat:
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("After the cluster heartbeat")
 
     async def _beat(self) -> None:
         """Say this process is alive, forget processes that are not, and try to lead."""
@@ -250,6 +264,25 @@ class Cluster:
                     .where(ClusterProcess.heartbeat_at >= cutoff)
                 )
             )
+
+    async def others_guilds(self) -> list[tuple[int, str]]:
+        """(id, name) of every guild another live process holds."""
+        if not self.enabled:
+            return []
+        from bot.models import GuildRecord
+
+        cutoff = utcnow() - timedelta(seconds=self.stale_after)
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(ClusterGuild.guild_id, GuildRecord.name)
+                .join(ClusterProcess, ClusterGuild.process_id == ClusterProcess.id)
+                .join(GuildRecord, GuildRecord.id == ClusterGuild.guild_id)
+                .where(
+                    ClusterProcess.heartbeat_at >= cutoff,
+                    ClusterGuild.process_id != self.process_id,
+                )
+            )
+            return [(int(guild_id), str(name)) for guild_id, name in rows.all()]
 
     # the identify window
 

@@ -19,7 +19,7 @@ from bot.database import Database
 from bot.guild_access import GuildAccess
 from bot.guild_purge import LeftGuildPurge
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
-from bot.live import NextcordLiveState
+from bot.live import ClusterLiveState, NextcordLiveState
 from bot.logbuffer import LogBuffer
 from bot.migrate import ensure_migrated
 from bot.private_files import private_dir
@@ -117,11 +117,15 @@ class BotProcess:
         )
 
         features = self.services.features
+        live = NextcordLiveState(bot)
+        if cluster.enabled:  # every process's web editor shows and serves every server
+            live = ClusterLiveState(live, bot, cluster)
         self.web_context = WebContext(
+            holder_of=cluster.holder_url if cluster.enabled else None,
             settings=settings,
             db=db,
             cache=cache,
-            live=NextcordLiveState(bot),
+            live=live,
             guild_access=access,
             guild_settings=self.services.guild_settings,
             log_buffer=self.log_buffer,

@@ -3,9 +3,12 @@ against one sharded sandbox and one fresh PostgreSQL database."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -13,10 +16,13 @@ from bot.database import Database
 from bot.guild_access import GuildAccess
 from bot.guild_gate import PENDING_NOTICE
 from bot.models import ClusterGuild, ClusterProcess, GuildRecord
+from bot.secret_key import load_session_key
+from bot.settings import Secret, load_settings
 from bot.shards import shard_of
 from sandbox.server import SandboxServer
 from tests import backends
-from tests.cluster import BotCluster, eventually
+from tests.cluster import SECRET, BotCluster, eventually
+from web.signin import SignInLinks
 
 pytestmark = pytest.mark.backend
 
@@ -31,13 +37,15 @@ async def pg_url(postgres_database) -> str:  # type: ignore[no-untyped-def]
     return postgres_database.url
 
 
-async def _sandbox(shard_count: int) -> SandboxServer:
+async def _sandbox(shard_count: int, owner: str | None = None) -> SandboxServer:
     # Identify windows enforced as on Discord (op 9 inside one), one bucket per shard.
     server = SandboxServer(recommended_shards=shard_count, max_concurrency=16, identify_window=5.0)
     await server.start()
+    if owner is not None:
+        server.add_user(owner)
     for shard in range(shard_count):
         for n in range(GUILDS_PER_SHARD):
-            guild = server.add_guild(f"S{shard} G{n}", shard=(shard, shard_count))
+            guild = server.add_guild(f"S{shard} G{n}", shard=(shard, shard_count), owner=owner)
             server.add_channel(guild, "general")
     return server
 
@@ -180,3 +188,69 @@ async def test_three_processes_answer_each_guilds_commands_once(
         await server.stop()
     assert server.handler_errors == []
     assert server.spec_violations == []
+
+
+LINK_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)">')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+async def test_the_web_editor_of_either_process_shows_and_changes_every_server(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Signed in on one process: every server is listed on both; a server of the other
+    process opens (forwarded to its holder), and an owner's decision made through either
+    process is carried out by the process holding the server (it leaves a rejected one)."""
+    server = await _sandbox(2, owner="alice")
+    alice = server.state.find_user("alice")
+    bots = BotCluster(server.base_url, server.token, pg_url, tmp_path, 2, owner_id=alice.id)
+    db = await Database.connect(pg_url)
+    try:
+        a, b = await bots.start("a", "0"), await bots.start("b", "1")
+        await bots.wait_ready(a)
+        await bots.wait_ready(b)
+        access = GuildAccess(db, auto_approve=False)
+        b_guilds = [g for g in server.state.guilds.values() if shard_of(g.id, 2) == 1]
+        b_guild, pending = b_guilds[0], b_guilds[1]  # one approved, one waiting
+        for guild_id in server.state.guilds:
+            if guild_id != pending.id:
+                await access.approve(guild_id, alice.id)
+        names = {g.name for g in server.state.guilds.values()}
+        key = load_session_key(
+            dataclasses.replace(load_settings(environ={}, env_file=None), secret_key=Secret(SECRET))
+        )
+        link = await SignInLinks(db, key, a.web_url).issue(alice.id)
+        jar = aiohttp.CookieJar(unsafe=True)  # one host, two ports: the cookie goes to both
+        async with aiohttp.ClientSession(cookie_jar=jar) as web:
+            async with web.get(link) as page:
+                token = LINK_TOKEN.search(await page.text()).group(1)  # type: ignore[union-attr]
+            async with web.post(f"{a.web_url}/login/link", data={"token": token}) as response:
+                assert response.status == 200
+
+            async def listed_on(proc) -> str | None:  # type: ignore[no-untyped-def]
+                async with web.get(f"{proc.web_url}/guilds") as page:
+                    text = await page.text()
+                return text if all(name in text for name in names) else None
+
+            await eventually(lambda: listed_on(a), "every server listed on a")
+            text = await eventually(lambda: listed_on(b), "every server listed on b")
+            csrf = CSRF_META.search(text).group(1)  # type: ignore[union-attr]
+
+            async with web.get(f"{a.web_url}/guilds/{b_guild.id}/settings") as page:
+                assert page.status == 200 and b_guild.name in await page.text()
+            async with web.post(
+                f"{a.web_url}/guilds/{pending.id}/reject",
+                data={"csrf_token": csrf},
+                allow_redirects=False,
+            ) as response:
+                assert response.status in (200, 302, 303), await response.text()
+
+        async def left() -> bool:
+            return server.bot_user_id not in server.state.guilds[pending.id].members
+
+        await eventually(left, "the holder (b) leaves the rejected server")
+        assert (await access.get(pending.id)).status == "rejected"  # type: ignore[union-attr]
+    finally:
+        await db.dispose()
+        await bots.stop_all()
+        await server.stop()
+    assert server.handler_errors == []
