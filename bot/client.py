@@ -15,6 +15,7 @@ from nextcord.ext import commands
 from nextcord.http import Route
 
 import cogs
+from bot.cluster import IDENTIFY_WINDOW
 from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
 from bot.mentions import no_mentions
@@ -70,6 +71,7 @@ class FoundryMixin:
     services: Services
     startup: StartupWork
     _gateway_limits: dict[str, Any] | None = None
+    _identify_windows: IdentifyWindows
 
     async def on_connect(self) -> None:
         # nextcord's on_connect registers the application commands with Discord: only the
@@ -100,12 +102,15 @@ class FoundryMixin:
         # Across processes, one IDENTIFY per max_concurrency bucket per 5 s, claimed in the
         # database; one process alone keeps nextcord's own 5 s between its shards.
         cluster = self.services.cluster
-        if not cluster.enabled:
+        if shard_id is None or not isinstance(self, commands.AutoShardedBot):
             await super().before_identify_hook(shard_id, initial=initial)  # type: ignore[misc]
             return
         limits = await self._session_start_limit()
-        bucket = (shard_id or 0) % max(1, int(limits.get("max_concurrency", 1)))
-        waited = await cluster.wait_identify(bucket)
+        bucket = shard_id % max(1, int(limits.get("max_concurrency", 1)))
+        if cluster.enabled:
+            waited = await cluster.wait_identify(bucket)
+        else:  # every shard here: the windows are this process's own
+            waited = await self._identify_windows.wait(bucket)
         if waited:
             log.info("Shard %s waited %.1f s for its identify window", shard_id, waited)
 
@@ -151,6 +156,26 @@ class FoundryMixin:
                 log.exception("Stopping %s failed", type(cog).__name__)
 
 
+class IdentifyWindows:
+    """One process running every shard: one IDENTIFY per max_concurrency bucket per window
+    (nextcord's own hook waits 5 s before every shard but the first, whatever the bucket)."""
+
+    def __init__(self, window: float = IDENTIFY_WINDOW) -> None:
+        self.window = window
+        self._last: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, bucket: int) -> float:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            last = self._last.get(bucket)
+            pause = 0.0 if last is None else max(0.0, last + self.window - loop.time())
+            if pause:
+                await asyncio.sleep(pause)
+            self._last[bucket] = loop.time()
+            return pause
+
+
 class FoundryBot(FoundryMixin, commands.Bot):
     pass
 
@@ -186,6 +211,7 @@ def create_bot(
     # This process's share of the bot's one global REST budget (DISCORD_GLOBAL_RATE).
     bot.http._max_global_requests = settings.discord_global_rate
     bot.services = services
+    bot._identify_windows = IdentifyWindows()
     bot.startup = StartupWork()
     install_fast_ready(bot)
     install_guild_gate(bot, services.guild_access, bot.startup)
