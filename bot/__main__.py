@@ -28,6 +28,8 @@ modes:
                               is saved in DATA_DIR/sandbox_world.json and kept across
                               restarts until --sandbox-reset
   db upgrade|downgrade|current  database chores (Alembic migrations)
+  signin                      print a fresh one-time web sign-in link for each owner,
+                              while the bot runs (offline, there is no /web to run)
 
 Settings come from the environment and a .env file; see .env.example.
 """
@@ -78,8 +80,28 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
     db.add_argument("revision", nargs="?", help="target revision (default: every head / one step)")
+    signin = sub.add_parser(
+        "signin",
+        help="print a fresh one-time web editor sign-in link for each owner (works while the "
+        "bot runs; needs the bot's data folder, so only its operator can)",
+    )
+    signin.add_argument(
+        "--user",
+        type=_user_id,
+        metavar="ID",
+        help="the Discord user id to sign in (default: the owners)",
+    )
     add_feature_commands(sub)
     return parser
+
+
+def _user_id(raw: str) -> int:
+    from bot.guild_objects import parse_snowflake
+
+    value = parse_snowflake(raw)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a Discord user id")
+    return value
 
 
 def add_feature_commands(sub: argparse._SubParsersAction) -> None:
@@ -110,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     if args.command == "db":
         return asyncio.run(_db_command(settings, args.action, args.revision))
+    if args.command == "signin":
+        return asyncio.run(_signin_command(settings, args.user))
     from bot.client import UnknownFeature, selected_extensions
 
     try:
@@ -210,6 +234,52 @@ async def _db_command(settings: Settings, action: str, revision: str | None) -> 
     return 0
 
 
+async def _signin_command(settings: Settings, user_id: int | None) -> int:
+    """Issue one-time sign-in links into the bot's database, signed with the key in its data
+    folder, so the running web server accepts them. Whoever can read DATA_DIR (the key file
+    is mode 600) and reach the database is the bot's operator; nobody else can run this."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.database import Database, DatabaseUnavailable
+    from bot.secret_key import KEY_FILE, SecretKeyError, load_session_key
+    from web.signin import SignInLinks
+
+    if settings.secret_key is None and not (settings.data_dir / KEY_FILE).exists():
+        return fail(
+            f"no FoundryCord key in {settings.data_dir}: start the bot once with this "
+            "DATA_DIR (and in this folder), then run signin again"
+        )
+    try:
+        session_key = load_session_key(settings)
+    except (SecretKeyError, OSError) as exc:
+        return fail(f"cannot read the bot's key: {exc}")
+    owners = set(settings.owner_ids)
+    if settings.discord_token is None:  # offline: the sandbox's demo owner is an owner too
+        from bot.offline import saved_owner_ids
+
+        owners |= saved_owner_ids(settings)
+    users = [user_id] if user_id is not None else sorted(owners)
+    if not users:
+        return fail("no owners: set OWNER_IDS to your Discord user id, or pass --user ID")
+    try:
+        db = await Database.connect(settings.database_url, retries=0)
+    except DatabaseUnavailable as exc:
+        return fail(str(exc))
+    try:
+        links = SignInLinks(db, session_key, settings.public_url)
+        for user in users:
+            link = await links.issue(user)
+            print(f"Sign-in link for user {user} (single use, 10 minutes): {link}", flush=True)
+    except SQLAlchemyError:
+        return fail(
+            "the database has no FoundryCord tables yet: start the bot first (or run "
+            "python -m bot db upgrade)"
+        )
+    finally:
+        await db.dispose()
+    return 0
+
+
 async def _serve(
     settings: Settings, log_buffer, *, offline: bool, record: Path | None, url: str | None
 ) -> int:
@@ -297,6 +367,8 @@ async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -
 
 async def _announce(process) -> None:
     """Print one-time sign-in links for the owners (stdout, never the log file)."""
+    from web.signin import SIGNIN_COMMAND
+
     settings = process.settings
     if process.web_url is None:
         return
@@ -310,6 +382,11 @@ async def _announce(process) -> None:
     for owner_id in sorted(settings.owner_ids):
         link = await process.web_context.signin.issue(owner_id)
         print(f"Sign-in link for owner {owner_id} (single use, 10 minutes): {link}", flush=True)
+    print(
+        f"Link expired or used? Run `{SIGNIN_COMMAND}` here (while the bot runs) for a fresh "
+        "one" + ("." if process.web_context.offline else ", or /web in Discord."),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

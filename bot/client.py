@@ -18,7 +18,7 @@ import cogs
 from bot.cluster import IDENTIFY_WINDOW
 from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
-from bot.mentions import no_mentions
+from bot.mentions import install_update_default, no_mentions
 from bot.ready import install_fast_ready
 from bot.services import Services
 from bot.startup import StartupWork
@@ -210,6 +210,7 @@ def create_bot(
     use_corrected_http(bot)  # nextcord's REST limiter, corrected: see bot/discord_http.py
     # This process's share of the bot's one global REST budget (DISCORD_GLOBAL_RATE).
     bot.http._max_global_requests = settings.discord_global_rate
+    install_update_default()  # component updates name what may ping, too
     bot.services = services
     bot._identify_windows = IdentifyWindows()
     bot.startup = StartupWork()

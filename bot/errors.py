@@ -19,6 +19,7 @@ from bot.mentions import no_mentions
 log = logging.getLogger(__name__)
 
 FAILED = "Something went wrong; the error has been logged."
+PRIVATE_ANSWER = "That did not work; you were told why privately."
 
 
 class UserError(Exception):
@@ -48,13 +49,34 @@ async def reply_privately(interaction: nextcord.Interaction, text: str) -> None:
     """Answer `interaction` with an ephemeral message, as a follow-up if already answered."""
     try:
         if interaction.response.is_done():
+            if not await _public_thinking(interaction):
+                await interaction.followup.send(
+                    text, ephemeral=True, allowed_mentions=no_mentions()
+                )
+                return
+            # End the public "thinking..." first, so the private answer is a message of its
+            # own; then take the public one away.
+            await interaction.edit_original_message(
+                content=PRIVATE_ANSWER, allowed_mentions=no_mentions()
+            )
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=no_mentions())
+            await interaction.delete_original_message()
         else:
             await interaction.response.send_message(
                 text, ephemeral=True, allowed_mentions=no_mentions()
             )
     except nextcord.HTTPException as exc:
         log.warning("Could not answer an interaction: %s", exc)
+
+
+async def _public_thinking(interaction: nextcord.Interaction) -> bool:
+    """Whether the answer so far is a public `defer()` ("thinking..."): Discord turns the
+    first follow-up into that message, public whatever the follow-up's own flags say."""
+    try:
+        original = await interaction.original_message()
+    except nextcord.HTTPException:
+        return False  # no original message (a component's deferred update)
+    return bool(original.flags.loading and not original.flags.ephemeral)
 
 
 async def answer_error(interaction: nextcord.Interaction, error: BaseException) -> None:
@@ -90,6 +112,12 @@ def install_error_handler(bot: commands.Bot | commands.AutoShardedBot) -> None:
     ) -> None:
         await answer_error(interaction, error)
 
+    # Replace, not add: nextcord's default `Client.on_application_command_error`
+    # (nextcord/client.py, 3.2 lines 601-628) still runs beside any listener and prints
+    # every error's traceback to stderr, UserErrors included (unlike on_command_error, it
+    # does not check for listeners). The instance attribute takes its place in dispatch.
+    bot.on_application_command_error = on_application_command_error  # type: ignore[method-assign]
+
     async def on_command_error(ctx: commands.Context, error: Exception) -> None:
         if isinstance(error, commands.CommandNotFound):
             return
@@ -104,5 +132,4 @@ def install_error_handler(bot: commands.Bot | commands.AutoShardedBot) -> None:
             return
         log.error("Command failed", exc_info=(type(error), error, error.__traceback__))
 
-    bot.add_listener(on_application_command_error, "on_application_command_error")
     bot.add_listener(on_command_error, "on_command_error")

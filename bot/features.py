@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 
@@ -43,6 +43,41 @@ class FeatureWeb:
     guild_tabs: Sequence[GuildTab] = ()
     app_keys: Mapping[web.AppKey[Any], Any] = field(default_factory=dict)
     token_paths: Sequence[str] = ()
+
+    @classmethod
+    def of_package(
+        cls,
+        package: str | Path,
+        *,
+        routes: Sequence[web.RouteTableDef] = (),
+        nav_links: Sequence[tuple[str, str]] = (),
+        guild_tabs: Sequence[GuildTab] = (),
+        app_keys: Mapping[web.AppKey[Any], Any] | None = None,
+        token_paths: Sequence[str] = (),
+    ) -> FeatureWeb:
+        """The one way a feature describes its web part (cogs/README.md): named after its
+        package folder, with that folder's `templates/` (holding `templates/<feature>/...`)
+        and `static/` when they exist. `package` is the package folder or any file in it
+        (pass `__file__` from the feature's `web.py`)."""
+        folder = Path(package).resolve()
+        if folder.is_file():
+            folder = folder.parent
+        templates, static = folder / "templates", folder / "static"
+        if templates.is_dir() and not (templates / folder.name).is_dir():
+            raise ValueError(
+                f"{templates} must hold its pages in {folder.name}/, so their names cannot "
+                "clash with another feature's"
+            )
+        return cls(
+            folder.name,
+            routes=routes,
+            templates=templates if templates.is_dir() else None,
+            static=static if static.is_dir() else None,
+            nav_links=nav_links,
+            guild_tabs=guild_tabs,
+            app_keys=dict(app_keys or {}),
+            token_paths=token_paths,
+        )
 
 
 class FeatureRegistry:
@@ -96,19 +131,52 @@ class FeatureRegistry:
         return keys
 
 
+@dataclass(frozen=True)
+class ServiceKey[T]:
+    """The typed name of a service one feature offers others: declare it once, where the
+    contract lives (`METRICS_SERVICE = ServiceKey[MetricsSource]("metrics")` in
+    bot/metrics.py), and both sides use that object, so `get` returns a `MetricsSource`."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class FeatureServices:
-    """Objects one feature offers others by name (for example monitoring's metrics for
-    dashboards), so features use each other through an interface and never by import."""
+    """Objects one feature offers others under a typed key (for example monitoring's
+    metrics for dashboards), so features use each other through an interface and never by
+    import. A plain name string still finds the same service (tests that swap one in), but
+    is untyped."""
 
     def __init__(self) -> None:
         self._provided: dict[str, Any] = {}
 
-    def provide(self, name: str, service: Any, *, replace: bool = False) -> None:
-        """Offer `service` as `name`; `replace` swaps out one already offered (tests)."""
+    @overload
+    def provide[S](self, key: ServiceKey[S], service: S, *, replace: bool = False) -> None: ...
+    @overload
+    def provide(self, key: str, service: Any, *, replace: bool = False) -> None: ...
+
+    def provide(self, key: ServiceKey[Any] | str, service: Any, *, replace: bool = False) -> None:
+        """Offer `service` under `key`; `replace` swaps out one already offered (tests)."""
+        name = _key_name(key)
         if name in self._provided and not replace:
             raise ValueError(f"a service named {name!r} is already provided")
         self._provided[name] = service
 
-    def get(self, name: str) -> Any | None:
+    @overload
+    def get[S](self, key: ServiceKey[S]) -> S | None: ...
+    @overload
+    def get(self, key: str) -> Any | None: ...
+
+    def get(self, key: ServiceKey[Any] | str) -> Any | None:
         """The service, or None when no loaded feature provides it."""
-        return self._provided.get(name)
+        return self._provided.get(_key_name(key))
+
+
+def _key_name(key: ServiceKey[Any] | str) -> str:
+    if isinstance(key, ServiceKey):
+        return key.name
+    if isinstance(key, str):
+        return key
+    raise TypeError(f"a service key is a ServiceKey, not {type(key).__name__}")

@@ -22,6 +22,14 @@ class GuildSummary:
     member_count: int
 
 
+@dataclass(frozen=True)
+class NamedId:
+    """A channel or role of a guild, as a settings form offers it."""
+
+    id: int
+    name: str
+
+
 class LiveState(Protocol):
     def gateway_connected(self) -> bool: ...
     def latency_ms(self) -> float | None: ...
@@ -30,6 +38,8 @@ class LiveState(Protocol):
     def guild(self, guild_id: int) -> GuildSummary | None: ...
     async def can_manage(self, guild_id: int, user_id: int) -> bool: ...
     async def user_name(self, user_id: int) -> str | None: ...
+    def text_channels(self, guild_id: int) -> list[NamedId]: ...
+    def roles(self, guild_id: int) -> list[NamedId]: ...
 
 
 def _summary(guild: nextcord.Guild) -> GuildSummary:
@@ -66,6 +76,23 @@ class NextcordLiveState:
     def guild(self, guild_id: int) -> GuildSummary | None:
         guild = self._client.get_guild(guild_id)
         return _summary(guild) if guild else None
+
+    def text_channels(self, guild_id: int) -> list[NamedId]:
+        """The guild's text channels in Discord's order (none for an unknown guild)."""
+        guild = self._client.get_guild(guild_id)
+        return [NamedId(c.id, c.name) for c in guild.text_channels] if guild else []
+
+    def roles(self, guild_id: int) -> list[NamedId]:
+        """The guild's roles, highest first, without @everyone (not a role to pick) and
+        roles managed by an integration (a bot's own role)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return []
+        return [
+            NamedId(r.id, r.name)
+            for r in reversed(guild.roles)
+            if not r.is_default() and not r.managed
+        ]
 
     async def can_manage(self, guild_id: int, user_id: int) -> bool:
         import nextcord

@@ -28,3 +28,34 @@ def only(roles: Iterable[int] = (), users: Iterable[int] = ()) -> nextcord.Allow
         roles=role_objects or False,
         replied_user=False,
     )
+
+
+_UPDATE_MESSAGE = 7  # InteractionResponseType.message_update
+
+
+def install_update_default() -> None:
+    """Give every message update (a component's `interaction.response.edit_message`) an
+    explicit allowed_mentions: nothing pings.
+
+    nextcord 3.2's `InteractionResponse.edit_message` (nextcord/interactions.py, lines
+    1139-1255) takes no `allowed_mentions` and sends none, unlike `send_message`, which
+    applies the client's default (lines 1065-1073), and follow-ups, which do the same
+    (webhook/async_.py, lines 569-577). Discord accepts allowed_mentions in an update's data;
+    it is added here, once per process, where nextcord sends the callback."""
+    from nextcord.webhook.async_ import AsyncWebhookAdapter
+
+    original = AsyncWebhookAdapter.create_interaction_response
+    if getattr(original, "_foundry_update_default", False):
+        return
+
+    def create_interaction_response(  # type: ignore[no-untyped-def]
+        self, interaction_id, token, *, session, type, data=None, files=None
+    ):
+        if type == _UPDATE_MESSAGE and (data is None or "allowed_mentions" not in data):
+            data = {**(data or {}), "allowed_mentions": no_mentions().to_dict()}
+        return original(
+            self, interaction_id, token, session=session, type=type, data=data, files=files
+        )
+
+    create_interaction_response._foundry_update_default = True  # type: ignore[attr-defined]
+    AsyncWebhookAdapter.create_interaction_response = create_interaction_response  # type: ignore[method-assign]

@@ -23,7 +23,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Literal, Protocol
 
-METRICS_SERVICE = "metrics"
+from bot.features import ServiceKey
+
+METRICS_SERVICE: ServiceKey[MetricsSource] = ServiceKey("metrics")
 
 MetricKind = Literal["gauge", "counter", "state"]
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

@@ -92,6 +92,23 @@ async def start_offline(
     )
 
 
+def saved_owner_ids(settings: Settings) -> frozenset[int]:
+    """The owner `start_offline` adds: the demo owner of the sandbox world saved in
+    DATA_DIR (empty when there is none, or it cannot be read). For `python -m bot signin`,
+    which runs beside the offline bot and must sign in the same owner."""
+    from sandbox.demo import DEMO_OWNER
+    from sandbox.server import SandboxServer
+    from sandbox.world_file import install_world, parse_world
+
+    try:
+        world = parse_world(world_path(settings).read_text(encoding="utf-8"))
+        server = SandboxServer(spec_path=None)  # never started: only its state is read
+        install_world(server, world)
+        return frozenset({server.state.find_user(DEMO_OWNER).id})
+    except Exception:  # no world, an unreadable one, or no demo owner in it
+        return frozenset()
+
+
 def reset_saved_world(settings: Settings) -> bool:
     """Delete the saved sandbox world, so the next offline start builds a fresh demo world;
     True if there was one."""
@@ -102,14 +119,15 @@ def reset_saved_world(settings: Settings) -> bool:
 
 def _web_extras(server: object | None) -> WebExtras:
     if server is None:
-        return WebExtras()
+        return WebExtras(offline=True)
     try:
         from sandbox.page import SANDBOX_KEY, TEMPLATES, routes
     except ImportError:  # the Sandbox page is optional
-        return WebExtras()
+        return WebExtras(offline=True)
     return WebExtras(
         routes=[routes],
         nav_links=[("Sandbox", "/sandbox")],
         app_keys={SANDBOX_KEY: server},
         template_dirs=[TEMPLATES],
+        offline=True,
     )

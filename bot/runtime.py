@@ -43,6 +43,7 @@ class WebExtras:
     nav_links: Sequence[tuple[str, str]] = ()
     app_keys: dict = field(default_factory=dict)
     template_dirs: Sequence[Path] = ()
+    offline: bool = False  # sandbox mode: sign-in pages name `python -m bot signin`
 
 
 class BotProcess:
@@ -137,6 +138,7 @@ class BotProcess:
             guild_tabs=features.guild_tabs,
             token_paths=features.token_paths,
             app_keys={**features.app_keys, **self.web_extras.app_keys},
+            offline=self.web_extras.offline,
         )
         bot.web_context = self.web_context
         if settings.web_enabled:

@@ -11,6 +11,9 @@ import pytest
 
 from tests import backends
 
+# The end-to-end ground (`foundry`, `eventually`, `approve`, the mention audit): tests/foundry.py.
+pytest_plugins = ["tests.foundry"]
+
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[backends.PostgresDatabase | str]:

@@ -66,6 +66,14 @@ class _LazyFlashes:
         return iter(pop_flashes(self._session))
 
 
+FAVICON = HERE / "static" / "favicon.svg"
+
+
+async def _favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for /favicon.ico whatever the page links: the same icon, not a 404."""
+    return web.FileResponse(FAVICON, headers={"Content-Type": "image/svg+xml"})
+
+
 async def _template_globals(request: web.Request) -> dict[str, Any]:
     # aiohttp-jinja2 runs this for every request, rendered or not: nothing here may change
     # the session unless a template actually uses the value.
@@ -185,6 +193,7 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     for name, folder in ctx.static_dirs.items():
         app.router.add_static(f"/static/{name}", folder, append_version=False)
     app.router.add_static("/static", HERE / "static", append_version=False)
+    app.router.add_get("/favicon.ico", _favicon)
     for table in (health.routes, auth.routes, guilds.routes, owner.routes, *ctx.extra_routes):
         app.router.add_routes(table)
     return app

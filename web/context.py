@@ -57,6 +57,8 @@ class WebContext:
     guild_tabs: list[GuildTab] = field(default_factory=list)
     app_keys: dict[web.AppKey[Any], Any] = field(default_factory=dict)
     token_paths: frozenset[str] = frozenset()
+    # Offline (sandbox mode): no Discord to run /web in; pages point to `python -m bot signin`.
+    offline: bool = False
     clock: Callable[[], datetime] = utc_now
     # More than one bot process: the internal URL of the process holding a guild when that
     # is another one (bot.cluster), so its pages are forwarded there (web.forward).

@@ -108,7 +108,7 @@ def form_float(
     if text is None:
         return None
     try:
-        if not text.isascii():
+        if not text.isascii() or "_" in text:  # float() takes "1_000" and Unicode digits
             raise ValueError
         value = float(text)
     except ValueError:

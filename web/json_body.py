@@ -59,14 +59,18 @@ async def read_json(request: web.Request, *, max_bytes: int, max_depth: int = MA
     PageError(400) when malformed, too deep or holding a number that is not finite."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PageError(413, f"The body is larger than {max_bytes} bytes.")
+    # `content.read(n)` returns what has arrived so far, at most n bytes, not the whole
+    # body: read until the end, stopping as soon as the limit is passed.
+    raw = bytearray()
     try:
-        raw = await request.content.read(max_bytes + 1)
+        while chunk := await request.content.read(max_bytes + 1 - len(raw)):
+            raw += chunk
+            if len(raw) > max_bytes:
+                raise PageError(413, f"The body is larger than {max_bytes} bytes.")
     except (ValueError, ConnectionError) as exc:
         raise PageError(400, f"The body could not be read: {exc}") from None
-    if len(raw) > max_bytes:
-        raise PageError(413, f"The body is larger than {max_bytes} bytes.")
     try:
-        text = raw.decode("utf-8")
+        text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         raise PageError(400, "The body is not UTF-8 text.") from None
     try:

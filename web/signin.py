@@ -23,32 +23,38 @@ LINK_LIFETIME = timedelta(minutes=10)
 LINK_PATH = "/login/link"
 
 
+# How to get a fresh link: in Discord, and offline (sandbox mode), where there is no Discord
+# to run /web in; the owner runs the command on the machine that runs FoundryCord.
+RENEW_IN_DISCORD = "Run the /web command in Discord to get a new one."
+SIGNIN_COMMAND = "python -m bot signin"
+RENEW_OFFLINE = (
+    f"Run {SIGNIN_COMMAND} on the machine that runs FoundryCord (in its folder) to get a new one."
+)
+
+
 class SignInLinkError(Exception):
     """A sign-in link cannot be redeemed; the message tells the user what to do."""
 
+    reason = ""
+
+    def __init__(self) -> None:
+        super().__init__(self.message(offline=False))
+
+    def message(self, *, offline: bool) -> str:
+        """Why, and how to get a new link in this mode."""
+        return f"{self.reason} {RENEW_OFFLINE if offline else RENEW_IN_DISCORD}"
+
 
 class SignInLinkInvalid(SignInLinkError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This sign-in link is not valid. Copy the whole link, or run the /web command "
-            "in Discord to get a new one."
-        )
+    reason = "This sign-in link is not valid. Copy the whole link, or get a new one."
 
 
 class SignInLinkExpired(SignInLinkError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This sign-in link has expired: links work for 10 minutes. "
-            "Run the /web command in Discord to get a new one."
-        )
+    reason = "This sign-in link has expired: links work for 10 minutes."
 
 
 class SignInLinkUsed(SignInLinkError):
-    def __init__(self) -> None:
-        super().__init__(
-            "This sign-in link was already used: each link works once. "
-            "Run the /web command in Discord to get a new one."
-        )
+    reason = "This sign-in link was already used: each link works once."
 
 
 def _now() -> datetime:

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 import nextcord
 from nextcord.ext import commands
 
+from bot import checks
+from bot.errors import UserError
+from bot.guild_objects import parse_snowflake
 from bot.guild_settings import SettingSpec
+from bot.mentions import no_mentions
 from bot.models import GUILD_PENDING
 
 if TYPE_CHECKING:
@@ -64,9 +68,21 @@ def guild_list_text(records: Sequence[GuildRecord], retention_days: int) -> str:
     return "\n".join(lines)
 
 
+NEEDS_OWNER = "Only the bot's owners can manage servers."
+NOT_A_GUILD_ID = "Give a server id (a number of 17-19 digits), or run this inside the server."
+
+
 def parse_guild_id(raw: str) -> int | None:
-    raw = raw.strip()
-    return int(raw) if raw.isdigit() and 15 <= len(raw) <= 20 else None
+    """A server id from command text (ASCII digits, a signed 64-bit id), else None."""
+    value = parse_snowflake(raw)
+    return value if value is not None and value >= 10**14 else None
+
+
+async def answer(interaction: nextcord.Interaction, text: str, **kwargs: object) -> None:
+    """A private answer in which nothing pings."""
+    await interaction.response.send_message(
+        text, ephemeral=True, allowed_mentions=no_mentions(), **kwargs
+    )
 
 
 class AdminCog(commands.Cog):
@@ -81,24 +97,24 @@ class AdminCog(commands.Cog):
             interaction.user.id in self.bot.services.settings.owner_ids
         )
 
+    def _require_owner(self, interaction: nextcord.Interaction) -> None:
+        if not self._is_owner(interaction):
+            raise UserError(NEEDS_OWNER)
+
     @nextcord.slash_command(name="guild", description="Approve or reject servers (bot owners).")
     async def guild(self, interaction: nextcord.Interaction) -> None:
         """Parent of the /guild subcommands."""
 
     @guild.subcommand(name="list", description="Servers the bot is in and their approval state.")
     async def guild_list(self, interaction: nextcord.Interaction) -> None:
-        if not self._is_owner(interaction):
-            await interaction.response.send_message(
-                "Only the bot's owners can manage servers.", ephemeral=True
-            )
-            return
+        self._require_owner(interaction)
         records = await self.bot.services.guild_access.list()
         if not records:
             text = "No servers yet."
         else:
             retention = self.bot.services.settings.left_guild_retention_days
             text = guild_list_text(records, retention)
-        await interaction.response.send_message(text[:2000], ephemeral=True)
+        await answer(interaction, text[:2000])
 
     @guild.subcommand(name="approve", description="Let a server use FoundryCord.")
     async def guild_approve(
@@ -124,60 +140,41 @@ class AdminCog(commands.Cog):
         self, interaction: nextcord.Interaction, raw_id: str | None, *, approve: bool
     ) -> None:
         if not self._is_owner(interaction):
-            await interaction.response.send_message(
-                "Only the bot's owners can approve or reject servers.", ephemeral=True
-            )
-            return
+            raise UserError("Only the bot's owners can approve or reject servers.")
         target = parse_guild_id(raw_id) if raw_id else interaction.guild_id
         if target is None:
-            await interaction.response.send_message(
-                "Give a server id (a number of 17-20 digits), or run this inside the server.",
-                ephemeral=True,
-            )
-            return
+            raise UserError(NOT_A_GUILD_ID)
         access = self.bot.services.guild_access
         record = await access.get(target)
         if record is None or record.left_at is not None:
-            await interaction.response.send_message(
-                f"The bot is not in a server with id {target}.", ephemeral=True
-            )
-            return
+            raise UserError(f"The bot is not in a server with id {target}.")
         if approve:
             await access.approve(target, interaction.user.id)
-            await interaction.response.send_message(f"Server `{target}` approved.", ephemeral=True)
+            await answer(interaction, f"Server `{target}` approved.")
             return
         # Answer before deciding: rejecting the current server makes the bot leave it.
-        await interaction.response.send_message(
-            f"Server `{target}` rejected; the bot is leaving it.", ephemeral=True
-        )
+        await answer(interaction, f"Server `{target}` rejected; the bot is leaving it.")
         await access.reject(target, interaction.user.id)
 
     @nextcord.slash_command(name="web", description="Get a one-time link to the web editor.")
     async def web(self, interaction: nextcord.Interaction) -> None:
         context = getattr(self.bot, "web_context", None)
         if context is None or not self.bot.services.settings.web_enabled:
-            await interaction.response.send_message(
-                "The web editor is turned off on this bot (WEB_ENABLED=false).", ephemeral=True
-            )
-            return
+            raise UserError("The web editor is turned off on this bot (WEB_ENABLED=false).")
         guild_id = interaction.guild_id
         owner = interaction.user.id in self.bot.services.settings.owner_ids
-        if guild_id is not None and not owner:
-            # As the setting's help says: links in a server are for its managers (the web
-            # editor would show them nothing else). In a DM, the editor lists only the
-            # servers the user manages, checked live on every page.
-            member = interaction.user
-            if not (isinstance(member, nextcord.Member) and member.guild_permissions.manage_guild):
-                await interaction.response.send_message(WEB_NEEDS_MANAGE, ephemeral=True)
-                return
+        # As the setting's help says: links in a server are for its managers (the web
+        # editor would show them nothing else). In a DM, the editor lists only the
+        # servers the user manages, checked live on every page.
+        if guild_id is not None and not owner and not checks.has_manage_guild(interaction):
+            raise UserError(WEB_NEEDS_MANAGE)
         if guild_id is not None and not await self.bot.services.guild_settings.get(
             guild_id, "web_links"
         ):
-            await interaction.response.send_message(WEB_LINKS_OFF, ephemeral=True)
-            return
+            raise UserError(WEB_LINKS_OFF)
         link = await context.signin.issue(interaction.user.id)
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             f"Your sign-in link (single use, valid 10 minutes): {link}",
-            ephemeral=True,
             suppress_embeds=True,  # a link preview would fetch, and so spend, the link
         )

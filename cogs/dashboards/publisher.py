@@ -64,6 +64,7 @@ class NextcordPublisher:
                     files=_files(rendered),
                     embeds=payload["embeds"],
                     components=payload["components"],
+                    allowed_mentions=payload.get("allowed_mentions"),
                 )
             )
         else:

@@ -400,6 +400,7 @@ def render(
         "components": components(
             dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)
         ),
+        "allowed_mentions": {"parse": []},  # every message names what may ping: nothing
     }
     return Rendered(payload, tuple(charts), payload_hash(payload, charts))
 

@@ -154,7 +154,7 @@ class TemplatesCog(commands.Cog):
             if not final and now - last < EDIT_EVERY:
                 return
             last = now
-            payload = {"content": update.text()}
+            payload = {"content": update.text(), "allowed_mentions": {"parse": []}}
             if final:
                 payload["components"] = []
             await self.bot.http.edit_message(channel_id, message_id, **payload)

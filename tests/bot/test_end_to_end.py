@@ -10,7 +10,7 @@ import aiohttp
 
 from bot.guild_gate import PENDING_NOTICE, PENDING_REPLY
 from sandbox.driver import SandboxDriver
-from tests.bot.conftest import Foundry
+from tests.foundry import Foundry
 
 
 def channel_texts(foundry: Foundry, name: str) -> list[str]:

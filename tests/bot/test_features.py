@@ -105,13 +105,59 @@ async def test_a_features_own_migration_folder_is_upgraded_beside_the_shared_one
         await db.dispose()
 
 
-def test_features_offer_services_by_name() -> None:
-    from bot.features import FeatureServices
+def test_features_offer_services_under_typed_keys() -> None:
+    from bot.features import FeatureServices, ServiceKey
+    from bot.metrics import METRICS_SERVICE, MetricsSource
 
+    class Clock:
+        pass
+
+    clock_key = ServiceKey[Clock]("clock")
     services = FeatureServices()
-    assert services.get("metrics") is None
-    source = object()
-    services.provide("metrics", source)
-    assert services.get("metrics") is source
+    assert services.get(clock_key) is None
+    clock = Clock()
+    services.provide(clock_key, clock)
+    assert services.get(clock_key) is clock
+    assert services.get(ServiceKey[Clock]("clock")) is clock  # equal keys, same service
     with pytest.raises(ValueError, match="already provided"):
-        services.provide("metrics", object())
+        services.provide(clock_key, Clock())
+    services.provide(clock_key, replacement := Clock(), replace=True)
+    assert services.get(clock_key) is replacement
+
+    # METRICS_SERVICE stays importable from bot.metrics, now a typed key.
+    assert isinstance(METRICS_SERVICE, ServiceKey) and METRICS_SERVICE.name == "metrics"
+    source: MetricsSource = object()  # type: ignore[assignment]
+    services.provide(METRICS_SERVICE, source)
+    assert services.get(METRICS_SERVICE) is source
+    # A bare name still reaches the same service (tests that swap one in).
+    assert services.get("metrics") is source
+    with pytest.raises(TypeError, match="ServiceKey"):
+        services.get(42)  # type: ignore[call-overload]
+
+
+def test_feature_web_of_a_package_is_built_by_convention(tmp_path: Path) -> None:
+    from bot.features import FeatureWeb
+
+    package = tmp_path / "gadgets"
+    (package / "templates" / "gadgets").mkdir(parents=True)
+    (package / "static").mkdir()
+    (package / "web.py").write_text("")
+    routes = web.RouteTableDef()
+    part = FeatureWeb.of_package(
+        package / "web.py", routes=[routes], guild_tabs=[GuildTab("Gadgets", "gadgets")]
+    )
+    assert part.name == "gadgets"
+    assert part.templates == package / "templates"
+    assert part.static == package / "static"
+    assert list(part.routes) == [routes]
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert FeatureWeb.of_package(bare).templates is None
+    assert FeatureWeb.of_package(bare).static is None
+
+    clashing = tmp_path / "clashing"
+    (clashing / "templates").mkdir(parents=True)
+    (clashing / "templates" / "page.html").write_text("")
+    with pytest.raises(ValueError, match="clashing/"):
+        FeatureWeb.of_package(clashing)

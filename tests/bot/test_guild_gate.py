@@ -4,28 +4,13 @@ it was approved and AUTO_APPROVE is on."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import Awaitable, Callable
-
 import pytest
 
 from bot.guild_gate import PENDING_NOTICE
 from bot.models import GuildRecord
-from tests.bot.conftest import Foundry
+from tests.foundry import Foundry, eventually
 
 STALE = 301234567890123456
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 5
-) -> None:
-    for _ in range(int(timeout / 0.02)):
-        result = check()
-        if await result if inspect.isawaitable(result) else result:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 async def record(foundry: Foundry, guild_id: int) -> GuildRecord | None:

@@ -38,12 +38,25 @@ def make_registry() -> GuildSettingsRegistry:
         ("alert_channel", "general", "must be a channel id"),
         ("title", "x" * 21, "at most 20 characters"),
         ("alerts", "perhaps", "must be on or off"),
+        ("interval", "١٢٠", "must be a whole number"),  # int() takes Arabic-Indic digits
+        ("interval", "1_00", "must be a whole number"),
+        ("interval", "9" * 5000, "must be a whole number"),  # int() raised past 4300 digits
+        ("alert_channel", "²" * 17, "must be a channel id"),  # isdigit() yes, int() no: a 500
+        ("alert_channel", "1" * 20, "must be a channel id"),  # above the database's BIGINT
+        ("alert_channel", str(2**63), "must be a channel id"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(name: str, raw: str, message: str) -> None:
     with pytest.raises(SettingValueError) as info:
         make_registry().validate(name, raw)
     assert info.value.field == name and message in info.value.message
+
+
+def test_good_values_are_typed() -> None:
+    registry = make_registry()
+    assert registry.validate("interval", " 120 ") == 120
+    assert registry.validate("alert_channel", f" {GUILD} ") == GUILD
+    assert registry.validate("alert_channel", "") is None
 
 
 def test_two_cogs_cannot_claim_one_setting() -> None:

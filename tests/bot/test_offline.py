@@ -4,7 +4,6 @@ guild the bot records as left."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from bot.runtime import BotProcess
 from bot.settings import Settings
 from sandbox.client import restore_nextcord
 from sandbox.demo import DEMO_OWNER
+from tests.foundry import eventually
 
 Run = tuple[OfflineSession, BotProcess]
 
@@ -57,15 +57,6 @@ async def offline(tmp_path: Path) -> AsyncIterator[Callable[[], Awaitable[Run]]]
         restore_nextcord()
     for session, _ in runs:
         assert session.sandbox.handler_errors == []  # type: ignore[attr-defined]
-
-
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 5) -> None:
-    for _ in range(int(timeout / 0.02)):
-        result = check()
-        if await result if asyncio.iscoroutine(result) else result:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 async def test_a_restart_keeps_the_guild_ids_messages_and_commands(

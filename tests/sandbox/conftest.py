@@ -204,6 +204,7 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
     from bot.offline import start_offline
     from bot.runtime import BotProcess
     from bot.settings import Settings
+    from tests.foundry import mention_problems
 
     stacks: list[OfflineStack] = []
 
@@ -251,3 +252,4 @@ async def start_offline_stack(tmp_path: Path) -> AsyncIterator[StackStarter]:
     for stack in stacks:  # as with the plain sandbox fixture: Discord's contract holds
         assert stack.server.handler_errors == []
         assert stack.server.spec_violations == []
+        assert mention_problems(stack.server.calls) == []  # as the foundry fixture checks

@@ -18,7 +18,7 @@ from bot.cache import MemoryCache
 from bot.database import Database
 from bot.guild_access import GuildAccess
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore, SettingSpec
-from bot.live import GuildSummary
+from bot.live import GuildSummary, NamedId
 from bot.logbuffer import LogBuffer
 from bot.settings import Settings
 from web.app import create_app
@@ -30,6 +30,10 @@ MEMBER_ID = 300000000000000003
 GUILD_ID = 400000000000000004
 OTHER_GUILD_ID = 500000000000000005
 PENDING_GUILD_ID = 600000000000000006
+GUILD_CHANNEL_ID = 700000000000000007
+GUILD_ROLE_ID = 710000000000000007
+OTHER_CHANNEL_ID = 800000000000000008
+OTHER_ROLE_ID = 810000000000000008
 PUBLIC_URL = "http://127.0.0.1:8080"
 SESSION_KEY = bytes(range(32))
 
@@ -52,6 +56,8 @@ class FakeLive:
     summaries: dict[int, GuildSummary] = field(default_factory=dict)
     managers: set[tuple[int, int]] = field(default_factory=set)
     names: dict[int, str] = field(default_factory=dict)
+    channels: dict[int, list[NamedId]] = field(default_factory=dict)
+    role_lists: dict[int, list[NamedId]] = field(default_factory=dict)
 
     def gateway_connected(self) -> bool:
         return self.connected
@@ -73,6 +79,12 @@ class FakeLive:
 
     async def user_name(self, user_id: int) -> str | None:
         return self.names.get(user_id)
+
+    def text_channels(self, guild_id: int) -> list[NamedId]:
+        return list(self.channels.get(guild_id, []))
+
+    def roles(self, guild_id: int) -> list[NamedId]:
+        return list(self.role_lists.get(guild_id, []))
 
     def add_guild(self, guild_id: int, name: str, *managers: int) -> None:
         self.summaries[guild_id] = GuildSummary(guild_id, name, None, 12)
@@ -106,6 +118,13 @@ def live() -> FakeLive:
     fake.add_guild(GUILD_ID, "Forge Guild", ADMIN_ID, OWNER_ID)
     fake.add_guild(OTHER_GUILD_ID, "Other Place", MEMBER_ID)
     fake.add_guild(PENDING_GUILD_ID, "Waiting Room", ADMIN_ID)
+    fake.channels[GUILD_ID] = [
+        NamedId(GUILD_CHANNEL_ID, "general"),
+        NamedId(700000000000000017, "alerts"),
+    ]
+    fake.role_lists[GUILD_ID] = [NamedId(GUILD_ROLE_ID, "Admins")]
+    fake.channels[OTHER_GUILD_ID] = [NamedId(OTHER_CHANNEL_ID, "elsewhere")]
+    fake.role_lists[OTHER_GUILD_ID] = [NamedId(OTHER_ROLE_ID, "Theirs")]
     return fake
 
 

@@ -3,14 +3,19 @@ through the CSRF middleware, and guild ids that are not ASCII digits or overflow
 
 from __future__ import annotations
 
+import io
 import logging
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, make_mocked_request
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from tests.web.conftest import GUILD_ID, OWNER_ID, PENDING_GUILD_ID, csrf_token, sign_in
 from web.context import WebContext
-from web.forms import parse_id
+from web.errors import PageError
+from web.forms import form_float, form_int, form_snowflake, form_str, guild_id, parse_id
 
 URLENCODED = "application/x-www-form-urlencoded"
 BAD_BODIES = [
@@ -105,3 +110,104 @@ def test_parse_id() -> None:
     assert parse_id("9223372036854775807") == 2**63 - 1
     for raw in ("", "9223372036854775808", "²", "١٢", "12a", " 12", "-1", "1" * 40):
         assert parse_id(raw) is None, raw
+
+
+def form(**fields: str) -> MultiDictProxy[str | web.FileField]:
+    return MultiDictProxy(MultiDict(fields))
+
+
+def refused(reader: Any, data: MultiDictProxy[str | web.FileField], **kwargs: Any) -> str:
+    """The 400 message a reader gives for `data`'s field "f"."""
+    with pytest.raises(PageError) as caught:
+        reader(data, "f", **kwargs)
+    assert caught.value.status == 400
+    assert caught.value.message.startswith("f: "), caught.value.message  # names the field
+    return caught.value.message
+
+
+def test_guild_id_reads_the_route_or_is_404() -> None:
+    ok = make_mocked_request("GET", f"/guilds/{GUILD_ID}", match_info={"guild_id": str(GUILD_ID)})
+    assert guild_id(ok) == GUILD_ID
+    for raw in ("²", str(2**63), "1" * 20, "-1", ""):
+        request = make_mocked_request("GET", "/guilds/x", match_info={"guild_id": raw})
+        with pytest.raises(PageError) as caught:
+            guild_id(request)
+        assert caught.value.status == 404, raw
+
+
+def test_form_str() -> None:
+    assert form_str(form(f="  hello  "), "f", max_len=5) == "hello"
+    assert form_str(form(), "f", max_len=5, required=False) is None
+    assert form_str(form(f="   "), "f", max_len=5, required=False) is None
+    assert "required" in refused(form_str, form(), max_len=5)
+    assert "at most 5 characters" in refused(form_str, form(f="toolong"), max_len=5)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("7", 7), (" -3 ", -3), ("0", 0), ("100", 100), ("-0", 0)]
+)
+def test_form_int_accepts(raw: str, expected: int) -> None:
+    assert form_int(form(f=raw), "f", minimum=-5, maximum=100) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("²", "not a whole number"),
+        ("١٢", "not a whole number"),
+        ("1.5", "not a whole number"),
+        ("1e3", "not a whole number"),
+        ("--1", "not a whole number"),
+        ("1_0", "not a whole number"),
+        ("9" * 19, "not a whole number"),  # never an overflow further in
+        ("101", "at most 100"),
+        ("-6", "at least -5"),
+    ],
+)
+def test_form_int_refuses(raw: str, says: str) -> None:
+    assert says in refused(form_int, form(f=raw), minimum=-5, maximum=100)
+
+
+def test_form_int_optional() -> None:
+    assert form_int(form(), "f", required=False) is None
+    assert "required" in refused(form_int, form())
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1.5", 1.5), ("-2", -2.0), ("1e2", 100.0)])
+def test_form_float_accepts(raw: str, expected: float) -> None:
+    assert form_float(form(f=raw), "f", minimum=-10, maximum=100) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("nan", "finite"),
+        ("NaN", "finite"),
+        ("inf", "finite"),
+        ("-Infinity", "finite"),
+        ("1e999", "finite"),
+        ("abc", "not a number"),
+        ("١.٥", "not a number"),
+        ("1_000", "not a number"),  # float() takes underscores; a person means something else
+        ("0x10", "not a number"),
+        ("101", "at most 100"),
+        ("-11", "at least -10"),
+    ],
+)
+def test_form_float_refuses(raw: str, says: str) -> None:
+    assert says in refused(form_float, form(f=raw), minimum=-10, maximum=100)
+
+
+def test_form_snowflake() -> None:
+    assert form_snowflake(form(f=f" {GUILD_ID} "), "f") == GUILD_ID
+    assert form_snowflake(form(f=""), "f", required=False) is None
+    for raw in ("0", "²", str(2**63), "1" * 20, "-5", "12a"):
+        assert "not a Discord id" in refused(form_snowflake, form(f=raw)), raw
+
+
+def test_a_file_where_text_is_expected_is_refused() -> None:
+    upload = web.FileField(
+        "f", "a.txt", io.BytesIO(b"x"), "text/plain", CIMultiDictProxy(CIMultiDict())
+    )
+    data = MultiDictProxy(MultiDict({"f": upload}))
+    assert "not a file" in refused(form_str, data, max_len=10)

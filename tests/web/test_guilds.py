@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -234,3 +237,29 @@ async def test_a_non_owner_does_not_see_left_servers(client: TestClient, ctx: We
     await sign_in(client, ctx, MEMBER_ID)
     text = await (await client.get("/guilds")).text()
     assert "Other Place" not in text and "left-list" not in text
+
+
+async def test_channel_settings_pick_from_this_servers_channels_only(
+    client: TestClient, ctx: WebContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A channel setting is a select of the server's own channels; an id of another server
+    (issue 15.1), or of nothing, is refused naming the field, and nothing is stored."""
+    from tests.web.conftest import GUILD_CHANNEL_ID, OTHER_CHANNEL_ID
+
+    await sign_in(client, ctx, ADMIN_ID)
+    page = await (await client.get(SETTINGS)).text()
+    assert '<select class="form-select" id="setting-log_channel" name="log_channel">' in page
+    assert f'<option value="{GUILD_CHANNEL_ID}" >#general</option>' in page
+    assert "#elsewhere" not in page and str(OTHER_CHANNEL_ID) not in page
+
+    token = await csrf_token(client, SETTINGS)
+    for foreign in (str(OTHER_CHANNEL_ID), "700000000000009999"):
+        form = {**GOOD_FORM, "csrf_token": token, "log_channel": foreign}
+        response = await client.post(SETTINGS, data=form, allow_redirects=False)
+        assert response.status == 400
+        assert "must be a channel of this server" in await response.text()
+        assert await _stored(ctx) == {}
+    form = {**GOOD_FORM, "csrf_token": token, "log_channel": str(GUILD_CHANNEL_ID)}
+    assert (await client.post(SETTINGS, data=form, allow_redirects=False)).status == 303
+    assert (await _stored(ctx))["log_channel"] == GUILD_CHANNEL_ID
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

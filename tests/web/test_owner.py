@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.web.conftest import ADMIN_ID, OWNER_ID, Clock, FakeLive, sign_in
@@ -32,3 +33,37 @@ async def test_owner_sees_status_and_escaped_log_lines(
     assert "hello &lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<script>alert(1)" not in text
     assert 'href="/owner"' in text
+
+
+async def test_the_owner_page_shows_the_version_python_m_bot_prints(
+    client: TestClient, ctx: WebContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One source of the version (issue 14.11): the page said "FoundryCord unknown" while
+    `--version` printed 0.1.0, because it asked the (never installed) package metadata."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from bot import __version__
+    from bot.__main__ import build_parser
+
+    await sign_in(client, ctx, OWNER_ID)
+    text = await (await client.get("/owner")).text()
+    shown = re.search(r"FoundryCord</span><span>([^<]+)</span>", text)
+    assert shown and shown.group(1) == __version__
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--version"])
+    assert capsys.readouterr().out.strip() == f"FoundryCord {__version__}"
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
+
+
+async def test_the_favicon_is_served_not_a_404(client: TestClient) -> None:
+    for path in ("/favicon.ico", "/static/favicon.svg"):  # signed out: every page asks
+        response = await client.get(path)
+        assert response.status == 200, path
+        assert response.content_type == "image/svg+xml"
+        assert (await response.text()).startswith("<svg")
+    login = await (await client.get("/login")).text()
+    assert '<link rel="icon" href="/static/favicon.svg"' in login

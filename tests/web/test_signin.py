@@ -282,3 +282,31 @@ async def test_logout_needs_csrf_and_ends_the_session(client: TestClient, ctx: W
     response = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 303
     assert (await client.get("/guilds", allow_redirects=False)).status == 302
+
+
+async def test_offline_the_pages_name_the_signin_command(
+    ctx: WebContext, clock: Clock, aiohttp_client
+) -> None:  # type: ignore[no-untyped-def]
+    """Offline there is no Discord to run /web in: the sign-in page and a dead link's page
+    say to run `python -m bot signin` instead (issue 14.9)."""
+    import dataclasses
+
+    from web.app import create_app
+
+    offline = dataclasses.replace(ctx, offline=True)
+    client = await aiohttp_client(create_app(offline))
+    login = await (await client.get("/login")).text()
+    assert "python -m bot signin" in login
+    assert "Run the <code>/web</code> slash command" not in login
+
+    link = await offline.signin.issue(ADMIN_ID)
+    clock.advance(minutes=11)
+    expired = await client.get(_path(link))
+    assert expired.status == 410
+    text_ = await expired.text()
+    assert "Run python -m bot signin on the machine" in text_ and "/web" not in text_
+
+
+async def test_online_the_pages_name_the_web_command(client: TestClient) -> None:
+    login = await (await client.get("/login")).text()
+    assert "/web" in login and "python -m bot signin" not in login

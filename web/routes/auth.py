@@ -16,9 +16,15 @@ from aiohttp_session import get_session
 from web.auth import NEXT_FIELD, current_user, flash, log_in, log_out, safe_next
 from web.context import get_context
 from web.errors import PageError, wants_json
-from web.forms import read_form
+from web.forms import form_str, read_form
 from web.oauth import DiscordOAuth, OAuthError
-from web.signin import LINK_PATH, SignInLinkError, SignInLinkExpired, SignInLinkUsed
+from web.signin import (
+    LINK_PATH,
+    SIGNIN_COMMAND,
+    SignInLinkError,
+    SignInLinkExpired,
+    SignInLinkUsed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,12 @@ async def login_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "login.html",
         request,
-        {"title": "Sign in", "oauth_enabled": OAUTH_KEY in request.config_dict},
+        {
+            "title": "Sign in",
+            "oauth_enabled": OAUTH_KEY in request.config_dict,
+            "offline": get_context(request).offline,
+            "signin_command": SIGNIN_COMMAND,
+        },
     )
 
 
@@ -58,13 +69,16 @@ def _link_page(
 
     Rendered without a CSRF token, so showing it never starts a session.
     """
+    offline = get_context(request).offline
     if error is None:
-        status, context = 200, {"title": "Sign in to FoundryCord", "token": token}
+        status = 200
+        context = {"title": "Sign in to FoundryCord", "token": token, "offline": offline}
     else:
         status = 410 if isinstance(error, SignInLinkExpired | SignInLinkUsed) else 400
-        context = {"title": "This sign-in link does not work", "message": str(error)}
+        message = error.message(offline=offline)
+        context = {"title": "This sign-in link does not work", "message": message}
         if wants_json(request):
-            return web.json_response({"error": str(error)}, status=status)
+            return web.json_response({"error": message}, status=status)
     response = aiohttp_jinja2.render_template("login_link.html", request, context, status=status)
     # The page carries the token: no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
@@ -100,9 +114,9 @@ async def redeem_link(request: web.Request) -> web.Response:
             "link again and press Sign in.",
         )
     form = await read_form(request)
-    token = form.get(LINK_TOKEN_FIELD)
+    token = form_str(form, LINK_TOKEN_FIELD, max_len=200, required=False) or ""
     try:
-        user_id = await get_context(request).signin.redeem(token if isinstance(token, str) else "")
+        user_id = await get_context(request).signin.redeem(token)
     except SignInLinkError as exc:
         return _link_page(request, error=exc)
     username = await get_context(request).live.user_name(user_id) or f"User {user_id}"

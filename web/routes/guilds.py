@@ -12,21 +12,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.guild_settings import SettingsFormError
+from web import forms
 from web.auth import flash, require_manage, require_owner, require_user
 from web.context import WebContext, get_context, state_versions
 from web.errors import PageError
-from web.forms import parse_id, read_form
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
-
-
-def _guild_id(request: web.Request) -> int:
-    guild_id = parse_id(request.match_info["guild_id"])
-    if guild_id is None:
-        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return guild_id
 
 
 async def _manageable(request: web.Request, ctx: WebContext, user_id: int) -> list[Any]:
@@ -80,7 +73,7 @@ async def guild_list(request: web.Request) -> web.Response:
 async def _decide(request: web.Request, approve: bool) -> web.Response:
     user = await require_owner(request)
     ctx = get_context(request)
-    guild_id = _guild_id(request)
+    guild_id = forms.guild_id(request)
     versions = await state_versions(request)
     record = await ctx.guild_state.record(versions, guild_id)
     if record is None:
@@ -146,14 +139,36 @@ def _render_settings(
             "specs": ctx.guild_settings.registry.specs(),
             "values": values,
             "errors": errors or {},
+            "choices": _id_choices(ctx, guild_id),
         },
         status=status,
     )
 
 
+def _id_choices(ctx: WebContext, guild_id: int) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) options of the channel and role selects: this server's own only."""
+    return {
+        "channel": [(str(c.id), f"#{c.name}") for c in ctx.live.text_channels(guild_id)],
+        "role": [(str(r.id), f"@{r.name}") for r in ctx.live.roles(guild_id)],
+    }
+
+
+def _foreign_ids(ctx: WebContext, guild_id: int, raw: Mapping[str, str]) -> dict[str, str]:
+    """Errors for channel and role settings naming an id that is not this server's."""
+    choices = _id_choices(ctx, guild_id)
+    errors: dict[str, str] = {}
+    for spec in ctx.guild_settings.registry.specs():
+        if spec.type not in choices:
+            continue
+        value = raw.get(spec.name, "").strip()
+        if value and value not in {option for option, _ in choices[spec.type]}:
+            errors[spec.name] = f"must be a {spec.type} of this server"
+    return errors
+
+
 @routes.get("/guilds/{guild_id}/settings")
 async def settings_page(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = forms.guild_id(request)
     await require_manage(request, guild_id)
     ctx = get_context(request)
     values = await ctx.guild_state.settings(await state_versions(request), guild_id)
@@ -162,10 +177,10 @@ async def settings_page(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/settings")
 async def save_settings(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
+    guild_id = forms.guild_id(request)
     user = await require_manage(request, guild_id)
     ctx = get_context(request)
-    form = await read_form(request)
+    form = await forms.read_form(request)
     raw: dict[str, str] = {}
     for spec in ctx.guild_settings.registry.specs():
         # A checkbox posts a hidden "false" and, when ticked, "true" after it: the last wins.
@@ -175,6 +190,9 @@ async def save_settings(request: web.Request) -> web.Response:
         elif spec.type == "bool":
             raw[spec.name] = "false"
     try:
+        foreign = _foreign_ids(ctx, guild_id, raw)
+        if foreign:  # an id of another server (or none at all) is refused, nothing stored
+            raise SettingsFormError(foreign)
         await ctx.guild_settings.update(guild_id, raw, user.id)
     except SettingsFormError as exc:
         current = _form_values(

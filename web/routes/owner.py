@@ -9,10 +9,10 @@ from importlib import metadata
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot import __version__
 from web.auth import flash, require_owner
 from web.context import get_context
-from web.errors import PageError
-from web.forms import parse_id, read_form
+from web.forms import form_snowflake, read_form
 
 routes = web.RouteTableDef()
 
@@ -49,7 +49,7 @@ async def owner_page(request: web.Request) -> web.Response:
             "guild_count": len(ctx.live.guilds()),
             "uptime": _uptime(ctx.clock() - ctx.live.started_at()),
             "versions": {
-                "FoundryCord": _version("foundrycord"),
+                "FoundryCord": __version__,  # the one version (bot/__init__.py)
                 "Python": platform.python_version(),
                 "nextcord": _version("nextcord"),
                 "aiohttp": _version("aiohttp"),
@@ -66,10 +66,8 @@ async def revoke_sessions(request: web.Request) -> web.Response:
     """Sign a user out everywhere: every session of theirs ends at its next request."""
     owner = await require_owner(request)
     form = await read_form(request)
-    raw = form.get("user_id")
-    user_id = parse_id(raw.strip()) if isinstance(raw, str) else None
-    if user_id is None:
-        raise PageError(400, "That is not a user id: enter the Discord user id (digits only).")
+    user_id = form_snowflake(form, "user_id")
+    assert user_id is not None  # required
     ended = await get_context(request).web_sessions.revoke_user(user_id)
     if user_id == owner.id:
         raise web.HTTPSeeOther("/login")  # this session ended too; the flash would be lost

@@ -3,15 +3,13 @@ persistent buttons, a deleted message, 429s, and the preview equal to what was s
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from cogs.dashboards.layout import parse_layout
 from sandbox.driver import SandboxDriver
 from sandbox.state import Message
-from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.fakes import FakeMetrics
+from tests.foundry import Foundry, approve, eventually
 
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 POST = "POST /channels/{channel_id}/messages"
@@ -33,29 +31,6 @@ def calls(foundry: Foundry, route: str, status: int | None = None) -> list[dict]
         and status_channel in c["path"]
         and (status is None or c["status"] == status)
     ]
-
-
-async def eventually(check, what: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    """Poll in-process state (the driver re-checks only after REST calls)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = check()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result is not None:
-                return result
-            await asyncio.sleep(0.02)
-
-
-async def approve(foundry: Foundry, driver: SandboxDriver) -> None:
-    access = foundry.process.services.guild_access
-
-    async def known() -> bool | None:
-        return True if await access.status(foundry.guild.id) is not None else None
-
-    await eventually(known, "record the guild")  # the bot admits it as it arrives
-    answer = await driver.member("alice").run("guild approve", channel="general")
-    assert "approved" in answer.content, answer.content
 
 
 async def create(foundry: Foundry, preset: str = "system") -> tuple[SandboxDriver, Message]:

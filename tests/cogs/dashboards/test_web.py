@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from sandbox.driver import SandboxDriver
-from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import calls, create, eventually, service
+from tests.foundry import Foundry
 
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
 

@@ -3,11 +3,11 @@ the palette, resizes it, saves, and the dashboard message in the sandbox changes
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from cogs.dashboards.layout import parse_layout
 from tests.browser import chromium, requires_chromium
+from tests.foundry import eventually
 from tests.sandbox.conftest import StackStarter
 
 SCREENSHOT = Path("/tmp/foundrycord-dashboard-editor.png")
@@ -48,15 +48,7 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
             return None
         return stack.server.state.messages.get(channel.id, {}).get(entry.message_id)
 
-    async def until(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-        async with asyncio.timeout(timeout):
-            while True:
-                result = check()
-                if result is not None:
-                    return result
-                await asyncio.sleep(0.05)
-
-    message = await until(dashboard_message)
+    message = await eventually(dashboard_message, "post the dashboard")
     assert [f["name"] for f in message.embeds[0]["fields"]] == ["Members"]
 
     async with chromium() as browser:
@@ -130,7 +122,7 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
         fields = current.embeds[0].get("fields", [])
         return fields if any(f["name"] == "Backups" for f in fields) else None
 
-    fields = await until(changed)
+    fields = await eventually(changed, "edit in the saved widget")
     assert dashboard_message().id == message.id  # edited in place, not posted again
     assert {"name": "Backups", "value": "Backups ran at **03:00**", "inline": True} in fields
     saved = await service.store.get(record.id)

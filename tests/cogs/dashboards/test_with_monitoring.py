@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.bot.conftest import Foundry
 from tests.cogs.dashboards.test_end_to_end import create, eventually, field_values, service
+from tests.foundry import Foundry
 
 
 async def test_the_system_dashboard_shows_this_hosts_sampled_cpu(foundry: Foundry) -> None:

@@ -1,5 +1,6 @@
-"""Fixtures for the monitoring tests: the real FoundryCord against a sandbox (`foundry`),
-and the web editor with the monitoring page registered (`monitoring_ctx`)."""
+"""Fixtures for the monitoring tests: the real FoundryCord against a sandbox (`foundry`,
+from the tests.foundry plugin), and the web editor with the monitoring page registered
+(`monitoring_ctx`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from cogs.monitoring import HERE
 from cogs.monitoring import web as monitoring_web
 from cogs.monitoring.cog import SETTINGS
 from cogs.monitoring.monitor import Monitor
-from tests.bot.conftest import foundry  # noqa: F401
 from tests.web.conftest import (  # noqa: F401
     GUILD_ID,
     clock,

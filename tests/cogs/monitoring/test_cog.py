@@ -9,8 +9,8 @@ from typing import Any
 
 from sandbox.driver import SandboxDriver
 from sandbox.mentions_audit import mentions_audit
-from tests.bot.conftest import Foundry
 from tests.fakes.docker_engine import FakeContainer, FakeDockerEngine, closed_unix_socket
+from tests.foundry import Foundry
 
 HOST = "lab-1"
 

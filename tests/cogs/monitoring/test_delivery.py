@@ -14,8 +14,8 @@ from cogs.monitoring import delivery
 from cogs.monitoring.alert_store import PendingEvent
 from cogs.monitoring.alerts import Rule
 from cogs.monitoring.monitor import Monitor
-from tests.bot.conftest import Foundry
 from tests.cogs.monitoring.test_cog import HOST, Clock, command, monitor_of, status_messages, step
+from tests.foundry import Foundry
 from tests.web.conftest import GUILD_ID
 
 OTHER = {
@@ -276,6 +276,7 @@ async def test_the_sandbox_answers_a_repeated_enforced_nonce_with_the_first_mess
     channel = foundry.guild.channel("status")
     route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
     body = {"content": "once", "nonce": "fca-test-1", "enforce_nonce": True}
+    body["allowed_mentions"] = {"parse": []}  # as every message the bot sends
     first = await foundry.bot.http.request(route, json=body)
     second = await foundry.bot.http.request(route, json=body)
     assert first["id"] == second["id"]

@@ -7,23 +7,13 @@ import asyncio
 import pytest
 
 from sandbox.driver import Answer, SandboxDriver
-from tests.bot.conftest import Foundry
-from tests.bot.conftest import foundry as foundry  # the fixture
+from tests.foundry import Foundry, approve
+
+__all__ = ["approve"]  # test files import it from here
 
 
 def service(foundry: Foundry):  # type: ignore[no-untyped-def]
     return foundry.bot.get_cog("TemplatesCog").service
-
-
-async def approve(foundry: Foundry) -> SandboxDriver:
-    driver = SandboxDriver(foundry.server, timeout=10)
-    for _ in range(100):  # the bot registers its commands just after it is ready
-        try:
-            await driver.member("alice").run("guild approve", channel="general")
-            return driver
-        except KeyError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError("the bot never registered /guild")
 
 
 async def run(driver: SandboxDriver, command: str, user: str = "bob", **options) -> Answer:  # type: ignore[no-untyped-def]

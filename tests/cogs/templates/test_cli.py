@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.bot.conftest import LAB
+from tests.foundry import LAB
 
 ROOT = Path(__file__).resolve().parents[3]
 

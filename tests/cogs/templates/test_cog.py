@@ -10,7 +10,6 @@ import pytest
 from cogs.templates.document import load_document, to_document
 from cogs.templates.plan import ApplyOptions
 from cogs.templates.snapshot import snapshot
-from tests.bot.conftest import Foundry
 from tests.cogs.templates.conftest import (
     apply_and_confirm,
     approve,
@@ -19,6 +18,7 @@ from tests.cogs.templates.conftest import (
     service,
     wait_job,
 )
+from tests.foundry import Foundry
 
 VIEW_CHANNEL = 1 << 10
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.bot.conftest import Foundry
 from tests.browser import chromium, requires_chromium
 from tests.cogs.templates.conftest import approve, last_job_id, service, wait_job
+from tests.foundry import Foundry
 
 LINK_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)">')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
