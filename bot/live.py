@@ -199,3 +199,11 @@ class ClusterLiveState:
 
     async def user_name(self, user_id: int) -> str | None:
         return await self._local.user_name(user_id)
+
+    # A server's own pages are served by the process holding it (forwarded), which answers
+    # these from its cache; here they only ever concern this process's guilds.
+    def text_channels(self, guild_id: int) -> list[NamedId]:
+        return self._local.text_channels(guild_id)
+
+    def roles(self, guild_id: int) -> list[NamedId]:
+        return self._local.roles(guild_id)

@@ -236,7 +236,8 @@ async def test_the_web_editor_of_either_process_shows_and_changes_every_server(
             csrf = CSRF_META.search(text).group(1)  # type: ignore[union-attr]
 
             async with web.get(f"{a.web_url}/guilds/{b_guild.id}/settings") as page:
-                assert page.status == 200 and b_guild.name in await page.text()
+                assert page.status == 200, a.log() + b.log()
+                assert b_guild.name in await page.text()
             async with web.post(
                 f"{a.web_url}/guilds/{pending.id}/reject",
                 data={"csrf_token": csrf},

@@ -91,3 +91,12 @@ async def test_one_identify_per_bucket_per_window_across_processes(pg_db: Databa
     assert await b.wait_identify(1, window=0.5) == 0.0  # another bucket: no wait
     waited = await b.wait_identify(0, window=0.5)  # bucket 0 again, from another process
     assert waited > 0
+
+
+def test_the_cluster_live_state_answers_everything_the_web_asks() -> None:
+    """A method added to LiveState must be added to ClusterLiveState too (or its pages
+    would fail on a process of several)."""
+    from bot.live import ClusterLiveState, LiveState
+
+    asked = {name for name in vars(LiveState) if not name.startswith("_")}
+    assert asked and asked <= set(vars(ClusterLiveState))
