@@ -62,7 +62,10 @@ class Cluster:
         self.process_id = secrets.token_hex(8)
         self.enabled = shards.partial and db.backend == "postgresql"
         self._leader = not self.enabled
+        # One connection of this process's own holds its session locks (the leader's and
+        # the claims): they go with it, and with the process.
         self._leader_connection: AsyncConnection | None = None
+        self._claims: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self.on_leadership: list[Callable[[], object]] = []
         # Called after every heartbeat (the web editor refreshes its list of other
@@ -192,7 +195,35 @@ class Cluster:
                 with contextlib.suppress(Exception):
                     callback()
 
+    async def claim(self, name: str) -> bool:
+        """Whether this process holds the named lock (one sampler per monitored host): taken
+        when free and kept on this process's own connection, so it goes with the process
+        and another then takes it. Always True when unclustered."""
+        if not self.enabled:
+            return True
+        if name in self._claims and self._leader_connection is not None:
+            return True
+        try:
+            if self._leader_connection is None:
+                self._leader_connection = await self.db.engine.connect()
+            taken = bool(
+                await self._leader_connection.scalar(
+                    text("SELECT pg_try_advisory_lock(:ns, :key)"),
+                    {"ns": NAMESPACE, "key": lock_key(name)},
+                )
+            )
+            await self._leader_connection.commit()
+        except Exception:
+            log.exception("Could not ask for the lock %r", name)
+            self._leader = False
+            await self._drop_leader_connection()
+            return False
+        if taken:
+            self._claims.add(name)
+        return taken
+
     async def _drop_leader_connection(self) -> None:
+        self._claims.clear()  # every session lock went with the connection
         connection, self._leader_connection = self._leader_connection, None
         if connection is not None:
             with contextlib.suppress(Exception):

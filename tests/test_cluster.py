@@ -4,6 +4,7 @@ against one sharded sandbox and one fresh PostgreSQL database."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -250,6 +251,102 @@ async def test_the_web_editor_of_either_process_shows_and_changes_every_server(
 
         await eventually(left, "the holder (b) leaves the rejected server")
         assert (await access.get(pending.id)).status == "rejected"  # type: ignore[union-attr]
+    finally:
+        await db.dispose()
+        await bots.stop_all()
+        await server.stop()
+    assert server.handler_errors == []
+
+
+MONITORED = "cluster-test-host"
+
+
+async def _raw_sample_times(db: Database) -> list[int]:
+    from cogs.monitoring.models import SampleRow
+
+    async with db.session() as session:
+        return sorted(
+            await session.scalars(
+                select(SampleRow.ts).where(SampleRow.host == MONITORED, SampleRow.tier == 0)
+            )
+        )
+
+
+async def test_two_processes_on_one_host_sample_it_once_and_post_each_alert_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Both processes monitor the machine they share: one samples it per interval (the
+    other holds back), and each guild's alert is evaluated and posted by its holder, once."""
+    from cogs.monitoring.alert_store import AlertStore
+    from cogs.monitoring.alerts import Rule
+    from cogs.monitoring.models import AlertEvent
+
+    server = await _sandbox(2)
+    owner = server.add_user("owner-of-the-bot")
+    bots = BotCluster(
+        server.base_url,
+        server.token,
+        pg_url,
+        tmp_path,
+        2,
+        owner_id=owner.id,
+        features="admin,monitoring",
+        extra_env={
+            "MONITORING_HOST": MONITORED,
+            "MONITORING_INTERVAL": "3",
+            "DOCKER_HOST": "tcp://127.0.0.1:9",  # no Docker here: said, not waited for
+        },
+    )
+    db = await Database.connect(pg_url)
+    try:
+        a, b = await bots.start("a", "0"), await bots.start("b", "1")
+        await bots.wait_ready(a)
+        await bots.wait_ready(b)
+        access, rules = GuildAccess(db, auto_approve=False), AlertStore(db)
+        for guild in server.state.guilds.values():
+            await access.approve(guild.id, owner.id)
+            general = next(c for c in server.state.channels.values() if c.guild_id == guild.id)
+            await rules.add(
+                guild.id,
+                Rule("cpu.percent", ">", -1.0, cooldown_s=3600),
+                host=MONITORED,
+                severity="warning",
+                channel_id=general.id,
+                role_id=None,
+                created_by=owner.id,
+            )
+
+        def alerts() -> dict[int, int]:
+            counts = dict.fromkeys(server.state.guilds, 0)
+            for channel_id, messages in server.state.messages.items():
+                for message in messages.values():
+                    if message.author.id == server.bot_user_id and message.content not in (
+                        PENDING_NOTICE,
+                    ):
+                        counts[server.state.channels[channel_id].guild_id] += 1
+            return counts
+
+        async def every_guild_alerted() -> bool:
+            return all(alerts().values())
+
+        await eventually(every_guild_alerted, "an alert in every guild", timeout=60)
+        seen = len(await _raw_sample_times(db))
+
+        async def three_more_samples() -> bool:
+            return len(await _raw_sample_times(db)) >= seen + 3
+
+        await eventually(three_more_samples, "three more samples", timeout=60)
+        assert alerts() == dict.fromkeys(server.state.guilds, 1), "an alert posted twice"
+        async with db.session() as session:
+            outcomes = list(await session.scalars(select(AlertEvent.outcome)))
+        assert outcomes == ["sent"] * len(server.state.guilds)  # none "dropped" elsewhere
+        sampling = [
+            p.name for p in (a, b) if any(f"Sampling host {MONITORED}" in x for x in p.lines)
+        ]
+        assert len(sampling) == 1, a.log() + b.log()
+        times = await _raw_sample_times(db)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert min(gaps) >= 2, f"the host was sampled more than once per 3 s interval: {times}"
     finally:
         await db.dispose()
         await bots.stop_all()
