@@ -268,14 +268,119 @@ async def size_postgres(days: int, metrics: int) -> None:
         next(gen, None)
 
 
+# --- 4. the agent: memory and CPU per sample -----------------------------------------
+_PEAK = """
+import re, runpy, sys
+sys.argv = {argv!r}
+try:
+    {body}
+except SystemExit:
+    pass
+# VmHWM, not ru_maxrss: the latter keeps the forked parent's size across exec.
+status = open("/proc/self/status").read()
+print("PEAK_KIB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1))
+"""
+_BASELINE = "import asyncio, aiohttp, psutil; psutil.cpu_percent(); psutil.virtual_memory()"
+_AGENT = "runpy.run_module('bot', run_name='__main__', alter_sys=True)"
+_PER_SAMPLE = """
+import asyncio, time
+from cogs.monitoring.agent import AgentConfig, HttpSink, build_sampler
+async def main():
+    sampler, docker = build_sampler(AgentConfig(host="bench"))
+    sink = HttpSink({url!r}, "fcm_bench")
+    await sink(await sampler.tick())  # warm: imports, first connection
+    start = time.process_time()
+    for _ in range({n}):
+        await sink(await sampler.tick())
+    print("CPU_MS", (time.process_time() - start) * 1000 / {n})
+    await docker.close(); await sink.close(); sampler.close()
+asyncio.run(main())
+"""
+
+
+def _peak_mib(argv: list[str], body: str, env: dict[str, str]) -> float:
+    script = _PEAK.format(argv=argv, body=body)
+    done = subprocess.run(
+        [PYTHON, "-c", script], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    found = re.search(r"PEAK_KIB (\d+)", done.stdout)
+    if found is None:
+        raise RuntimeError(done.stdout[-2000:] + done.stderr[-2000:])
+    return int(found.group(1)) / 1024
+
+
+async def _ingest_stub() -> tuple[asyncio.AbstractServer, str]:
+    """A web editor's ingest endpoint that accepts everything (no database cost counted)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+                body = b'{"stored": 1, "host": "bench"}'
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def agent_footprint(samples: int) -> None:
+    server, url = await _ingest_stub()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "AGENT_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env["DATA_DIR"] = tmp
+            run = asyncio.to_thread
+            floor = await run(_peak_mib, ["baseline"], _BASELINE, env)
+            row("peak RSS: python + psutil + aiohttp (floor)", f"{floor:.1f} MiB")
+            argv = ["bot", "agent", "--url", url, "--token", "fcm_bench", "--once"]
+            agent = await run(_peak_mib, argv, _AGENT, env)
+            row(
+                "peak RSS: agent --url --once",
+                f"{agent:.1f} MiB ({agent - floor:+.1f} MiB over the floor)",
+                "<= 40 MiB",
+            )
+            db_env = {**env, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/agent.db"}
+            db_agent = await run(_peak_mib, ["bot", "agent", "--once"], _AGENT, db_env)
+            row("peak RSS: agent to DATABASE_URL --once (for comparison)", f"{db_agent:.1f} MiB")
+            script = _PER_SAMPLE.format(url=url, n=samples)
+            done = await run(
+                subprocess.run, [PYTHON, "-c", script],
+                env=env, capture_output=True, text=True, timeout=300, cwd=ROOT,
+            )  # fmt: skip
+            found = re.search(r"CPU_MS ([\d.]+)", done.stdout)
+            if found is None:
+                raise RuntimeError(done.stdout[-2000:] + done.stderr[-2000:])
+            row(
+                f"agent CPU per sample (collect + post, mean of {samples})",
+                f"{float(found.group(1)):.2f} ms",
+                "< 5 ms",
+            )
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ticks", type=int, default=50)
     parser.add_argument("--cpu-seconds", type=float, default=300)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--metrics", type=int, default=100)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["tick", "cpu", "size"])
+    parser.add_argument("--agent-samples", type=int, default=50)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["tick", "cpu", "size", "agent"])
     args = parser.parse_args()
+    if "agent" not in args.skip:
+        asyncio.run(agent_footprint(args.agent_samples))
     if "tick" not in args.skip:
         asyncio.run(tick_cpu(args.ticks))
     if "cpu" not in args.skip:

@@ -1,12 +1,26 @@
 """Template apply benchmark against the sandbox with its Discord-like rate limits on.
 
 Templates of 20, 100 and 400 channels (with roles and overwrites) are applied to (a) an
-empty server and (b) the same server again, which then already matches; beside them, a
-naive peer-style baseline deletes everything and recreates it one call per object (and
-one call per permission overwrite). For each row: write requests made beside the minimum
-(one create per missing object plus the bulk reorder; 0 when nothing is missing), the 429s,
-and the wall time beside the lower bound that the sandbox's buckets allow for the requests
-made (global 50/s and the per-route windows).
+empty server and (b) the same server again, which then already matches. Beside them, in
+the same run and through the same REST client, two simple methods a bot could use instead
+(each row says exactly what it does; neither is a claim about any particular project):
+
+- **delete + recreate**: delete every channel and role, then create each role, each
+  category and each channel with one request, and set each permission overwrite with one
+  more request (PUT /channels/{id}/permissions/{id}) after its channel exists;
+- **create missing**: the strongest simple alternative: read the server, create only the
+  roles, categories and channels whose name is missing (overwrites inside the create call),
+  change nothing that exists (so drift stays), and send no bulk reorder (order follows
+  creation).
+
+For each row: write requests made beside the minimum (one create per missing object plus
+the bulk reorder; 0 when nothing is missing), the 429s, the wall time beside the lower
+bound that the sandbox's buckets allow for the requests made (global 50/s and the
+per-route windows), and whether the server then matches the template (roles, channels,
+overwrites and order, compared as a snapshot). Target (c) drifts both servers by hand
+first: one channel renamed, one dragged out of its category, one overwrite removed.
+Discord allows 500 channel creations per server per day (the sandbox enforces it), so
+delete + recreate runs on a third server, loaded with the template's structure.
 
 Run: ``python bench/templates.py [--sizes 20 100 400]``.
 """
@@ -35,9 +49,15 @@ from nextcord.http import HTTPClient, Route  # noqa: E402
 
 from bot.database import Database  # noqa: E402
 from bot.discord_http import CorrectedHTTPClient  # noqa: E402
-from cogs.templates.document import CHANNEL_TYPES, Template, load_document  # noqa: E402
+from cogs.templates.document import (  # noqa: E402
+    CHANNEL_TYPES,
+    ChannelSpec,
+    Template,
+    load_document,
+)
 from cogs.templates.plan import ApplyOptions  # noqa: E402
 from cogs.templates.service import TemplateService  # noqa: E402
+from cogs.templates.snapshot import snapshot  # noqa: E402
 from sandbox.client import point_nextcord_at, restore_nextcord  # noqa: E402
 from sandbox.ratelimit import major_id_of  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
@@ -82,6 +102,7 @@ def make_template(size: int) -> dict[str, Any]:
 @dataclass
 class Row:
     template: str
+    method: str
     target: str
     writes: int
     minimum: int
@@ -89,6 +110,7 @@ class Row:
     limited: int
     wall: float
     bound: float
+    matches: bool
 
 
 def lower_bound(server: SandboxServer, calls: list[dict[str, Any]]) -> float:
@@ -110,9 +132,39 @@ def lower_bound(server: SandboxServer, calls: list[dict[str, Any]]) -> float:
     return max(bound, 0.0)
 
 
+def shape(template: Template) -> Any:
+    """What a template fixes, order included: roles top-down with their permissions, and
+    each channel's name, type and effective overwrites (a synced channel's are its
+    category's), in document order. Properties left at Discord's defaults are ignored."""
+
+    def overwrites(node: ChannelSpec) -> list[tuple[Any, ...]]:
+        source = (
+            node.parent.overwrites if node.sync and node.parent is not None else node.overwrites
+        )
+        return sorted((ow.role, ow.member, ow.allow, ow.deny) for ow in source)
+
+    def channel(node: ChannelSpec) -> Any:
+        return (node.name, node.type, overwrites(node), [channel(c) for c in node.children])
+
+    return (
+        [(role.name, role.permissions) for role in template.roles],
+        [channel(node) for node in template.channels],
+    )
+
+
+async def matches(service: TemplateService, guild_id: int, template: Template) -> bool:
+    """Whether the server now has the template's roles, channels, overwrites and order."""
+    live = snapshot(await service.api(guild_id).fetch(), template.name)
+    return shape(live) == shape(template)
+
+
 async def measure(
     server: SandboxServer,
+    service: TemplateService,
+    template: Template,
+    guild_id: int,
     label: str,
+    method: str,
     target: str,
     minimum: int,
     work: Callable[[], Awaitable[None]],
@@ -128,8 +180,10 @@ async def measure(
     for call in calls:
         if call["status"] == 429 and "--verbose" in sys.argv:
             print("429:", call["method"], call["route"], call["response"], file=sys.stderr)
+    matched = await matches(service, guild_id, template)
     return Row(
         label,
+        method,
         target,
         len(writes),
         minimum,
@@ -137,6 +191,7 @@ async def measure(
         sum(1 for c in calls if c["status"] == 429),
         wall,
         lower_bound(server, calls),
+        matched,
     )
 
 
@@ -153,7 +208,7 @@ async def apply(service: TemplateService, guild_id: int, template: Template) -> 
 
 
 async def naive(http: HTTPClient, guild_id: int, template: Template) -> None:
-    """What the peers do: delete everything, then one call per object and per overwrite."""
+    """Delete every channel and role, then one request per object and one per overwrite."""
 
     async def send(method: str, path: str, json: Any = None, **params: Any) -> Any:
         route = Route(method, path, guild_id=guild_id, **params)
@@ -203,6 +258,106 @@ async def naive(http: HTTPClient, guild_id: int, template: Template) -> None:
                 )
 
 
+def _overwrites(
+    node: ChannelSpec, parent: ChannelSpec | None, role_ids: dict[str, str]
+) -> list[dict[str, Any]]:
+    source = parent.overwrites if node.sync and parent is not None else node.overwrites
+    return [
+        {"id": role_ids[ow.role or ""], "type": 0, "allow": str(ow.allow), "deny": str(ow.deny)}
+        for ow in source
+    ]
+
+
+async def create_missing(http: HTTPClient, guild_id: int, template: Template) -> None:
+    """Read the server; create only the roles and channels whose name is missing, each with
+    its overwrites in the create call; change nothing that exists; no bulk reorder."""
+
+    async def send(method: str, path: str, json: Any = None) -> Any:
+        route = Route(method, path, guild_id=guild_id)
+        return await (http.request(route, json=json) if json is not None else http.request(route))
+
+    live_roles = await send("GET", "/guilds/{guild_id}/roles")
+    live_channels = await send("GET", "/guilds/{guild_id}/channels")
+    role_ids = {role["name"]: role["id"] for role in live_roles}
+    role_ids["@everyone"] = str(guild_id)
+    for role in template.roles:
+        if role.name not in role_ids:
+            made = await send(
+                "POST",
+                "/guilds/{guild_id}/roles",
+                {"name": role.name, "permissions": str(role.permissions)},
+            )
+            role_ids[role.name] = made["id"]
+    existing = {(c["name"].lower(), c["type"], c.get("parent_id")): c["id"] for c in live_channels}
+
+    async def ensure(node: ChannelSpec, parent: ChannelSpec | None, parent_id: str | None) -> str:
+        key = (node.name.lower(), CHANNEL_TYPES[node.type], parent_id)
+        if key not in existing:
+            body: dict[str, Any] = {
+                "name": node.name,
+                "type": CHANNEL_TYPES[node.type],
+                "permission_overwrites": _overwrites(node, parent, role_ids),
+            }
+            if parent_id is not None:
+                body["parent_id"] = parent_id
+            existing[key] = (await send("POST", "/guilds/{guild_id}/channels", body))["id"]
+        return existing[key]
+
+    for node in template.channels:
+        made = await ensure(node, None, None)
+        for child in node.children:
+            await ensure(child, node, made)
+
+
+DRIFTED = "(c) drifted: 1 renamed, 1 moved out, 1 overwrite removed"
+
+
+def drift(server: SandboxServer, guild_id: int) -> None:
+    """What people do by hand between two applies: rename a channel, drag one out of its
+    category, and remove an overwrite (the minimum to repair it: 3 edits)."""
+    guild = server.state.guilds[guild_id]
+    by_name = {c.name: c for c in guild.channels.values()}
+    by_name["room-1-0"].name = "renamed-by-hand"
+    by_name["room-1-2"].parent_id = None
+    by_name["room-1-1"].overwrites.clear()
+
+
+def matching_guild(server: SandboxServer, name: str, template: Template) -> int:
+    """A server loaded with the template's structure (loading creates nothing, so this
+    server's 500 channel creations of the day are all still there)."""
+
+    def overwrites(node: ChannelSpec) -> dict[str, Any]:
+        source = node.parent.overwrites if node.sync and node.parent else node.overwrites
+        return {ow.role: {"allow": ow.allow, "deny": ow.deny} for ow in source if ow.role}
+
+    owner = f"owner-{name}".replace(" ", "-").lower()
+    guild = {
+        "name": name,
+        "owner": owner,
+        "members": [{"name": owner}],
+        "roles": [{"name": r.name, "permissions": r.permissions} for r in template.roles],
+        "categories": [
+            {
+                "name": category.name,
+                "overwrites": overwrites(category),
+                "channels": [
+                    {"name": c.name, "type": c.type, "overwrites": overwrites(c)}
+                    for c in category.children
+                ],
+            }
+            for category in template.channels
+        ],
+    }
+    return server.load({"guilds": [guild]})[0].id
+
+
+def empty_guild(server: SandboxServer, name: str) -> int:
+    owner = f"owner-{name}".replace(" ", "-").lower()
+    return server.load({"guilds": [{"name": name, "owner": owner, "members": [{"name": owner}]}]})[
+        0
+    ].id
+
+
 async def main(sizes: list[int]) -> list[Row]:
     server = SandboxServer(spec_path=None)  # rate limits on, as Discord's
     await server.start()
@@ -219,45 +374,56 @@ async def main(sizes: list[int]) -> list[Row]:
         service = TemplateService(db, http, lambda: int(me["id"]))
         for size in sizes:
             template = load_document(make_template(size))
-            guild = server.load(
-                {
-                    "guilds": [
-                        {
-                            "name": f"Bench {size}",
-                            "owner": f"owner{size}",
-                            "members": [{"name": f"owner{size}"}],
-                        }
-                    ]
-                }
-            )[0]
             objects = template.count() + len(template.roles)
             label = f"{size} channels, {len(template.roles)} roles"
-            rows.append(
-                await measure(
-                    server,
-                    label,
-                    "(a) empty server",
-                    objects + 1,
-                    lambda g=guild.id, t=template: apply(service, g, t),
+
+            async def row(
+                guild_id: int,
+                method: str,
+                target: str,
+                minimum: int,
+                work: Any,
+                tpl: Template = template,
+                name: str = label,
+            ) -> None:
+                rows.append(
+                    await measure(
+                        server, service, tpl, guild_id, name, method, target, minimum, work
+                    )
                 )
+
+            ours = empty_guild(server, f"Bench {size}")
+            theirs = empty_guild(server, f"Bench {size} create-missing")
+            for target, minimum in (("(a) empty server", objects + 1), ("(b) already matching", 0)):
+                await row(
+                    ours, FOUNDRY, target, minimum, lambda g=ours, t=template: apply(service, g, t)
+                )
+                await row(
+                    theirs,
+                    CREATE_MISSING,
+                    target,
+                    minimum,
+                    lambda g=theirs, t=template: create_missing(http, g, t),
+                )
+            for guild_id in (ours, theirs):
+                drift(server, guild_id)
+            await row(ours, FOUNDRY, DRIFTED, 3, lambda g=ours, t=template: apply(service, g, t))
+            await row(
+                theirs,
+                CREATE_MISSING,
+                DRIFTED,
+                3,
+                lambda g=theirs, t=template: create_missing(http, g, t),
             )
-            rows.append(
-                await measure(
-                    server,
-                    label,
-                    "(b) already matching",
-                    0,
-                    lambda g=guild.id, t=template: apply(service, g, t),
-                )
-            )
-            rows.append(
-                await measure(
-                    server,
-                    label,
-                    "naive delete + recreate",
-                    objects + 1,
-                    lambda g=guild.id, t=template: naive(http, g, t),
-                )
+            # Discord (and the sandbox) allow 500 channel creations per server per day, which
+            # the applies above used much of: delete + recreate runs on a server of its own.
+            loaded = matching_guild(server, f"Bench {size} delete-recreate", template)
+            await row(
+                loaded,
+                DELETE_RECREATE,
+                "(b) already matching",
+                0,
+                lambda g=loaded, t=template: naive(http, g, t),
             )
     finally:
         await http.close()
@@ -268,15 +434,21 @@ async def main(sizes: list[int]) -> list[Row]:
     return rows
 
 
+FOUNDRY = "FoundryCord apply (plan, then only the needed writes; one bulk reorder)"
+CREATE_MISSING = "create missing (by name; overwrites in the create; no edits, no reorder)"
+DELETE_RECREATE = "delete + recreate (all deleted; 1 request per object and per overwrite)"
+
+
 def table(rows: list[Row]) -> str:
     lines = [
-        "| template | target | write requests | minimum | reads | 429s | wall time | lower bound |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| template | method | target | write requests | minimum | reads | 429s | wall time "
+        "| lower bound | matches template |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         lines.append(
-            f"| {r.template} | {r.target} | {r.writes} | {r.minimum} | {r.reads} | {r.limited} "
-            f"| {r.wall:.2f} s | {r.bound:.2f} s |"
+            f"| {r.template} | {r.method} | {r.target} | {r.writes} | {r.minimum} | {r.reads} "
+            f"| {r.limited} | {r.wall:.2f} s | {r.bound:.2f} s | {'yes' if r.matches else 'no'} |"
         )
     return "\n".join(lines)
 

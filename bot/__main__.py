@@ -108,15 +108,16 @@ def add_feature_commands(sub: argparse._SubParsersAction) -> None:
     """Subcommands of the feature packages: each `cogs/<feature>/cli.py` that exists gets
     `register(subparsers)` and sets `run(args, settings) -> exit code` as a default."""
     import importlib
-    import importlib.util
     import pkgutil
 
     import cogs
 
     for module in sorted(pkgutil.iter_modules(cogs.__path__), key=lambda m: m.name):
-        name = f"cogs.{module.name}.cli"
-        if module.ispkg and importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(sub)
+        # Looked for as a file, so that a feature without one is not imported at all (the
+        # agent's start-up stays light: no nextcord, no SQLAlchemy).
+        folder = Path(module.module_finder.path) / module.name  # type: ignore[union-attr]
+        if module.ispkg and (folder / "cli.py").is_file():
+            importlib.import_module(f"cogs.{module.name}.cli").register(sub)
 
 
 def fail(message: str) -> int:
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_db_command(settings, args.action, args.revision))
     if args.command == "signin":
         return asyncio.run(_signin_command(settings, args.user))
+    if getattr(args, "run", None) is not None and not args.check_config:
+        return int(args.run(args, settings))  # a feature's subcommand (the light agent)
     from bot.client import UnknownFeature, selected_extensions
 
     try:
@@ -143,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_config:
         print("Settings are valid.")
         return 0
-    if getattr(args, "run", None) is not None:  # a feature's subcommand
-        return int(args.run(args, settings))
 
     from bot.logging_setup import setup_logging
 

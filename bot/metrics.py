@@ -181,14 +181,18 @@ def format_bytes(value: float, suffix: str = "") -> str:
 
 
 def format_duration(seconds: float) -> str:
-    seconds = float(seconds)
-    if seconds < 120:
-        return f"{_significant(seconds)} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
-    return f"{seconds / 86400:.1f} d".replace(".0 d", " d")
+    """A duration as a person reads it: 45s, 12m 5s, 3h 20m, 2d 4h."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {whole % 60}s"
+    return f"{_significant(seconds)}s"
 
 
 def format_value(value: float, unit: str = "") -> str:

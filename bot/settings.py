@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Callable, Mapping
@@ -11,8 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(Exception):
@@ -68,34 +67,30 @@ class Settings:
     sandbox_port: int = 0
     left_guild_retention_days: int = 30
     features: frozenset[str] | None = None  # None: every feature in cogs/
-    # Monitoring (cogs/monitoring): the feature reads these; bot/ only parses them.
-    host_proc: str | None = None
-    docker_host: str = "unix:///var/run/docker.sock"
-    monitoring_host: str = ""
-    monitoring_interval: float = 10.0
-    monitoring_retention: tuple[int, int, int] = (24, 30, 365)
-    speedtest_interval: int = 0
-    monitoring_allow_private_targets: bool = False
-    agent_url: str = ""
-    agent_token: Secret | None = None
+    # Each feature's own settings (`cogs/<feature>/settings.py`), by feature name; a
+    # feature reads its own with `settings.feature(SPEC)`.
+    feature_settings: Mapping[str, Any] = field(default_factory=dict, repr=False)
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def oauth_enabled(self) -> bool:
         return bool(self.discord_client_id and self.discord_client_secret)
 
+    def feature[T](self, spec: FeatureSettings[T]) -> T:
+        """The settings of the feature `spec` declares (its defaults when not loaded)."""
+        found = self.feature_settings.get(spec.feature)
+        return found if found is not None else spec.cls()
+
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
         values = [
-            s.get()
-            for s in (
-                self.discord_token,
-                self.discord_client_secret,
-                self.secret_key,
-                self.agent_token,
-            )
-            if s
+            s.get() for s in (self.discord_token, self.discord_client_secret, self.secret_key) if s
         ]
+        for own in self.feature_settings.values():
+            for name in getattr(own, "__dataclass_fields__", {}):
+                value = getattr(own, name)
+                if isinstance(value, Secret) and value.get():
+                    values.append(value.get())
         password = database_password(self.database_url)
         if password:
             values.append(password)
@@ -115,6 +110,53 @@ class Variable:
     parse: Callable[[str], Any]
     expected: str
     secret: bool = False
+
+
+@dataclass(frozen=True)
+class FeatureSettings[T]:
+    """A feature's environment variables, declared as `SETTINGS` in
+    `cogs/<feature>/settings.py` (found like `cli.py`): `cls` is a frozen dataclass whose
+    fields the variables' `attr`s name, its defaults the values when a variable is unset."""
+
+    feature: str
+    cls: type[T]
+    variables: tuple[Variable, ...]
+
+
+def feature_settings_specs() -> list[FeatureSettings[Any]]:
+    """Every feature's `SETTINGS`, in folder order. Importing a `settings.py` is cheap: it
+    holds declarations and parsers only."""
+    import importlib
+    import pkgutil
+
+    import cogs
+
+    specs = []
+    for module in sorted(pkgutil.iter_modules(cogs.__path__), key=lambda m: m.name):
+        # A file check, not find_spec: that would import every feature's package.
+        folder = Path(module.module_finder.path) / module.name  # type: ignore[union-attr]
+        if module.ispkg and (folder / "settings.py").is_file():
+            specs.append(importlib.import_module(f"cogs.{module.name}.settings").SETTINGS)
+    return specs
+
+
+def all_variables() -> list[Variable]:
+    """The core's variables and every feature's: what `.env.example` documents."""
+    return [*VARIABLES, *(v for spec in feature_settings_specs() for v in spec.variables)]
+
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    """`settings` with fields changed, a feature's own fields included (by their names)."""
+    core = {k: v for k, v in changes.items() if k in Settings.__dataclass_fields__}
+    rest = {k: v for k, v in changes.items() if k not in core}
+    own = dict(settings.feature_settings)
+    for spec in feature_settings_specs():
+        mine = {k: rest.pop(k) for k in list(rest) if k in spec.cls.__dataclass_fields__}  # type: ignore[attr-defined]
+        if mine:
+            own[spec.feature] = dataclasses.replace(settings.feature(spec), **mine)  # type: ignore[type-var]
+    if rest:
+        raise TypeError(f"no setting named {', '.join(sorted(rest))}")
+    return dataclasses.replace(settings, **core, feature_settings=own)
 
 
 def _bool(raw: str) -> bool:
@@ -198,28 +240,6 @@ def _client_id(raw: str) -> str | None:
     return raw
 
 
-def _sample_interval(raw: str) -> float:
-    value = float(raw)
-    if not 2 <= value <= 3600:
-        raise ValueError(raw)
-    return value
-
-
-def _retention(raw: str) -> tuple[int, int, int]:
-    """`raw hours,5-minute days,hourly days`, e.g. `24,30,365`; each tier outlives the last."""
-    parts = [int(part) for part in raw.replace(" ", "").split(",")]
-    if len(parts) != 3 or min(parts) < 1 or parts[0] > parts[1] * 24 or parts[1] > parts[2]:
-        raise ValueError(raw)
-    return parts[0], parts[1], parts[2]
-
-
-def _docker_host(raw: str) -> str:
-    raw = raw.strip() or "unix:///var/run/docker.sock"
-    if not raw.startswith(("unix://", "tcp://", "http://")):
-        raise ValueError(raw)
-    return raw
-
-
 def _log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -251,6 +271,9 @@ def _database_url(raw: str) -> str:
     if scheme not in _DATABASE_SCHEMES:
         raise ValueError(scheme or raw)
     normalised = _DATABASE_SCHEMES[scheme] + raw[len(scheme) :]
+    from sqlalchemy.engine import make_url  # here: the agent never needs SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(normalised)
     except ArgumentError as exc:
@@ -365,25 +388,6 @@ VARIABLES: tuple[Variable, ...] = (
         _feature_names,
         "comma-separated feature names (folders in cogs/), or empty for all",
     ),
-    Variable("HOST_PROC", "host_proc", _text, "a folder path such as /host/proc"),
-    Variable(
-        "DOCKER_HOST", "docker_host", _docker_host, "unix:///path/docker.sock or tcp://host:port"
-    ),
-    Variable("MONITORING_HOST", "monitoring_host", lambda raw: raw.strip(), "a host name"),
-    Variable("MONITORING_INTERVAL", "monitoring_interval", _sample_interval, "seconds, 2 to 3600"),
-    Variable(
-        "MONITORING_RETENTION",
-        "monitoring_retention",
-        _retention,
-        "raw hours, 5-minute days, hourly days (e.g. 24,30,365), each tier at least as long",
-    ),
-    Variable("SPEEDTEST_INTERVAL", "speedtest_interval", _non_negative_int, "minutes, 0 for off"),
-    Variable(
-        "MONITORING_ALLOW_PRIVATE_TARGETS",
-        "monitoring_allow_private_targets",
-        _bool,
-        "true or false",
-    ),
 )
 
 
@@ -412,22 +416,32 @@ def load_settings(
         source.update(read_env_file(env_file))
     source.update(os.environ if environ is None else environ)
 
+    values = _parse(VARIABLES, source)
+    values["feature_settings"] = {
+        spec.feature: spec.cls(**_parse(spec.variables, source))
+        for spec in feature_settings_specs()
+    }
+    settings = _with_derived(Settings(**values))
+    check_shard_range(settings)
+    return settings
+
+
+def _parse(variables: tuple[Variable, ...], source: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for variable in VARIABLES:
+    for variable in variables:
         raw = source.get(variable.name)
         if raw is None:
             continue
         try:
-            values[variable.attr] = variable.parse(raw)
+            value = variable.parse(raw)
         except (ValueError, TypeError):
             shown = "" if variable.secret else f"={raw.strip()!r}"
             raise SettingsError(
                 f"{variable.name}{shown} is not valid: expected {variable.expected}"
             ) from None
-    settings = Settings(**{k: v for k, v in values.items() if v is not None})
-    settings = _with_derived(settings)
-    check_shard_range(settings)
-    return settings
+        if value is not None:
+            values[variable.attr] = value
+    return values
 
 
 def check_shard_range(settings: Settings) -> None:
@@ -474,8 +488,11 @@ def _with_derived(settings: Settings) -> Settings:
 
 
 def database_password(url: str) -> str | None:
-    if not url:
-        return None
+    if not url or "@" not in url:
+        return None  # no credentials (SQLite): no need to load SQLAlchemy to know
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         password = make_url(url).password
     except ArgumentError:
@@ -484,4 +501,6 @@ def database_password(url: str) -> str | None:
 
 
 def redacted_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)

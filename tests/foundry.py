@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from bot.runtime import BotProcess
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, load_settings, with_changes
 from sandbox.client import point_nextcord_at, restore_nextcord
 from sandbox.driver import SandboxDriver
 from sandbox.mentions_audit import mentions_audit
@@ -100,7 +100,7 @@ class Foundry:
     async def restart(self, **changes: Any) -> None:
         """Stop the bot and start a new process on the same database and sandbox state."""
         await self.process.stop()
-        self.settings = dataclasses.replace(self.settings, **changes)
+        self.settings = with_changes(self.settings, **changes)  # a feature's own too
         self.process = await start_process(self.settings, self.server.token)
 
 

@@ -23,13 +23,15 @@ def setup(bot: FoundryBot) -> None:
     from cogs.monitoring.history import Retention
     from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
+    from cogs.monitoring.settings import SETTINGS as ENV
 
     services = bot.services
     services.settings_registry.register("monitoring", *SETTINGS)
-    settings = getattr(services, "settings", None)
-    if settings is None:  # loaded without a database (the extension smoke test)
+    core = getattr(services, "settings", None)
+    if core is None:  # loaded without a database (the extension smoke test)
         bot.add_cog(MonitoringCog(bot, Monitor(None)))  # type: ignore[arg-type]
         return
+    settings = core.feature(ENV)
     monitor = Monitor(
         services.db,
         host=settings.monitoring_host,
@@ -45,6 +47,8 @@ def setup(bot: FoundryBot) -> None:
 
     async def show_hosts(guild_id: int) -> bool:
         return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    monitor.show_names = show_hosts
 
     services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
     services.features.add_web(

@@ -50,6 +50,7 @@ class HttpSink:
         self.token = token
         self.backlog: deque[dict[str, Any]] = deque(maxlen=MAX_BACKLOG)
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
+        self._warned = False
 
     async def __call__(self, snapshot: Snapshot) -> None:
         self.backlog.append({"ts": snapshot.ts, "metrics": snapshot.metrics})
@@ -61,11 +62,17 @@ class HttpSink:
                 headers={"Authorization": f"Bearer {self.token}"},
             ) as response:
                 if response.status == 401:
-                    reason = (await response.json(content_type=None)).get("error", "refused")
+                    reason = (await _answer(response)).get("error", "refused")
                     raise AgentRefused(f"the web editor refused this agent: {reason}")
-                if response.status != 200:
+                if 400 <= response.status < 500 and response.status not in (408, 429):
+                    # Sending the same samples again cannot help: say why and drop them.
+                    reason = (await _answer(response)).get("error", f"HTTP {response.status}")
+                    log.warning("The web editor refused %d sample(s): %s", len(batch), reason)
+                elif response.status != 200:
                     log.warning("Posting samples failed: HTTP %s; will retry", response.status)
                     return
+                else:
+                    self._report(await _answer(response))
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning(
                 "Cannot reach %s (%s); keeping %d sample(s)", self.endpoint, exc, len(batch)
@@ -74,8 +81,28 @@ class HttpSink:
         for _ in batch:
             self.backlog.popleft()
 
+    def _report(self, answer: dict[str, Any]) -> None:
+        """Say once which metrics the web editor did not store, and why."""
+        refused = answer.get("not_stored") or {}
+        if not isinstance(refused, dict) or not refused or self._warned:
+            return
+        self._warned = True
+        name, why = next(iter(refused.items()))
+        log.warning(
+            "The web editor did not store %s metric(s), e.g. %r: %s",
+            answer.get("not_stored_count", len(refused)), name, why,
+        )  # fmt: skip
+
     async def close(self) -> None:
         await self._http.close()
+
+
+async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    try:
+        answer = await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 class DatabaseSink:

@@ -117,8 +117,9 @@ class AlertStore:
             self._hosts_cache = {(r.host, r.metric) for r in await self.list()}
         return self._hosts_cache
 
-    async def evaluate(self, now: float, value_of: Callable[[str, str], float | None]) -> int:
-        """Step every rule with its current value; returns how many events were decided."""
+    async def evaluate(self, now: float, value_of: Callable[[int, str, str], float | None]) -> int:
+        """Step every rule with its current value, read on behalf of the rule's guild (a host
+        the guild may no longer see reads as no data); returns how many events were decided."""
         async with self.db.session() as session, session.begin():
             rows = [
                 row
@@ -127,7 +128,7 @@ class AlertStore:
             ]
             decided = 0
             for row in rows:
-                value = value_of(row.host, row.metric)
+                value = value_of(row.guild_id, row.host, row.metric)
                 before = RuleState(row.state, row.pending_since, row.last_fired_at)
                 after, event = evaluate(rule_of(row), before, value, now)
                 if after != before:

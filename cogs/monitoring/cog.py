@@ -21,6 +21,7 @@ from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_
 from cogs.monitoring.collectors.system import cpu_model, top_processes
 from cogs.monitoring.config_store import check_of
 from cogs.monitoring.delivery import Outcome
+from cogs.monitoring.hosts import HostNames
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.speedtest import SpeedtestError
 
@@ -125,7 +126,7 @@ class MonitoringCog(commands.Cog):
     # --- helpers --------------------------------------------------------------------
     async def _reading(
         self, interaction: nextcord.Interaction, host: str | None
-    ) -> tuple[str, render.HostNames, tuple[float, dict[str, float]]]:
+    ) -> tuple[str, HostNames, tuple[float, dict[str, float]]]:
         """The host a command asked for, its names, and its newest sample; UserError for an
         unknown host or one with no sample yet."""
         name, names = await self._host(interaction, host)
@@ -145,20 +146,19 @@ class MonitoringCog(commands.Cog):
         reason = local.status.get(collector) if local else None
         return names.label(name), found[1], info, reason
 
-    async def _names(self, guild_id: int | None) -> render.HostNames:
-        show = False
-        if guild_id is not None:
-            show = bool(await self.bot.services.guild_settings.get(guild_id, SHOW_HOSTS))
-        return render.HostNames(await self.monitor.hosts(), show=show)
+    async def _names(self, guild_id: int | None) -> HostNames:
+        """The hosts this server may see and how it names them (Monitor.names)."""
+        return await self.monitor.names(guild_id)
 
     async def _host(
         self, interaction: nextcord.Interaction, given: str | None
-    ) -> tuple[str, render.HostNames]:
+    ) -> tuple[str, HostNames]:
         names = await self._names(interaction.guild_id)
-        host = names.resolve(given, self.monitor.host)
+        host = names.resolve(given, names.keys[0] if names.keys else None)
         if host is None:
-            shown = ", ".join(names.label(h) for h in names.hosts)
-            raise UserError(f"No host called {given!r}. Hosts: {shown}.")
+            shown = ", ".join(names.label(h) for h in names.keys) or "none"
+            what = f"No host called {given!r}" if given else "No host reports to this server"
+            raise UserError(f"{what}. Hosts: {shown}.")
         return host, names
 
     async def _sparks(self, host: str) -> dict[str, str]:

@@ -8,14 +8,21 @@ import hmac
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from bot.database import Database
 from cogs.monitoring.collectors.services import ServiceCheck
+from cogs.monitoring.hosts import agent_key
 from cogs.monitoring.models import AgentToken, ServiceCheckRow
 
 TOKEN_PREFIX = "fcm_"
 MAX_CHECKS_PER_GUILD = 25
+MAX_TOKENS_PER_GUILD = 20  # live agent tokens
+MAX_REVOKED_KEPT = 20  # revoked tokens listed (older ones are deleted)
+
+
+class TokenLimit(ValueError):
+    """A server has as many live agent tokens as it may; the message says what to do."""
 
 
 def hash_token(token: str) -> str:
@@ -81,6 +88,16 @@ class ConfigStore:
         """A new token for `host`; only its hash is stored, so this is the one time it shows."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         async with self.db.session() as session, session.begin():
+            live = await session.scalar(
+                select(func.count()).where(
+                    AgentToken.guild_id == guild_id, AgentToken.revoked_at.is_(None)
+                )
+            )
+            if (live or 0) >= MAX_TOKENS_PER_GUILD:
+                raise TokenLimit(
+                    f"this server already has {MAX_TOKENS_PER_GUILD} live agent tokens, the "
+                    "most it may have; revoke one it no longer needs first"
+                )
             session.add(
                 AgentToken(
                     guild_id=guild_id,
@@ -104,10 +121,21 @@ class ConfigStore:
             if row is None or row.guild_id != guild_id or row.revoked_at is not None:
                 return False
             row.revoked_at = datetime.now(UTC)
+            await session.flush()
+            revoked = await session.scalars(
+                select(AgentToken.id)
+                .where(AgentToken.guild_id == guild_id, AgentToken.revoked_at.is_not(None))
+                .order_by(AgentToken.revoked_at.desc(), AgentToken.id.desc())
+                .offset(MAX_REVOKED_KEPT)
+            )
+            old = list(revoked)
+            if old:  # keep the list short: the oldest revoked tokens go
+                await session.execute(delete(AgentToken).where(AgentToken.id.in_(old)))
         return True
 
     async def verify_token(self, token: str) -> tuple[str | None, str]:
-        """(host, "") for a live token, else (None, why): "unknown" or "revoked"."""
+        """(host key, "") for a live token, else (None, why): "unknown" or "revoked". The
+        key is the token's server's own host of that name (hosts.agent_key)."""
         digest = hash_token(token)
         async with self.db.session() as session, session.begin():
             row = await session.scalar(select(AgentToken).where(AgentToken.token_hash == digest))
@@ -118,4 +146,4 @@ class ConfigStore:
             now = datetime.now(UTC)
             if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
                 row.last_used_at = now  # at most a write a minute, not one per sample
-            return row.host, ""
+            return agent_key(row.guild_id, row.host), ""

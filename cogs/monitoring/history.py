@@ -9,16 +9,18 @@ plenty for gauges and rates (a 1 TB byte counter is off by at most about 60 kB).
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 
 from bot.database import Database
-from cogs.monitoring.models import MetricName, SampleRow
+from cogs.monitoring.hosts import agent_key, split_key
+from cogs.monitoring.models import HostMetric, MetricName, SampleRow
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,16 @@ RAW, FIVE_MIN, HOURLY = 0, 1, 2
 BUCKET_S = {FIVE_MIN: 300, HOURLY: 3600}
 SOURCE_TIER = {FIVE_MIN: RAW, HOURLY: FIVE_MIN}
 MAX_METRIC_ID = 65535
+# One host may not take more than its share of the 65,535 metric ids: names per host, and
+# new names per write (an agent's post), are capped; what is over is refused by name.
+MAX_NAMES_PER_HOST = 1000
+MAX_NEW_NAMES_PER_WRITE = 200
+MAX_NAMES_PER_SERVER = 5000  # over all of one server's agent hosts
+RESERVED_FOR_INSTALLATION = 5000  # the last ids: only the installation's hosts take them
+MAX_NAME_LEN = 120
+# The largest value a float32 holds; anything beyond would be stored as infinity.
+FLOAT32_MAX = 3.4028234663852886e38
+NAME_CHARS = frozenset("/-_:@.")
 # Rows of a bucket are only rolled up once it is this old, so late samples still count.
 ROLLUP_GRACE_S = 60
 _KIND_RAW, _KIND_ROLLUP = 0, 1
@@ -91,6 +103,34 @@ class Series:
     points: list[tuple[int, float, float]]
 
 
+@dataclass
+class WriteResult:
+    """What a write stored: rows written, and each metric name not stored with the reason."""
+
+    rows: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def bad_metric_name(name: object) -> str | None:
+    """Why `name` cannot be a metric name, or None when it can."""
+    if not isinstance(name, str) or not name:
+        return "a metric name must be a non-empty string"
+    if len(name) > MAX_NAME_LEN:
+        return f"a metric name has at most {MAX_NAME_LEN} characters"
+    if not all(ch.isalnum() or ch in NAME_CHARS for ch in name):
+        return "a metric name holds only letters, digits and / - _ : @ ."
+    return None
+
+
+def bad_value(value: object) -> str | None:
+    """Why `value` cannot be stored (float32), or None when it can."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "the value must be a number"
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+        return f"the value must be a finite number within ±{FLOAT32_MAX:.4g}"
+    return None
+
+
 @dataclass(frozen=True)
 class HostSeen:
     name: str
@@ -104,6 +144,8 @@ class HistoryStore:
         self.raw_step_s = raw_step_s
         self._ids: dict[str, int] = {}
         self._names: dict[int, str] = {}
+        self._per_host: dict[str, set[int]] = {}
+        self._warned: set[str] = set()
 
     # --- metric names ---------------------------------------------------------------
     async def _load_names(self) -> None:
@@ -113,8 +155,12 @@ class HistoryStore:
                 self._names[row.id] = row.name
 
     async def metric_ids(self, names: Iterable[str]) -> dict[str, int]:
-        """Ids for `names`, registering new ones (safe when several processes race)."""
-        wanted = set(names)
+        """Ids for `names`, registering new ones (safe when several processes race); a name
+        beyond the id space is left out."""
+        ids, _ = await self._register(set(names))
+        return ids
+
+    async def _register(self, wanted: set[str]) -> tuple[dict[str, int], set[str]]:
         missing = wanted - self._ids.keys()
         if missing:
             await self._load_names()
@@ -123,18 +169,114 @@ class HistoryStore:
             async with self.db.session() as session, session.begin():
                 await session.execute(
                     _insert(session, MetricName)
-                    .values([{"name": name[:120]} for name in sorted(missing)])
+                    .values([{"name": name} for name in sorted(missing)])
                     .on_conflict_do_nothing(index_elements=["name"])
                 )
             await self._load_names()
-        out = {}
+        out: dict[str, int] = {}
+        full: set[str] = set()
         for name in wanted:
             metric_id = self._ids.get(name)
             if metric_id is None or metric_id > MAX_METRIC_ID:
-                log.warning("Metric %r not stored: more than %d metric names", name, MAX_METRIC_ID)
+                full.add(name)
                 continue
             out[name] = metric_id
-        return out
+        return out, full
+
+    async def _host_ids(self, host: str) -> set[int]:
+        """The metric ids `host` has used (its share of the id space), cached."""
+        known = self._per_host.get(host)
+        if known is None:
+            async with self.db.session() as session:
+                rows = await session.scalars(
+                    select(HostMetric.metric_id).where(HostMetric.host == host)
+                )
+                known = set(rows)
+            self._per_host[host] = known
+        return known
+
+    async def admit(
+        self, host: str, names: Iterable[str], *, new_per_write: int = MAX_NEW_NAMES_PER_WRITE
+    ) -> tuple[dict[str, int], dict[str, str]]:
+        """Ids for the names `host` may store, and each refused name with the reason: a bad
+        name, more than MAX_NEW_NAMES_PER_WRITE new names at once, more than
+        MAX_NAMES_PER_HOST names for the host, or the shared id space full."""
+        refused: dict[str, str] = {}
+        wanted: set[str] = set()
+        for name in names:
+            why = bad_metric_name(name)
+            if why is None:
+                wanted.add(name)
+            else:
+                refused[str(name)[:MAX_NAME_LEN]] = why
+        if not wanted:
+            return {}, refused
+        have = await self._host_ids(host)
+        known_ids = {name: self._ids[name] for name in wanted if name in self._ids}
+        new = sorted(name for name in wanted if known_ids.get(name) not in have)
+        if new:
+            room = max(0, MAX_NAMES_PER_HOST - len(have))
+            accept = new[: min(room, new_per_write)]
+            for name in new[len(accept) :]:
+                refused[name] = (
+                    f"this host already has {MAX_NAMES_PER_HOST} metric names"
+                    if len(accept) == room
+                    else f"at most {new_per_write} new metric names per post"
+                )
+            wanted -= set(new[len(accept) :])
+            guild_id, _ = split_key(host)
+            if guild_id is not None and accept:
+                accept = await self._server_share(guild_id, host, accept, refused)
+                wanted -= set(new) - set(accept)
+        ids, full = await self._register(wanted)
+        for name in full:
+            refused[name] = f"the installation's {MAX_METRIC_ID} metric names are all taken"
+        fresh = {ids[name] for name in new if name in ids} - have
+        if fresh:
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    _insert(session, HostMetric)
+                    .values([{"host": host, "metric_id": i} for i in sorted(fresh)])
+                    .on_conflict_do_nothing(index_elements=["host", "metric_id"])
+                )
+            have |= fresh
+        if refused and host not in self._warned:
+            self._warned.add(host)  # one warning per host, not one per name per post
+            example, why = next(iter(sorted(refused.items())))
+            log.warning(
+                "Host %s: %d metric name(s) not stored (e.g. %r: %s)",
+                host, len(refused), example, why,
+            )  # fmt: skip
+        return ids, refused
+
+    async def _server_share(
+        self, guild_id: int, host: str, accept: list[str], refused: dict[str, str]
+    ) -> list[str]:
+        """Of the new names an agent host of server `guild_id` would add, those within the
+        server's own cap and outside the ids kept for the installation's hosts."""
+        prefix = agent_key(guild_id, "")
+        async with self.db.session() as session:
+            used = await session.scalar(
+                select(func.count()).where(HostMetric.host.startswith(prefix, autoescape=True))
+            )
+        room = max(0, MAX_NAMES_PER_SERVER - int(used or 0))
+        for name in accept[room:]:
+            refused[name] = f"this server's agents already have {MAX_NAMES_PER_SERVER} metric names"
+        accept = accept[:room]
+        unregistered = [name for name in accept if name not in self._ids]
+        if unregistered:
+            await self._load_names()
+            unregistered = [name for name in accept if name not in self._ids]
+            left = MAX_METRIC_ID - RESERVED_FOR_INSTALLATION - max(self._names, default=0)
+            if len(unregistered) > max(0, left):
+                for name in unregistered[max(0, left) :]:
+                    refused[name] = (
+                        "the metric names left are kept for the bot's own hosts; ask the "
+                        "bot's owners to clear old hosts"
+                    )
+                keep = set(unregistered[: max(0, left)])
+                accept = [n for n in accept if n in self._ids or n in keep]
+        return accept
 
     async def known_metrics(self) -> list[str]:
         await self._load_names()
@@ -153,14 +295,35 @@ class HistoryStore:
         self, host: str, samples: Iterable[tuple[float, Mapping[str, float]]]
     ) -> int:
         """Store raw samples of one host; a second sample in the same second replaces it."""
+        return (await self.store(host, samples, new_per_write=MAX_NAMES_PER_HOST)).rows
+
+    async def store(
+        self,
+        host: str,
+        samples: Iterable[tuple[float, Mapping[str, float]]],
+        *,
+        new_per_write: int = MAX_NEW_NAMES_PER_WRITE,
+    ) -> WriteResult:
+        """Store raw samples of one host, leaving out (and naming) each metric that cannot
+        be stored: a bad name, a value that is not a finite float32, or over the caps."""
         samples = list(samples)
-        ids = await self.metric_ids({name for _, m in samples for name in m})
+        result = WriteResult()
+        names = {name for _, m in samples for name in m}
+        ids, result.refused = await self.admit(host, names, new_per_write=new_per_write)
         rows = []
         for ts, metrics in samples:
-            values = {ids[n]: float(v) for n, v in metrics.items() if n in ids and v == v}
+            values = {}
+            for name, value in metrics.items():
+                if name not in ids:
+                    continue
+                why = bad_value(value)
+                if why is not None:
+                    result.refused.setdefault(name, why)
+                    continue
+                values[ids[name]] = float(value)
             rows.append({"host": host, "tier": RAW, "ts": int(ts), "data": pack(values)})
         if not rows:
-            return 0
+            return result
         async with self.db.session() as session, session.begin():
             statement = _insert(session, SampleRow).values(rows)
             await session.execute(
@@ -168,7 +331,8 @@ class HistoryStore:
                     index_elements=["host", "tier", "ts"], set_={"data": statement.excluded.data}
                 )
             )
-        return len(rows)
+        result.rows = len(rows)
+        return result
 
     # --- downsampling and pruning ----------------------------------------------------
     async def rollup(self, now: float, *, max_buckets: int = 2000) -> int:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.metrics import HostView, MetricCatalogue, MetricPoint, StatusItem
 from cogs.monitoring.catalogue import CATALOGUE
+from cogs.monitoring.hosts import Host, HostNames
 
 if TYPE_CHECKING:
     from cogs.monitoring.monitor import Monitor
@@ -54,6 +56,7 @@ class MonitorMetrics:
 
     async def _load_stored(self) -> None:
         try:
+            await self.monitor.refresh_hosts()
             stored: dict[str, dict[str, float]] = {}
             for host in await self.monitor.hosts():
                 if host == self.monitor.host or host in self.monitor.remote:
@@ -107,10 +110,19 @@ class MonitorMetrics:
             now = 0.0
         self._show[guild_id] = (now, show)
 
-    def _all_hosts(self) -> list[str]:
+    def _visible(self, guild_id: int) -> list[Host]:
         self._maybe_refresh()
-        others = sorted((set(self.monitor.remote) | set(self._stored)) - {self.monitor.host})
-        return [self.monitor.host, *others]
+        return self.monitor.registry.visible(guild_id, self.monitor.host)
+
+    def _key(self, guild_id: int, ref: str) -> str | None:
+        """The storage key of host `ref` if this guild may see it, else None. A layout
+        saved before keys were opaque names the host by its storage key: still found, but
+        only among the hosts this guild may see."""
+        visible = self._visible(guild_id)
+        for host in visible:
+            if host.ref == ref:
+                return host.key
+        return next((host.key for host in visible if host.key == ref), None)
 
     # -- MetricsSource --------------------------------------------------------------------
     @property
@@ -118,24 +130,27 @@ class MonitorMetrics:
         return CATALOGUE
 
     def hosts(self, guild_id: int) -> list[HostView]:
+        names = HostNames(self._visible(guild_id), show=self._shows_names(guild_id))
         return [
-            HostView(key, self.host_label(guild_id, key), key == self.monitor.host)
-            for key in self._all_hosts()
+            HostView(host.ref, names.label(host.key), host.key == self.monitor.host)
+            for host in names.hosts
         ]
 
     def host_label(self, guild_id: int, key: str) -> str:
-        if self._shows_names(guild_id):
-            return key
-        hosts = sorted(self._all_hosts())
-        return f"host {hosts.index(key) + 1}" if key in hosts else "host ?"
+        names = HostNames(self._visible(guild_id), show=self._shows_names(guild_id))
+        host = self.monitor.registry.by_ref.get(key)
+        return names.label(host.key) if host is not None else "host ?"
 
     def unavailable(self, guild_id: int, key: str) -> dict[str, str]:
         sample = self.monitor.sampler.latest
-        if key != self.monitor.host or sample is None:
+        if self._key(guild_id, key) != self.monitor.host or sample is None:
             return {}
         return {name: why for name, why in sample.status.items() if why != "ok"}
 
-    def latest(self, guild_id: int, host: str) -> dict[str, float]:
+    def latest(self, guild_id: int, key: str) -> dict[str, float]:
+        host = self._key(guild_id, key)
+        if host is None:
+            return {}
         if host == self.monitor.host:
             sample = self.monitor.sampler.latest
             return dict(sample.metrics) if sample is not None else {}
@@ -143,36 +158,42 @@ class MonitorMetrics:
             return dict(self.monitor.remote[host][1])
         return dict(self._stored.get(host, {}))
 
-    def metric_names(self, guild_id: int, host: str) -> list[str]:
-        return sorted(self.latest(guild_id, host))
+    def metric_names(self, guild_id: int, key: str) -> list[str]:
+        return sorted(self.latest(guild_id, key))
 
     async def history(
-        self, guild_id: int, host: str, metric: str, start: datetime, end: datetime
+        self, guild_id: int, key: str, metric: str, start: datetime, end: datetime
     ) -> list[MetricPoint]:
+        await self.monitor.refresh_hosts()
+        host = self._key(guild_id, key)
+        if host is None:
+            return []
         series = await self.monitor.history.query(
             host, metric, start.timestamp(), end.timestamp(), now=self.monitor.clock()
         )
         return [
-            MetricPoint(datetime.fromtimestamp(ts, UTC), value) for ts, value, _ in series.points
+            MetricPoint(datetime.fromtimestamp(ts, UTC), value)
+            for ts, value, _ in series.points
+            if math.isfinite(value)
         ]
 
-    def _rows(self, host: str, collector: str, key: str) -> list[dict]:
+    def _rows(self, host: str | None, collector: str, key: str) -> list[dict]:
         sample = self.monitor.sampler.latest
         if host != self.monitor.host or sample is None:
             return []  # per-item details are kept for the local host only
         return list((sample.info.get(collector) or {}).get(key, []))
 
-    def containers(self, guild_id: int, host: str) -> list[StatusItem]:
+    def containers(self, guild_id: int, key: str) -> list[StatusItem]:
         items = []
-        for row in self._rows(host, "docker", "containers"):
+        for row in self._rows(self._key(guild_id, key), "docker", "containers"):
             state, health = str(row.get("state", "unknown")), str(row.get("health", "none"))
             detail = state if health in ("none", "") else f"{state}, {health}"
             ok = state == "running" and health != "unhealthy"
             items.append(StatusItem(str(row.get("name", "?")), ok, detail))
         return items
 
-    def services(self, guild_id: int, host: str) -> list[StatusItem]:
+    def services(self, guild_id: int, key: str) -> list[StatusItem]:
         return [
             StatusItem(str(row.get("name", "?")), bool(row.get("ok")), str(row.get("detail", "")))
-            for row in self._rows(host, "services", "services")
+            for row in self._rows(self._key(guild_id, key), "services", "services")
         ]

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.database import Base, UTCDateTime
@@ -22,10 +31,46 @@ class MetricName(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
 
 
+class HostRow(Base):
+    """A host: the installation's (`guild_id` None: the bot's own, or an agent writing to
+    the database) or a server's agent host. `key` is what samples and rules store:
+    the name for the installation's hosts, `g<guild id>/<name>` for a server's."""
+
+    __tablename__ = "monitoring_hosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), unique=True)
+    guild_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class HostShare(Base):
+    """An owner's choice whether the installation's hosts are shown to a server (no row:
+    shared, the default for every approved server)."""
+
+    __tablename__ = "monitoring_host_shares"
+
+    guild_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), primary_key=True
+    )
+    shared: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class HostMetric(Base):
+    """Which metric names a host has used: its share of the id space, capped per host."""
+
+    __tablename__ = "monitoring_host_metrics"
+
+    host: Mapped[str] = mapped_column(String(96), primary_key=True)
+    metric_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class SampleRow(Base):
     __tablename__ = "monitoring_samples"
 
-    host: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(96), primary_key=True)  # a host key
     tier: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # 0 raw, 1 5-min, 2 hourly
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix seconds (bucket start)
     data: Mapped[bytes] = mapped_column(LargeBinary)
@@ -41,7 +86,7 @@ class AlertRule(Base):
         BigInteger, ForeignKey("guilds.id", ondelete="CASCADE"), index=True
     )
     metric: Mapped[str] = mapped_column(String(120))
-    host: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(96))  # a host key (see HostRow)
     comparison: Mapped[str] = mapped_column(String(2))
     threshold: Mapped[float] = mapped_column(Float)
     hysteresis: Mapped[float] = mapped_column(Float, default=0.0)

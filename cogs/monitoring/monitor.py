@@ -21,7 +21,8 @@ from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
 from cogs.monitoring.delivery import AlertDelivery, Sender
-from cogs.monitoring.history import HistoryStore, Retention
+from cogs.monitoring.history import HistoryStore, Retention, WriteResult
+from cogs.monitoring.hosts import Host, HostNames, HostRegistry
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
 
@@ -65,6 +66,10 @@ class Monitor:
         self.alerts.owns = owns
         self.is_leader = is_leader
         self.config = ConfigStore(db)
+        self.registry = HostRegistry(db)
+        # Whether a server shows real host names (its "Show host names" setting); set by
+        # the feature's setup. Unset: names are hidden.
+        self.show_names: Callable[[int], Awaitable[bool]] | None = None
         self.system = SystemCollector()
         self.gpu = GpuCollector()
         self.docker = DockerCollector(docker_host)
@@ -120,6 +125,7 @@ class Monitor:
             ),
             asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
             asyncio.create_task(self.delivery.run(self._stop), name="monitoring-alerts"),
+            asyncio.create_task(self._first_hosts(), name="monitoring-hosts"),
         ]
         if self.speedtest_every_min:
             self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
@@ -140,6 +146,14 @@ class Monitor:
         await self.services.close()
         self.sampler.close()
 
+    async def _first_hosts(self) -> None:
+        """Read the host registry at start, so other features' synchronous reads
+        (MetricsSource) know the hosts before a page first asks."""
+        try:
+            await self.refresh_hosts(force=True)
+        except Exception:
+            log.exception("Could not read the monitored hosts")
+
     # --- samples --------------------------------------------------------------------
     async def _on_sample(self, snapshot: Snapshot) -> None:
         await self.history.write(snapshot.host, snapshot.ts, snapshot.metrics)
@@ -149,6 +163,22 @@ class Monitor:
     async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         """A sample from elsewhere (an agent's post, a test): store it and remember it."""
         await self.history.write(host, ts, metrics)
+        await self.registry.ensure([host])
+        self._remember(host, ts, metrics)
+
+    async def ingest_many(
+        self, host: str, samples: list[tuple[float, dict[str, float]]]
+    ) -> WriteResult:
+        """An agent's post: store what may be stored (names over the caps are refused, by
+        name) and remember the newest sample as the host's live values."""
+        result = await self.history.store(host, samples)
+        await self.registry.ensure([host])
+        for ts, metrics in samples:
+            kept = {k: v for k, v in metrics.items() if k not in result.refused}
+            self._remember(host, ts, kept)
+        return result
+
+    def _remember(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         previous = self.remote.get(host)
         if previous is None or previous[0] <= ts:
             self.remote[host] = (ts, dict(metrics))
@@ -162,8 +192,33 @@ class Monitor:
         return await self.history.latest(host)
 
     async def hosts(self) -> list[str]:
+        """The storage key of every host with samples (whoever owns it)."""
         names = {h.name for h in await self.history.hosts()} | {self.host} | set(self.remote)
         return sorted(names)
+
+    # --- who sees which host --------------------------------------------------------
+    async def refresh_hosts(self, *, force: bool = False) -> HostRegistry:
+        """The host registry, re-read when stale, with every host that has samples in it."""
+        registry = self.registry
+        if force or not registry.fresh:
+            await registry.refresh(force=True)
+            await registry.ensure(await self.hosts())
+        return registry
+
+    async def visible_hosts(self, guild_id: int) -> list[Host]:
+        """The hosts `guild_id` may see (hosts.HostRegistry.visible)."""
+        return (await self.refresh_hosts()).visible(guild_id, self.host)
+
+    async def names(self, guild_id: int | None) -> HostNames:
+        """The hosts a server may see and how it names them; outside a server, none."""
+        if guild_id is None:
+            return HostNames([], show=False)
+        show = bool(self.show_names is not None and await self.show_names(guild_id))
+        return HostNames(await self.visible_hosts(guild_id), show=show)
+
+    async def host_label(self, guild_id: int, key: str) -> str:
+        """How server `guild_id` names host `key`: the one function every display uses."""
+        return (await self.names(guild_id)).label(key)
 
     # --- alerts ---------------------------------------------------------------------
     async def check_alerts(self) -> None:
@@ -187,7 +242,14 @@ class Monitor:
                         found = stored
                 latest[host] = found
 
-            def value_of(host: str, metric: str) -> float | None:
+            registry = await self.refresh_hosts()
+            visible: dict[int, set[str]] = {}
+
+            def value_of(guild_id: int, host: str, metric: str) -> float | None:
+                if guild_id not in visible:  # sharing may have been turned off since
+                    visible[guild_id] = {h.key for h in registry.visible(guild_id, self.host)}
+                if host not in visible[guild_id]:
+                    return None
                 found = latest.get(host)
                 if metric == SILENCE_METRIC:
                     return None if found is None else max(0.0, now - found[0])

@@ -10,6 +10,9 @@ from typing import Any
 
 import nextcord
 
+from bot.metrics import format_bytes, format_duration
+from cogs.monitoring.catalogue import CATALOGUE
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 SEVERITY_COLOURS = {"info": 0x3498DB, "warning": 0xF1C40F, "critical": 0xE74C3C}
 OK_COLOUR = 0x2ECC71
@@ -37,74 +40,22 @@ def sparkline(values: Sequence[float], width: int = 24) -> str:
 
 
 def human_bytes(value: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
+    return format_bytes(value)
 
 
 def human_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {seconds % 60}s"
+    return format_duration(seconds)
 
 
 def format_value(metric: str, value: float | None) -> str:
+    """A metric's value in the unit the catalogue declares (bot.metrics.format_value)."""
     if value is None:
         return "n/a"
-    if metric.endswith(("_bps",)):
-        return human_bytes(value) + "/s"
-    if metric.endswith((".used", ".total", ".mem", "_total", ".mem_used", ".mem_total")):
-        return human_bytes(value)
-    if metric.endswith("percent") or metric.startswith("cpu.core.") or metric.endswith(".util"):
-        return f"{value:.1f} %"
-    if metric.endswith(("_s", "uptime_s")):
-        return human_duration(value)
-    if metric.startswith("temp."):
-        return f"{value:.0f} °C"
-    if metric.endswith(".up") or metric.endswith(".running"):
-        return "up" if value >= 0.5 else "down"
-    if metric.endswith("_ms"):
-        return f"{value:.0f} ms"
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:.3g}"
+    return CATALOGUE.format(metric, value)
 
 
 def mask_addresses(text: str) -> str:
     return _IPV6.sub("•••", _IPV4.sub("•••", text))
-
-
-class HostNames:
-    """Shows real host names, or stable aliases ("host 1", ...) when the guild hides them."""
-
-    def __init__(self, hosts: Sequence[str], *, show: bool) -> None:
-        self.hosts = sorted(hosts)
-        self.show = show
-
-    def label(self, host: str) -> str:
-        if self.show:
-            return host
-        if host in self.hosts:
-            return f"host {self.hosts.index(host) + 1}"
-        return "host ?"
-
-    def resolve(self, given: str | None, default: str) -> str | None:
-        """The real host a user typed (a real name or an alias); None if unknown."""
-        if not given:
-            return default
-        given = given.strip()
-        if given in self.hosts:
-            return given
-        for host in self.hosts:
-            if self.label(host).lower() == given.lower():
-                return host
-        return None
 
 
 def _bar(percent: float | None, width: int = 10) -> str:

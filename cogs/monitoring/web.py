@@ -19,13 +19,17 @@ from cogs.monitoring.alert_store import TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.catalogue import CATALOGUE, SILENCE_METRIC
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
+from cogs.monitoring.config_store import TokenLimit
+from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
+from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
-from web.auth import flash, require_manage
+from web.auth import flash, require_manage, require_owner
 from web.context import get_context
 from web.errors import PageError
-from web.forms import form_float, form_int, form_snowflake, parse_id, read_form
+from web.forms import form_float, form_int, form_snowflake, form_str, parse_id, read_form
 from web.forms import guild_id as route_guild_id
+from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,11 @@ RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 *
 DEFAULT_METRIC = "cpu.percent"
 MAX_INGEST_METRICS = 2000
 MAX_INGEST_SAMPLES = 360
+MAX_INGEST_BYTES = 4 * 1024 * 1024
+MAX_CLOCK_SKEW_S = 120  # an agent's clock may run this far ahead of the server's
+MAX_SAMPLE_AGE_S = 7 * 86400
+MAX_REFUSED_SHOWN = 50
+SHARING_PATH = "/owner/monitoring"
 
 
 def _guild_id(request: web.Request) -> int:
@@ -109,21 +118,21 @@ async def _show_hosts(request: web.Request, guild_id: int) -> bool:
     return bool(await get_context(request).guild_settings.get(guild_id, "monitoring_show_hosts"))
 
 
-async def _host_choices(request: web.Request, guild_id: int) -> list[tuple[str, str]]:
-    from cogs.monitoring.render import HostNames
-
-    hosts = await _monitor(request).hosts()
-    names = HostNames(hosts, show=await _show_hosts(request, guild_id))
-    return [(host, names.label(host)) for host in names.hosts]
+async def _names(request: web.Request, guild_id: int) -> HostNames:
+    """The hosts this server may see, and how it names them (hosts.HostNames)."""
+    return await _monitor(request).names(guild_id)
 
 
-async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, list[tuple[str, str]]]:
-    choices = await _host_choices(request, guild_id)
-    wanted = request.query.get("host") or _monitor(request).host
-    for host, label in choices:
-        if wanted in (host, label):
-            return host, choices
-    raise PageError(404, f"No host {wanted!r} reports here. Pick one from the host list.")
+async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, HostNames]:
+    """The storage key of the host the request names (`?host=` a label), among those this
+    server may see; 404 for any other, another server's included."""
+    names = await _names(request, guild_id)
+    default = names.keys[0] if names.keys else None
+    key = names.resolve(request.query.get("host"), default)
+    if key is None:
+        wanted = request.query.get("host") or "(none)"
+        raise PageError(404, f"No host {wanted!r} reports here. Pick one from the host list.")
+    return key, names
 
 
 async def _render(
@@ -137,16 +146,23 @@ async def _render(
 ) -> web.Response:
     ctx = get_context(request)
     monitor = _monitor(request)
-    host, choices = await _pick_host(request, guild_id)
-    latest = await monitor.latest(host)
+    names = await _names(request, guild_id)
+    first = names.keys[0] if names.keys else ""
+    host = names.resolve(request.query.get("host"), first)
+    if host is None and request.method == "GET" and request.query.get("host"):
+        await _pick_host(request, guild_id)  # raises the 404 naming the unknown host
+    host = host or first  # a form error: show the page with the first host
+    latest = await monitor.latest(host) if host else None
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
+    labels = {key: names.label(key) for key in names.keys}
+    tokens = await monitor.config.tokens(guild_id)
+    choices = list(labels.items())
     picked = _picked_metric(request)
     # this host's metrics (not other hosts' names: they may belong to another server),
     # every fixed name of the catalogue (speedtests come rarely), and the one asked for
     fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
     chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
-    labels = dict(choices)
     guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
         "monitoring/page.html",
@@ -157,7 +173,7 @@ async def _render(
             "guild_id": guild_id,
             "active_tab": "monitoring",
             "host": host,
-            "host_label": labels.get(host, host),
+            "host_label": names.label(host) if host else "no host",
             "hosts": choices,
             "ranges": list(RANGES),
             "range": request.query.get("range", "1h")
@@ -173,7 +189,14 @@ async def _render(
             "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
             "checks": await monitor.config.checks(guild_id),
-            "tokens": await monitor.config.tokens(guild_id),
+            "tokens": tokens,
+            # a manager sees the names they gave their own agents, with the alias shown
+            # elsewhere while names are hidden
+            "token_aliases": {
+                token.id: names.label(agent_key(guild_id, token.host))
+                for token in tokens
+                if not names.show and names.find(agent_key(guild_id, token.host))
+            },
             "show_addresses": show,
             "comparisons": COMPARISONS,
             "severities": SEVERITIES,
@@ -217,7 +240,11 @@ async def series(request: web.Request) -> web.Response:
             "end": now,
             "tier": result.tier,
             "step": result.step_s,
-            "points": [[ts, round(avg, 4), round(peak, 4)] for ts, avg, peak in result.points],
+            "points": [
+                [ts, round(avg, 4), round(peak, 4)]
+                for ts, avg, peak in result.points
+                if math.isfinite(avg) and math.isfinite(peak)  # rows stored before the check
+            ],
         }
     )
 
@@ -252,12 +279,8 @@ async def add_rule(request: web.Request) -> web.Response:
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         given = str(form.get("host") or "").strip()
-        choices = await _host_choices(request, guild_id)
-        host = (
-            next((h for h, label in choices if given in (h, label)), None)
-            if given
-            else (monitor.host)
-        )
+        names = await _names(request, guild_id)
+        host = names.resolve(given, names.keys[0] if names.keys else None)
         if host is None:
             raise RuleError("host", f"no host {given!r} reports here")
         threshold = _field(form_float, form, "threshold")
@@ -400,7 +423,15 @@ async def create_token(request: web.Request) -> web.Response:
             errors={"token": {"host": "must be 1-64 letters, digits, '-', '_' or '.'"}},
             form={"token": {"host": host}}, status=400,
         )  # fmt: skip
-    token = await _monitor(request).config.create_token(guild_id, host, user.id)
+    monitor = _monitor(request)
+    try:
+        token = await monitor.config.create_token(guild_id, host, user.id)
+    except TokenLimit as exc:
+        return await _render(
+            request, guild_id, errors={"token": {"host": str(exc)}},
+            form={"token": {"host": host}}, status=400,
+        )  # fmt: skip
+    await monitor.registry.ensure([agent_key(guild_id, host)])  # this server's own host
     log.info("User %s created an agent token for host %s in guild %s", user.id, host, guild_id)
     # Shown once, in this response only: only its hash is stored.
     return await _render(request, guild_id, new_token=token)
@@ -415,6 +446,40 @@ async def revoke_token(request: web.Request) -> web.Response:
         raise PageError(404, "No such live token in this server; reload the page.")
     await flash(request, "Agent token revoked: that agent's posts are refused from now on.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.get(SHARING_PATH)
+async def sharing_page(request: web.Request) -> web.Response:
+    """Owners only: which servers see the installation's hosts (the bot's own host)."""
+    await require_owner(request)
+    ctx = get_context(request)
+    registry = await _monitor(request).refresh_hosts(force=True)
+    guilds = sorted(ctx.live.guilds(), key=lambda g: (g.name.lower(), g.id))
+    return aiohttp_jinja2.render_template(
+        "monitoring/sharing.html",
+        request,
+        {
+            "title": "Monitoring · sharing the bot's host",
+            "guilds": [(g, registry.shared_with(g.id)) for g in guilds],
+        },
+    )
+
+
+@routes.post(SHARING_PATH)
+async def set_sharing(request: web.Request) -> web.Response:
+    await require_owner(request)
+    form = await read_form(request)
+    guild_id = form_snowflake(form, "guild_id")
+    choice = form_str(form, "shared", max_len=3)
+    if choice not in ("on", "off"):
+        raise PageError(400, "shared: must be on or off.")
+    guild = get_context(request).live.guild(guild_id) if guild_id is not None else None
+    if guild is None or guild_id is None:
+        raise PageError(404, "FoundryCord is not in that server. Pick one from the list.")
+    await _monitor(request).registry.set_shared(guild_id, choice == "on")
+    state = "now sees" if choice == "on" else "no longer sees"
+    await flash(request, f"{guild.name} {state} the bot's host.")
+    raise web.HTTPSeeOther(SHARING_PATH)
 
 
 class RefusalLog:
@@ -445,10 +510,50 @@ def _refused(request: web.Request, reason: str) -> web.Response:
     )
 
 
+class BadSamples(ValueError):
+    """A post the ingest endpoint refuses whole; the message names the problem."""
+
+
+def parse_samples(body: object, now: float) -> list[tuple[float, dict[str, float]]]:
+    """The samples of an agent's post, each checked; BadSamples names the first problem.
+    Nothing is stored unless every sample passes."""
+    if not isinstance(body, dict) or not isinstance(body.get("samples"), list):
+        raise BadSamples('the body must be an object {"samples": [...]}')
+    samples = body["samples"]
+    if not 1 <= len(samples) <= MAX_INGEST_SAMPLES:
+        raise BadSamples(f"samples must be a list of 1-{MAX_INGEST_SAMPLES}")
+    parsed = []
+    for index, sample in enumerate(samples):
+        where = f"sample {index}"
+        if not isinstance(sample, dict):
+            raise BadSamples(f"{where} must be an object with ts and metrics")
+        ts = sample.get("ts")
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+            raise BadSamples(f"{where}: ts must be a finite number of unix seconds")
+        if ts > now + MAX_CLOCK_SKEW_S:
+            raise BadSamples(
+                f"{where}: ts is {ts - now:.0f} s ahead of the server's clock (at most "
+                f"{MAX_CLOCK_SKEW_S} s is accepted); set the agent's clock right (NTP)"
+            )
+        if ts < now - MAX_SAMPLE_AGE_S:
+            raise BadSamples(f"{where}: ts is more than 7 days in the past")
+        metrics = sample.get("metrics")
+        if not isinstance(metrics, dict) or len(metrics) > MAX_INGEST_METRICS:
+            raise BadSamples(f"{where}: metrics must be an object of at most {MAX_INGEST_METRICS}")
+        for name, value in metrics.items():
+            why = bad_metric_name(name) or bad_value(value)
+            if why is not None:
+                raise BadSamples(f"{where}, metric {name[:MAX_NAME_LEN]!r}: {why}")
+        parsed.append((float(ts), {name: float(value) for name, value in metrics.items()}))
+    return parsed
+
+
 @routes.post(INGEST_PATH)
 async def ingest(request: web.Request) -> web.Response:
     """Samples from `python -m bot agent`: `{"samples": [{"ts": .., "metrics": {..}}]}`
-    with `Authorization: Bearer <token>`; the token decides the host."""
+    with `Authorization: Bearer <token>`; the token decides the host. A bad post is refused
+    whole (400 naming the problem); metric names over a cap are left out and named in
+    `not_stored` with the reason."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
         return _refused(request, "missing")
@@ -457,25 +562,18 @@ async def ingest(request: web.Request) -> web.Response:
     if host is None:
         return _refused(request, "wrong" if why == "unknown" else why)
     try:
-        body = await request.json()
-        samples = body["samples"]
-        if not isinstance(samples, list) or not 1 <= len(samples) <= MAX_INGEST_SAMPLES:
-            raise ValueError(f"samples must be a list of 1-{MAX_INGEST_SAMPLES}")
-        parsed = []
-        now = time.time()
-        for sample in samples:
-            ts = float(sample["ts"])
-            metrics = sample["metrics"]
-            if not isinstance(metrics, dict) or len(metrics) > MAX_INGEST_METRICS:
-                raise ValueError(f"metrics must be an object of at most {MAX_INGEST_METRICS}")
-            if abs(ts - now) > 7 * 86400:
-                raise ValueError("ts is more than 7 days away from the server's clock")
-            clean = {str(k)[:120]: float(v) for k, v in metrics.items()}
-            if not all(math.isfinite(v) for v in clean.values()):
-                raise ValueError("metric values must be finite numbers")
-            parsed.append((ts, clean))
-    except (ValueError, KeyError, TypeError) as exc:
+        body = await read_json(request, max_bytes=MAX_INGEST_BYTES, max_depth=4)
+        parsed = parse_samples(body, time.time())
+    except PageError as exc:
+        return web.json_response({"error": exc.message}, status=exc.status)
+    except BadSamples as exc:
         return web.json_response({"error": f"bad sample: {exc}"}, status=400)
-    for ts, metrics in parsed:
-        await monitor.ingest(host, ts, metrics)
-    return web.json_response({"stored": len(parsed), "host": host})
+    result = await monitor.ingest_many(host, parsed)
+    if host not in monitor.registry.by_key:
+        await monitor.registry.ensure([host])
+    answer: dict[str, object] = {"stored": result.rows, "host": split_key(host)[1]}
+    if result.refused:
+        shown = dict(sorted(result.refused.items())[:MAX_REFUSED_SHOWN])
+        answer["not_stored"] = shown
+        answer["not_stored_count"] = len(result.refused)
+    return web.json_response(answer)

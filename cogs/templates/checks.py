@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cogs.templates.document import permission_bits
 from cogs.templates.live import LiveGuild
-from cogs.templates.plan import Plan
+from cogs.templates.plan import Plan, StepKind
+from cogs.templates.planning.model import CHANNEL_KINDS, ROLE_KINDS
 
 ADMINISTRATOR = 1 << 3
 
@@ -26,19 +27,19 @@ def missing_for_plan(plan: Plan, live: LiveGuild, bot_role_ids: list[int]) -> li
     granted = 0
     above: list[str] = []
     for step in plan.steps:
-        if step.kind in ("create_channel", "edit_channel", "reorder_channels", "delete_channel"):
+        if step.kind in CHANNEL_KINDS:
             needed.add("manage_channels")
             payload = step.payload if isinstance(step.payload, dict) else {}
             for ow in payload.get("permission_overwrites") or []:
                 needed.add("manage_roles")
                 granted |= int(ow["allow"]) | int(ow["deny"])
-        elif step.kind in ("create_role", "edit_role", "reorder_roles", "delete_role"):
+        elif step.kind in ROLE_KINDS:
             needed.add("manage_roles")
             if isinstance(step.payload, dict) and step.payload.get("permissions"):
                 granted |= int(step.payload["permissions"])
             targets = (
                 [int(e["id"]) for e in step.payload if not isinstance(e["id"], dict)]
-                if step.kind == "reorder_roles"
+                if step.kind is StepKind.REORDER_ROLES
                 else [step.target]
                 if step.target is not None
                 else []
@@ -47,9 +48,9 @@ def missing_for_plan(plan: Plan, live: LiveGuild, bot_role_ids: list[int]) -> li
                 role = live.role(target)
                 if role is not None and role.id != live.id and role.position >= top:
                     above.append(role.name)
-            if step.kind == "reorder_roles" and len(step.payload) >= top:
+            if step.kind is StepKind.REORDER_ROLES and len(step.payload) >= top:
                 above.append(f"the {len(step.payload)} roles of the template")
-        elif step.kind == "edit_guild":
+        elif step.kind is StepKind.EDIT_GUILD:
             needed.add("manage_guild")
     missing: list[str] = []
     if not admin:

@@ -67,9 +67,10 @@ def _read_template(source: str) -> Any:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     import nextcord
-    from nextcord.http import HTTPClient, Route
+    from nextcord.http import Route
 
     from bot.database import Database
+    from bot.discord_http import CorrectedHTTPClient
     from bot.migrate import ensure_migrated
     from cogs.templates.document import TemplateError
 
@@ -84,7 +85,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         offline = await start_offline(settings)
         token = offline.token
-    http = HTTPClient(dispatch=lambda *_args, **_kwargs: None)
+    # The project's corrected rate limiter, as the bot uses (bot/discord_http.py): nextcord's
+    # stock client files every channel's requests under one shared bucket.
+    http = CorrectedHTTPClient(dispatch=lambda *_args, **_kwargs: None)
     db = None
     try:
         me = await http.static_login(f"Bot {token}")

@@ -1,4 +1,4 @@
-"""`/template save|list|show|apply|export|import|undo|share|cancel` (Manage Server)."""
+"""`/template save|list|show|apply|export|import|delete|undo|share|cancel` (Manage Server)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import asyncio
 import io
 import json
 import logging
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.utils import escape_markdown
 
+from bot import checks
+from bot.checks import has_manage_guild, require_manage_guild
+from bot.errors import UserError, guarded
+from bot.guild_objects import ForeignObject, guild_of
+from bot.mentions import no_mentions
 from cogs.templates.api import fetch_server_template
 from cogs.templates.discord_template import from_discord_template, template_code
 from cogs.templates.document import (
@@ -23,16 +30,21 @@ from cogs.templates.document import (
 )
 from cogs.templates.executor import Progress
 from cogs.templates.plan import ApplyOptions
-from cogs.templates.service import Prepared, TemplateService, builtin_names
+from cogs.templates.service import (
+    Found,
+    Prepared,
+    TemplateService,
+    builtin_names,
+    shared_name,
+)
 from cogs.templates.store import ApplyBusy
-from cogs.templates.views import CancelJob, Confirm, Pages
+from cogs.templates.views import CancelJob, Confirm, Pages, update_message
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
 
 log = logging.getLogger(__name__)
 
-NEEDS_MANAGE = "You need the Manage Server permission in this server to use /template."
 PAGE_LINES = 25
 CONFIRM_TIMEOUT = 120.0  # seconds the Confirm and Cancel buttons of a preview stay usable
 EDIT_EVERY = 2.0  # seconds between progress edits: 5 edits per 5 s per channel is Discord's cap
@@ -60,20 +72,33 @@ def pages_of(title: str, lines: list[str]) -> list[nextcord.Embed]:
     ]
 
 
+def export_filename(name: str) -> str:
+    """A file name for the exported template: the name's letters, digits, dots and dashes
+    (no path separators or markup), never empty."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "template"
+    return f"{stem[:80]}.json"
+
+
 def errors_text(title: str, errors: list[str]) -> str:
     shown = "\n".join(f"- {e}" for e in errors[:25])
     more = f"\n...and {len(errors) - 25} more" if len(errors) > 25 else ""
     return f"{title}\n{shown}{more}"[:2000]
 
 
-def preview_embed(prepared: Prepared) -> nextcord.Embed:
+def preview_embed(prepared: Prepared, origin: str | None = None) -> nextcord.Embed:
+    """The plan as a diff; `origin` names the server that shared the template, if any."""
     plan = prepared.plan
     body = "\n".join(plan.tree)
-    if len(body) > 3900:
-        body = body[:3900] + "\n..."
+    if len(body) > 3600:
+        body = body[:3600] + "\n..."
+    where = (
+        f"**From another server:** shared by {origin}. Check it before you confirm.\n"
+        if origin
+        else ""
+    )
     embed = nextcord.Embed(
         title=f"Apply {prepared.template.name}: {plan.summary()}"[:256],
-        description=f"```diff\n{body}\n```",
+        description=f"{where}```diff\n{body}\n```",
     )
     embed.set_footer(text="+ create  ~ update  > move  - delete  ! kept  = unchanged")
     return embed
@@ -104,7 +129,7 @@ class TemplatesCog(commands.Cog):
         self.service = service
         self._resumed = False
         self._resume_task: asyncio.Task[None] | None = None
-        self.cancel_view = CancelJob(self._cancel_pressed)
+        self.cancel_view = CancelJob(guarded(self._cancel_pressed))
 
     def cog_unload(self) -> None:
         if self._resume_task is not None:
@@ -129,32 +154,62 @@ class TemplatesCog(commands.Cog):
                 "Resuming template job %s at step %d of %d", job.id, job.done + 1, len(job.steps)
             )
             self.service.launch(
-                job, self._progress_to(job.progress_channel_id, job.progress_message_id)
+                job,
+                self._progress_to(job.guild_id, job.progress_channel_id, job.progress_message_id),
             )
 
     # helpers -------------------------------------------------------------------------------
 
-    async def _allowed(self, interaction: nextcord.Interaction) -> bool:
-        member = interaction.user
-        perms = getattr(member, "guild_permissions", None)
-        if interaction.guild_id is not None and perms is not None and perms.manage_guild:
-            return True
-        await interaction.response.send_message(NEEDS_MANAGE, ephemeral=True)
-        return False
+    async def _find(self, guild_id: int, name: str) -> Found:
+        """The template `name` as this server sees it; UserError when there is none or it
+        cannot be used."""
+        try:
+            return await self.service.lookup(guild_id, name)
+        except TemplateError as exc:
+            message = errors_text(f"The template {name!r} cannot be used:", exc.errors)
+            raise UserError(message) from None
+        except LookupError as exc:
+            raise UserError(str(exc)[:2000]) from None
 
-    def _progress_to(self, channel_id: int | None, message_id: int | None):
+    async def _save(self, guild_id: int, name: str, template: Template, actor_id: int) -> None:
+        try:
+            await self.service.store.save(guild_id, name, to_document(template), actor_id)
+        except TemplateError as exc:
+            raise UserError(errors_text("Not saved:", exc.errors)) from None
+
+    def _server_label(self, guild_id: int) -> str:
+        """Another server, named so a manager knows where a shared template comes from."""
+        guild = self.bot.get_guild(guild_id)
+        name = escape_markdown(guild.name) if guild is not None else "a server"
+        return f"{name} (server id {guild_id})"
+
+    def _progress_channel(self, guild_id: int, channel_id: int | None) -> int | None:
+        """`channel_id` when it is a channel (or thread) of `guild_id`, else None: a job's
+        progress message is only ever edited in the server the job changes."""
+        if channel_id is None:
+            return None
+        try:
+            guild = guild_of(self.bot, guild_id)
+        except ForeignObject:
+            return None
+        return channel_id if guild.get_channel_or_thread(channel_id) is not None else None
+
+    def _progress_to(self, guild_id: int, channel_id: int | None, message_id: int | None):
         last = 0.0
 
         async def report(update: Progress) -> None:
             nonlocal last
-            if channel_id is None or message_id is None:
+            if message_id is None or self._progress_channel(guild_id, channel_id) is None:
                 return
             now = time.monotonic()
             final = update.status != "running"
             if not final and now - last < EDIT_EVERY:
                 return
             last = now
-            payload = {"content": update.text(), "allowed_mentions": {"parse": []}}
+            payload: dict[str, Any] = {
+                "content": update.text(),
+                "allowed_mentions": no_mentions().to_dict(),
+            }
             if final:
                 payload["components"] = []
             await self.bot.http.edit_message(channel_id, message_id, **payload)
@@ -162,14 +217,15 @@ class TemplatesCog(commands.Cog):
         return report
 
     async def _cancel_pressed(self, interaction: nextcord.Interaction) -> None:
-        if not await self._allowed(interaction):
-            return
-        if self.service.cancel(interaction.guild_id or 0):
-            await interaction.response.send_message(
-                "Cancelling after the current step; finished steps stay.", ephemeral=True
-            )
-        else:
-            await interaction.response.send_message("No apply is running here.", ephemeral=True)
+        guild_id = require_manage_guild(interaction)
+        text = (
+            "Cancelling after the current step; finished steps stay."
+            if self.service.cancel(guild_id)
+            else "No apply is running here."
+        )
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     # commands ------------------------------------------------------------------------------
 
@@ -183,71 +239,81 @@ class TemplatesCog(commands.Cog):
         """Parent of the /template subcommands."""
 
     @template.subcommand(name="save", description="Snapshot this server into a template.")
+    @checks.manage_guild()
     async def save(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name", max_length=100),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
         await interaction.response.defer(ephemeral=True)
-        template = await self.service.save_snapshot(interaction.guild_id, name, interaction.user.id)
+        try:
+            template = await self.service.save_snapshot(
+                interaction.guild_id, name, interaction.user.id
+            )
+        except TemplateError as exc:
+            raise UserError(errors_text("Not saved:", exc.errors)) from None
         await interaction.edit_original_message(
-            content=f"Saved **{name}**: {len(template.roles)} roles, {template.count()} channels."
+            content=f"Saved **{escape_markdown(name)}**: {len(template.roles)} roles, "
+            f"{template.count()} channels.",
+            allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="list", description="Templates you can use here.")
+    @checks.manage_guild()
     async def list_(self, interaction: nextcord.Interaction) -> None:
-        if not await self._allowed(interaction):
-            return
         rows = await self.service.store.list(interaction.guild_id)
         lines = [
-            f"**{row.name}**"
-            + (" (shared)" if row.shared else "")
-            + ("" if row.guild_id == interaction.guild_id else " from another server")
+            f"**{escape_markdown(row.name)}**" + (" (shared)" if row.shared else "")
             for row in rows
+            if row.guild_id == interaction.guild_id
+        ]
+        lines += [
+            f"**{escape_markdown(shared_name(row.name, row.guild_id))}** "
+            f"(shared by {self._server_label(row.guild_id)})"
+            for row in rows
+            if row.guild_id != interaction.guild_id
         ]
         lines += [f"**{name}** (built in)" for name in builtin_names()]
-        await interaction.response.send_message("\n".join(lines)[:2000], ephemeral=True)
+        await interaction.response.send_message(
+            "\n".join(lines)[:2000], ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     @template.subcommand(name="show", description="A template's roles and channel tree.")
+    @checks.manage_guild()
     async def show(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name"),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        try:
-            _, template = await self.service.find(interaction.guild_id, name)
-        except (LookupError, TemplateError) as exc:
-            await interaction.response.send_message(str(exc)[:2000], ephemeral=True)
-            return
-        pages = pages_of(f"Template {template.name}", tree_lines(template))
+        found = await self._find(interaction.guild_id, name)
+        template = found.template
+        title = f"Template {template.name}"
+        if found.origin_guild_id is not None:
+            title += f", shared by {self._server_label(found.origin_guild_id)}"
+        pages = pages_of(title, tree_lines(template))
         view = Pages(interaction.user.id, pages) if len(pages) > 1 else nextcord.utils.MISSING
-        await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
+        await interaction.response.send_message(
+            embed=pages[0], view=view, ephemeral=True, allowed_mentions=no_mentions()
+        )
 
     @template.subcommand(name="export", description="Download a template as JSON.")
+    @checks.manage_guild()
     async def export(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name"),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        try:
-            _, template = await self.service.find(interaction.guild_id, name)
-        except (LookupError, TemplateError) as exc:
-            await interaction.response.send_message(str(exc)[:2000], ephemeral=True)
-            return
+        template = (await self._find(interaction.guild_id, name)).template
         data = json.dumps(to_document(template), indent=2, ensure_ascii=False).encode()
         await interaction.response.send_message(
-            f"Template **{template.name}**.",
-            file=nextcord.File(io.BytesIO(data), filename=f"{template.name}.json"),
+            f"Template **{escape_markdown(template.name)}**.",
+            file=nextcord.File(io.BytesIO(data), filename=export_filename(template.name)),
             ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @template.subcommand(name="import", description="Import a JSON file or a Discord template.")
+    @checks.manage_guild()
     async def import_(
         self,
         interaction: nextcord.Interaction,
@@ -259,51 +325,72 @@ class TemplatesCog(commands.Cog):
             description="A Discord server template code or link", required=False
         ),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
         if (file is None) == (code is None):
-            await interaction.response.send_message(
-                "Give either a JSON file or a server template code, not both.", ephemeral=True
-            )
-            return
+            raise UserError("Give either a JSON file or a server template code, not both.")
         await interaction.response.defer(ephemeral=True)
         try:
             template = await read_import(self.bot.http, file, code)
         except TemplateError as exc:
-            await interaction.edit_original_message(
-                content=errors_text("The template was refused:", exc.errors)
-            )
-            return
+            raise UserError(errors_text("The template was refused:", exc.errors)) from None
         except (nextcord.HTTPException, LookupError) as exc:
-            await interaction.edit_original_message(content=f"Could not read it: {exc}"[:2000])
-            return
+            raise UserError(f"Could not read it: {exc}"[:2000]) from None
         template.name = name
-        await self.service.store.save(
-            interaction.guild_id, name, to_document(template), interaction.user.id
-        )
+        await self._save(interaction.guild_id, name, template, interaction.user.id)
         await interaction.edit_original_message(
-            content=f"Imported **{name}**: {len(template.roles)} roles, "
-            f"{template.count()} channels."
+            content=f"Imported **{escape_markdown(name)}**: {len(template.roles)} roles, "
+            f"{template.count()} channels.",
+            allowed_mentions=no_mentions(),
         )
 
+    @template.subcommand(name="delete", description="Delete one of this server's templates.")
+    @checks.manage_guild()
+    async def delete(
+        self,
+        interaction: nextcord.Interaction,
+        name: str = nextcord.SlashOption(
+            description="One of this server's own templates", max_length=100, autocomplete=True
+        ),
+    ) -> None:
+        if not await self.service.store.remove(interaction.guild_id, name):
+            raise UserError(
+                f"This server has no template called {name!r} (built-in and other servers' "
+                "templates cannot be deleted here)."
+            )
+        await interaction.response.send_message(
+            f"Deleted **{escape_markdown(name)}**.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
+        )
+
+    @delete.on_autocomplete("name")
+    async def delete_names(self, interaction: nextcord.Interaction, current: str) -> None:
+        """Only this server's own templates, and only for its managers."""
+        names: list[str] = []
+        if has_manage_guild(interaction) and interaction.guild_id is not None:
+            typed = (current or "").lower()
+            own = await self.service.store.own_names(interaction.guild_id)
+            names = [n for n in own if typed in n.lower()]
+        await interaction.response.send_autocomplete(names[:25])
+
     @template.subcommand(name="share", description="Let other servers use a template, or stop.")
+    @checks.manage_guild()
     async def share(
         self,
         interaction: nextcord.Interaction,
         name: str = nextcord.SlashOption(description="Template name"),
         shared: bool = nextcord.SlashOption(description="Shared with other servers"),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
-        found = await self.service.store.set_shared(interaction.guild_id, name, shared)
-        text = (
-            f"**{name}** is now {'shared' if shared else 'private to this server'}."
-            if found
-            else f"This server has no template called {name!r}."
+        if not await self.service.store.set_shared(interaction.guild_id, name, shared):
+            raise UserError(f"This server has no template called {name!r}.")
+        state = "shared" if shared else "private to this server"
+        await interaction.response.send_message(
+            f"**{escape_markdown(name)}** is now {state}.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
-        await interaction.response.send_message(text, ephemeral=True)
 
     @template.subcommand(name="apply", description="Preview, then make this server match it.")
+    @checks.manage_guild()
     async def apply(
         self,
         interaction: nextcord.Interaction,
@@ -322,34 +409,32 @@ class TemplatesCog(commands.Cog):
             default="",
         ),
     ) -> None:
-        if not await self._allowed(interaction):
-            return
+        found = await self._find(interaction.guild_id, name)  # before the public deferral
         await interaction.response.defer()
-        try:
-            ref, template = await self.service.find(interaction.guild_id, name)
-        except (LookupError, TemplateError) as exc:
-            await interaction.edit_original_message(content=str(exc)[:2000])
-            return
+        origin = (
+            None if found.origin_guild_id is None else self._server_label(found.origin_guild_id)
+        )
         confirm = frozenset(
             n.strip().lstrip("#") for n in (delete_with_messages or "").split(",") if n.strip()
         )
         options = ApplyOptions(prune=prune, roles=roles, confirm_deletes=confirm)
-        await self._preview_and_confirm(interaction, ref, template, options)
+        await self._preview_and_confirm(
+            interaction, found.ref, found.template, options, origin=origin
+        )
 
     @template.subcommand(name="undo", description="Restore the server as before the last apply.")
+    @checks.manage_guild()
     async def undo(self, interaction: nextcord.Interaction) -> None:
-        if not await self._allowed(interaction):
-            return
-        await interaction.response.defer()
         found = await self.service.undo_target(interaction.guild_id)
         if found is None:
-            await interaction.edit_original_message(content="There is no apply to undo here.")
-            return
+            raise UserError("There is no apply to undo here.")
+        await interaction.response.defer()
         job, template = found
         options = ApplyOptions(prune=True, roles=True)
         await self._preview_and_confirm(interaction, f"undo:{job.id}", template, options)
 
     @template.subcommand(name="cancel", description="Stop the running apply after its step.")
+    @checks.manage_guild()
     async def cancel(self, interaction: nextcord.Interaction) -> None:
         await self._cancel_pressed(interaction)
 
@@ -361,25 +446,30 @@ class TemplatesCog(commands.Cog):
         ref: str,
         template: Template,
         options: ApplyOptions,
+        *,
+        origin: str | None = None,
     ) -> None:
         guild_id = interaction.guild_id
         prepared = await self.service.prepare(guild_id, ref, template, options)
         if prepared.refused:
             await interaction.edit_original_message(
-                content=errors_text("Nothing was changed:", prepared.refused)
+                content=errors_text("Nothing was changed:", prepared.refused),
+                allowed_mentions=no_mentions(),
             )
             return
         if prepared.plan.empty:
             text = "This server already matches the template; nothing to do."
             if prepared.plan.kept:
                 text += f" Kept (they hold messages or members): {', '.join(prepared.plan.kept)}."
-            await interaction.edit_original_message(content=text[:2000])
+            await interaction.edit_original_message(
+                content=text[:2000], allowed_mentions=no_mentions()
+            )
             return
 
         async def confirmed(press: nextcord.Interaction) -> None:
             # Answer the button at once (3 s rule), then plan again: the server may have
             # changed since the preview.
-            await press.response.edit_message(content="Checking the server again...", view=None)
+            await update_message(press, "Checking the server again...")
             fresh = await self.service.prepare(guild_id, ref, template, options)
             if fresh.refused or fresh.plan.empty:
                 text = (
@@ -387,27 +477,40 @@ class TemplatesCog(commands.Cog):
                     if fresh.refused
                     else "The server already matches the template now; nothing to do."
                 )
-                await press.edit_original_message(content=text, embed=None)
+                await press.edit_original_message(
+                    content=text, embed=None, allowed_mentions=no_mentions()
+                )
                 return
             await press.edit_original_message(
-                content=f"Applying **{template.name}**: {fresh.plan.summary()}."
+                content=f"Applying **{template.name}**: {fresh.plan.summary()}.",
+                allowed_mentions=no_mentions(),
             )
             progress = await press.channel.send(
-                f"Starting: {len(fresh.plan.steps)} steps.", view=self.cancel_view
+                f"Starting: {len(fresh.plan.steps)} steps.",
+                view=self.cancel_view,
+                allowed_mentions=no_mentions(),
             )
-            report = self._progress_to(progress.channel.id, progress.id)
+            report = self._progress_to(guild_id, progress.channel.id, progress.id)
 
             try:
                 job = await self.service.start(fresh, press.user.id, progress=report)
             except ApplyBusy as exc:
-                await progress.edit(content=f"Not started: {exc}.", view=None)
+                await progress.edit(
+                    content=f"Not started: {exc}.", view=None, allowed_mentions=no_mentions()
+                )
                 return
-            await self.service.store.set_progress_message(job.id, progress.channel.id, progress.id)
+            if self._progress_channel(guild_id, progress.channel.id) is not None:
+                await self.service.store.set_progress_message(
+                    job.id, progress.channel.id, progress.id
+                )
 
         view = Confirm(interaction.user.id, confirmed, timeout=CONFIRM_TIMEOUT)
         view.origin = interaction
         await interaction.edit_original_message(
-            content="Review the changes, then confirm.", embed=preview_embed(prepared), view=view
+            content="Review the changes, then confirm.",
+            embed=preview_embed(prepared, origin),
+            view=view,
+            allowed_mentions=no_mentions(),
         )
 
 

@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from web.json_body import JsonRefused, parse_json_text
+
 CURRENT_VERSION = 2
 FORMAT = "foundrycord-template"
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -22,6 +24,10 @@ MAX_CHANNELS = 500
 MAX_PER_CATEGORY = 50
 MAX_ROLES = 250
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
+# A real template nests 9 JSON levels at most (document, channels, category, channels,
+# channel, overwrites, overwrite, allow, name); anything much deeper is refused before the
+# schema validator (which recurses per level) ever sees it.
+MAX_NESTING = 16
 
 # Discord channel type names and ids; the template speaks names.
 CHANNEL_TYPES = {
@@ -240,6 +246,34 @@ def schema_errors(doc: Any) -> list[str]:
     return [f"{_json_path(e.absolute_path)}: {e.message}" for e in errors]
 
 
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and objects nest in parsed JSON, counted without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break  # deep enough to refuse; no need to walk the rest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep() -> TemplateError:
+    return TemplateError(
+        [
+            f"$: the template nests more than {MAX_NESTING} JSON levels deep; a category "
+            "holds channels and a channel holds nothing"
+        ]
+    )
+
+
 def parse_json(raw: str | bytes) -> Any:
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > MAX_DOCUMENT_BYTES:
@@ -247,9 +281,13 @@ def parse_json(raw: str | bytes) -> Any:
             [f"$: the document is {size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted"]
         )
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
         raise TemplateError([f"$: not valid JSON ({exc})"]) from None
+    try:
+        return parse_json_text(text, max_depth=MAX_NESTING)
+    except JsonRefused as exc:
+        raise TemplateError([f"$: {str(exc).removeprefix('the body is ')}"]) from None
 
 
 def load_document(raw: str | bytes | dict[str, Any]) -> Template:
@@ -257,6 +295,9 @@ def load_document(raw: str | bytes | dict[str, Any]) -> Template:
     doc = parse_json(raw) if isinstance(raw, str | bytes) else raw
     if not isinstance(doc, dict):
         raise TemplateError(["$: a template is a JSON object"])
+    depth = nesting_depth(doc)
+    if depth > MAX_NESTING:
+        raise _too_deep()
     doc = migrate(dict(doc))
     errors = schema_errors(doc)
     if errors:

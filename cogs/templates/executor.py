@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogs.templates.api import GuildApi
-from cogs.templates.plan import Step
+from cogs.templates.plan import Step, StepKind
+from cogs.templates.planning.model import CREATE_KINDS
 from cogs.templates.store import TemplateStore
 
 log = logging.getLogger(__name__)
@@ -65,11 +66,17 @@ class JobRunner:
         job_id: int,
         *,
         progress: ProgressCallback | None = None,
+        fresh: bool = False,
     ) -> None:
+        """`fresh`: this runner starts a job it just created, so nothing of it can have
+        reached Discord yet. Otherwise (a resume) the first step it runs may already have:
+        a process killed after Discord accepted a create but before the journal recorded
+        it, at any step, the first included."""
         self.store = store
         self.api = api
         self.job_id = job_id
         self.progress = progress
+        self.fresh = fresh
         self.cancelled = asyncio.Event()
 
     def cancel(self) -> None:
@@ -89,7 +96,6 @@ class JobRunner:
         steps = [Step.from_json(raw) for raw in job.steps]
         id_map: dict[str, int] = dict(job.id_map)
         roles_created = job.roles_created
-        resumed = job.done > 0
         total = len(steps)
         started = time.monotonic()
         first = job.done
@@ -103,7 +109,7 @@ class JobRunner:
             await self._report(Progress(index, total, step.label, eta))
             watcher = asyncio.create_task(self._watch(index, total, step.label, eta))
             try:
-                adopt = resumed and index == first
+                adopt = not self.fresh and index == first
                 created = await self._execute(step, id_map, adopt=adopt)
             except Exception as exc:
                 watcher.cancel()
@@ -115,7 +121,7 @@ class JobRunner:
                 watcher.cancel()
             if created is not None and step.key is not None:
                 id_map[step.key] = created
-                if step.kind == "create_role":
+                if step.kind is StepKind.CREATE_ROLE:
                     roles_created += 1
             await self.store.step_done(self.job_id, index + 1, id_map, roles_created)
         return await self._finish(total, total, "done")
@@ -134,11 +140,12 @@ class JobRunner:
         return status
 
     async def _adopt(self, step: Step, id_map: dict[str, int]) -> int | None:
-        """After a restart the first pending create may have reached Discord already."""
+        """After a restart the first pending create may have reached Discord already:
+        the object it would make, not yet in the journal, is taken instead of made twice."""
         live = await self.api.fetch()
         known = set(id_map.values())
         payload = resolve(step.payload, id_map)
-        if step.kind == "create_role":
+        if step.kind is StepKind.CREATE_ROLE:
             return next(
                 (r.id for r in live.roles if r.name == payload["name"] and r.id not in known),
                 None,
@@ -156,34 +163,35 @@ class JobRunner:
 
     async def _execute(self, step: Step, id_map: dict[str, int], *, adopt: bool) -> int | None:
         api = self.api
-        if step.kind in ("create_role", "create_channel"):
+        if step.kind in CREATE_KINDS:
             if adopt:
                 existing = await self._adopt(step, id_map)
                 if existing is not None:
                     log.info("Job %s: adopting %s made before the restart", self.job_id, step.label)
                     return existing
             payload = resolve(step.payload, id_map)
-            if step.kind == "create_role":
+            if step.kind is StepKind.CREATE_ROLE:
                 return await api.create_role(payload)
             return await api.create_channel(payload)
         payload = resolve(step.payload, id_map)
         target = (
             step.target if step.target is not None else (id_map.get(step.key) if step.key else None)
         )
-        if step.kind == "edit_channel":
-            await api.edit_channel(target, payload)  # type: ignore[arg-type]
-        elif step.kind == "edit_role":
-            await api.edit_role(target, payload)  # type: ignore[arg-type]
-        elif step.kind == "edit_guild":
-            await api.edit_guild(payload)
-        elif step.kind == "reorder_channels":
-            await api.reorder_channels(payload)
-        elif step.kind == "reorder_roles":
-            await api.reorder_roles(payload)
-        elif step.kind == "delete_channel":
-            await api.delete_channel(target)  # type: ignore[arg-type]
-        elif step.kind == "delete_role":
-            await api.delete_role(target)  # type: ignore[arg-type]
-        else:
-            raise ValueError(f"unknown step kind {step.kind!r}")
+        match step.kind:
+            case StepKind.EDIT_CHANNEL:
+                await api.edit_channel(target, payload)  # type: ignore[arg-type]
+            case StepKind.EDIT_ROLE:
+                await api.edit_role(target, payload)  # type: ignore[arg-type]
+            case StepKind.EDIT_GUILD:
+                await api.edit_guild(payload)
+            case StepKind.REORDER_CHANNELS:
+                await api.reorder_channels(payload)
+            case StepKind.REORDER_ROLES:
+                await api.reorder_roles(payload)
+            case StepKind.DELETE_CHANNEL:
+                await api.delete_channel(target)  # type: ignore[arg-type]
+            case StepKind.DELETE_ROLE:
+                await api.delete_role(target)  # type: ignore[arg-type]
+            case _:
+                raise ValueError(f"unknown step kind {step.kind!r}")
         return None

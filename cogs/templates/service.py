@@ -13,13 +13,14 @@ from pathlib import Path
 from nextcord.http import HTTPClient
 
 from bot.database import Database
+from bot.guild_objects import parse_snowflake
 from cogs.templates.api import GuildApi
 from cogs.templates.checks import missing_for_plan
 from cogs.templates.document import Template, TemplateError, load_document, to_document
 from cogs.templates.executor import JobRunner, Progress, ProgressCallback
 from cogs.templates.live import LiveGuild
 from cogs.templates.models import ApplyJob
-from cogs.templates.plan import ApplyOptions, Plan, make_plan
+from cogs.templates.plan import CHANNEL_CREATES_PER_DAY, ApplyOptions, Plan, make_plan
 from cogs.templates.snapshot import snapshot
 from cogs.templates.store import TemplateStore
 
@@ -34,6 +35,36 @@ def builtin_names() -> list[str]:
 
 def load_builtin(name: str) -> Template:
     return load_document((BUILTIN_DIR / f"{name}.json").read_text())
+
+
+# Another server's shared template is always named `name@<that server's id>`: an id cannot
+# be chosen or changed by the server that shares, so the name says exactly where it comes
+# from and can never equal a built-in's or this server's own plain name.
+ORIGIN_MARK = "@"
+
+
+def shared_name(name: str, origin_guild_id: int) -> str:
+    """How a server names a template that another server shares."""
+    return f"{name}{ORIGIN_MARK}{origin_guild_id}"
+
+
+def split_shared_name(qualified: str) -> tuple[str, int] | None:
+    """(name, origin server id) of `name@<id>`, else None."""
+    name, mark, origin = qualified.rpartition(ORIGIN_MARK)
+    if not mark or not name:
+        return None
+    origin_id = parse_snowflake(origin)
+    return (name, origin_id) if origin_id is not None else None
+
+
+@dataclass(frozen=True)
+class Found:
+    """A template found by name: its reference, the template, and the server that shared
+    it (None for this server's own templates and the built-ins)."""
+
+    ref: str
+    template: Template
+    origin_guild_id: int | None = None
 
 
 @dataclass
@@ -66,12 +97,24 @@ class TemplateService:
         return GuildApi(self.http, guild_id, reason=reason)
 
     async def find(self, guild_id: int, name: str) -> tuple[str, Template]:
-        """This server's template, a shared one, or a built-in; LookupError if none."""
+        """(reference, template) for `name` as `lookup` finds it."""
+        found = await self.lookup(guild_id, name)
+        return found.ref, found.template
+
+    async def lookup(self, guild_id: int, name: str) -> Found:
+        """This server's own template, else a built-in; another server's shared template
+        only by its full name `name@<server id>`, so it never shadows either.
+        LookupError if none."""
         row = await self.store.find(guild_id, name)
         if row is not None:
-            return f"db:{row.id}", load_document(row.document)
+            return Found(f"db:{row.id}", load_document(row.document))
         if name in builtin_names():
-            return f"builtin:{name}", load_builtin(name)
+            return Found(f"builtin:{name}", load_builtin(name))
+        qualified = split_shared_name(name)
+        if qualified is not None and qualified[1] != guild_id:
+            row = await self.store.find_shared(qualified[1], qualified[0])
+            if row is not None:
+                return Found(f"db:{row.id}", load_document(row.document), row.guild_id)
         raise LookupError(f"No template called {name!r} here (see /template list).")
 
     async def save_snapshot(self, guild_id: int, name: str, actor_id: int) -> Template:
@@ -88,6 +131,8 @@ class TemplateService:
         live = await api.fetch()
         used = await self.store.roles_created_recently(guild_id)
         options.role_quota = max(0, 250 - used)
+        made = await self.store.channels_created_recently(guild_id)
+        options.channel_quota = max(0, CHANNEL_CREATES_PER_DAY - made)
         if options.prune and options.roles:
             options.assigned_roles = await self._assigned_roles(api)
         id_map = await self.store.id_map(template_ref, guild_id)
@@ -132,16 +177,21 @@ class TemplateService:
                 roles_created=0,
             )
         )
-        self.launch(job, progress)
+        self.launch(job, progress, fresh=True)
         return job
 
-    def launch(self, job: ApplyJob, progress: ProgressCallback | None) -> asyncio.Task[str]:
+    def launch(
+        self, job: ApplyJob, progress: ProgressCallback | None, *, fresh: bool = False
+    ) -> asyncio.Task[str]:
+        """Run `job` in the background; `fresh` only for a job created just now (anything
+        else is a resume, whose first step may have reached Discord before a crash)."""
+
         async def record(update: Progress) -> None:
             self.latest[job.guild_id] = (job.id, update)  # what the web page polls
             if progress is not None:
                 await progress(update)
 
-        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record)
+        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record, fresh=fresh)
         self.runners[job.guild_id] = runner
         task = asyncio.create_task(runner.run(), name=f"template-job-{job.id}")
         self.tasks[job.guild_id] = task

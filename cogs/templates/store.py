@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -10,9 +11,23 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database import Database
 from bot.models import AuditEntry, utcnow
+from cogs.templates.document import TemplateError
 from cogs.templates.models import ApplyJob, ApplyLock, SavedTemplate, TemplateIdMap
+from cogs.templates.planning.model import StepKind
 
 ROLE_WINDOW = timedelta(hours=48)
+CHANNEL_WINDOW = timedelta(hours=24)
+# Each server keeps at most this many templates of at most this size (JSON as stored): a
+# 500-channel server's snapshot is far smaller, and a server cannot fill the database.
+MAX_TEMPLATES_PER_GUILD = 50
+MAX_SAVED_BYTES = 512 * 1024
+
+
+class TemplateLimit(TemplateError):
+    """Saving would pass a server's template cap; the message says which and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([message])
 
 
 class ApplyBusy(Exception):
@@ -32,6 +47,13 @@ class TemplateStore:
     async def save(
         self, guild_id: int, name: str, document: dict[str, Any], actor_id: int
     ) -> SavedTemplate:
+        """Save (or replace) this server's template `name`; TemplateLimit past the caps."""
+        size = len(json.dumps(document, ensure_ascii=False).encode())
+        if size > MAX_SAVED_BYTES:
+            raise TemplateLimit(
+                f"{name}: the template is {size // 1024} KiB; a saved template holds at most "
+                f"{MAX_SAVED_BYTES // 1024} KiB"
+            )
         async with self.db.session() as session:
             row = await session.scalar(
                 select(SavedTemplate).where(
@@ -39,6 +61,17 @@ class TemplateStore:
                 )
             )
             if row is None:
+                count = await session.scalar(
+                    select(func.count())
+                    .select_from(SavedTemplate)
+                    .where(SavedTemplate.guild_id == guild_id)
+                )
+                if (count or 0) >= MAX_TEMPLATES_PER_GUILD:
+                    raise TemplateLimit(
+                        f"This server already keeps {MAX_TEMPLATES_PER_GUILD} templates, the "
+                        "most it may; delete one (/template delete, or Delete on the web "
+                        "list) to save another"
+                    )
                 row = SavedTemplate(
                     guild_id=guild_id,
                     name=name,
@@ -54,20 +87,24 @@ class TemplateStore:
             return row
 
     async def find(self, guild_id: int, name: str) -> SavedTemplate | None:
-        """This server's template called `name`, else a shared one from another server."""
+        """This server's own template called `name` (never another server's)."""
         async with self.db.session() as session:
-            rows = (
-                await session.scalars(
-                    select(SavedTemplate)
-                    .where(
-                        SavedTemplate.name == name,
-                        or_(SavedTemplate.guild_id == guild_id, SavedTemplate.shared.is_(True)),
-                    )
-                    .order_by(SavedTemplate.id)
+            return await session.scalar(
+                select(SavedTemplate).where(
+                    SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
                 )
-            ).all()
-        own = [r for r in rows if r.guild_id == guild_id]
-        return (own or rows or [None])[0]
+            )
+
+    async def find_shared(self, origin_guild_id: int, name: str) -> SavedTemplate | None:
+        """The template `name` that server `origin_guild_id` shares, if it shares it."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(SavedTemplate).where(
+                    SavedTemplate.guild_id == origin_guild_id,
+                    SavedTemplate.name == name,
+                    SavedTemplate.shared.is_(True),
+                )
+            )
 
     async def list(self, guild_id: int) -> list[SavedTemplate]:
         async with self.db.session() as session:
@@ -99,15 +136,35 @@ class TemplateStore:
             await session.commit()
             return True
 
-    async def remove(self, guild_id: int, name: str) -> bool:
+    async def own_names(self, guild_id: int) -> list[str]:
+        """This server's own templates' names (never another server's)."""
         async with self.db.session() as session:
-            result = await session.execute(
-                delete(SavedTemplate).where(
+            return list(
+                (
+                    await session.scalars(
+                        select(SavedTemplate.name)
+                        .where(SavedTemplate.guild_id == guild_id)
+                        .order_by(SavedTemplate.name)
+                    )
+                ).all()
+            )
+
+    async def remove(self, guild_id: int, name: str) -> bool:
+        """Delete this server's own template `name` and the id maps kept for it."""
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(SavedTemplate).where(
                     SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
                 )
             )
+            if row is None:
+                return False
+            await session.execute(
+                delete(TemplateIdMap).where(TemplateIdMap.template_ref == f"db:{row.id}")
+            )
+            await session.delete(row)
             await session.commit()
-            return bool(result.rowcount)
+            return True
 
     # id maps -------------------------------------------------------------------------------
 
@@ -236,6 +293,26 @@ class TemplateStore:
                 )
             )
             return int(total or 0)
+
+    async def channels_created_recently(self, guild_id: int) -> int:
+        """Channels this bot's applies created in the guild in the last 24 hours: the
+        create steps each job's journal counts as done (an adopted create is counted too,
+        erring towards refusing)."""
+        async with self.db.session() as session:
+            jobs = (
+                await session.execute(
+                    select(ApplyJob.steps, ApplyJob.done).where(
+                        ApplyJob.guild_id == guild_id,
+                        ApplyJob.updated_at >= utcnow() - CHANNEL_WINDOW,
+                    )
+                )
+            ).all()
+        return sum(
+            1
+            for steps, done in jobs
+            for step in steps[:done]
+            if isinstance(step, dict) and step.get("kind") == StepKind.CREATE_CHANNEL
+        )
 
     async def mark_undone(self, job_id: int) -> None:
         async with self.db.session() as session:

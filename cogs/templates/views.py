@@ -6,8 +6,39 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 import nextcord
+from nextcord.http import Route
+
+from bot.mentions import no_mentions
 
 CANCEL_JOB_ID = "template:cancel-job"
+
+
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+UPDATE_MESSAGE = 7
+
+
+async def update_message(
+    interaction: nextcord.Interaction,
+    content: str | None = None,
+    *,
+    embed: nextcord.Embed | None = None,
+    view: nextcord.ui.View | None = None,
+) -> None:
+    """Answer a button press by replacing its message (text, embed and buttons as given;
+    what is not given is cleared), mentions spelt out. nextcord 3.2's
+    `InteractionResponse.edit_message` (nextcord/interactions.py) builds its payload without
+    `allowed_mentions`, so the UPDATE_MESSAGE callback is sent here through the client's
+    REST client. A `view` must already be registered for the message (it was sent with it)."""
+    data = {
+        "content": content,
+        "embeds": [embed.to_dict()] if embed is not None else [],
+        "components": view.to_components() if view is not None else [],
+        "allowed_mentions": no_mentions().to_dict(),
+    }
+    route = Route(
+        "POST", CALLBACK, interaction_id=interaction.id, interaction_token=interaction.token
+    )
+    await interaction.client.http.request(route, json={"type": UPDATE_MESSAGE, "data": data})
 
 
 class InvokerOnly(nextcord.ui.View):
@@ -19,7 +50,9 @@ class InvokerOnly(nextcord.ui.View):
         if interaction.user is not None and interaction.user.id == self.invoker_id:
             return True
         await interaction.response.send_message(
-            "Only the person who ran the command can use these buttons.", ephemeral=True
+            "Only the person who ran the command can use these buttons.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
         return False
 
@@ -39,13 +72,13 @@ class Pages(InvokerOnly):
     async def previous(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.index = max(0, self.index - 1)
         self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await update_message(interaction, embed=self.pages[self.index], view=self)
 
     @nextcord.ui.button(label="Next", custom_id="template:next")
     async def next(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.index = min(len(self.pages) - 1, self.index + 1)
         self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await update_message(interaction, embed=self.pages[self.index], view=self)
 
 
 class Confirm(InvokerOnly):
@@ -72,15 +105,16 @@ class Confirm(InvokerOnly):
     @nextcord.ui.button(label="Cancel", custom_id="template:abort")
     async def abort(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
         self.stop()
-        await interaction.response.edit_message(
-            content="Apply cancelled; nothing changed.", embed=None, view=None
-        )
+        await update_message(interaction, "Apply cancelled; nothing changed.")
 
     async def on_timeout(self) -> None:
         if self.origin is not None:
             with contextlib.suppress(nextcord.HTTPException):
                 await self.origin.edit_original_message(
-                    content="The confirmation expired; nothing changed.", embed=None, view=None
+                    content="The confirmation expired; nothing changed.",
+                    embed=None,
+                    view=None,
+                    allowed_mentions=no_mentions(),
                 )
 
 

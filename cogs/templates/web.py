@@ -7,18 +7,33 @@ import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot.features import FeatureWeb, GuildTab
-from cogs.templates.document import TemplateError, load_document, to_document
+from cogs.templates.document import (
+    MAX_DOCUMENT_BYTES,
+    MAX_NESTING,
+    TemplateError,
+    load_document,
+    to_document,
+)
 from cogs.templates.plan import ApplyOptions
-from cogs.templates.service import TemplateService, builtin_names
-from cogs.templates.store import ApplyBusy
+from cogs.templates.service import (
+    TemplateService,
+    builtin_names,
+    shared_name,
+    split_shared_name,
+)
+from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
+from web import forms
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.errors import PageError
+from web.forms import form_str, read_form
+from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +42,10 @@ HERE = Path(__file__).resolve().parent
 routes = web.RouteTableDef()
 
 
-def _guild_id(request: web.Request) -> int:
-    raw = request.match_info["guild_id"]
-    if not raw.isdigit():
-        raise PageError(404, "That is not a server id. Pick a server from the list instead.")
-    return int(raw)
-
-
 async def _allowed(request: web.Request) -> tuple[int, Any, TemplateService]:
-    guild_id = _guild_id(request)
+    """(server id, the signed-in manager, the service); 404 for a malformed id, 403 without
+    Manage Server in that server."""
+    guild_id = forms.guild_id(request)
     user = await require_manage(request, guild_id)
     return guild_id, user, request.config_dict[SERVICE_KEY]
 
@@ -48,43 +58,84 @@ def _errors(errors: list[str], status: int = 400) -> web.Response:
 async def template_list(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
     rows = await service.store.list(guild_id)
+    live = get_context(request).live
+    own = [row for row in rows if row.guild_id == guild_id]
+    shared = [
+        {
+            "name": shared_name(row.name, row.guild_id),
+            "origin": _server_label(live.guild(row.guild_id), row.guild_id),
+        }
+        for row in rows
+        if row.guild_id != guild_id
+    ]
     return aiohttp_jinja2.render_template(
         "templates/list.html",
         request,
         {
             "title": "Templates",
             "guild_id": guild_id,
-            "guild": get_context(request).live.guild(guild_id),
-            "rows": rows,
+            "guild": live.guild(guild_id),
+            "rows": own,
+            "shared": shared,
             "builtins": builtin_names(),
+            "max_templates": MAX_TEMPLATES_PER_GUILD,
         },
     )
+
+
+def _server_label(guild: Any, guild_id: int) -> str:
+    name = getattr(guild, "name", None) or "a server"
+    return f"{name} (server id {guild_id})"
 
 
 @routes.post("/guilds/{guild_id}/templates/snapshot")
 async def save_snapshot(request: web.Request) -> web.Response:
     guild_id, user, service = await _allowed(request)
-    form = await request.post()
-    name = str(form.get("name", "")).strip()
-    if not 1 <= len(name) <= 100:
+    form = await read_form(request)
+    try:
+        name = form_str(form, "name", max_len=100) or ""
+    except PageError:
         await flash(request, "Give the template a name of 1 to 100 characters.", "danger")
-        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates")
-    await service.save_snapshot(guild_id, name, user.id)
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates") from None
+    try:
+        await service.save_snapshot(guild_id, name, user.id)
+    except TemplateError as exc:
+        await flash(request, f"Not saved: {'; '.join(exc.errors)}", "danger")
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates") from None
     await flash(request, f"Saved this server as {name}.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={name}")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={quote(name, safe='')}")
+
+
+@routes.post("/guilds/{guild_id}/templates/delete")
+async def delete_template(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    form = await read_form(request)
+    name = form_str(form, "name", max_len=100)
+    if await service.store.remove(guild_id, name or ""):
+        await flash(request, f"Deleted {name}.")
+    else:
+        await flash(request, f"This server has no template called {name}.", "danger")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates")
 
 
 @routes.get("/guilds/{guild_id}/templates/edit")
 async def editor(request: web.Request) -> web.Response:
-    guild_id, _, _ = await _allowed(request)
+    guild_id, _, service = await _allowed(request)
+    name = request.query.get("name", "")
+    live = get_context(request).live
+    origin = None
+    qualified = split_shared_name(name)
+    if qualified is not None and await service.store.find(guild_id, name) is None:
+        origin = _server_label(live.guild(qualified[1]), qualified[1])
     return aiohttp_jinja2.render_template(
         "templates/editor.html",
         request,
         {
             "title": "Template editor",
             "guild_id": guild_id,
-            "guild": get_context(request).live.guild(guild_id),
-            "name": request.query.get("name", ""),
+            "guild": live.guild(guild_id),
+            "name": name,
+            "origin": origin,
         },
     )
 
@@ -102,13 +153,29 @@ async def get_document(request: web.Request) -> web.Response:
     return web.json_response(to_document(template))
 
 
+# The body carries the document plus a few options: room for both, one level of wrapping.
+MAX_BODY_BYTES = MAX_DOCUMENT_BYTES + 64 * 1024
+MAX_BODY_DEPTH = MAX_NESTING + 1
+
+
 async def _document(request: web.Request) -> tuple[dict[str, Any], Any]:
+    """(the body, the posted template); TemplateError naming every problem, from a body
+    that is not JSON, too large or too deep to a document that breaks a rule."""
     try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="send JSON") from None
-    doc = body.get("document") if isinstance(body, dict) else None
-    return body, load_document(doc if isinstance(doc, dict) else {})
+        body = await read_json(request, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH)
+    except PageError as exc:
+        refused = TemplateError([f"$: {exc.message}"])
+        refused.status = exc.status  # 413 for a body too large
+        raise refused from None
+    if not isinstance(body, dict):
+        raise TemplateError(['$: send a JSON object {"document": {...}}'])
+    doc = body.get("document")
+    if not isinstance(doc, dict):
+        raise TemplateError(["$.document: a template is a JSON object"])
+    names = body.get("delete_with_messages", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TemplateError(["$.delete_with_messages: a list of channel names"])
+    return body, load_document(doc)
 
 
 @routes.post("/guilds/{guild_id}/templates/api/save")
@@ -117,8 +184,11 @@ async def save_document(request: web.Request) -> web.Response:
     try:
         body, template = await _document(request)
     except TemplateError as exc:
+        return _errors(exc.errors, getattr(exc, "status", 400))
+    try:
+        await service.store.save(guild_id, template.name, to_document(template), user.id)
+    except TemplateError as exc:
         return _errors(exc.errors)
-    await service.store.save(guild_id, template.name, to_document(template), user.id)
     if "shared" in body:
         await service.store.set_shared(guild_id, template.name, bool(body["shared"]))
     return web.json_response({"saved": template.name})
@@ -155,7 +225,7 @@ async def _prepare(request: web.Request) -> tuple[Any, TemplateService, Any]:
     try:
         body, template = await _document(request)
     except TemplateError as exc:
-        return user, service, _errors(exc.errors)
+        return user, service, _errors(exc.errors, getattr(exc, "status", 400))
     ref = await _ref_for(service, guild_id, template.name)
     return user, service, await service.prepare(guild_id, ref, template, _options(body))
 
@@ -202,7 +272,7 @@ def feature_web(service: TemplateService) -> FeatureWeb:
     return FeatureWeb(
         name="templates",
         routes=[routes],
-        templates=HERE / "web_templates",
+        templates=HERE / "templates",
         static=HERE / "static",
         guild_tabs=[GuildTab("Templates", "templates")],
         app_keys={SERVICE_KEY: service},

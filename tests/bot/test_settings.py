@@ -1,4 +1,5 @@
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -117,20 +118,43 @@ def test_a_corrupt_env_line_is_named_without_its_content(tmp_path: Path) -> None
     assert "secret-value" not in str(info.value)
 
 
-def test_env_example_documents_every_variable() -> None:
-    from bot.settings import VARIABLES
-
+def documented_variables() -> set[str]:
+    """The NAME of every `NAME=` line of `.env.example`."""
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
-    for variable in VARIABLES:
-        assert f"{variable.name}=" in example, variable.name
+    return set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+
+
+def read_variables() -> set[str]:
+    """Every variable the settings read: the core's and each feature's own."""
+    from bot.settings import all_variables
+
+    return {variable.name for variable in all_variables()}
+
+
+def test_env_example_documents_every_variable_and_only_those() -> None:
+    read = read_variables()
+    assert {"DISCORD_TOKEN", "HOST_PROC", "AGENT_URL", "AGENT_TOKEN"} <= read  # really read
+    assert sorted(read - documented_variables()) == [], "read but not in .env.example"
+    assert sorted(documented_variables() - read) == [], "in .env.example but never read"
+
+
+def test_every_documented_variable_reaches_the_settings() -> None:
+    """Each variable of `.env.example`, set, changes what the settings hold."""
+    from bot.settings import feature_settings_specs
+
+    samples = {"AGENT_URL": "https://editor.example", "AGENT_TOKEN": "fcm_secret"}
+    settings = load(samples)
+    [monitoring] = [s for s in feature_settings_specs() if s.feature == "monitoring"]
+    own = settings.feature(monitoring)
+    assert own.agent_url == "https://editor.example"
+    assert own.agent_token is not None and own.agent_token.get() == "fcm_secret"
+    assert "fcm_secret" in settings.secrets()  # a feature's secret is redacted from logs
 
 
 def test_readme_configuration_table_lists_every_variable() -> None:
-    from bot.settings import VARIABLES
-
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    for variable in VARIABLES:
-        assert f"| `{variable.name}` |" in readme, variable.name
+    for name in read_variables():
+        assert f"| `{name}` |" in readme, name
 
 
 def test_a_short_stored_session_key_is_refused(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ previous call, so the first call has totals but no rates."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -23,12 +24,80 @@ SKIP_FSTYPES = frozenset(
 SKIP_NICS = ("lo", "veth", "docker", "br-", "virbr")
 
 
+_host_proc: str | None = None
+
+
 def use_host_proc(path: str | None) -> None:
-    """Read the host through a mounted /proc (a container's HOST_PROC), if one is given."""
+    """Read the host through a mounted /proc (a container's HOST_PROC), if one is given.
+
+    psutil reads most files at the top of that folder (the kernel's view: CPU, memory,
+    disk I/O), but the mount table and network counters through `self/`, which is the
+    container's own. Those are read through the host's PID 1 instead (`read_mounts`,
+    `read_net_dev`), and disk usage through PID 1's root."""
+    global _host_proc
     if path:
         if not os.path.isdir(path):
             raise ValueError(f"HOST_PROC={path!r} is not a folder: mount the host's /proc there")
         psutil.PROCFS_PATH = path
+        _host_proc = path.rstrip("/") or "/"
+    else:
+        _host_proc = None
+
+
+def _proc_of_host() -> str:
+    """The /proc/<pid> folder whose view is the host's: PID 1's under HOST_PROC, else ours."""
+    procfs = psutil.PROCFS_PATH.rstrip("/")
+    return f"{procfs}/1" if _host_proc is not None else f"{procfs}/self"
+
+
+def _unescape(field: str) -> str:
+    """Mount table fields escape space, tab, newline and backslash as octal (\\040)."""
+    if "\\" not in field:
+        return field
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def read_mounts() -> list[tuple[str, str, str]]:
+    """(device, mount point, file system) of the host's real file systems: those of the
+    mount table of `_proc_of_host()` whose type is a block-device one in `filesystems`."""
+    procfs = psutil.PROCFS_PATH.rstrip("/")
+    real: set[str] = set()
+    with open(f"{procfs}/filesystems", encoding="utf-8") as f:
+        for line in f:
+            kind, _, name = line.rstrip("\n").partition("\t")
+            if kind != "nodev" or name == "zfs":
+                real.add(name.strip())
+    mounts = []
+    with open(f"{_proc_of_host()}/mounts", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) < 3:
+                continue
+            device, mount, fstype = _unescape(fields[0]), _unescape(fields[1]), fields[2]
+            if device in ("", "none") or fstype not in real:
+                continue
+            mounts.append((device, mount, fstype))
+    return mounts
+
+
+def read_net_dev() -> dict[str, tuple[int, int]]:
+    """Interface -> (bytes received, bytes sent), from the host's network namespace."""
+    counters: dict[str, tuple[int, int]] = {}
+    with open(f"{_proc_of_host()}/net/dev", encoding="utf-8") as f:
+        for line in f.readlines()[2:]:
+            name, _, rest = line.rpartition(":")
+            fields = rest.split()
+            if name.strip() and len(fields) >= 9:
+                counters[name.strip()] = (int(fields[0]), int(fields[8]))
+    return counters
+
+
+def usage_path(mount: str) -> str:
+    """Where to stat a host mount point: through PID 1's root when reading the host from a
+    container (the container's own "/" is not the host's)."""
+    if _host_proc is None:
+        return mount
+    return f"{_host_proc}/1/root{mount}" if mount != "/" else f"{_host_proc}/1/root/"
 
 
 @dataclass
@@ -84,19 +153,19 @@ class SystemCollector:
         self._sensors(m)
 
         disk_io = _safe(lambda: psutil.disk_io_counters(perdisk=True)) or {}
-        net_io = _safe(lambda: psutil.net_io_counters(pernic=True)) or {}
         counters = _Counters(
             now,
             {dev: (c.read_bytes, c.write_bytes) for dev, c in disk_io.items()},
-            {nic: (c.bytes_recv, c.bytes_sent) for nic, c in net_io.items()},
+            _safe(read_net_dev) or {},
         )
         previous, self._previous = self._previous, counters
         elapsed = now - previous.at if previous else 0.0
 
         mounts = []
         for mount, device in self._partitions(now):
-            usage = _safe(lambda mount=mount: psutil.disk_usage(mount))
+            usage = _safe(lambda mount=mount: psutil.disk_usage(usage_path(mount)))
             if usage is None:
+                info.setdefault("unreadable_mounts", []).append(mount)
                 continue
             key = f"disk.{metric_key(mount)}"
             m[f"{key}.percent"] = usage.percent
@@ -128,16 +197,15 @@ class SystemCollector:
     def _partitions(self, now: float) -> list[tuple[str, str]]:
         # The mount table rarely changes: re-read it once a minute, not every tick.
         if self._mounts is None or now - self._mounts_at > 60:
-            parts = _safe(lambda: psutil.disk_partitions(all=False)) or []
             seen: set[str] = set()
             mounts: list[tuple[str, str]] = []
-            for part in parts:
-                if part.fstype in SKIP_FSTYPES or part.device in seen:
+            for device, mountpoint, fstype in _safe(read_mounts) or []:
+                if fstype in SKIP_FSTYPES or device in seen:
                     continue
-                if part.mountpoint.startswith(("/snap/", "/boot/efi", "/var/lib/docker")):
+                if mountpoint.startswith(("/snap/", "/boot/efi", "/var/lib/docker")):
                     continue
-                seen.add(part.device)
-                mounts.append((part.mountpoint, part.device))
+                seen.add(device)
+                mounts.append((mountpoint, device))
             self._mounts = mounts[: self.max_disks]
             self._mounts_at = now
         return self._mounts

@@ -338,6 +338,13 @@
     $tree.jstree({
       core: {
         data: toTree(doc.channels),
+        // Names come from other servers, imports and members who rename channels: jsTree
+        // must show them as text, never parse them as HTML.
+        force_text: true,
+        // jsTree parses data in a Worker built from a blob: URL, which the site's CSP
+        // (script-src 'self', no worker-src) forbids; a template is small enough to parse
+        // on the page itself, so no CSP exception is needed.
+        worker: false,
         check_callback: true,
         multiple: false,
         themes: { dots: false },

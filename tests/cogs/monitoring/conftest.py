@@ -13,7 +13,7 @@ import pytest
 from bot.guild_objects import ForeignObject
 from cogs.monitoring import HERE
 from cogs.monitoring import web as monitoring_web
-from cogs.monitoring.cog import SETTINGS
+from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS
 from cogs.monitoring.monitor import Monitor
 from tests.web.conftest import (  # noqa: F401
     GUILD_ID,
@@ -67,6 +67,11 @@ async def monitoring_ctx(ctx: WebContext, monitor: Monitor) -> WebContext:  # no
     from bot.features import GuildTab
 
     ctx.guild_settings.registry.register("monitoring", *SETTINGS)
+
+    async def show_names(guild_id: int) -> bool:
+        return bool(await ctx.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    monitor.show_names = show_names
     now = time.time()
     await monitor.ingest(WEB_HOST, now - 20, {"cpu.percent": 12.5, "mem.percent": 40.0})
     await monitor.ingest(WEB_HOST, now - 10, {"cpu.percent": 55.0, "mem.percent": 41.0})

@@ -72,7 +72,7 @@ async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> Non
         "channel": "status",
         "cooldown": 300,
         "duration": 20,
-        "host": HOST,
+        "host": await monitor.host_label(foundry.guild.id, HOST),  # names are hidden
         "role": "Admins",
         "severity": "critical",
     }
@@ -94,7 +94,7 @@ async def test_alert_fire_recover_cooldown_and_restarts(foundry: Foundry) -> Non
     fired = status_messages(foundry)
     assert len(fired) == 1
     assert fired[0].embeds[0]["title"].startswith("CRITICAL: cpu.percent > 90")
-    assert "97.0 %" in fired[0].embeds[0]["description"]
+    assert "97%" in fired[0].embeds[0]["description"]
     assert fired[0].content == f"<@&{foundry.guild.role('Admins').id}>"
     fired_at = clock.now
 
@@ -147,8 +147,9 @@ async def test_a_host_that_stops_reporting_raises_an_alert(foundry: Foundry) -> 
     clock = Clock()
     monitor = monitor_of(foundry, clock)
     await step(monitor, clock, 0, cpu_percent=10)
+    alias = await monitor.host_label(foundry.guild.id, HOST)  # names are hidden
     rule = {"metric": "host.silence_s", "comparison": ">", "threshold": 60.0,
-            "channel": "status", "host": HOST}  # fmt: skip
+            "channel": "status", "host": alias}  # fmt: skip
     added = await command(foundry, "bob", "alert", add=rule)
     assert "Alert #1 added" in added["content"]
     await step(monitor, clock, 30, cpu_percent=10)
@@ -298,8 +299,9 @@ async def test_no_monitoring_message_lets_everyone_ping(foundry: Foundry, tmp_pa
     without_gpu(monitor, tmp_path)
     await monitor.sampler.tick()
     await step(monitor, clock, 0, cpu_percent=10)
+    alias = await monitor.host_label(foundry.guild.id, HOST)  # names are hidden
     rule = {"metric": "cpu.percent", "comparison": ">", "threshold": 50.0,
-            "channel": "status", "host": HOST, "cooldown": 0, "role": "Admins"}  # fmt: skip
+            "channel": "status", "host": alias, "cooldown": 0, "role": "Admins"}  # fmt: skip
     await command(foundry, "bob", "alert", add=rule)
     await step(monitor, clock, 10, cpu_percent=90)
     await step(monitor, clock, 10, cpu_percent=10)

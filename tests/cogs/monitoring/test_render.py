@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cogs.monitoring.render import (
-    HostNames,
     format_value,
     mask_addresses,
     sparkline,
@@ -21,22 +20,15 @@ def test_sparkline_spans_low_to_high_and_squeezes_to_width() -> None:
 
 
 def test_values_carry_units() -> None:
-    assert format_value("mem.used", 3 * 1024**3) == "3.0 GiB"
-    assert format_value("net.eth0.rx_bps", 2048) == "2.0 KiB/s"
-    assert format_value("cpu.percent", 12.345) == "12.3 %"
+    assert format_value("mem.used", 3 * 1024**3) == "3 GiB"
+    assert format_value("net.eth0.rx_bps", 2048) == "2 KiB/s"
+    assert format_value("net.eth0.rx_total", 774940513) == "739 MiB"
+    assert format_value("load.1", 0.695312) == "0.7"
+    assert format_value("temp.coretemp", 61.24) == "61.2 °C"
+    assert format_value("cpu.percent", 12.345) == "12.3%"
     assert format_value("uptime_s", 90061) == "1d 1h"
     assert format_value("service.3.up", 0.0) == "down"
     assert format_value("cpu.percent", None) == "n/a"
-
-
-def test_host_names_hidden_unless_shown() -> None:
-    hidden = HostNames(["nas", "db-1"], show=False)
-    assert hidden.label("nas") == "host 2" and hidden.label("db-1") == "host 1"
-    assert hidden.resolve("host 2", "db-1") == "nas"
-    assert hidden.resolve("nas", "db-1") == "nas"  # the real name works too
-    assert hidden.resolve(None, "db-1") == "db-1"
-    assert hidden.resolve("elsewhere", "db-1") is None
-    assert HostNames(["nas"], show=True).label("nas") == "nas"
 
 
 def test_addresses_are_masked() -> None:
@@ -53,6 +45,6 @@ def test_status_embed_names_what_is_unavailable_without_addresses() -> None:
         {"cpu.percent": "▁▂▃"},
         {"system": "ok", "docker": "cannot reach the Docker API at tcp://10.1.2.3:2375"},
     )
-    assert "**CPU** 50.0 %" in embed.description and "`▁▂▃` last hour" in embed.description
+    assert "**CPU** 50%" in embed.description and "`▁▂▃` last hour" in embed.description
     assert embed.footer.text.startswith("Unavailable: docker:")
     assert "10.1.2.3" not in embed.footer.text

@@ -38,7 +38,7 @@ async def test_page_shows_live_values_tabs_and_the_chart(
     assert response.status == 200, text
     assert 'data-testid="history-chart"' in text and "/static/vendor/chart.js/" in text
     assert f'href="/guilds/{GUILD_ID}/monitoring">Monitoring</a>' in text
-    assert "55.0 %" in text  # the newest cpu.percent
+    assert "55%" in text  # the newest cpu.percent
     assert WEB_HOST not in text  # hidden by default: shown as "host 1"
     assert "host 1" in text
     script = await client.get("/static/monitoring/monitoring.js")
@@ -246,7 +246,7 @@ async def test_agent_tokens_post_and_are_refused_once_revoked(
     stored = await post_samples(client, token, **{"cpu.percent": 33.0})
     assert stored.status == 200, await stored.text()
     assert (await stored.json()) == {"stored": 1, "host": "nas"}
-    assert (await monitor.history.latest("nas"))[1] == {"cpu.percent": 33.0}
+    assert (await monitor.history.latest(f"g{GUILD_ID}/nas"))[1] == {"cpu.percent": 33.0}
 
     REFUSALS.seen.clear()
     with caplog.at_level(logging.WARNING, logger="cogs.monitoring.web"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,17 @@ async def apply_and_confirm(driver: SandboxDriver, foundry: Foundry, name: str, 
     before = await last_job_id(foundry)
     await driver.member("bob").press(answer.message, "template:confirm")
     return await wait_job(foundry, before)
+
+
+def nested_channels(depth: int) -> dict[str, Any]:
+    """A template whose channels nest `depth` categories deep."""
+    top: dict[str, Any] = {"name": "c0", "type": "category"}
+    node = top
+    for i in range(1, depth):
+        child: dict[str, Any] = {"name": f"c{i}", "type": "category"}
+        node["channels"] = [child]
+        node = child
+    return {"version": 2, "name": "deep", "channels": [top]}
 
 
 @pytest.fixture

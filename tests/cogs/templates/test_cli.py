@@ -91,3 +91,57 @@ async def test_a_refused_template_exits_1_and_names_the_problem(
     code, _, err = await cli(sandbox, tmp_path, "plan", str(bad))
     assert code == 1
     assert "$.channels[0].type: unknown channel type 'hologram'" in err
+
+
+async def test_a_template_nested_300_deep_is_a_clean_error(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    from tests.cogs.templates.conftest import nested_channels
+
+    deep = tmp_path / "deep.json"
+    deep.write_text(json.dumps(nested_channels(300)))
+    code, _, err = await cli(sandbox, tmp_path, "plan", str(deep))
+    assert code == 1
+    assert "levels deep" in err and "Traceback" not in err, err
+
+
+async def test_the_cli_talks_to_discord_through_the_corrected_client(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+    import dataclasses
+
+    from bot.discord_http import CorrectedHTTPClient
+    from bot.settings import load_settings
+    from cogs.templates import cli as template_cli
+    from sandbox.client import restore_nextcord
+
+    routes: list[str] = []
+    request = CorrectedHTTPClient.request
+
+    async def spy(self, route, **kwargs):  # type: ignore[no-untyped-def]
+        routes.append(route.path)
+        return await request(self, route, **kwargs)
+
+    monkeypatch.setattr(CorrectedHTTPClient, "request", spy)
+    settings = dataclasses.replace(
+        load_settings(environ={"DISCORD_TOKEN": sandbox.token}, env_file=None),
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    )
+    args = argparse.Namespace(
+        template_action="plan",
+        template="builtin:homelab",
+        prune=False,
+        no_roles=False,
+        delete_with_messages="",
+        guild=sandbox.state.find_guild("Lab").id,
+        sandbox_url=sandbox.base_url.removesuffix("/api/v10"),
+    )
+    try:
+        assert await template_cli._run(args, settings) == 2
+    finally:
+        restore_nextcord()
+    assert "/guilds/{guild_id}/channels" in routes  # the plan read the server through it
+    calls = [c for c in sandbox.calls if c["route"] == "/guilds/{guild_id}/channels"]
+    assert len(calls) == routes.count("/guilds/{guild_id}/channels")  # and nothing else did

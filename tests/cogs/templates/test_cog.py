@@ -10,6 +10,7 @@ import pytest
 from cogs.templates.document import load_document, to_document
 from cogs.templates.plan import ApplyOptions
 from cogs.templates.snapshot import snapshot
+from sandbox.mentions_audit import mentions_audit
 from tests.cogs.templates.conftest import (
     apply_and_confirm,
     approve,
@@ -357,17 +358,14 @@ async def test_missing_bot_permissions_are_listed_before_any_write(foundry: Foun
 
 
 async def test_import_from_a_discord_server_template_code(foundry: Foundry) -> None:
-    import nextcord
     from nextcord.http import Route
 
     driver = await approve(foundry)
-    try:
-        made = await foundry.bot.http.request(
-            Route("POST", "/guilds/{guild_id}/templates", guild_id=foundry.guild.id),
-            json={"name": "lab"},
-        )
-    except nextcord.NotFound:
-        pytest.skip("needs the sandbox's template routes (issue 6)")
+    # The sandbox serves Discord's server-template routes; a missing route fails here.
+    made = await foundry.bot.http.request(
+        Route("POST", "/guilds/{guild_id}/templates", guild_id=foundry.guild.id),
+        json={"name": "lab"},
+    )
     answer = await run(
         driver, "import", name="from-discord", code=f"https://discord.new/{made['code']}"
     )
@@ -394,8 +392,11 @@ async def test_guild_settings_are_sent_once_and_then_match(foundry: Foundry) -> 
     assert [c["json"] for c in patches] == [
         {"afk_timeout": 900, "system_channel_id": str(foundry.guild.channel("status").id)}
     ]
-    if patches[0]["response"].get("afk_timeout") != 900:
-        pytest.skip("needs the sandbox's PATCH /guilds/{id} settings (issue 6)")
+    # the sandbox stores guild settings: what was sent is what it answers
+    assert patches[0]["response"].get("afk_timeout") == 900
+    assert patches[0]["response"].get("system_channel_id") == str(
+        foundry.guild.channel("status").id
+    )
     mark = foundry.server.mark()
     assert await apply_direct(foundry, foundry.guild.id, template, "test:s") == "empty"
     assert writes(foundry, mark) == []
@@ -416,6 +417,9 @@ async def test_show_pages_with_buttons_for_the_invoker_only(foundry: Foundry) ->
     turned = await driver.member("bob").press(answer.message, "template:next")
     assert turned.message.embeds[0]["footer"]["text"] == "Page 2 of 2"
     assert "room-39" in turned.message.embeds[0]["description"]
+    back = await driver.member("bob").press(answer.message, "template:prev")
+    assert back.message.embeds[0]["footer"]["text"] == "Page 1 of 2"
+    assert mentions_audit(foundry.server.calls, strict=True) == []
 
 
 async def test_export_sends_a_json_file_that_loads_back(foundry: Foundry) -> None:
@@ -425,6 +429,12 @@ async def test_export_sends_a_json_file_that_loads_back(foundry: Foundry) -> Non
     assert attachment.filename == "project-team.json"
     template = load_document(attachment.data)
     assert [n.name for n in template.walk()][:2] == ["announcements", "Work"]
+    odd = {"version": 2, "name": "../lab <b>", "channels": [{"name": "a", "type": "text"}]}
+    await service(foundry).store.save(foundry.guild.id, "odd", odd, 1)
+    answer = await run(driver, "export", name="odd")
+    attachment = answer.message.attachments[0]
+    assert attachment.filename == "lab-b.json"  # no path, no markup
+    assert load_document(attachment.data).name == "../lab <b>"
 
 
 async def test_list_shows_own_shared_and_built_in_templates(foundry: Foundry) -> None:
@@ -437,10 +447,63 @@ async def test_list_shows_own_shared_and_built_in_templates(foundry: Foundry) ->
     await store.set_shared(other_guild, "theirs", True)
     listed = (await run(driver, "list")).content
     assert "**mine**" in listed and "**homelab** (built in)" in listed
-    assert "**theirs** (shared) from another server" in listed and "secret" not in listed
+    assert f"**theirs@{other_guild}** (shared by a server (server id {other_guild}))" in listed
+    assert "secret" not in listed
     shared = await run(driver, "share", name="mine", shared=True)
     assert "now shared" in shared.content
-    assert (await store.find(other_guild, "mine")) is not None  # usable over there now
+    # usable over there now, by its full name
+    ref, _ = await service(foundry).find(other_guild, f"mine@{foundry.guild.id}")
+    assert ref.startswith("db:")
+
+
+POISON: dict[str, Any] = {
+    "version": 2,
+    "name": "homelab",
+    "roles": [{"name": "Administrator", "permissions": ["administrator"]}],
+    "everyone": {"permissions": ["manage_channels", "mention_everyone"]},
+    "channels": [{"name": "poisoned", "type": "text"}],
+}
+
+
+async def test_another_servers_shared_template_never_shadows_and_names_its_origin(
+    foundry: Foundry,
+) -> None:
+    driver = await approve(foundry)
+    (other,) = foundry.server.load(
+        {"guilds": [{"name": "Elsewhere", "owner": "carol", "members": [{"name": "carol"}]}]}
+    )
+    for _ in range(100):
+        if foundry.bot.get_guild(other.id) is not None:
+            break
+        await asyncio.sleep(0.05)
+    store = service(foundry).store
+    for name in ("homelab", "only-there"):
+        await store.save(other.id, name, {**POISON, "name": name}, 1)
+        await store.set_shared(other.id, name, True)
+
+    built_in = (await run(driver, "apply", name="homelab")).message.embeds[0]
+    assert "poisoned" not in built_in["description"]
+    assert "Administrator" not in built_in["description"]
+    assert "From another server" not in built_in["description"]
+    assert "#networking" in built_in["description"]  # the built-in homelab
+    plain = await run(driver, "apply", name="only-there")
+    assert "No template called 'only-there'" in plain.content
+
+    qualified = (await run(driver, "apply", name=f"homelab@{other.id}")).message.embeds[0]
+    assert "From another server" in qualified["description"]
+    assert f"Elsewhere (server id {other.id})" in qualified["description"]
+    assert "poisoned" in qualified["description"]
+    shown = (await run(driver, "show", name=f"only-there@{other.id}")).message.embeds[0]
+    assert f"shared by Elsewhere (server id {other.id})" in shown["title"]
+    listed = (await run(driver, "list")).content
+    assert f"**homelab@{other.id}** (shared by Elsewhere (server id {other.id}))" in listed
+
+    await store.set_shared(other.id, "homelab", False)
+    gone = await run(driver, "apply", name=f"homelab@{other.id}")
+    assert "No template called" in gone.content
+    # naming this server itself never reaches a shared copy of its own
+    mine = await run(driver, "apply", name=f"homelab@{foundry.guild.id}")
+    assert "No template called" in mine.content
 
 
 async def test_the_confirmation_expires(foundry: Foundry, monkeypatch) -> None:
@@ -508,3 +571,202 @@ async def test_an_uploaded_file_is_checked_before_use() -> None:
         await read_import(None, Upload(b"{oops"), None)
     with pytest.raises(TemplateError, match="not a server template code"):
         await read_import(None, None, "two words")
+
+
+MESSAGE_ROUTES = (
+    "/channels/{channel_id}/messages",
+    "/channels/{channel_id}/messages/{message_id}",
+    "/interactions/{interaction_id}/{interaction_token}/callback",
+    "/webhooks/{application_id}/{interaction_token}",
+    "/webhooks/{application_id}/{interaction_token}/messages/@original",
+)
+
+
+def unspelt_mentions(foundry: Foundry, since: int) -> list[dict[str, Any]]:
+    """Message writes with text that do not say, field by field, that nothing pings."""
+    bad = []
+    for call in foundry.server.calls[since:]:
+        if call["method"] == "GET" or call["route"] not in MESSAGE_ROUTES:
+            continue
+        body = call["json"] if isinstance(call["json"], dict) else {}
+        body = body.get("data", body) if "type" in body else body
+        if not isinstance(body, dict) or not body.get("content"):
+            continue
+        mentions = body.get("allowed_mentions")
+        if (
+            mentions is None
+            or mentions.get("parse")
+            or mentions.get("roles")
+            or mentions.get("users")
+        ):
+            bad.append(call)
+    return bad
+
+
+async def test_every_message_spells_out_that_nothing_pings(foundry: Foundry) -> None:
+    driver = await approve(foundry)
+    mark = foundry.server.mark()
+    await run(driver, "list")
+    await run(driver, "show", name="homelab")
+    await run(driver, "cancel")
+    preview = await run(driver, "apply", name="project-team")
+    await driver.member("alice").press(preview.message, "template:confirm")  # not the invoker
+    await driver.member("bob").press(preview.message, "template:abort")
+    pings = {
+        "version": 2,
+        "name": "pings",
+        "roles": [{"name": "@here crew"}],
+        "channels": [{"name": "@everyone news", "type": "category"}],
+    }
+    await service(foundry).store.save(foundry.guild.id, "pings", pings, 1)
+    assert await apply_and_confirm(driver, foundry, "pings") == "done"
+    general = foundry.guild.channel("general").id
+
+    def progress_done() -> bool | None:
+        texts = [m.content for m in foundry.server.state.channel_messages(general)]
+        return True if any(t.startswith("Apply done") for t in texts) else None
+
+    assert await driver.until(progress_done, "report the end on the progress message")
+    await run(driver, "export", name="pings")
+    await run(driver, "show", name="pings")
+    texts = [c for c in foundry.server.calls[mark:] if c["route"] in MESSAGE_ROUTES]
+    assert len(texts) > 10  # the scan really saw the messages
+    assert unspelt_mentions(foundry, mark) == []
+    assert mentions_audit(foundry.server.calls, strict=True) == []
+
+
+async def test_a_progress_message_is_never_edited_in_another_server(foundry: Foundry) -> None:
+    from cogs.templates.executor import Progress
+
+    await approve(foundry)
+    (other,) = foundry.server.load(
+        {
+            "guilds": [
+                {
+                    "name": "Elsewhere",
+                    "owner": "carol",
+                    "members": [{"name": "carol"}],
+                    "channels": [{"name": "theirs"}],
+                }
+            ]
+        }
+    )
+    for _ in range(100):
+        if foundry.bot.get_guild(other.id) is not None:
+            break
+        await asyncio.sleep(0.05)
+    theirs = other.channel("theirs")
+    posted = await foundry.bot.get_channel(theirs.id).send("a message of the other server")
+    cog = foundry.bot.get_cog("TemplatesCog")
+    mark = foundry.server.mark()
+    report = cog._progress_to(foundry.guild.id, theirs.id, posted.id)
+    await report(Progress(1, 1, "", status="done"))
+    assert [c for c in foundry.server.calls[mark:] if c["method"] == "PATCH"] == []
+    own = foundry.guild.channel("general")
+    mine = await foundry.bot.get_channel(own.id).send("progress")
+    await cog._progress_to(foundry.guild.id, own.id, mine.id)(Progress(1, 1, "", status="done"))
+    assert [c["method"] for c in foundry.server.calls[mark:]][-1] == "PATCH"
+
+
+async def test_delete_removes_only_this_servers_templates_and_completes_them(
+    foundry: Foundry,
+) -> None:
+    driver = await approve(foundry)
+    store = service(foundry).store
+    await run(driver, "save", name="mine")
+    await run(driver, "save", name="minor")
+    await store.save(4242, "mine-too", {"version": 2, "name": "mine-too", "channels": []}, 1)
+    await store.set_shared(4242, "mine-too", True)
+
+    async def completions(user: str, typed: str) -> list[str]:
+        member = driver.member(user)
+        inter = foundry.server.autocomplete(
+            "template",
+            user=member.member,
+            channel=foundry.guild.channel("general"),
+            options={"delete": {"name": typed}},
+            focused="name",
+        )
+        data = await driver.until(
+            lambda: inter.response_data if inter.response_type else None, "complete"
+        )
+        return [choice["value"] for choice in data["choices"]]
+
+    assert await completions("bob", "min") == ["mine", "minor"]  # never mine-too@4242
+    assert await completions("carol", "min") == []  # no Manage Server: nothing revealed
+    refused = await run(driver, "delete", name="mine-too@4242")
+    assert "no template called" in refused.content
+    assert await store.find_shared(4242, "mine-too") is not None
+    builtin = await run(driver, "delete", name="homelab")
+    assert "no template called" in builtin.content
+    deleted = await run(driver, "delete", name="mine")
+    assert "Deleted **mine**" in deleted.content
+    assert await store.own_names(foundry.guild.id) == ["minor"]
+
+
+async def test_a_plan_past_the_daily_channel_creations_is_refused_before_any_write(
+    foundry: Foundry,
+) -> None:
+    from datetime import timedelta
+
+    from bot.models import utcnow
+    from cogs.templates.models import ApplyJob
+
+    driver = await approve(foundry)
+    create = {"kind": "create_channel", "label": "create #x", "payload": {}, "key": None}
+    edit = {"kind": "edit_channel", "label": "edit #x", "payload": {}, "key": None}
+
+    def job(creates: int, done: int, age: timedelta) -> ApplyJob:
+        return ApplyJob(
+            guild_id=foundry.guild.id,
+            template_ref="test:old",
+            template_name="old",
+            actor_id=1,
+            status="done",
+            steps=[create] * creates + [edit] * 5,
+            done=done,
+            id_map={},
+            before=None,
+            roles_created=0,
+            created_at=utcnow() - age,
+            updated_at=utcnow() - age,
+        )
+
+    async with foundry.process.services.db.session() as session:
+        session.add(job(300, 305, timedelta(hours=2)))
+        session.add(job(250, 198, timedelta(hours=20)))  # failed after 198 of its creates
+        session.add(job(400, 405, timedelta(hours=25)))  # outside the day: Discord forgot it
+        session.add(job(400, 405, timedelta(hours=24, minutes=1)))
+        await session.commit()
+    mark = foundry.server.mark()
+    answer = await run(driver, "apply", name="homelab")
+    assert "Nothing was changed" in answer.content
+    assert "Discord lets a server create 500 a day" in answer.content
+    assert "only 2 more are left" in answer.content
+    assert writes(foundry, mark) == []
+
+
+async def test_every_subcommand_is_guarded_by_the_one_manage_server_check(
+    foundry: Foundry,
+) -> None:
+    from bot.checks import NEEDS_MANAGE_GUILD
+
+    cog = foundry.bot.get_cog("TemplatesCog")
+    subcommands = cog.template.children
+    assert {"save", "apply", "delete", "cancel"} <= set(subcommands)
+    unguarded = [name for name, sub in subcommands.items() if not sub.checks]
+    assert unguarded == []
+    driver = await approve(foundry)
+    for command, options in (("list", {}), ("delete", {"name": "x"}), ("undo", {})):
+        refused = await driver.member("carol").run(
+            f"template {command}", options, channel="general"
+        )
+        assert refused.content == NEEDS_MANAGE_GUILD, command
+    # the Cancel button under a progress message goes through the same guard
+    progress = await foundry.bot.get_channel(foundry.guild.channel("general").id).send(
+        "progress", view=cog.cancel_view
+    )
+    pressed = await driver.member("carol").press(progress.id, "template:cancel-job")
+    assert pressed.content == NEEDS_MANAGE_GUILD
+    pressed = await driver.member("bob").press(progress.id, "template:cancel-job")
+    assert pressed.content == "No apply is running here."

@@ -159,3 +159,15 @@ def test_jsonschema_is_imported_only_when_a_document_is_loaded() -> None:
         "assert 'jsonschema' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_template_nested_300_deep_is_refused_without_recursing() -> None:
+    from tests.cogs.templates.conftest import nested_channels
+
+    deep = nested_channels(300)
+    for raw in (deep, json.dumps(deep), json.dumps({**deep, "version": 1})):
+        with pytest.raises(TemplateError) as refused:
+            load_document(raw)  # type: ignore[arg-type]
+        assert "levels deep" in refused.value.errors[0]
+    with pytest.raises(TemplateError, match="nests 10000 levels deep"):
+        load_document("[" * 10_000 + "]" * 10_000)

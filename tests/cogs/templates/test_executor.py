@@ -193,3 +193,49 @@ async def test_resume_skips_finished_steps_and_adopts_a_create_that_landed(
     assert await JobRunner(store, api, job.id).run() == "done"
     assert [kind for kind, _ in api.calls] == ["reorder_channels"]  # nothing made twice
     assert (await store.job(job.id)).id_map["c:mods"] == 1500
+
+
+class KilledAfterFirstCreate(FakeApi):
+    """Discord accepts the first create, then the process dies before the journal write."""
+
+    async def create_role(self, payload: Any) -> int:
+        made = await super().create_role(payload)
+        self.live = LiveGuild.from_api(
+            {"id": str(GUILD)}, [], [{"id": str(made), "name": payload["name"], "position": 1}]
+        )
+        raise asyncio.CancelledError  # the kill: nothing after the POST ran
+
+
+async def test_a_kill_right_after_the_first_create_resumes_without_a_duplicate(
+    store: TemplateStore,
+) -> None:
+    job = await new_job(store)
+    first = KilledAfterFirstCreate()
+    with pytest.raises(asyncio.CancelledError):
+        await JobRunner(store, first, job.id, fresh=True).run()
+    saved = await store.job(job.id)
+    assert (saved.status, saved.done) == ("running", 0)  # the journal never saw step 1
+
+    again = FakeApi()  # the restarted process, as the cog resumes it
+    again.live = first.live
+    again.next_id = 2000
+    assert await JobRunner(store, again, job.id).run() == "done"
+    assert [kind for kind, _ in first.calls + again.calls].count("create_role") == 1
+    saved = await store.job(job.id)
+    assert saved.id_map["r:Mod"] == 1001  # the role Discord made before the kill
+    assert again.calls[1][1]["permission_overwrites"][0]["id"] == "1001"
+
+
+async def test_a_fresh_job_does_not_look_for_objects_to_adopt(store: TemplateStore) -> None:
+    api = FakeApi()
+    fetched = 0
+
+    async def fetch() -> LiveGuild:
+        nonlocal fetched
+        fetched += 1
+        return api.live
+
+    api.fetch = fetch  # type: ignore[method-assign]
+    job = await new_job(store)
+    assert await JobRunner(store, api, job.id, fresh=True).run() == "done"
+    assert fetched == 0

@@ -354,3 +354,17 @@ def test_overwrites_of_a_bots_managed_role_are_left_alone() -> None:
     )
     step = make_plan(private, live).steps[0]
     assert bot_overwrite in step.payload["permission_overwrites"]  # kept by the update
+
+
+def test_channel_creations_past_the_daily_quota_are_refused() -> None:
+    template = load_document(
+        {
+            "version": 2,
+            "name": "t",
+            "channels": [{"name": f"c{i}", "type": "text"} for i in range(3)],
+        }
+    )
+    live = LiveGuild.from_api({"id": "1"}, [], [])
+    refused = make_plan(template, live, {}, ApplyOptions(channel_quota=2))
+    assert any("creates 3 channels" in e and "only 2 more" in e for e in refused.errors)
+    assert not make_plan(template, live, {}, ApplyOptions(channel_quota=3)).errors

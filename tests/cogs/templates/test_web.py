@@ -5,13 +5,21 @@ change)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 import aiohttp
 
 from tests.browser import chromium, requires_chromium
-from tests.cogs.templates.conftest import approve, last_job_id, service, wait_job
+from tests.cogs.templates.conftest import (
+    approve,
+    last_job_id,
+    nested_channels,
+    service,
+    wait_job,
+)
 from tests.foundry import Foundry
 
 LINK_TOKEN = re.compile(r'<input type="hidden" name="token" value="([^"]+)">')
@@ -135,3 +143,185 @@ async def test_tree_editor_moves_a_channel_and_applies_it(foundry: Foundry) -> N
         assert errors == []
     assert foundry.server.state.channels[guild.channel("status").id].parent_id == ops.id
     assert "Ops Team" in {role.name for role in guild.roles.values()}
+
+
+IMG = "<img src=x onerror=window.pwned=1>"
+META = '<meta http-equiv=refresh content="1;url=/x">'
+# What a name must never become: an element of the page (or a navigation).
+INJECTED = "img[src='x'], meta[http-equiv], b.markup-probe, [onerror]"
+
+
+@requires_chromium[1]
+async def test_names_are_text_on_every_templates_page(foundry: Foundry) -> None:
+    await approve(foundry)
+    guild = foundry.guild
+    store = service(foundry).store
+    markup = {
+        "version": 2,
+        "name": "markup",
+        "roles": [{"name": IMG}, {"name": META}],
+        "channels": [
+            {"name": IMG, "type": "category", "channels": [{"name": META, "type": "voice"}]},
+            {"name": "<b class=markup-probe>bold</b>", "type": "voice"},
+        ],
+    }
+    await store.save(guild.id, "markup", markup, 1)
+    (other,) = foundry.server.load(
+        {"guilds": [{"name": IMG, "owner": "carol", "members": [{"name": "carol"}]}]}
+    )
+    await store.save(other.id, META, {**markup, "name": META}, 1)
+    await store.set_shared(other.id, META, True)
+    base = foundry.process.web_url
+    link = await foundry.process.web_context.signin.issue(foundry.server.state.find_user("bob").id)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1300, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        # every Content-Security-Policy refusal on the page (jsTree's blob: worker was one)
+        await page.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        navigations: list[str] = []
+        page.on(
+            "framenavigated",
+            lambda frame: navigations.append(frame.url) if frame == page.main_frame else None,
+        )
+        await page.goto(link)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{base}/guilds")
+
+        async def visit(url: str) -> None:
+            await page.goto(url)
+            navigations.clear()
+
+        async def assert_inert(where: str) -> None:
+            await asyncio.sleep(1.5)  # longer than the meta refresh's one second
+            assert await page.locator(INJECTED).count() == 0, where
+            assert navigations == [], (where, navigations)
+            assert await page.evaluate("window.__csp") == [], where
+            assert [t for t in console if "Content Security Policy" in t] == [], where
+
+        await visit(f"{base}/guilds/{guild.id}/templates")
+        listing = page.get_by_test_id("template-list")
+        await listing.get_by_text(f"{META}@{other.id}").wait_for()
+        await listing.get_by_text(f"shared by {IMG}").wait_for()
+        await assert_inert("list")
+
+        for name in ("markup", f"{META}@{other.id}"):
+            await visit(f"{base}/guilds/{guild.id}/templates/edit?name={quote(name)}")
+            tree = page.get_by_test_id("template-tree")
+            await tree.locator("a.jstree-anchor", has_text=IMG).wait_for()
+            await tree.locator("a.jstree-anchor", has_text=META).wait_for()
+            await tree.locator("a.jstree-anchor", has_text="<b class=markup-probe>").wait_for()
+            roles = page.get_by_test_id("template-roles").get_by_label("Role name")
+            assert await roles.first.input_value() == IMG
+            await tree.locator("a.jstree-anchor", has_text=META).click()
+            await page.get_by_test_id("node-panel").get_by_label("Name").wait_for()
+            await assert_inert(f"editor {name}")
+            await page.get_by_role("button", name="Show diff").click()
+            diff = page.get_by_test_id("template-diff")
+            await diff.get_by_text(META, exact=False).first.wait_for()
+            await assert_inert(f"diff {name}")
+        # the shared template's origin banner names the other server, as text
+        await page.get_by_test_id("template-origin").get_by_text(IMG).wait_for()
+        assert await page.locator(INJECTED).count() == 0
+        assert errors == []
+
+
+async def test_deep_and_malformed_bodies_get_a_400_naming_the_problem(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    deep_json = "[" * 10_000 + "]" * 10_000
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        headers = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+        for action in ("save", "plan", "apply"):
+            url = f"{base}/guilds/{gid}/templates/api/{action}"
+            for body, needle in (
+                (deep_json, "nests 10000 levels deep"),
+                ('{"document": ' + deep_json + "}", "nests 10001 levels deep"),
+                (json.dumps({"document": nested_channels(300)}), "levels deep"),
+                ('{"document": {"version": 2, "name": NaN}}', "NaN"),
+                ("{oops", "not valid JSON"),
+                (json.dumps({"document": {}, "delete_with_messages": 5}), "list of channel"),
+            ):
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 400, (action, needle, await response.text())
+                    errors = (await response.json())["errors"]
+                    assert any(needle in e for e in errors), (action, errors)
+    assert await service(foundry).store.find(gid, "deep") is None  # nothing stored
+
+
+async def test_the_list_deletes_own_templates_with_csrf_and_manage_server(
+    foundry: Foundry,
+) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    store = service(foundry).store
+    await store.save(gid, "old", {"version": 2, "name": "old", "channels": []}, 1)
+    await store.save(4242, "theirs", {"version": 2, "name": "theirs", "channels": []}, 1)
+    await store.set_shared(4242, "theirs", True)
+    url = f"{base}/guilds/{gid}/templates/delete"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await signed_in(foundry, session, "carol")  # no Manage Server
+        csrf = CSRF_META.search(await (await session.get(f"{base}/guilds")).text()).group(1)
+        async with session.post(url, data={"name": "old", "csrf_token": csrf}) as response:
+            assert response.status == 403
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        async with session.get(f"{base}/guilds/{gid}/templates") as page:
+            text = await page.text()
+        assert text.count('action="/guilds/' + str(gid) + '/templates/delete"') == 1  # own only
+        async with session.post(url, data={"name": "old"}) as response:
+            assert response.status == 403  # no CSRF token
+        assert await store.find(gid, "old") is not None
+        async with session.post(
+            url, data={"name": "theirs@4242", "csrf_token": csrf}, allow_redirects=False
+        ) as response:
+            assert response.status == 303
+        assert await store.find_shared(4242, "theirs") is not None
+        async with session.post(
+            url, data={"name": "old", "csrf_token": csrf}, allow_redirects=False
+        ) as response:
+            assert response.status == 303
+        assert await store.find(gid, "old") is None
+        async with session.get(f"{base}/guilds/{gid}/templates") as page:
+            assert "Deleted old." in await page.text()
+
+
+async def test_a_malformed_server_id_is_a_404_not_a_500(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await signed_in(foundry, session, "bob")
+        for raw in ("²", "9" * 20, "12x"):
+            async with session.get(f"{base}/guilds/{quote(raw)}/templates") as page:
+                assert page.status == 404, raw
+                assert "not a server id" in await page.text()
+
+
+async def test_a_snapshot_name_with_url_characters_opens_its_editor(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    name = "a&b #1?"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        async with session.post(
+            f"{base}/guilds/{gid}/templates/snapshot",
+            data={"name": name, "csrf_token": csrf},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 303
+            location = response.headers["Location"]
+        assert parse_qs(urlsplit(location).query)["name"] == [name]
+        async with session.get(f"{base}{location}") as page:
+            assert f'data-name="{name.replace("&", "&amp;")}"' in await page.text()
+    assert await service(foundry).store.find(gid, name) is not None

@@ -216,10 +216,12 @@ async def test_an_http_check_connects_only_to_the_addresses_it_checked(
 def test_the_owners_consent_is_an_installation_setting_off_by_default() -> None:
     from bot.settings import load_settings
     from cogs.monitoring.monitor import Monitor
+    from cogs.monitoring.settings import SETTINGS  # monitoring's own variables
 
-    assert load_settings(environ={}, env_file=None).monitoring_allow_private_targets is False
+    default = load_settings(environ={}, env_file=None).feature(SETTINGS)
+    assert default.monitoring_allow_private_targets is False
     allowed = load_settings(environ={"MONITORING_ALLOW_PRIVATE_TARGETS": "true"}, env_file=None)
-    assert allowed.monitoring_allow_private_targets is True
+    assert allowed.feature(SETTINGS).monitoring_allow_private_targets is True
     assert Monitor(None).services.policy.allow_private is False  # type: ignore[arg-type]
     monitor = Monitor(None, allow_private_targets=True)  # type: ignore[arg-type]
     assert monitor.services.policy.allow_private is True

@@ -11,7 +11,10 @@ import pytest
 from cogs.monitoring.collectors.system import (
     SystemCollector,
     cpu_model,
+    read_mounts,
+    read_net_dev,
     top_processes,
+    usage_path,
     use_host_proc,
 )
 
@@ -40,11 +43,70 @@ def test_host_proc_must_be_a_folder(tmp_path: Path) -> None:
         use_host_proc(str(tmp_path / "missing"))
 
 
-def test_host_proc_redirects_psutil(monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_procfs(root: Path) -> Path:
+    """A /proc as a container sees it with the host's /proc mounted: `self` is the
+    container (overlay root, eth0), PID 1 is the host (two disks, enp3s0 and wlan0)."""
+    proc = root / "proc"
+    (proc / "self" / "net").mkdir(parents=True)
+    (proc / "1" / "net").mkdir(parents=True)
+    (proc / "filesystems").write_text("nodev\tsysfs\nnodev\tproc\nnodev\toverlay\n\text4\n\txfs\n")
+    (proc / "self" / "mounts").write_text(
+        "overlay / overlay rw,relatime 0 0\n/dev/vdz9 /etc/hosts ext4 rw 0 0\n"
+    )
+    (proc / "1" / "mounts").write_text(
+        "/dev/sda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/sdb1 /mnt/big\\040data xfs rw 0 0\n"
+    )
+    header = "Inter-|   Receive  |  Transmit\n face |bytes packets|bytes packets\n"
+    (proc / "self" / "net" / "dev").write_text(
+        header + "  eth0: 111 1 0 0 0 0 0 0 222 2 0 0 0 0 0 0\n"
+    )
+    (proc / "1" / "net" / "dev").write_text(
+        header
+        + "enp3s0: 5000000 9 0 0 0 0 0 0 7000000 9 0 0 0 0 0 0\n"
+        + " wlan0: 10 1 0 0 0 0 0 0 20 2 0 0 0 0 0 0\n"
+    )
+    (proc / "net").symlink_to("self/net")  # as in a real /proc: net is self/net
+    for entry in Path("/proc").iterdir():  # the kernel-wide files (stat, meminfo, ...)
+        if not entry.name.isdigit() and not (proc / entry.name).exists():
+            (proc / entry.name).symlink_to(entry)
+    # PID 1's root, where the host's mount points are statted from a container
+    (proc / "1" / "root" / "mnt" / "big data").mkdir(parents=True)
+    return proc
+
+
+@pytest.fixture
+def restore_procfs(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(psutil, "PROCFS_PATH", psutil.PROCFS_PATH)
-    use_host_proc("/proc")  # the host's /proc mounted at /proc: psutil reads it there
-    assert psutil.PROCFS_PATH == "/proc"
-    assert SystemCollector().collect().ok
+    # the globals use_host_proc sets (the very module this test imported)
+    monkeypatch.setitem(use_host_proc.__globals__, "_host_proc", None)
+
+
+def test_host_proc_reads_mounts_and_network_through_the_hosts_pid_1(
+    tmp_path: Path, restore_procfs: None
+) -> None:
+    proc = fake_procfs(tmp_path)
+    use_host_proc(str(proc))
+    collector = SystemCollector()
+    assert collector._partitions(0.0) == [("/", "/dev/sda1"), ("/mnt/big data", "/dev/sdb1")]
+    assert read_net_dev() == {"enp3s0": (5000000, 7000000), "wlan0": (10, 20)}
+    assert usage_path("/mnt/big data") == f"{proc}/1/root/mnt/big data"
+    reading = collector.collect()
+    assert reading.ok, reading.unavailable
+    m = reading.metrics
+    assert m["net.enp3s0.rx_total"] == 5000000 and m["net.wlan0.tx_total"] == 20
+    assert not any(key.startswith("net.eth0") for key in m)  # the container's interface
+    assert m["disk./mnt/big_data.total"] > 0 and "disk./.percent" in m
+    assert [row["mount"] for row in reading.info["mounts"]] == ["/", "/mnt/big data"]
+
+
+def test_without_host_proc_the_process_own_view_is_read(
+    tmp_path: Path, restore_procfs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc = fake_procfs(tmp_path)
+    monkeypatch.setattr(psutil, "PROCFS_PATH", str(proc))  # not HOST_PROC: our own view
+    assert read_net_dev() == {"eth0": (111, 222)}
+    assert [m for _, m, _ in read_mounts()] == ["/etc/hosts"]
+    assert usage_path("/") == "/"
 
 
 def test_a_psutil_failure_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,61 @@
+"""Saved templates in the database: each server's caps, and deleting only its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.database import Database
+from cogs.templates.store import (
+    MAX_SAVED_BYTES,
+    MAX_TEMPLATES_PER_GUILD,
+    TemplateLimit,
+    TemplateStore,
+)
+
+GUILD, OTHER = 100, 200
+
+
+def doc(name: str, padding: int = 0) -> dict:
+    return {"version": 2, "name": name, "description": "x" * padding, "channels": []}
+
+
+@pytest.fixture
+async def store(migrated_db: Database) -> TemplateStore:
+    return TemplateStore(migrated_db)
+
+
+async def test_a_server_keeps_at_most_the_cap_of_templates(store: TemplateStore) -> None:
+    for i in range(MAX_TEMPLATES_PER_GUILD):
+        await store.save(GUILD, f"t{i}", doc(f"t{i}"), 1)
+    with pytest.raises(TemplateLimit) as refused:
+        await store.save(GUILD, "one-more", doc("one-more"), 1)
+    assert f"already keeps {MAX_TEMPLATES_PER_GUILD} templates" in refused.value.errors[0]
+    assert "/template delete" in refused.value.errors[0]
+    await store.save(GUILD, "t0", doc("t0", 10), 1)  # replacing one is fine at the cap
+    await store.save(OTHER, "theirs", doc("theirs"), 1)  # the cap is per server
+    assert await store.remove(GUILD, "t1")
+    await store.save(GUILD, "one-more", doc("one-more"), 1)  # room again after a delete
+    assert len(await store.own_names(GUILD)) == MAX_TEMPLATES_PER_GUILD
+
+
+async def test_a_template_over_the_size_cap_is_refused_and_not_stored(
+    store: TemplateStore,
+) -> None:
+    with pytest.raises(TemplateLimit, match=f"at most {MAX_SAVED_BYTES // 1024} KiB"):
+        await store.save(GUILD, "huge", doc("huge", MAX_SAVED_BYTES), 1)
+    assert await store.find(GUILD, "huge") is None
+
+
+async def test_a_server_deletes_only_its_own_templates(store: TemplateStore) -> None:
+    await store.save(OTHER, "shared", doc("shared"), 1)
+    await store.set_shared(OTHER, "shared", True)
+    await store.save(GUILD, "mine", doc("mine"), 1)
+    row = await store.find(GUILD, "mine")
+    await store.merge_id_map(f"db:{row.id}", GUILD, {"c:x": 5})
+    assert not await store.remove(GUILD, "shared")
+    assert not await store.remove(GUILD, f"shared@{OTHER}")
+    assert await store.find_shared(OTHER, "shared") is not None
+    assert await store.remove(GUILD, "mine")
+    assert await store.find(GUILD, "mine") is None
+    assert await store.id_map(f"db:{row.id}", GUILD) == {}
+    assert await store.own_names(GUILD) == []
