@@ -352,3 +352,80 @@ async def test_two_processes_on_one_host_sample_it_once_and_post_each_alert_once
         await bots.stop_all()
         await server.stop()
     assert server.handler_errors == []
+
+
+async def _job(db: Database, guild_id: int):  # type: ignore[no-untyped-def]
+    from cogs.templates.models import ApplyJob
+
+    async with db.session() as session:
+        return await session.scalar(
+            select(ApplyJob).where(ApplyJob.guild_id == guild_id).order_by(ApplyJob.id.desc())
+        )
+
+
+async def test_a_template_apply_survives_killing_the_process_running_it(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The process running an apply is killed mid-way (SIGKILL: no goodbye); the process
+    that holds the guild next takes the job once its lease lapses and finishes it, and no
+    channel or role is created twice."""
+    from sandbox.driver import SandboxDriver
+
+    server = await _sandbox(2, owner="alice")
+    alice = server.state.find_user("alice")
+    bots = BotCluster(
+        server.base_url,
+        server.token,
+        pg_url,
+        tmp_path,
+        2,
+        owner_id=alice.id,
+        features="admin,templates",
+        extra_env={"DISCORD_GLOBAL_RATE": "4"},  # slow enough to be killed mid-apply
+    )
+    db = await Database.connect(pg_url)
+    try:
+        a, b = await bots.start("a", "0"), await bots.start("b", "1")
+        await bots.wait_ready(a)
+        await bots.wait_ready(b)
+        access = GuildAccess(db, auto_approve=False)
+        for guild_id in server.state.guilds:
+            await access.approve(guild_id, alice.id)
+        guild = next(g for g in server.state.guilds.values() if shard_of(g.id, 2) == 1)
+        member = SandboxDriver(server, timeout=30).member("alice", guild=guild)
+        answer = await member.run("template apply", {"name": "gaming-community"}, channel="general")
+        assert answer.message is not None, answer.content
+        await member.press(answer.message, "template:confirm")
+
+        async def under_way():  # type: ignore[no-untyped-def]
+            job = await _job(db, guild.id)
+            return job is not None and job.done >= 2
+
+        await eventually(under_way, "the apply under way", timeout=60)
+        await bots.stop("b", kill=True)
+        b = await bots.start("b", "1")
+        await bots.wait_ready(b)
+
+        async def finished():  # type: ignore[no-untyped-def]
+            job = await _job(db, guild.id)
+            return job if job is not None and job.status != "running" else None
+
+        job = await eventually(finished, "the apply finished after the kill", timeout=90)
+        assert job.status == "done", job.error
+        assert any("Resuming template job" in line for line in b.lines), b.log()
+        created: dict[tuple[str, str], int] = {}
+        for call in server.calls:
+            if (
+                call["method"] == "POST"
+                and call["route"] in ("/guilds/{guild_id}/channels", "/guilds/{guild_id}/roles")
+                and call["path"].split("/")[2] == str(guild.id)
+                and 200 <= call["status"] < 300
+            ):
+                key = (call["route"], (call.get("json") or {}).get("name"))
+                created[key] = created.get(key, 0) + 1
+        assert created and max(created.values()) == 1, created
+    finally:
+        await db.dispose()
+        await bots.stop_all()
+        await server.stop()
+    assert server.handler_errors == []
