@@ -66,6 +66,8 @@ class Cluster:
         # the claims): they go with it, and with the process.
         self._leader_connection: AsyncConnection | None = None
         self._claims: set[str] = set()
+        self._held: set[int] = set()  # the guilds this process holds (admitted, not removed)
+        self._registered = False
         self._task: asyncio.Task[None] | None = None
         self.on_leadership: list[Callable[[], object]] = []
         # Called after every heartbeat (the web editor refreshes its list of other
@@ -136,6 +138,7 @@ class Cluster:
         now = utcnow()
         async with self.db.session() as session, session.begin():
             row = await session.get(ClusterProcess, self.process_id)
+            rejoined = row is None and self._registered
             if row is None:
                 session.add(
                     ClusterProcess(
@@ -162,6 +165,15 @@ class Cluster:
                 )
                 await session.execute(delete(ClusterProcess).where(ClusterProcess.id.in_(stale)))
                 log.info("Processes %s stopped beating; forgotten", ", ".join(stale))
+            if rejoined:
+                # Another process took this one for dead (it stalled): say again which
+                # guilds it holds.
+                log.warning("This process was taken for stopped; registering its guilds again")
+                for guild_id in sorted(self._held):
+                    await session.execute(
+                        _upsert_holder(guild_id, self.process_id, self._shard_of(guild_id))
+                    )
+        self._registered = True
         await self._try_lead()
 
     async def _try_lead(self) -> None:
@@ -240,10 +252,12 @@ class Cluster:
         statement = _upsert_holder(guild_id, self.process_id, self._shard_of(guild_id))
         async with self.db.session() as session, session.begin():
             await session.execute(statement)
+        self._held.add(guild_id)
 
     async def release(self, guild_id: int) -> None:
         if not self.enabled:
             return
+        self._held.discard(guild_id)
         async with self.db.session() as session, session.begin():
             await session.execute(
                 delete(ClusterGuild).where(

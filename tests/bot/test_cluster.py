@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -100,3 +101,31 @@ def test_the_cluster_live_state_answers_everything_the_web_asks() -> None:
 
     asked = {name for name in vars(LiveState) if not name.startswith("_")}
     assert asked and asked <= set(vars(ClusterLiveState))
+
+
+async def test_a_process_taken_for_stopped_registers_its_guilds_again(pg_db: Database) -> None:
+    """A process that stalled past STALE_AFTER is forgotten by the others; at its next
+    heartbeat it says again which guilds it holds."""
+    from sqlalchemy import update
+
+    from bot.models import ClusterProcess, utcnow
+
+    a = Cluster(pg_db, ShardRange(2, (0,)), "http://a:1", heartbeat_interval=3600)
+    b = Cluster(pg_db, ShardRange(2, (1,)), "http://b:1", heartbeat_interval=3600)
+    await a.start()
+    await b.start()
+    try:
+        await b.hold(guild_on(1, 2))
+        async with pg_db.session() as session, session.begin():
+            await session.execute(
+                update(ClusterProcess)
+                .where(ClusterProcess.id == b.process_id)
+                .values(heartbeat_at=utcnow() - timedelta(minutes=5))
+            )
+        await a._beat()  # a forgets b
+        assert await a.holder_url(guild_on(1, 2)) is None
+        await b._beat()
+        assert await a.holder_url(guild_on(1, 2)) == "http://b:1"
+    finally:
+        await a.stop()
+        await b.stop()
