@@ -93,7 +93,12 @@ class FoundryMixin:
             await client.sync_application_commands(
                 associate_known=True, delete_unknown=False, update_known=False, register_new=False
             )
-            if all(cmd.command_ids for cmd in client.get_all_application_commands()):
+            unknown = [
+                cmd
+                for cmd in client.get_all_application_commands()
+                if cmd.is_global and None not in cmd.command_ids
+            ]
+            if not unknown:
                 return
             await asyncio.sleep(1.0)
         log.warning("Some slash commands are not registered yet; the leader registers them")
