@@ -253,7 +253,7 @@ async def main(guilds: int, applies: int, only: list[int]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--guilds", type=int, default=200)
-    parser.add_argument("--applies", type=int, default=16)
+    parser.add_argument("--applies", type=int, default=8)
     parser.add_argument("--processes", type=int, nargs="*", default=[1, 2, 4])
     args = parser.parse_args()
     asyncio.run(main(args.guilds, args.applies, args.processes))
