@@ -277,6 +277,13 @@ async def serve_features(data_dir: Path) -> None:
         guild.id, channel.id, "System", preset("system"), owner_id
     )
     floor = await start_floor()
+    profile = os.environ.get("BENCH_WEB_PROFILE")  # a file for cProfile stats of the run
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     print(
         json.dumps(
             {
@@ -292,6 +299,9 @@ async def serve_features(data_dir: Path) -> None:
         flush=True,
     )
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     await floor[0].cleanup()
     await process.stop()
     await offline.stop()

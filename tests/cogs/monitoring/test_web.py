@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from cogs.monitoring import web as monitoring_web
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.web import REFUSALS
 from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, ROLE_ID, WEB_HOST
@@ -65,6 +67,18 @@ async def test_series_json_picks_the_host_and_range(
     assert bad.status == 400
     unknown = await client.get(PAGE + "/series.json?host=elsewhere")
     assert unknown.status == 404
+
+
+async def test_series_json_shows_a_new_sample_on_the_next_request(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    url = PAGE + "/series.json?host=host+1&metric=cpu.percent&range=1h"
+    assert [p[1] for p in (await (await client.get(url)).json())["points"]] == [12.5, 55.0]
+    monitor = monitoring_ctx.app_keys[monitoring_web.MONITOR_KEY]
+    await monitor.ingest(WEB_HOST, time.time() - 5, {"cpu.percent": 70.0})
+    body = await (await client.get(url)).json()
+    assert [p[1] for p in body["points"]] == [12.5, 55.0, 70.0]
 
 
 RULE = {"metric": "cpu.percent", "comparison": ">", "threshold": "90", "channel": CHANNEL}
