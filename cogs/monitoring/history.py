@@ -17,7 +17,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
@@ -183,6 +183,9 @@ class HistoryStore:
         self._columns: OrderedDict[tuple[str, int, int], _Column] = OrderedDict()
         self._probed_at: dict[tuple[str, int], float] = {}
         self._probing: dict[tuple[str, int], asyncio.Future[None]] = {}
+        self._writes: dict[tuple[str, int], int] = {}  # this process's writes, counted
+        self._inflight: dict[object, asyncio.Future] = {}  # type: ignore[type-arg]
+        self._latest: dict[str, tuple[float, tuple[int, dict[str, float]] | None]] = {}
 
     # --- metric names ---------------------------------------------------------------
     async def _load_names(self) -> None:
@@ -464,6 +467,16 @@ class HistoryStore:
             return sorted((HostSeen(host, int(ts)) for host, ts in rows), key=lambda h: h.name)
 
     async def latest(self, host: str) -> tuple[int, dict[str, float]] | None:
+        """The newest raw sample of `host`: from memory, read again after this process
+        writes one, or (another process's) at most once per PROBE_S."""
+        cached = self._latest.get(host)
+        if cached is not None and self.monotonic() - cached[0] < PROBE_S:
+            return cached[1]
+        return await self._once(("latest", host), lambda: self._read_latest(host))
+
+    async def _read_latest(self, host: str) -> tuple[int, dict[str, float]] | None:
+        checked_at = self.monotonic()
+        writes = self._writes.get((host, RAW), 0)
         async with self.db.session() as session:
             row = (
                 await session.execute(
@@ -473,15 +486,31 @@ class HistoryStore:
                     .limit(1)
                 )
             ).first()
-        if row is None:
-            return None
-        ids, values, _ = unpack(row.data)
-        out = {}
-        for metric_id, value in zip(ids, values, strict=True):
-            name = await self._name(metric_id)
-            if name is not None:
-                out[name] = value
-        return int(row.ts), out
+        latest = None
+        if row is not None:
+            ids, values, _ = unpack(row.data)
+            out = {}
+            for metric_id, value in zip(ids, values, strict=True):
+                name = await self._name(metric_id)
+                if name is not None:
+                    out[name] = value
+            latest = int(row.ts), out
+        if writes == self._writes.get((host, RAW), 0):
+            self._latest[host] = (checked_at, latest)
+        return latest
+
+    async def _once[T](self, key: object, make: Callable[[], Awaitable[T]]) -> T:
+        """The result of `make()`, one run shared by everyone who asks while it runs."""
+        running = self._inflight.get(key)
+        if running is None:
+            running = self._inflight[key] = asyncio.ensure_future(make())
+
+            def done(future: asyncio.Future[T]) -> None:
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+
+            running.add_done_callback(done)
+        return await asyncio.shield(running)
 
     def pick_tier(self, start: float, end: float, now: float, max_points: int = 1500) -> int:
         """The finest tier that still holds `start` and gives at most `max_points` points."""
@@ -521,7 +550,10 @@ class HistoryStore:
     def _written(self, host: str, tier: int, oldest_ts: int) -> None:
         """This process wrote rows of (host, tier) from `oldest_ts` on: columns holding them
         are read again; columns behind them look for the new rows on their next read."""
+        self._writes[(host, tier)] = self._writes.get((host, tier), 0) + 1
         self._probed_at.pop((host, tier), None)
+        if tier == RAW:
+            self._latest.pop(host, None)
         for key in [k for k in self._columns if k[0] == host and k[1] == tier]:
             if oldest_ts <= self._columns[key].last:
                 del self._columns[key]
@@ -535,26 +567,32 @@ class HistoryStore:
         if column is not None and clock - column.built_at > REBUILD_S:
             del self._columns[key]
             column = None
-        if column is None:
-            column = _Column(built_at=clock)
-            async with self.db.session() as session:
-                result = await session.execute(
-                    select(SampleRow.ts, SampleRow.data)
-                    .where(SampleRow.host == host, SampleRow.tier == tier)
-                    .order_by(SampleRow.ts)
-                )
-                for ts, data in result:
-                    column.add(int(ts), data, metric_id)
-            self._columns[key] = column
-            while len(self._columns) > MAX_COLUMNS:
-                self._columns.popitem(last=False)
-            self._probed_at.setdefault((host, tier), clock)
-            return column
+        if column is None:  # one read for everyone who asks meanwhile
+            return await self._once(key, lambda: self._build(host, tier, metric_id, clock))
         self._columns.move_to_end(key)
         probed = self._probed_at.get((host, tier))
         if probed is None or clock - probed >= PROBE_S:
             await self._probe(host, tier)
         return self._columns.get(key) or await self._column(host, tier, metric_id)
+
+    async def _build(self, host: str, tier: int, metric_id: int, clock: float) -> _Column:
+        column = _Column(built_at=clock)
+        writes = self._writes.get((host, tier), 0)
+        async with self.db.session() as session:
+            result = await session.execute(
+                select(SampleRow.ts, SampleRow.data)
+                .where(SampleRow.host == host, SampleRow.tier == tier)
+                .order_by(SampleRow.ts)
+            )
+            for ts, data in result:
+                column.add(int(ts), data, metric_id)
+        if writes != self._writes.get((host, tier), 0):
+            return column  # this process wrote meanwhile: the next read reads again
+        self._columns[(host, tier, metric_id)] = column
+        while len(self._columns) > MAX_COLUMNS:
+            self._columns.popitem(last=False)
+        self._probed_at.setdefault((host, tier), clock)
+        return column
 
     async def _probe(self, host: str, tier: int) -> None:
         """Append the rows of (host, tier) newer than the columns' last to each of them;

@@ -26,7 +26,7 @@ from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
 from web.auth import flash, require_manage, require_owner
-from web.context import get_context
+from web.context import get_context, state_versions
 from web.errors import PageError
 from web.forms import form_float, form_int, form_snowflake, form_str, parse_id, read_form
 from web.forms import guild_id as route_guild_id
@@ -86,6 +86,7 @@ MAX_REFUSED_SHOWN = 50
 MAX_POINTS_JSON = 256
 _POINTS_JSON: dict[tuple[str, str, int], tuple[object, str]] = {}
 SHARING_PATH = "/owner/monitoring"
+SHOW_HOSTS = "monitoring_show_hosts"  # the setting cog.SHOW_HOSTS registers
 
 
 def _guild_id(request: web.Request) -> int:
@@ -120,12 +121,17 @@ def _monitor(request: web.Request) -> Monitor:
 
 
 async def _show_hosts(request: web.Request, guild_id: int) -> bool:
-    return bool(await get_context(request).guild_settings.get(guild_id, "monitoring_show_hosts"))
+    # the request's cached settings (bot.state_cache): no query per call
+    ctx = get_context(request)
+    values = await ctx.guild_state.settings(await state_versions(request), guild_id)
+    return bool(values.get(SHOW_HOSTS))
 
 
 async def _names(request: web.Request, guild_id: int) -> HostNames:
-    """The hosts this server may see, and how it names them (hosts.HostNames)."""
-    return await _monitor(request).names(guild_id)
+    """The hosts this server may see, and how it names them (hosts.HostNames, as
+    Monitor.names builds it, with the setting read from the request's cached settings)."""
+    hosts = await _monitor(request).visible_hosts(guild_id)
+    return HostNames(hosts, show=await _show_hosts(request, guild_id))
 
 
 async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, HostNames]:

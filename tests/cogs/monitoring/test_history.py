@@ -187,3 +187,19 @@ async def test_long_ranges_are_thinned_to_max_points_keeping_peaks(migrated_db: 
     series = await store.query("alpha", "cpu.percent", T0 - 86400 * 60, now, now=now, max_points=10)
     assert series.tier == HOURLY and series.step_s == 36000 and len(series.points) == 10
     assert series.points[1] == (T0 + 36000, 14.5, 500.0)  # hours 10..19 averaged, peak kept
+
+
+async def test_latest_shows_a_new_sample_at_once_and_another_processes_within_a_second(
+    migrated_db: Database,
+) -> None:
+    store = HistoryStore(migrated_db)
+    clock = [1000.0]
+    store.monotonic = lambda: clock[0]
+    await store.write("alpha", T0, {"cpu.percent": 1.0})
+    assert await store.latest("alpha") == (T0, {"cpu.percent": 1.0})
+    await store.write("alpha", T0 + 10, {"cpu.percent": 2.0})
+    assert await store.latest("alpha") == (T0 + 10, {"cpu.percent": 2.0})
+    other = HistoryStore(migrated_db)
+    await other.write("alpha", T0 + 20, {"cpu.percent": 3.0})
+    clock[0] += 1.0  # PROBE_S later
+    assert await store.latest("alpha") == (T0 + 20, {"cpu.percent": 3.0})
