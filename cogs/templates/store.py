@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -36,6 +37,13 @@ class ApplyBusy(Exception):
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
         super().__init__(f"an apply (job {job_id}) is already running in this server")
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    guild_id: int
+    name: str
+    shared: bool
 
 
 class TemplateStore:
@@ -105,6 +113,29 @@ class TemplateStore:
                     SavedTemplate.shared.is_(True),
                 )
             )
+
+    async def version(self, guild_id: int, name: str) -> tuple[int, datetime] | None:
+        """(id, updated_at) of this server's own template `name`: every save changes it, so
+        a copy made from the document it names is current (a light query, no document)."""
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(SavedTemplate.id, SavedTemplate.updated_at).where(
+                        SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
+                    )
+                )
+            ).first()
+        return (row.id, row.updated_at) if row is not None else None
+
+    async def summaries(self, guild_id: int) -> list[TemplateSummary]:
+        """Like `list`, without the documents: what a list of names shows."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(SavedTemplate.guild_id, SavedTemplate.name, SavedTemplate.shared)
+                .where(or_(SavedTemplate.guild_id == guild_id, SavedTemplate.shared.is_(True)))
+                .order_by(SavedTemplate.guild_id != guild_id, SavedTemplate.name)
+            )
+            return [TemplateSummary(r.guild_id, r.name, bool(r.shared)) for r in rows]
 
     async def list(self, guild_id: int) -> list[SavedTemplate]:
         async with self.db.session() as session:
