@@ -9,26 +9,36 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from bot.coalesce import Coalesced
 from bot.database import Database
-from cogs.monitoring.alert_store import AlertStore
+from cogs.monitoring.alert_store import AlertStore, rules_query
 from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
-from cogs.monitoring.config_store import ConfigStore
+from cogs.monitoring.config_store import ConfigStore, checks_query, tokens_query
 from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.hosts import Host, HostNames, HostRegistry
+from cogs.monitoring.models import AgentToken, AlertRule, ServiceCheckRow
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_EVERY_S = 300.0
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    rules: list[AlertRule]
+    checks: list[ServiceCheckRow]
+    tokens: list[AgentToken]
 
 
 class Monitor:
@@ -87,6 +97,7 @@ class Monitor:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
+        self._guild_config: dict[int, Coalesced[GuildConfig]] = {}
 
     @property
     def notify(self) -> Sender | None:
@@ -204,6 +215,27 @@ class Monitor:
             return HostNames([], show=False)
         show = bool(self.show_names is not None and await self.show_names(guild_id))
         return HostNames(await self.visible_hosts(guild_id), show=show)
+
+    async def guild_config(self, guild_id: int) -> GuildConfig:
+        """A server's alert rules, service checks and agent tokens, read in one session by
+        a read that started after the caller asked, shared with everyone asking meanwhile
+        (bot.coalesce): the page is never stale, and a crowd of requests reads once."""
+        read = self._guild_config.get(guild_id)
+        if read is None:
+            if len(self._guild_config) >= 1000:
+                self._guild_config.clear()
+            read = self._guild_config[guild_id] = Coalesced(
+                lambda: self._read_guild_config(guild_id)
+            )
+        return await read()
+
+    async def _read_guild_config(self, guild_id: int) -> GuildConfig:
+        async with self.history.db.session() as session:
+            return GuildConfig(
+                list(await session.scalars(rules_query(guild_id))),
+                list(await session.scalars(checks_query(guild_id))),
+                list(await session.scalars(tokens_query(guild_id))),
+            )
 
     async def host_label(self, guild_id: int, key: str) -> str:
         """How server `guild_id` names host `key`: the one function every display uses."""

@@ -167,7 +167,8 @@ async def _render(
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
     labels = {key: names.label(key) for key in names.keys}
-    tokens = await monitor.config.tokens(guild_id)
+    config = await monitor.guild_config(guild_id)
+    tokens = config.tokens
     choices = list(labels.items())
     picked = _picked_metric(request)
     # this host's metrics (not other hosts' names: they may belong to another server),
@@ -194,12 +195,12 @@ async def _render(
             "metric": picked,
             "live": [(name, format_value(name, value)) for name, value in metrics],
             "updated": latest[0] if latest else None,
-            "rules": await monitor.alerts.list(guild_id),
+            "rules": config.rules,
             "channels": _guilds(request).text_channels(guild_id),
             "roles": _guilds(request).roles(guild_id),
             "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
-            "checks": await monitor.config.checks(guild_id),
+            "checks": config.checks,
             "tokens": tokens,
             # a manager sees the names they gave their own agents, with the alias shown
             # elsewhere while names are hidden
