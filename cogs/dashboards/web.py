@@ -5,6 +5,7 @@ shared Discord message component (web/templates/discord/message.html)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,9 +162,27 @@ async def dashboard_editor(request: web.Request) -> web.Response:
             "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
             "layout_data": layout_to_json(record.layout),
             "catalogue": catalogue,
-            "preview": payload_view(rendered.payload),
+            "preview": _payload_view(rendered),
         },
     )
+
+
+# The preview's message view by the rendered payload's digest and the minute it shows: the
+# same message (data unchanged) is turned into HTML once, not on every request.
+MAX_VIEWS = 64
+_VIEWS: dict[tuple[str, int], Any] = {}
+
+
+def _payload_view(rendered: Any) -> Any:
+    if not rendered.digest:
+        return payload_view(rendered.payload)
+    key = (rendered.digest, int(time.time() // 60))
+    view = _VIEWS.get(key)
+    if view is None:
+        if len(_VIEWS) >= MAX_VIEWS:
+            _VIEWS.clear()
+        view = _VIEWS[key] = payload_view(rendered.payload)
+    return view
 
 
 def _hosts(service: DashboardService, guild_id: int) -> list[list[str]]:
