@@ -92,7 +92,7 @@ async def dashboard_list(request: web.Request) -> web.Response:
     await require_manage(request, guild_id)
     ctx = get_context(request)
     guild = ctx.live.guild(guild_id)
-    records = await _service(request).store.list(guild_id)
+    records = await _service(request).store.of_guild(guild_id)
     channels = _text_channels(request, guild_id)
     return aiohttp_jinja2.render_template(
         "dashboards/list.html",

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.coalesce import Coalesced
+from bot.coalesce import CoalescedMap
 from bot.database import Database
 from cogs.monitoring.alert_store import AlertStore, rules_query
 from cogs.monitoring.alerts import SILENCE_METRIC
@@ -97,7 +97,7 @@ class Monitor:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
-        self._guild_config: dict[int, Coalesced[GuildConfig]] = {}
+        self._guild_config = CoalescedMap(self._read_guild_config)
 
     @property
     def notify(self) -> Sender | None:
@@ -220,14 +220,7 @@ class Monitor:
         """A server's alert rules, service checks and agent tokens, read in one session by
         a read that started after the caller asked, shared with everyone asking meanwhile
         (bot.coalesce): the page is never stale, and a crowd of requests reads once."""
-        read = self._guild_config.get(guild_id)
-        if read is None:
-            if len(self._guild_config) >= 1000:
-                self._guild_config.clear()
-            read = self._guild_config[guild_id] = Coalesced(
-                lambda: self._read_guild_config(guild_id)
-            )
-        return await read()
+        return await self._guild_config(guild_id)
 
     async def _read_guild_config(self, guild_id: int) -> GuildConfig:
         async with self.history.db.session() as session:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.coalesce import CoalescedMap
 from bot.database import Database
 from bot.models import AuditEntry, utcnow
 from cogs.templates.document import TemplateError
@@ -49,6 +50,8 @@ class TemplateSummary:
 class TemplateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._versions = CoalescedMap(self._read_version)
+        self._summaries = CoalescedMap(self._read_summaries)
 
     # templates -----------------------------------------------------------------------------
 
@@ -116,7 +119,12 @@ class TemplateStore:
 
     async def version(self, guild_id: int, name: str) -> tuple[int, datetime] | None:
         """(id, updated_at) of this server's own template `name`: every save changes it, so
-        a copy made from the document it names is current (a light query, no document)."""
+        a copy made from the document it names is current (a light query, no document,
+        shared by the requests asking at once; see bot.coalesce)."""
+        return await self._versions((guild_id, name))
+
+    async def _read_version(self, key: tuple[int, str]) -> tuple[int, datetime] | None:
+        guild_id, name = key
         async with self.db.session() as session:
             row = (
                 await session.execute(
@@ -128,7 +136,11 @@ class TemplateStore:
         return (row.id, row.updated_at) if row is not None else None
 
     async def summaries(self, guild_id: int) -> list[TemplateSummary]:
-        """Like `list`, without the documents: what a list of names shows."""
+        """Like `list`, without the documents: what a list of names shows (one read shared
+        by the requests asking at once)."""
+        return await self._summaries(guild_id)
+
+    async def _read_summaries(self, guild_id: int) -> list[TemplateSummary]:
         async with self.db.session() as session:
             rows = await session.execute(
                 select(SavedTemplate.guild_id, SavedTemplate.name, SavedTemplate.shared)
