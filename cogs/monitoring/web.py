@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import aiohttp_jinja2
 import nextcord
 from aiohttp import web
+from markupsafe import Markup
 
 from bot import guild_objects
 from bot.metrics import UnknownMetric
@@ -176,6 +177,9 @@ async def _render(
     fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
     chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
     guild = ctx.live.guild(guild_id)
+    metric_names = [(name, CATALOGUE.label(name)) for name in chartable]
+    live_values = [(name, format_value(name, value)) for name, value in metrics]
+    fragments = _Fragments(request, metric_names, picked, live_values)
     return aiohttp_jinja2.render_template(
         "monitoring/page.html",
         request,
@@ -191,9 +195,10 @@ async def _render(
             "range": request.query.get("range", "1h")
             if request.query.get("range") in RANGES
             else "1h",
-            "metric_names": [(name, CATALOGUE.label(name)) for name in chartable],
+            "metric_names": metric_names,
             "metric": picked,
-            "live": [(name, format_value(name, value)) for name, value in metrics],
+            "live": live_values,
+            "fragments": fragments,
             "updated": latest[0] if latest else None,
             "rules": config.rules,
             "channels": _guilds(request).text_channels(guild_id),
@@ -218,6 +223,59 @@ async def _render(
         },
         status=status,
     )
+
+
+# The page's long lists (a host's hundred metrics in the picker, the datalist and the live
+# values) drawn once per content, not per request; the content is the key.
+MAX_FRAGMENTS = 128
+_FRAGMENTS: dict[tuple[object, ...], Markup] = {}
+
+
+class _Fragments:
+    """Each long list of the page as HTML, from _FRAGMENTS or drawn (and kept) when asked."""
+
+    def __init__(
+        self,
+        request: web.Request,
+        metric_names: list[tuple[str, str]],
+        metric: str,
+        live: list[tuple[str, str]],
+    ) -> None:
+        self._request = request
+        self._names, self._metric, self._live = tuple(metric_names), metric, live
+
+    def _draw(self, key: tuple[object, ...], template: str, context: dict[str, Any]) -> Markup:
+        html = _FRAGMENTS.get(key)
+        if html is None:
+            if len(_FRAGMENTS) >= MAX_FRAGMENTS:
+                _FRAGMENTS.clear()
+            drawn = aiohttp_jinja2.render_string(template, self._request, context)
+            html = _FRAGMENTS[key] = Markup(drawn)
+        return html
+
+    @property
+    def metric_options(self) -> Markup:
+        return self._draw(
+            ("options", self._names, self._metric),
+            "monitoring/_metric_options.html",
+            {"metric_names": self._names, "metric": self._metric},
+        )
+
+    @property
+    def metric_datalist(self) -> Markup:
+        return self._draw(
+            ("datalist", self._names),
+            "monitoring/_metric_datalist.html",
+            {"metric_names": self._names},
+        )
+
+    @property
+    def live_rows(self) -> Markup:
+        return self._draw(
+            ("live", tuple(self._live)),
+            "monitoring/_live_rows.html",
+            {"live": self._live},
+        )
 
 
 @routes.get("/guilds/{guild_id}/monitoring")

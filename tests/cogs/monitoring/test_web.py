@@ -47,6 +47,23 @@ async def test_page_shows_live_values_tabs_and_the_chart(
     assert script.status == 200
 
 
+async def test_the_page_shows_a_new_sample_and_metric_on_the_next_request(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    cpu = 'data-metric="cpu.percent">'
+    disk = 'value="disk./data.percent"'
+    before = await (await client.get(PAGE)).text()
+    assert cpu + "55%" in before and disk not in before
+    monitor = monitoring_ctx.app_keys[monitoring_web.MONITOR_KEY]
+    await monitor.ingest(WEB_HOST, time.time() - 1, {"cpu.percent": 77.0, "disk./data.percent": 3})
+    after = await (await client.get(PAGE)).text()
+    assert cpu + "77%" in after and cpu + "55%" not in after
+    assert after.count(disk) == 2  # the picker and the rule datalist know it now
+    picked = await (await client.get(PAGE + "?metric=disk./data.percent")).text()
+    assert disk + " selected>" in picked
+
+
 async def test_members_without_manage_server_are_refused(
     client: TestClient, monitoring_ctx: WebContext
 ) -> None:
