@@ -193,7 +193,7 @@ class Monitor:
 
     async def hosts(self) -> list[str]:
         """The storage key of every host with samples (whoever owns it)."""
-        names = {h.name for h in await self.history.hosts()} | {self.host} | set(self.remote)
+        names = set(await self.history.host_keys()) | {self.host} | set(self.remote)
         return sorted(names)
 
     # --- who sees which host --------------------------------------------------------

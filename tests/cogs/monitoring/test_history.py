@@ -203,3 +203,12 @@ async def test_latest_shows_a_new_sample_at_once_and_another_processes_within_a_
     await other.write("alpha", T0 + 20, {"cpu.percent": 3.0})
     clock[0] += 1.0  # PROBE_S later
     assert await store.latest("alpha") == (T0 + 20, {"cpu.percent": 3.0})
+
+
+async def test_host_keys_are_every_host_with_history(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db)
+    assert await store.host_keys() == []
+    for host in ("beta", "alpha", "gamma"):
+        await store.write_many(host, [(T0 + i * 10, {"cpu.percent": 1.0}) for i in range(3)])
+    assert await store.host_keys() == ["alpha", "beta", "gamma"]
+    assert await store.host_keys() == [h.name for h in await store.hosts()]
