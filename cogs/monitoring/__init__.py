@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.coalesce import CoalescedMap
 from bot.features import FeatureWeb, GuildTab
 
 if TYPE_CHECKING:
@@ -44,8 +45,11 @@ def setup(bot: FoundryBot) -> None:
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 
-    async def show_hosts(guild_id: int) -> bool:
+    async def read_show_hosts(guild_id: int) -> bool:
         return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    # every page and chart asks: one read shared by the requests asking at once
+    show_hosts = CoalescedMap(read_show_hosts)
 
     monitor.show_names = show_hosts
 

@@ -129,10 +129,8 @@ async def _show_hosts(request: web.Request, guild_id: int) -> bool:
 
 
 async def _names(request: web.Request, guild_id: int) -> HostNames:
-    """The hosts this server may see, and how it names them (hosts.HostNames, as
-    Monitor.names builds it, with the setting read from the request's cached settings)."""
-    hosts = await _monitor(request).visible_hosts(guild_id)
-    return HostNames(hosts, show=await _show_hosts(request, guild_id))
+    """The hosts this server may see, and how it names them (hosts.HostNames)."""
+    return await _monitor(request).names(guild_id)
 
 
 async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, HostNames]:
