@@ -80,6 +80,16 @@ class BenchLive:
     async def user_name(self, user_id: int) -> str | None:
         return "bench"
 
+    def text_channels(self, guild_id: int) -> list:
+        from bot.live import NamedId
+
+        return [NamedId(guild_id + 1 + i, f"channel-{i}") for i in range(10)]
+
+    def roles(self, guild_id: int) -> list:
+        from bot.live import NamedId
+
+        return [NamedId(guild_id + 100 + i, f"role-{i}") for i in range(5)]
+
 
 async def serve(data_dir: Path) -> None:
     """The child: web editor and floor app; prints their URLs and a sign-in link."""
@@ -360,6 +370,7 @@ async def load(
     """(requests/s, p50 ms, p99 ms, errors) of `concurrency` workers for `seconds`."""
     latencies: list[float] = []
     errors = 0
+    statuses: set[int] = set()
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
@@ -371,6 +382,7 @@ async def load(
                     await response.read()
                     if response.status != 200:
                         errors += 1
+                        statuses.add(response.status)
                         continue
             except aiohttp.ClientError:
                 errors += 1
@@ -380,6 +392,8 @@ async def load(
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
+    if statuses:
+        print(f"  {url}: HTTP {sorted(statuses)}", file=sys.stderr)
     if not latencies:
         return 0.0, float("nan"), float("nan"), errors
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
