@@ -98,6 +98,7 @@ class Monitor:
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
         self._guild_config = CoalescedMap(self._read_guild_config)
+        self._config_copies: dict[int, tuple[int, GuildConfig]] = {}
 
     @property
     def notify(self) -> Sender | None:
@@ -216,11 +217,21 @@ class Monitor:
         show = bool(self.show_names is not None and await self.show_names(guild_id))
         return HostNames(await self.visible_hosts(guild_id), show=show)
 
-    async def guild_config(self, guild_id: int) -> GuildConfig:
-        """A server's alert rules, service checks and agent tokens, read in one session by
-        a read that started after the caller asked, shared with everyone asking meanwhile
-        (bot.coalesce): the page is never stale, and a crowd of requests reads once."""
-        return await self._guild_config(guild_id)
+    async def guild_config(self, guild_id: int, version: int | None = None) -> GuildConfig:
+        """A server's alert rules, service checks and agent tokens, read in one session.
+        `version` is the 'monitoring_config' counter (migration monitoring_0004) read before
+        this call: while it stays the same, nothing was written and the copy in memory is
+        returned; without one, a read that started after the caller asked (bot.coalesce)."""
+        if version is not None:
+            kept = self._config_copies.get(guild_id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        config = await self._guild_config(guild_id)
+        if version is not None:
+            if len(self._config_copies) >= 1000:
+                self._config_copies.clear()
+            self._config_copies[guild_id] = (version, config)
+        return config
 
     async def _read_guild_config(self, guild_id: int) -> GuildConfig:
         async with self.history.db.session() as session:

@@ -88,6 +88,7 @@ MAX_POINTS_JSON = 256
 _POINTS_JSON: dict[tuple[str, str, int], tuple[object, str]] = {}
 SHARING_PATH = "/owner/monitoring"
 SHOW_HOSTS = "monitoring_show_hosts"  # the setting cog.SHOW_HOSTS registers
+CONFIG_SCOPE = "monitoring_config"  # its state_versions counter (monitoring_0004)
 
 
 def _guild_id(request: web.Request) -> int:
@@ -166,7 +167,8 @@ async def _render(
     metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
     labels = {key: names.label(key) for key in names.keys}
-    config = await monitor.guild_config(guild_id)
+    versions = await state_versions(request)  # read before the configuration
+    config = await monitor.guild_config(guild_id, versions.get(CONFIG_SCOPE))
     tokens = config.tokens
     choices = list(labels.items())
     picked = _picked_metric(request)
