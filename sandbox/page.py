@@ -143,6 +143,19 @@ def _render_parts(
     return parts
 
 
+def _guild_lists(server: SandboxServer, guild: Guild) -> dict[str, Any]:
+    """The page's member list and command forms, drawn once per world version."""
+    version = _world_version(server)
+    key = (version.value, guild.id, 0, 0)
+    lists = version.parts.get(key)
+    if lists is None:
+        lists = version.parts[key] = {
+            "members": view.members(guild),
+            "commands": view.command_forms(server, guild),
+        }
+    return lists
+
+
 def _draw_parts(
     request: web.Request, server: SandboxServer, guild: Guild, channel: Channel, actor: MemberDriver
 ) -> dict[str, Any]:
@@ -199,8 +212,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
             "guilds": list(server.state.guilds.values()),
             "channel": channel,
             "actor": actor,
-            "members": view.members(guild),
-            "commands": view.command_forms(server, guild),
+            **_guild_lists(server, guild),
             **parts,
         },
     )
