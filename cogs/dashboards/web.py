@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from bot.features import FeatureWeb, GuildTab
 from bot.guild_objects import ForeignObject
@@ -141,15 +143,7 @@ async def dashboard_editor(request: web.Request) -> web.Response:
     guild = ctx.live.guild(guild_id)
     service = _service(request)
     rendered = await service.preview(record.layout, guild_id, record.id)
-    catalogue = {
-        "formats": FORMATS_FOR,
-        "stats": SERVER_STATS,
-        "buttons": BUTTON_ACTIONS,
-        "selects": SELECT_ACTIONS,
-        "styles": list(BUTTON_STYLES),
-        "hosts": _hosts(service, guild_id),
-        "metrics": _metric_choices(service),
-    }
+    catalogue = _catalogue_json(service, _hosts(service, guild_id))
     return aiohttp_jinja2.render_template(
         "dashboards/editor.html",
         request,
@@ -161,7 +155,7 @@ async def dashboard_editor(request: web.Request) -> web.Response:
             "record": record,
             "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
             "layout_data": layout_to_json(record.layout),
-            "catalogue": catalogue,
+            "catalogue_json": catalogue,
             "preview": _payload_view(rendered),
         },
     )
@@ -183,6 +177,29 @@ def _payload_view(rendered: Any) -> Any:
             _VIEWS.clear()
         view = _VIEWS[key] = payload_view(rendered.payload)
     return view
+
+
+# The editor's catalogue as JSON by its hosts (the rest is fixed per process): made once.
+_CATALOGUES: dict[tuple[tuple[str, str], ...], Markup] = {}
+
+
+def _catalogue_json(service: DashboardService, hosts: list[list[str]]) -> Markup:
+    key = tuple((key, label) for key, label in hosts)
+    cached = _CATALOGUES.get(key)
+    if cached is None:
+        if len(_CATALOGUES) >= MAX_VIEWS:
+            _CATALOGUES.clear()
+        catalogue = {
+            "formats": FORMATS_FOR,
+            "stats": SERVER_STATS,
+            "buttons": BUTTON_ACTIONS,
+            "selects": SELECT_ACTIONS,
+            "styles": list(BUTTON_STYLES),
+            "hosts": hosts,
+            "metrics": _metric_choices(service),
+        }
+        cached = _CATALOGUES[key] = htmlsafe_json_dumps(catalogue)
+    return cached
 
 
 def _hosts(service: DashboardService, guild_id: int) -> list[list[str]]:
