@@ -164,7 +164,6 @@ async def _render(
         await _pick_host(request, guild_id)  # raises the 404 naming the unknown host
     host = host or first  # a form error: show the page with the first host
     latest = await monitor.latest(host) if host else None
-    metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
     labels = {key: names.label(key) for key in names.keys}
     versions = await state_versions(request)  # read before the configuration
@@ -172,13 +171,8 @@ async def _render(
     tokens = config.tokens
     choices = list(labels.items())
     picked = _picked_metric(request)
-    # this host's metrics (not other hosts' names: they may belong to another server),
-    # every fixed name of the catalogue (speedtests come rarely), and the one asked for
-    fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
-    chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
+    metric_names, live_values = _host_lists(latest, picked)
     guild = ctx.live.guild(guild_id)
-    metric_names = [(name, CATALOGUE.label(name)) for name in chartable]
-    live_values = [(name, format_value(name, value)) for name, value in metrics]
     fragments = _Fragments(request, metric_names, picked, live_values)
     return aiohttp_jinja2.render_template(
         "monitoring/page.html",
@@ -229,6 +223,31 @@ async def _render(
 # values) drawn once per content, not per request; the content is the key.
 MAX_FRAGMENTS = 128
 _FRAGMENTS: dict[tuple[object, ...], Markup] = {}
+
+
+# The picker's names and the formatted live values of the newest sample a page showed last,
+# by that sample: Monitor.latest returns the same object until a new sample comes.
+_HOST_LISTS: dict[str, tuple[object, list[tuple[str, str]], list[tuple[str, str]]]] = {}
+
+
+def _host_lists(
+    latest: tuple[float, dict[str, float]] | None, picked: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """([(metric, label)] the picker offers, [(metric, formatted value)] of `latest`)."""
+    kept = _HOST_LISTS.get(picked)
+    if kept is not None and kept[0] is latest:
+        return kept[1], kept[2]
+    metrics = sorted(latest[1].items()) if latest else []
+    # this host's metrics (not other hosts' names: they may belong to another server),
+    # every fixed name of the catalogue (speedtests come rarely), and the one asked for
+    fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
+    chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
+    names = [(name, CATALOGUE.label(name)) for name in chartable]
+    live = [(name, format_value(name, value)) for name, value in metrics]
+    if len(_HOST_LISTS) >= MAX_FRAGMENTS:
+        _HOST_LISTS.clear()
+    _HOST_LISTS[picked] = (latest, names, live)
+    return names, live
 
 
 class _Fragments:
