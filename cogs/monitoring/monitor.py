@@ -54,7 +54,13 @@ class Monitor:
         speedtest_every_min: int = 0,
         allow_private_targets: bool = False,
         clock: Callable[[], float] = time.time,
+        owns: Callable[[int], bool] | None = None,
+        is_leader: Callable[[], bool] = lambda: True,
+        claim: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
+        """`owns`, `is_leader` and `claim` come from bot.cluster when several bot processes
+        share the database: each evaluates and delivers its own guilds' alerts, one samples
+        each host (`claim`), the leader alone keeps the history and runs speedtests."""
         system_collect = None
         try:
             use_host_proc(host_proc)
@@ -67,6 +73,8 @@ class Monitor:
         self.interval_s = interval_s
         self.history = HistoryStore(db, retention, raw_step_s=interval_s)
         self.alerts = AlertStore(db)
+        self.alerts.owns = owns
+        self.is_leader = is_leader
         self.config = ConfigStore(db)
         self.registry = HostRegistry(db)
         # Whether a server shows real host names (its "Show host names" setting); set by
@@ -90,6 +98,9 @@ class Monitor:
             on_sample=self._on_sample,
             clock=lambda: self.clock(),
         )
+        if claim is not None:
+            self.sampler.may_sample = lambda: claim(f"monitoring.sampler:{self.host}")
+            self.sampler.on_idle = self.check_alerts  # the host's samples come from elsewhere
         self.speedtest = SpeedtestRunner()
         self.speedtest_every_min = speedtest_every_min
         self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
@@ -294,6 +305,8 @@ class Monitor:
 
     async def _maintenance_loop(self) -> None:
         while not await sleep_unless_stopped(self._stop, MAINTENANCE_EVERY_S):
+            if not self.is_leader():  # one process keeps the shared history
+                continue
             try:
                 await self.maintain()
             except Exception:
@@ -301,6 +314,8 @@ class Monitor:
 
     async def _speedtest_loop(self) -> None:
         while not await sleep_unless_stopped(self._stop, self.speedtest_every_min * 60):
+            if not self.is_leader():  # one scheduled speedtest for the whole bot
+                continue
             try:
                 result = await self.speedtest.run()
             except Exception as exc:
