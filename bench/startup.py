@@ -172,7 +172,7 @@ def main() -> None:
         codes = ",".join(sorted({str(r.exit_code) for r in runs}))
         print(
             f"| {name:<44} | {ready:>18.2f} | {rss:>14.1f} | {rss / bare_rss:>8.2f}x "
-            f"| {tree:>15.1f} | {codes:>4} |"
+            f"| {rss - floor_rss:>+16.1f} | {tree:>15.1f} | {codes:>4} |"
         )
     print(
         f"\nTargets: ready under 1.0 s with a migrated database (the bare bot took "
