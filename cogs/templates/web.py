@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.features import FeatureWeb, GuildTab
+from bot.features import FeatureWeb
 from cogs.templates.document import (
     MAX_DOCUMENT_BYTES,
     MAX_NESTING,
@@ -28,25 +27,22 @@ from cogs.templates.service import (
     split_shared_name,
 )
 from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
-from web import forms
-from web.auth import flash, require_manage
+from web.auth import User, flash
 from web.context import get_context
 from web.errors import PageError
 from web.forms import form_str, read_form
+from web.guild_page import managed_guild, page_context
 from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = web.AppKey("templates_service", TemplateService)
-HERE = Path(__file__).resolve().parent
 routes = web.RouteTableDef()
 
 
-async def _allowed(request: web.Request) -> tuple[int, Any, TemplateService]:
-    """(server id, the signed-in manager, the service); 404 for a malformed id, 403 without
-    Manage Server in that server."""
-    guild_id = forms.guild_id(request)
-    user = await require_manage(request, guild_id)
+async def _allowed(request: web.Request) -> tuple[int, User, TemplateService]:
+    """(server id, the signed-in manager, the service): `web.guild_page.managed_guild`."""
+    guild_id, user = await managed_guild(request)
     return guild_id, user, request.config_dict[SERVICE_KEY]
 
 
@@ -72,9 +68,7 @@ async def template_list(request: web.Request) -> web.Response:
         "templates/list.html",
         request,
         {
-            "title": "Templates",
-            "guild_id": guild_id,
-            "guild": live.guild(guild_id),
+            **page_context(request, guild_id, "templates", "Templates"),
             "rows": own,
             "shared": shared,
             "builtins": builtin_names(),
@@ -131,9 +125,7 @@ async def editor(request: web.Request) -> web.Response:
         "templates/editor.html",
         request,
         {
-            "title": "Template editor",
-            "guild_id": guild_id,
-            "guild": live.guild(guild_id),
+            **page_context(request, guild_id, "templates", "Template editor"),
             "name": name,
             "origin": origin,
         },
@@ -269,11 +261,6 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 def feature_web(service: TemplateService) -> FeatureWeb:
-    return FeatureWeb(
-        name="templates",
-        routes=[routes],
-        templates=HERE / "templates",
-        static=HERE / "static",
-        guild_tabs=[GuildTab("Templates", "templates")],
-        app_keys={SERVICE_KEY: service},
+    return FeatureWeb.of_package(
+        __file__, routes=[routes], tab="Templates", app_keys={SERVICE_KEY: service}
     )
