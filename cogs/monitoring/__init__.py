@@ -36,6 +36,7 @@ def setup(bot: FoundryBot) -> None:
         host_proc=settings.host_proc,
         speedtest_every_min=settings.speedtest_interval,
         allow_private_targets=settings.monitoring_allow_private_targets,
+        **_cluster_roles(services),
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 
@@ -47,3 +48,16 @@ def setup(bot: FoundryBot) -> None:
     services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
     services.features.add_web(web.feature_web(monitor, web.BotGuildDirectory(bot)))
     monitor.start()
+
+
+def _cluster_roles(services) -> dict:  # type: ignore[no-untyped-def]
+    """With several bot processes (bot.cluster): each evaluates its own guilds' alerts, one
+    samples each host, the leader keeps the history. Nothing when unclustered."""
+    cluster = getattr(services, "cluster", None)
+    if cluster is None or not cluster.enabled:
+        return {}
+    return {
+        "owns": cluster.owns,
+        "is_leader": lambda: cluster.is_leader,
+        "claim": cluster.claim,
+    }

@@ -51,6 +51,9 @@ class AlertStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._hosts_cache: set[tuple[str, str]] | None = None
+        # With several bot processes: which guilds' rules this process evaluates and
+        # delivers (bot.cluster; None: every guild).
+        self.owns: Callable[[int], bool] | None = None
 
     async def add(
         self,
@@ -118,7 +121,11 @@ class AlertStore:
         """Step every rule with its current value, read on behalf of the rule's guild (a host
         the guild may no longer see reads as no data); returns how many events were decided."""
         async with self.db.session() as session, session.begin():
-            rows = list(await session.scalars(select(AlertRule)))
+            rows = [
+                row
+                for row in await session.scalars(select(AlertRule))
+                if self.owns is None or self.owns(row.guild_id)
+            ]
             decided = 0
             for row in rows:
                 value = value_of(row.guild_id, row.host, row.metric)
@@ -157,6 +164,7 @@ class AlertStore:
                     e.claimed_at is not None,
                 )
                 for e, r in result
+                if self.owns is None or self.owns(r.guild_id)
             ]
 
     async def claim(self, event_id: int, now: float) -> None:

@@ -44,7 +44,13 @@ class Monitor:
         speedtest_every_min: int = 0,
         allow_private_targets: bool = False,
         clock: Callable[[], float] = time.time,
+        owns: Callable[[int], bool] | None = None,
+        is_leader: Callable[[], bool] = lambda: True,
+        claim: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
+        """`owns`, `is_leader` and `claim` come from bot.cluster when several bot processes
+        share the database: each evaluates and delivers its own guilds' alerts, one samples
+        each host (`claim`), the leader alone keeps the history and runs speedtests."""
         system_collect = None
         try:
             use_host_proc(host_proc)
@@ -57,6 +63,8 @@ class Monitor:
         self.interval_s = interval_s
         self.history = HistoryStore(db, retention, raw_step_s=interval_s)
         self.alerts = AlertStore(db)
+        self.alerts.owns = owns
+        self.is_leader = is_leader
         self.config = ConfigStore(db)
         self.registry = HostRegistry(db)
         # Whether a server shows real host names (its "Show host names" setting); set by
@@ -80,6 +88,9 @@ class Monitor:
             on_sample=self._on_sample,
             clock=lambda: self.clock(),
         )
+        if claim is not None:
+            self.sampler.may_sample = lambda: claim(f"monitoring.sampler:{self.host}")
+            self.sampler.on_idle = self.check_alerts  # the host's samples come from elsewhere
         self.speedtest = SpeedtestRunner()
         self.speedtest_every_min = speedtest_every_min
         self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
@@ -258,6 +269,8 @@ class Monitor:
 
     async def _maintenance_loop(self) -> None:
         while not await sleep_unless_stopped(self._stop, MAINTENANCE_EVERY_S):
+            if not self.is_leader():  # one process keeps the shared history
+                continue
             try:
                 await self.maintain()
             except Exception:
@@ -265,6 +278,8 @@ class Monitor:
 
     async def _speedtest_loop(self) -> None:
         while not await sleep_unless_stopped(self._stop, self.speedtest_every_min * 60):
+            if not self.is_leader():  # one scheduled speedtest for the whole bot
+                continue
             try:
                 result = await self.speedtest.run()
             except Exception as exc:

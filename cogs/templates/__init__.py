@@ -18,5 +18,8 @@ def setup(bot: FoundryBot) -> None:
 
     configure_mappers()  # now, not in the event loop while the bot is connecting
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
+    cluster = getattr(bot.services, "cluster", None)
+    if cluster is not None and cluster.enabled:  # name the runner as the process table does
+        service.runner_id = cluster.process_id
     bot.services.features.add_web(feature_web(service))
     bot.add_cog(TemplatesCog(bot, service))

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.database import Database
@@ -203,6 +203,67 @@ class TemplateStore:
                     holder = await again.get(ApplyLock, job.guild_id)
                 raise ApplyBusy(holder.job_id if holder else 0) from None
             return job
+
+    # the runner's lease (several bot processes) ----------------------------------------------
+
+    async def claim_job(self, job_id: int, runner: str, lease_s: float) -> bool:
+        """Take a running job to run it: only when nobody runs it (no runner, or a lease
+        that has lapsed) or it is already this runner's. A guarded update, so of two
+        processes asking at once one gets it."""
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApplyJob)
+                .where(
+                    ApplyJob.id == job_id,
+                    ApplyJob.status == "running",
+                    or_(
+                        ApplyJob.runner.is_(None),
+                        ApplyJob.runner == runner,
+                        ApplyJob.lease_until.is_(None),
+                        ApplyJob.lease_until < now,
+                    ),
+                )
+                .values(runner=runner, lease_until=now + timedelta(seconds=lease_s))
+            )
+        return bool(result.rowcount)
+
+    async def renew(self, job_id: int, runner: str, lease_s: float) -> tuple[bool, bool]:
+        """Extend this runner's lease; (still ours, cancel asked)."""
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApplyJob)
+                .where(
+                    ApplyJob.id == job_id,
+                    ApplyJob.runner == runner,
+                    ApplyJob.status == "running",
+                )
+                .values(lease_until=now + timedelta(seconds=lease_s))
+            )
+            cancel = await session.scalar(
+                select(ApplyJob.cancel_requested).where(ApplyJob.id == job_id)
+            )
+        return bool(result.rowcount), bool(cancel)
+
+    async def release(self, job_id: int, runner: str) -> None:
+        """Let another process take the job at once (this one is stopping)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(ApplyJob)
+                .where(ApplyJob.id == job_id, ApplyJob.runner == runner)
+                .values(runner=None, lease_until=None)
+            )
+
+    async def request_cancel(self, guild_id: int) -> bool:
+        """Ask the guild's running apply to stop, whichever process runs it."""
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApplyJob)
+                .where(ApplyJob.guild_id == guild_id, ApplyJob.status == "running")
+                .values(cancel_requested=True)
+            )
+        return bool(result.rowcount)
 
     async def job(self, job_id: int) -> ApplyJob | None:
         async with self.db.session() as session:

@@ -257,7 +257,7 @@ async def progress(request: web.Request) -> web.Response:
 @routes.post("/guilds/{guild_id}/templates/api/cancel")
 async def cancel(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
-    return web.json_response({"cancelled": service.cancel(guild_id)})
+    return web.json_response({"cancelled": await service.request_cancel(guild_id)})
 
 
 def feature_web(service: TemplateService) -> FeatureWeb:
