@@ -13,7 +13,6 @@ and the features that show them (dashboards, and monitoring's own pages and aler
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import math
 import re
@@ -124,6 +123,8 @@ class MetricCatalogue:
 
     def close_names(self, name: str, n: int = 5) -> list[str]:
         candidates = [spec.pattern for spec in self.specs]
+        import difflib  # only for an unknown name: not kept in memory until then
+
         close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
         if not close:
             head = name.split(".", 1)[0]

@@ -20,8 +20,6 @@ from bot.checks import has_manage_guild, require_manage_guild
 from bot.errors import UserError, guarded
 from bot.guild_objects import ForeignObject, guild_of
 from bot.mentions import no_mentions
-from cogs.templates.api import fetch_server_template
-from cogs.templates.discord_template import from_discord_template, template_code
 from cogs.templates.document import (
     MAX_DOCUMENT_BYTES,
     Template,
@@ -29,8 +27,7 @@ from cogs.templates.document import (
     load_document,
     to_document,
 )
-from cogs.templates.executor import Progress
-from cogs.templates.plan import ApplyOptions
+from cogs.templates.planning.model import ApplyOptions
 from cogs.templates.service import (
     Found,
     Prepared,
@@ -43,6 +40,7 @@ from cogs.templates.views import CancelJob, Confirm, Pages, update_message
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
+    from cogs.templates.executor import Progress
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +126,9 @@ async def read_import(http: Any, file: Any, code: str | None) -> Template:
                 [f"$: the file is {file.size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted"]
             )
         return load_document(await file.read())
+    from cogs.templates.api import fetch_server_template
+    from cogs.templates.discord_template import from_discord_template, template_code
+
     parsed = template_code(code or "")
     if parsed is None:
         raise TemplateError([f"code: {code!r} is not a server template code or link"])

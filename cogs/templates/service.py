@@ -12,21 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nextcord.http import HTTPClient
 
 from bot.database import Database
 from bot.guild_objects import parse_snowflake
 from bot.models import utcnow
-from cogs.templates.api import GuildApi
-from cogs.templates.checks import missing_for_plan
 from cogs.templates.document import Template, TemplateError, load_document, to_document
-from cogs.templates.executor import JobRunner, Progress, ProgressCallback
 from cogs.templates.live import LiveGuild
 from cogs.templates.models import ApplyJob
-from cogs.templates.plan import CHANNEL_CREATES_PER_DAY, ApplyOptions, Plan, make_plan
-from cogs.templates.snapshot import snapshot
+from cogs.templates.planning.model import CHANNEL_CREATES_PER_DAY, ApplyOptions, Plan
 from cogs.templates.store import TemplateStore
+
+if TYPE_CHECKING:
+    from cogs.templates.api import GuildApi
+    from cogs.templates.executor import JobRunner, Progress, ProgressCallback
+
+# The planner, the executor, the permission checks and the snapshot are imported by the
+# methods that use them: a bot that applies no template never holds them (issue 16).
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,8 @@ class TemplateService:
         self.lease_s = JOB_LEASE_S
 
     def api(self, guild_id: int, reason: str | None = "FoundryCord template") -> GuildApi:
+        from cogs.templates.api import GuildApi
+
         return GuildApi(self.http, guild_id, reason=reason)
 
     async def find(self, guild_id: int, name: str) -> tuple[str, Template]:
@@ -135,6 +141,8 @@ class TemplateService:
         raise LookupError(f"No template called {name!r} here (see /template list).")
 
     async def save_snapshot(self, guild_id: int, name: str, actor_id: int) -> Template:
+        from cogs.templates.snapshot import snapshot
+
         live = await self.api(guild_id).fetch()
         template = snapshot(live, name)
         row = await self.store.save(guild_id, name, to_document(template), actor_id)
@@ -144,6 +152,9 @@ class TemplateService:
     async def prepare(
         self, guild_id: int, template_ref: str, template: Template, options: ApplyOptions
     ) -> Prepared:
+        from cogs.templates.checks import missing_for_plan
+        from cogs.templates.plan import make_plan
+
         api = self.api(guild_id)
         live = await api.fetch()
         used = await self.store.roles_created_recently(guild_id)
@@ -177,6 +188,8 @@ class TemplateService:
         progress: ProgressCallback | None = None,
     ) -> ApplyJob:
         """Store the job (taking the guild's lock) and run it in the background."""
+        from cogs.templates.snapshot import snapshot
+
         if prepared.refused:
             raise TemplateError(prepared.refused)
         before = to_document(snapshot(prepared.live, f"before {prepared.template.name}"))
@@ -204,6 +217,7 @@ class TemplateService:
     ) -> asyncio.Task[str]:
         """Run `job` in the background; `fresh` only for a job created just now (anything
         else is a resume, whose first step may have reached Discord before a crash)."""
+        from cogs.templates.executor import JobRunner
 
         async def record(update: Progress) -> None:
             self.latest[job.guild_id] = (job.id, update)  # what the web page polls

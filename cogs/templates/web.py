@@ -20,7 +20,7 @@ from cogs.templates.document import (
     load_document,
     to_document,
 )
-from cogs.templates.plan import ApplyOptions
+from cogs.templates.planning.model import ApplyOptions
 from cogs.templates.service import (
     TemplateService,
     builtin_names,

@@ -126,3 +126,53 @@ async def test_an_unloaded_features_models_module_is_kept_for_the_next_load(
         # A restarted bot in the same process: the tables would be declared twice.
         assert await load_then_unload(name) is not package
         assert sys.modules[f"{name}.models"] is models
+
+
+# Kept out of memory until first used (issue 16): a bot with every feature loaded must not
+# have imported these.
+LOADED_ON_FIRST_USE = (
+    "alembic",  # migrations run in a child process
+    "cryptography",
+    "redis",  # only with REDIS_URL
+    "jsonschema",  # a template document is loaded
+    "PIL",  # a chart is drawn
+    "cpuinfo",  # /host info asks for the CPU model
+    "speedtest",  # a speed test runs
+    "py3nvml",  # the GPU collector's first read
+    "difflib",  # an unknown metric name is looked up
+    # templates: a preview or an apply plans, checks and runs; a snapshot is taken
+    "cogs.templates.plan",
+    "cogs.templates.executor",
+    "cogs.templates.checks",
+    "cogs.templates.snapshot",
+    "cogs.templates.api",
+    "cogs.templates.discord_template",
+)
+
+
+def test_every_feature_loaded_leaves_the_first_use_libraries_unimported(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = f"""
+import asyncio, sys
+sys.path.insert(0, {str(Path.cwd())!r})
+from tests.bot.test_client import make_services
+from bot.client import create_bot
+from pathlib import Path
+
+async def main():
+    services = make_services(Path({str(tmp_path)!r}))
+    bot = create_bot(services)
+    assert len(bot.extensions) >= 4, sorted(bot.extensions)
+    await bot.stop_cogs()
+    await bot.close()
+    await services.db.dispose()
+
+asyncio.run(main())
+print("\\n".join(sorted(sys.modules)))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = run.stdout.split()
+    loaded = set(modules) | {name.split(".")[0] for name in modules}
+    assert not loaded & set(LOADED_ON_FIRST_USE), sorted(loaded & set(LOADED_ON_FIRST_USE))
