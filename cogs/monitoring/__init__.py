@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def setup(bot: FoundryBot) -> None:
+    from bot.coalesce import CoalescedMap
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
     from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, MonitoringCog
@@ -40,8 +41,11 @@ def setup(bot: FoundryBot) -> None:
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 
-    async def show_hosts(guild_id: int) -> bool:
+    async def read_show_hosts(guild_id: int) -> bool:
         return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    # every page and chart asks: one read shared by the requests asking at once
+    show_hosts = CoalescedMap(read_show_hosts)
 
     monitor.show_names = show_hosts
 

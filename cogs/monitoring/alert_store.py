@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from bot.database import Database
 from cogs.monitoring.alerts import Rule, RuleState, evaluate
@@ -45,6 +45,14 @@ def rule_of(row: AlertRule) -> Rule:
     return Rule(
         row.metric, row.comparison, row.threshold, row.duration_s, row.cooldown_s, row.hysteresis
     )
+
+
+def rules_query(guild_id: int | None = None) -> Select[tuple[AlertRule]]:
+    """Every rule, or one server's, by id."""
+    query = select(AlertRule).order_by(AlertRule.id)
+    if guild_id is not None:
+        query = query.where(AlertRule.guild_id == guild_id)
+    return query
 
 
 class AlertStore:
@@ -97,11 +105,8 @@ class AlertStore:
         return row
 
     async def list(self, guild_id: int | None = None) -> list[AlertRule]:
-        query = select(AlertRule).order_by(AlertRule.id)
-        if guild_id is not None:
-            query = query.where(AlertRule.guild_id == guild_id)
         async with self.db.session() as session:
-            return list(await session.scalars(query))
+            return list(await session.scalars(rules_query(guild_id)))
 
     async def remove(self, guild_id: int, rule_id: int) -> bool:
         async with self.db.session() as session, session.begin():

@@ -9,26 +9,36 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from bot.coalesce import CoalescedMap
 from bot.database import Database
-from cogs.monitoring.alert_store import AlertStore
+from cogs.monitoring.alert_store import AlertStore, rules_query
 from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
-from cogs.monitoring.config_store import ConfigStore
+from cogs.monitoring.config_store import ConfigStore, checks_query, tokens_query
 from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.hosts import Host, HostNames, HostRegistry
+from cogs.monitoring.models import AgentToken, AlertRule, ServiceCheckRow
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_EVERY_S = 300.0
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    rules: list[AlertRule]
+    checks: list[ServiceCheckRow]
+    tokens: list[AgentToken]
 
 
 class Monitor:
@@ -98,6 +108,8 @@ class Monitor:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
+        self._guild_config = CoalescedMap(self._read_guild_config)
+        self._config_copies: dict[int, tuple[int, GuildConfig]] = {}
 
     @property
     def notify(self) -> Sender | None:
@@ -193,7 +205,7 @@ class Monitor:
 
     async def hosts(self) -> list[str]:
         """The storage key of every host with samples (whoever owns it)."""
-        names = {h.name for h in await self.history.hosts()} | {self.host} | set(self.remote)
+        names = set(await self.history.host_keys()) | {self.host} | set(self.remote)
         return sorted(names)
 
     # --- who sees which host --------------------------------------------------------
@@ -215,6 +227,30 @@ class Monitor:
             return HostNames([], show=False)
         show = bool(self.show_names is not None and await self.show_names(guild_id))
         return HostNames(await self.visible_hosts(guild_id), show=show)
+
+    async def guild_config(self, guild_id: int, version: int | None = None) -> GuildConfig:
+        """A server's alert rules, service checks and agent tokens, read in one session.
+        `version` is the 'monitoring_config' counter (migration monitoring_0004) read before
+        this call: while it stays the same, nothing was written and the copy in memory is
+        returned; without one, a read that started after the caller asked (bot.coalesce)."""
+        if version is not None:
+            kept = self._config_copies.get(guild_id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        config = await self._guild_config(guild_id)
+        if version is not None:
+            if len(self._config_copies) >= 1000:
+                self._config_copies.clear()
+            self._config_copies[guild_id] = (version, config)
+        return config
+
+    async def _read_guild_config(self, guild_id: int) -> GuildConfig:
+        async with self.history.db.session() as session:
+            return GuildConfig(
+                list(await session.scalars(rules_query(guild_id))),
+                list(await session.scalars(checks_query(guild_id))),
+                list(await session.scalars(tokens_query(guild_id))),
+            )
 
     async def host_label(self, guild_id: int, key: str) -> str:
         """How server `guild_id` names host `key`: the one function every display uses."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import Callable
@@ -32,8 +33,14 @@ log = logging.getLogger(__name__)
 BUILTIN_DIR = Path(__file__).with_name("builtin")
 
 
+@functools.cache
+def _builtin_names() -> tuple[str, ...]:
+    return tuple(sorted(path.stem for path in BUILTIN_DIR.glob("*.json")))
+
+
 def builtin_names() -> list[str]:
-    return sorted(path.stem for path in BUILTIN_DIR.glob("*.json"))
+    """The built-in templates (files shipped with the package: read once)."""
+    return list(_builtin_names())
 
 
 def load_builtin(name: str) -> Template:

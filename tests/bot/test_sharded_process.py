@@ -9,7 +9,7 @@ from bot.guild_gate import PENDING_NOTICE
 from bot.settings import load_settings
 from sandbox.client import point_nextcord_at, restore_nextcord
 from sandbox.server import SandboxServer
-from tests.bot.conftest import start_process
+from tests.foundry import start_process
 
 
 async def test_shard_count_two_in_one_process_admits_the_guilds_of_both(tmp_path: Path) -> None:
