@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cogs.templates.api import GuildApi
+from cogs.templates.models import ApplyJob
 from cogs.templates.plan import Step, StepKind
 from cogs.templates.planning.model import CREATE_KINDS
 from cogs.templates.store import TemplateStore
@@ -43,6 +44,18 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+def stored_progress(job: ApplyJob) -> Progress:
+    """A job's progress as its row tells it (what any process sees, whichever runs it): the
+    journal's `done` is written as each step finishes, the step under way is the next one in
+    its `steps`, and `status` and `error` are written when it ends. Only the ETA and the
+    wait on Discord live in the runner alone."""
+    total = len(job.steps)
+    label = ""
+    if job.status == "running" and job.done < total:
+        label = Step.from_json(job.steps[job.done]).label
+    return Progress(job.done, total, label, status=job.status, error=job.error)
 
 
 def resolve(value: Any, id_map: dict[str, int]) -> Any:

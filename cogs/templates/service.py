@@ -245,6 +245,21 @@ class TemplateService:
         task.add_done_callback(forget)
         return task
 
+    async def progress(self, guild_id: int) -> tuple[int, Progress] | None:
+        """(job id, progress) of the guild's newest apply: this process's runner's own
+        report while it runs the job here (with its ETA and wait on Discord), else the
+        job's row, which shows a job run by any process."""
+        here = self.latest.get(guild_id)
+        runner = self.runners.get(guild_id)
+        if here is not None and runner is not None and here[0] == runner.job_id:
+            return here
+        job = await self.store.newest_job(guild_id)
+        if job is None:
+            return here
+        from cogs.templates.executor import stored_progress
+
+        return job.id, stored_progress(job)
+
     def cancel(self, guild_id: int) -> bool:
         runner = self.runners.get(guild_id)
         if runner is None:

@@ -312,6 +312,16 @@ class TemplateStore:
         async with self.db.session() as session:
             return await session.get(ApplyJob, job_id)
 
+    async def newest_job(self, guild_id: int) -> ApplyJob | None:
+        """The guild's most recent apply job (running or not)."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(ApplyJob)
+                .where(ApplyJob.guild_id == guild_id)
+                .order_by(ApplyJob.id.desc())
+                .limit(1)
+            )
+
     async def step_done(
         self, job_id: int, done: int, id_map: dict[str, int], roles_created: int
     ) -> None:

@@ -266,7 +266,7 @@ async def apply(request: web.Request) -> web.Response:
 @routes.get("/guilds/{guild_id}/templates/api/progress")
 async def progress(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
-    latest = service.latest.get(guild_id)
+    latest = await service.progress(guild_id)
     if latest is None:
         return web.json_response({"job": None})
     job_id, update = latest

@@ -129,3 +129,58 @@ async def test_a_process_taken_for_stopped_registers_its_guilds_again(pg_db: Dat
     finally:
         await a.stop()
         await b.stop()
+
+
+async def _lead_passes(a: Cluster, b: Cluster) -> None:
+    """a leads; then a dies (its connection, and lock, go) and b's heartbeat takes over."""
+    assert a.is_leader and not b.is_leader
+    await a._drop_leader_connection()
+    a._leader = False
+    a._task.cancel()  # type: ignore[union-attr]
+    for _ in range(200):
+        if b.is_leader:
+            break
+        await asyncio.sleep(0.05)
+    assert b.is_leader
+
+
+async def test_only_the_leader_syncs_the_slash_commands(pg_db: Database) -> None:
+    """Each connect registers the application commands in the leader alone (one bot, one
+    set of commands); the others only learn their ids. After a takeover the new leader's
+    next connect syncs."""
+    from types import SimpleNamespace
+
+    from bot.client import FoundryMixin
+    from bot.startup import StartupWork
+
+    class Connected:
+        calls: list[str]
+
+        async def on_connect(self) -> None:  # nextcord's: registers the commands
+            self.calls.append("sync")
+
+    class Process(FoundryMixin, Connected):
+        def __init__(self, cluster: Cluster) -> None:
+            self.services = SimpleNamespace(cluster=cluster)  # type: ignore[assignment]
+            self.startup = StartupWork()
+            self.calls = []
+
+        async def _associate_commands(self) -> None:
+            self.calls.append("associate")
+
+    a = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=0.05)
+    b = Cluster(pg_db, ShardRange(2, (1,)), heartbeat_interval=0.05)
+    await a.start()
+    await b.start()
+    try:
+        pa, pb = Process(a), Process(b)
+        await pa.on_connect()
+        await pb.on_connect()
+        assert (pa.calls, pb.calls) == (["sync"], ["associate"])
+        assert pa.startup.commands_synced.is_set() and pb.startup.commands_synced.is_set()
+        await _lead_passes(a, b)
+        await pb.on_connect()  # b reconnects, now leading
+        assert pb.calls == ["associate", "sync"]
+    finally:
+        await a.stop()
+        await b.stop()

@@ -239,3 +239,45 @@ async def test_a_fresh_job_does_not_look_for_objects_to_adopt(store: TemplateSto
     job = await new_job(store)
     assert await JobRunner(store, api, job.id, fresh=True).run() == "done"
     assert fetched == 0
+
+
+async def test_another_process_sees_a_jobs_progress_from_its_row(store: TemplateStore) -> None:
+    """Progress lives in the database: a second service (another process, or this one after
+    a restart) shows the done/total/step/status the runner reports."""
+    from cogs.templates.service import TemplateService
+
+    gate = asyncio.Event()
+    api = FakeApi()
+    make_channel = api.create_channel
+
+    async def held_channel(payload: Any) -> int:
+        await gate.wait()
+        return await make_channel(payload)
+
+    api.create_channel = held_channel  # type: ignore[method-assign]
+    here = TemplateService(store.db, None, lambda: 1)  # type: ignore[arg-type]
+    elsewhere = TemplateService(store.db, None, lambda: 1)  # type: ignore[arg-type]
+    here.api = lambda guild_id, reason=None: api  # type: ignore[assignment,method-assign,misc]
+    job = await new_job(store)
+    assert await store.claim_job(job.id, here.runner_id, here.lease_s)
+    task = here.launch(job, None, fresh=True)
+    for _ in range(400):  # the role is made (and journalled); the category waits on Discord
+        reported = here.latest.get(GUILD)
+        if reported is not None and reported[1].done == 1:
+            break
+        await asyncio.sleep(0.01)
+
+    def seen(found: tuple[int, Progress] | None) -> tuple[int, int, int, str, str]:
+        assert found is not None
+        job_id, update = found
+        return job_id, update.done, update.total, update.label, update.status
+
+    running = (job.id, 1, 4, "create category Staff", "running")
+    assert seen(await here.progress(GUILD)) == running  # the runner's own report
+    assert seen(await elsewhere.progress(GUILD)) == running  # the same, from the row
+    gate.set()
+    assert await task == "done"
+    finished = (job.id, 4, 4, "", "done")
+    assert seen(await elsewhere.progress(GUILD)) == finished
+    assert seen(await here.progress(GUILD)) == finished
+    assert await TemplateService(store.db, None, lambda: 1).progress(GUILD + 1) is None  # type: ignore[arg-type]
