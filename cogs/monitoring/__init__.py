@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 def setup(bot: FoundryBot) -> None:
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
-    from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, MonitoringCog
+    from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, SHOW_PLAYERS, MonitoringCog
     from cogs.monitoring.history import Retention
     from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
@@ -41,6 +41,7 @@ def setup(bot: FoundryBot) -> None:
         host_proc=settings.host_proc,
         speedtest_every_min=settings.speedtest_interval,
         allow_private_targets=settings.monitoring_allow_private_targets,
+        game_interval_s=settings.monitoring_game_interval,
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 
@@ -49,7 +50,12 @@ def setup(bot: FoundryBot) -> None:
 
     monitor.show_names = show_hosts
 
-    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
+    async def show_players(guild_id: int) -> bool:
+        return bool(await services.guild_settings.get(guild_id, SHOW_PLAYERS))
+
+    services.provided.provide(
+        METRICS_SERVICE, MonitorMetrics(monitor, show_hosts, show_players=show_players)
+    )
     services.features.add_web(
         FeatureWeb(
             "monitoring",

@@ -17,10 +17,19 @@ from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
-from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
+from cogs.monitoring.collectors.services import CheckError, ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
 from cogs.monitoring.delivery import AlertDelivery, Sender
+from cogs.monitoring.games import (
+    GamePoller,
+    GameServer,
+    GameServerError,
+    GameStatus,
+    Query,
+    games_host_key,
+    query_opengsq,
+)
 from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.hosts import Host, HostNames, HostRegistry
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
@@ -43,6 +52,8 @@ class Monitor:
         host_proc: str | None = None,
         speedtest_every_min: int = 0,
         allow_private_targets: bool = False,
+        game_interval_s: float = 30.0,
+        game_query: Query = query_opengsq,
         clock: Callable[[], float] = time.time,
     ) -> None:
         system_collect = None
@@ -80,6 +91,16 @@ class Monitor:
             on_sample=self._on_sample,
             clock=lambda: self.clock(),
         )
+        # Game servers poll on their own task and schedule, never inside the sampling tick.
+        self.games = GamePoller(
+            self.config.all_games,
+            self.services.policy,
+            interval_s=game_interval_s,
+            query=game_query,
+            on_round=self._on_game_round,
+            clock=lambda: self.clock(),
+        )
+        self._game_guilds: set[int] = set()
         self.speedtest = SpeedtestRunner()
         self.speedtest_every_min = speedtest_every_min
         self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
@@ -100,7 +121,7 @@ class Monitor:
     @property
     def stale_after_s(self) -> float:
         """A value older than this counts as missing for alerts."""
-        return max(3 * self.interval_s, 60.0)
+        return max(3 * self.interval_s, 3 * self.games.interval_s, 60.0)
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self, first_delay_s: float = 2.0) -> None:
@@ -115,6 +136,7 @@ class Monitor:
             asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
             asyncio.create_task(self.delivery.run(self._stop), name="monitoring-alerts"),
             asyncio.create_task(self._first_hosts(), name="monitoring-hosts"),
+            asyncio.create_task(self.games.run(self._stop, first_delay_s), name="game-servers"),
         ]
         if self.speedtest_every_min:
             self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
@@ -149,6 +171,44 @@ class Monitor:
         if snapshot.primed:  # rules see real samples only (see sampler: priming)
             await self.check_alerts()
 
+    async def _on_game_round(self, ts: float, per_guild: dict[int, dict[str, float]]) -> None:
+        """One poll round of every game server: each Discord server's results stored under
+        its own game-servers host, remembered as that host's live values, then the rules."""
+        for guild_id, metrics in per_guild.items():
+            key = games_host_key(guild_id)
+            await self.history.write(key, ts, metrics)
+            self._remember(key, ts, metrics, replace=True)
+        await self.registry.ensure([games_host_key(g) for g in per_guild])
+        for gone in self._game_guilds - per_guild.keys():  # its last game server went
+            self.remote.pop(games_host_key(gone), None)
+        self._game_guilds = set(per_guild)
+        await self.check_alerts()
+
+    async def add_game_server(
+        self, guild_id: int, name: str, protocol: str, address: str, port: int, created_by: int
+    ) -> tuple[GameServer, GameStatus]:
+        """Check, store and poll once a game server of `guild_id`; GameServerError naming the
+        field (the address too when it is not one the owner lets the bot reach), or
+        config_store.GameServerLimit. Nothing is stored when a check fails."""
+        server = GameServer(0, guild_id, name, protocol, address, port).validate()
+        try:
+            await self.games.policy.addresses(server.address, server.port)
+        except CheckError as exc:
+            raise GameServerError("address", exc.message) from None
+        saved = await self.config.add_game(server, created_by)
+        return saved, await self.games.poll_now(saved)
+
+    async def remove_game_server(self, guild_id: int, server_id: int) -> bool:
+        """Remove one of `guild_id`'s game servers and the alert rules on its metrics."""
+        if not await self.config.remove_game(guild_id, server_id):
+            return False
+        self.games.forget(server_id)
+        prefix = f"game.{server_id}."
+        for rule in await self.alerts.list(guild_id):
+            if rule.host == games_host_key(guild_id) and rule.metric.startswith(prefix):
+                await self.alerts.remove(guild_id, rule.id)
+        return True
+
     async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         """A sample from elsewhere (an agent's post, a test): store it and remember it."""
         await self.history.write(host, ts, metrics)
@@ -167,9 +227,11 @@ class Monitor:
             self._remember(host, ts, kept)
         return result
 
-    def _remember(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
+    def _remember(
+        self, host: str, ts: float, metrics: Mapping[str, float], *, replace: bool = False
+    ) -> None:
         previous = self.remote.get(host)
-        if previous is None or previous[0] <= ts:
+        if replace or previous is None or previous[0] <= ts:
             self.remote[host] = (ts, dict(metrics))
 
     async def latest(self, host: str) -> tuple[float, dict[str, float]] | None:
