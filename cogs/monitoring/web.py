@@ -19,7 +19,8 @@ from cogs.monitoring.alert_store import TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.catalogue import CATALOGUE, SILENCE_METRIC
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
-from cogs.monitoring.config_store import TokenLimit
+from cogs.monitoring.config_store import GameServerLimit, TokenLimit
+from cogs.monitoring.games import PROTOCOLS, GameServerError
 from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
 from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
@@ -189,6 +190,10 @@ async def _render(
             "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
             "checks": await monitor.config.checks(guild_id),
+            "games": await monitor.config.games(guild_id),
+            "game_status": monitor.games.status,
+            "game_interval": f"{monitor.games.interval_s:g}",
+            "protocols": PROTOCOLS,
             "tokens": tokens,
             # a manager sees the names they gave their own agents, with the alias shown
             # elsewhere while names are hidden
@@ -397,6 +402,60 @@ async def add_check(request: web.Request) -> web.Response:
         )
     log.info("User %s added service check %s in guild %s", user.id, row.id, guild_id)
     await flash(request, f"Service check {row.name!r} added.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+@routes.post("/guilds/{guild_id}/monitoring/games")
+async def add_game(request: web.Request) -> web.Response:
+    """Add a game server (protocol, address, port); a wrong field is named on the form and
+    nothing is stored."""
+    guild_id = route_guild_id(request)
+    user = await require_manage(request, guild_id)
+    form = await read_form(request)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    try:
+        protocol = str(form.get("protocol", ""))
+        if protocol not in PROTOCOLS:
+            raise GameServerError("protocol", f"must be one of {', '.join(PROTOCOLS)}")
+        port = _game_field(form_int, form, "port", "must be a port number from 1 to 65535")
+        server, _ = await _monitor(request).add_game_server(
+            guild_id,
+            str(form.get("name", "")),
+            protocol,
+            str(form.get("address", "")),
+            PROTOCOLS[protocol][1] if port is None else port,
+            user.id,
+        )
+    except GameServerError as exc:
+        return await _render(
+            request, guild_id, errors={"game": {exc.field: exc.message}},
+            form={"game": values}, status=400,
+        )  # fmt: skip
+    except GameServerLimit as exc:
+        return await _render(
+            request, guild_id, errors={"game": {"name": str(exc)}},
+            form={"game": values}, status=400,
+        )  # fmt: skip
+    log.info("User %s added game server %s in guild %s", user.id, server.id, guild_id)
+    await flash(request, f"Game server {server.name!r} added.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+def _game_field(reader: Any, form: Any, name: str, message: str) -> Any:
+    try:
+        return reader(form, name, required=False, minimum=1, maximum=65535)
+    except PageError:
+        raise GameServerError(name, message) from None
+
+
+@routes.post("/guilds/{guild_id}/monitoring/games/{game_id}/delete")
+async def delete_game(request: web.Request) -> web.Response:
+    guild_id = route_guild_id(request)
+    await require_manage(request, guild_id)
+    game_id = _row_id(request, "game_id")
+    if not await _monitor(request).remove_game_server(guild_id, game_id):
+        raise PageError(404, f"This server has no game server #{game_id}; reload the page.")
+    await flash(request, "Game server removed, with its alert rules.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
 
 
