@@ -3,26 +3,20 @@ listeners that keep the dashboards attached to their messages (ready, message de
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import TYPE_CHECKING
 
 import nextcord
 from nextcord.ext import commands
 
+from bot import checks
+from bot.errors import UserError
+from bot.mentions import no_mentions
 from cogs.dashboards.presets import PRESET_LABELS, preset
 from cogs.dashboards.render import fit_lines
 from cogs.dashboards.service import DashboardService
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
-
-MANAGE_ONLY = "You need Manage Server to manage dashboards."
-
-
-def _can_manage(interaction: nextcord.Interaction) -> bool:
-    perms = getattr(interaction.user, "guild_permissions", None)
-    return perms is not None and perms.manage_guild
 
 
 class DashboardsCog(commands.Cog):
@@ -32,14 +26,7 @@ class DashboardsCog(commands.Cog):
 
     async def cog_stop(self) -> None:
         """Called by the bot process before it closes the database (bot/runtime.py)."""
-        task = self.service._sync_task
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.service.in_flight:
-            await asyncio.wait(set(self.service.in_flight), timeout=3)
-        await self.service.scheduler.close()
+        await self.service.shutdown()
 
     def cog_unload(self) -> None:
         self.service.stop()
@@ -67,6 +54,7 @@ class DashboardsCog(commands.Cog):
         """Parent of the /dashboard subcommands."""
 
     @dashboard.subcommand(name="create", description="Post a dashboard from a preset.")
+    @checks.manage_guild()
     async def create(
         self,
         interaction: nextcord.Interaction,
@@ -82,14 +70,9 @@ class DashboardsCog(commands.Cog):
             description="A name for /dashboard list", required=False, max_length=100, default=""
         ),
     ) -> None:
-        if not _can_manage(interaction) or interaction.guild_id is None:
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
-            return
+        assert interaction.guild_id is not None  # checks.manage_guild: inside a server
         if preset_name not in PRESET_LABELS:
-            await interaction.response.send_message(
-                f"Unknown preset {preset_name!r}; pick one of the choices.", ephemeral=True
-            )
-            return
+            raise UserError(f"Unknown preset {preset_name!r}; pick one of the choices.")
         channel_id = channel.id if channel is not None else interaction.channel_id
         assert channel_id is not None
         try:
@@ -100,39 +83,37 @@ class DashboardsCog(commands.Cog):
                 preset(preset_name),
                 interaction.user.id,
             )
-        except ValueError as exc:
-            await interaction.response.send_message(str(exc), ephemeral=True)
-            return
+        except ValueError as exc:  # the server's cap, or a metric monitoring never writes
+            raise UserError(str(exc)) from None
         await interaction.response.send_message(
             f"Dashboard #{record.id} ({record.name}) is being posted in <#{channel_id}>; "
             "it updates itself when its data changes.",
             ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @dashboard.subcommand(name="list", description="This server's dashboards.")
+    @checks.manage_guild()
     async def list_(self, interaction: nextcord.Interaction) -> None:
-        if not _can_manage(interaction) or interaction.guild_id is None:
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
-            return
+        assert interaction.guild_id is not None  # checks.manage_guild: inside a server
         records = await self.service.store.list(interaction.guild_id)
         lines = [
             f"#{r.id} **{r.name}** in <#{r.channel_id}>"
             + (f" (stopped: {r.error})" if r.error else "")
             for r in records
         ] or ["No dashboards yet: /dashboard create adds one."]
-        await interaction.response.send_message(fit_lines(lines, 2000), ephemeral=True)
+        await interaction.response.send_message(
+            fit_lines(lines, 2000), ephemeral=True, allowed_mentions=no_mentions()
+        )
 
-    async def _own(self, interaction: nextcord.Interaction, dashboard_id: int) -> bool:
+    def _own(self, interaction: nextcord.Interaction, dashboard_id: int) -> None:
+        """UserError unless dashboard `dashboard_id` belongs to this server."""
         record = self.service.records.get(dashboard_id)
         if record is None or record.guild_id != interaction.guild_id:
-            await interaction.response.send_message(
-                f"This server has no dashboard #{dashboard_id} (see /dashboard list).",
-                ephemeral=True,
-            )
-            return False
-        return True
+            raise UserError(f"This server has no dashboard #{dashboard_id} (see /dashboard list).")
 
     @dashboard.subcommand(name="remove", description="Delete a dashboard and its message.")
+    @checks.manage_guild()
     async def remove(
         self,
         interaction: nextcord.Interaction,
@@ -140,19 +121,17 @@ class DashboardsCog(commands.Cog):
             name="id", description="The number from /dashboard list", min_value=1
         ),
     ) -> None:
-        if not _can_manage(interaction):
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
-            return
-        if not await self._own(interaction, dashboard_id):
-            return
+        self._own(interaction, dashboard_id)
         await interaction.response.defer(ephemeral=True)
         record = await self.service.remove(dashboard_id, interaction.user.id)
         await interaction.followup.send(
             f"Dashboard #{dashboard_id} ({record.name if record else '?'}) removed.",
             ephemeral=True,
+            allowed_mentions=no_mentions(),
         )
 
     @dashboard.subcommand(name="refresh", description="Update a dashboard now.")
+    @checks.manage_guild()
     async def refresh(
         self,
         interaction: nextcord.Interaction,
@@ -160,12 +139,10 @@ class DashboardsCog(commands.Cog):
             name="id", description="The number from /dashboard list", min_value=1
         ),
     ) -> None:
-        if not _can_manage(interaction):
-            await interaction.response.send_message(MANAGE_ONLY, ephemeral=True)
-            return
-        if not await self._own(interaction, dashboard_id):
-            return
+        self._own(interaction, dashboard_id)
         self.service.scheduler.request(dashboard_id, force=True)
         await interaction.response.send_message(
-            f"Dashboard #{dashboard_id} will be updated within a few seconds.", ephemeral=True
+            f"Dashboard #{dashboard_id} will be updated within a few seconds.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
         )

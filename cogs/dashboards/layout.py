@@ -3,11 +3,13 @@ with every error named by its path, and refused when Discord could not show it."
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.metrics import MetricCatalogue, UnknownMetric
 from cogs.dashboards import limits
 
 SOURCE_KINDS = ("metric", "containers", "services", "server", "markdown", "links")
@@ -31,17 +33,18 @@ MAX_INTERVAL = 86_400
 MAX_PAGES = limits.SELECT_OPTIONS
 MARKDOWN_MAX = limits.FIELD_VALUE
 MAX_LINKS = 10
+MAX_SCALE = 1e15  # a bar's full scale: beyond any byte count or rate a host reports
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _METRIC = re.compile(r"^[A-Za-z0-9_./{}*:-]{1,120}$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     label: str
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a widget's data comes from. `host` empty means the dashboard's chosen host; a
     metric may name `{disk}` (the chosen disk) and, for tables, end in `*`."""
@@ -54,7 +57,7 @@ class Source:
     links: tuple[Link, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Widget:
     id: str
     title: str
@@ -66,7 +69,7 @@ class Widget:
     max: float = 100.0  # the full scale of a bar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     kind: str  # "button" or "select"
     action: str
@@ -80,7 +83,7 @@ class Action:
         return f"run:{self.run}" if self.action == "run" else self.action
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Layout:
     title: str
     widgets: tuple[Widget, ...]
@@ -232,13 +235,21 @@ def _parse_widget(errors: _Errors, data: Any, path: str, seen: set[str]) -> Widg
     elif fmt not in FORMATS_FOR[source.kind]:
         allowed = ", ".join(FORMATS_FOR[source.kind])
         errors.add(f"{path}.format", f"{fmt!r} does not suit a {source.kind} source ({allowed})")
-    if "*" in source.metric and fmt != "table":
-        errors.add(f"{path}.source.metric", "a metric with * needs the table format")
+    if "*" in source.metric and fmt in ("sparkline", "chart"):
+        errors.add(
+            f"{path}.source.metric",
+            "a metric with * shows a table, or the highest of its values (value, bar)",
+        )
     page = _int(errors, data, "page", path, 0, 0, MAX_PAGES - 1)
     unit = _text(errors, data, "unit", path, limit=12, default="")
     scale = data.get("max", 100.0)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
-        errors.add(f"{path}.max", "must be a number above 0")
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not math.isfinite(scale)  # 1e999 parses as inf: never stored
+        or not 0 < scale <= MAX_SCALE
+    ):
+        errors.add(f"{path}.max", f"must be a finite number above 0 and at most {MAX_SCALE:g}")
         scale = 100.0
     return Widget(widget_id, title, width, source, fmt, page, unit, float(scale))
 
@@ -336,6 +347,19 @@ def parse_layout(data: Any) -> Layout:
     if problems:
         raise LayoutError(problems)
     return layout
+
+
+def unknown_metrics(layout: Layout, catalogue: MetricCatalogue) -> list[str]:
+    """ "path: why" for each metric widget naming a metric the producer never writes."""
+    problems = []
+    for index, widget in enumerate(layout.widgets):
+        if widget.source.kind != "metric":
+            continue
+        try:
+            catalogue.check(widget.source.metric, allow_glob=True)
+        except UnknownMetric as exc:
+            problems.append(f"widgets[{index}].source.metric: {exc}")
+    return problems
 
 
 def grid_rows(widgets: Sequence[Widget]) -> list[list[Widget]]:

@@ -27,6 +27,10 @@ class Dashboard(Base):
     view_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_hash: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(300))
+    # A post recorded as intended before it is sent (cleared once its message id is stored):
+    # a restart looks for it after `post_after` (a snowflake) and adopts or deletes it.
+    post_nonce: Mapped[str | None] = mapped_column(String(25))
+    post_after: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,4 +1,7 @@
-"""The layouts `/dashboard create` offers, as layout JSON (parsed like any user's)."""
+"""The layouts `/dashboard create` offers, as layout JSON (parsed like any user's). Metric
+names come from monitoring's catalogue (`MetricsSource.catalogue`); units too, so no widget
+repeats one. `tests/cogs/dashboards/test_presets.py` checks each name against the catalogue
+and renders every preset against this machine's real monitoring."""
 
 from __future__ import annotations
 
@@ -26,11 +29,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "system": {
         "title": "System overview",
         "widgets": [
-            _metric("cpu", "CPU", "cpu.percent", "bar", unit="%"),
-            _metric("mem", "Memory", "memory.percent", "bar", unit="%"),
-            _metric("disk", "Disk", "disk.{disk}.percent", "bar", unit="%"),
+            _metric("cpu", "CPU", "cpu.percent", "bar"),
+            _metric("mem", "Memory", "mem.percent", "bar"),
+            _metric("disk", "Disk", "disk.{disk}.percent", "bar"),
             _metric("load", "Load (1 min)", "load.1", "sparkline"),
-            _metric("temp", "Temperature", "temperature.cpu", "value", unit="°C"),
+            # The hottest sensor: chips are named differently on every machine.
+            _metric("temp", "Temperature", "temp.*", "value"),
             _metric("net", "Network", "net.*", "table", width=3),
         ],
         "actions": [
@@ -43,10 +47,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {
         "title": "GPU",
         "widgets": [
-            _metric("util", "Utilisation", "gpu.0.utilization", "bar", unit="%"),
-            _metric("vram", "Memory", "gpu.0.memory.percent", "bar", unit="%"),
-            _metric("temp", "Temperature", "gpu.0.temperature", "value", unit="°C"),
-            _metric("power", "Power", "gpu.0.power", "sparkline", unit="W"),
+            _metric("util", "Utilisation", "gpu.0.util", "bar"),
+            _metric("vram", "Memory", "gpu.0.mem_percent", "bar"),
+            _metric("temp", "Temperature", "gpu.0.temp", "value"),
+            _metric("power", "Power", "gpu.0.power_w", "sparkline"),
             _metric("all", "All GPU metrics", "gpu.*", "table", width=3),
         ],
         "actions": [REFRESH, HOST_SELECT],

@@ -55,7 +55,7 @@ class NextcordPublisher:
                 self.too_many += 1
             raise translate(exc) from exc
 
-    async def post(self, channel_id: int, rendered: Rendered) -> int:
+    async def post(self, channel_id: int, rendered: Rendered, nonce: str | None = None) -> int:
         payload = rendered.payload
         if rendered.charts:
             data = await self._call(
@@ -64,12 +64,18 @@ class NextcordPublisher:
                     files=_files(rendered),
                     embeds=payload["embeds"],
                     components=payload["components"],
-                    allowed_mentions=payload.get("allowed_mentions"),
+                    allowed_mentions=payload["allowed_mentions"],
+                    nonce=nonce,
                 )
             )
         else:
             route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-            data = await self._call(self.http.request(route, json=payload))
+            body = dict(payload)
+            if nonce is not None:
+                # Discord answers a second post with the same nonce (within minutes) with
+                # the first message instead of a new one.
+                body.update(nonce=nonce, enforce_nonce=True)
+            data = await self._call(self.http.request(route, json=body))
         return int(data["id"])
 
     async def edit(self, channel_id: int, message_id: int, rendered: Rendered) -> None:

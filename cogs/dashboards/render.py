@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.metrics import StatusItem
+from bot.mentions import no_mentions
+from bot.metrics import HostView, StatusItem, format_value
 from cogs.dashboards import limits
 from cogs.dashboards.layout import (
     BUTTON_STYLES,
@@ -27,9 +28,10 @@ UNAVAILABLE = "unavailable"
 CUSTOM_ID_PREFIX = "fcd"
 BAR_CELLS = 10
 SPARK = "▁▂▃▄▅▆▇█"
+NO_PINGS = no_mentions().to_dict()  # shared by every payload; never mutated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WidgetData:
     """What one widget shows; `unavailable` (a reason) wins over everything else."""
 
@@ -39,16 +41,18 @@ class WidgetData:
     rows: tuple[tuple[str, str], ...] | None = None
     text: str | None = None
     unavailable: str | None = None
+    unit: str = ""  # the value's unit (the widget's own, else the metric catalogue's)
 
 
 @dataclass(frozen=True)
 class Snapshot:
     widgets: dict[str, WidgetData] = field(default_factory=dict)
-    hosts: tuple[str, ...] = ()
+    hosts: tuple[HostView, ...] = ()  # as the dashboard's guild may see them
     disks: tuple[str, ...] = ()
+    host_label: str = ""  # the chosen host, named as that guild may see it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ViewState:
     """What the people looking at the message chose: its page, host and disk."""
 
@@ -71,7 +75,7 @@ class ViewState:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chart:
     """A history chart, drawn to PNG only when it is sent (see charts.py)."""
 
@@ -81,7 +85,7 @@ class Chart:
     unit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendered:
     payload: dict[str, Any]
     charts: tuple[Chart, ...] = ()
@@ -125,16 +129,9 @@ def fit_lines(lines: Sequence[str], limit: int) -> str:
 # formats
 
 
-def number(value: float) -> str:
-    if abs(value) >= 100 or value == int(value):
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
 def with_unit(value: float, unit: str) -> str:
-    if not unit:
-        return number(value)
-    return f"{number(value)} {unit}" if unit[0].isalpha() else f"{number(value)}{unit}"
+    """A value rounded to what a person reads, in human units (bot.metrics.format_value)."""
+    return format_value(value, unit)
 
 
 def bar(value: float, scale: float, unit: str) -> str:
@@ -169,6 +166,17 @@ def table(rows: Sequence[tuple[str, str]]) -> str:
     return f"```\n{fit_lines(lines, inner)}\n```"
 
 
+def cut_block(text: str, limit: int) -> str:
+    """`cut`, but a code block stays one: cut by whole lines inside its fences."""
+    if len(text) <= limit or not (text.startswith("```\n") and text.endswith("\n```")):
+        return cut(text, limit)
+    inner = text[4:-4]
+    room = limit - len("```\n\n```")
+    if room < len("(+9 more)"):
+        return cut(text.replace("`", ""), limit)
+    return f"```\n{fit_lines(inner.splitlines(), room)}\n```"
+
+
 def widget_value(widget: Widget, data: WidgetData | None) -> str:
     """One field's value text (uncut; the caller cuts)."""
     if data is None:
@@ -191,14 +199,15 @@ def widget_value(widget: Widget, data: WidgetData | None) -> str:
         return table(data.rows or ())
     if data.value is None:
         return UNAVAILABLE
+    unit = data.unit or widget.unit
     if fmt == "bar":
-        return bar(data.value, widget.max, widget.unit)
+        return bar(data.value, widget.max, unit)
     if fmt == "sparkline":
         width = 12 if widget.width < limits.GRID_COLUMNS else 40
         line = sparkline(data.history, width)
-        shown = with_unit(data.value, widget.unit)
+        shown = with_unit(data.value, unit)
         return f"`{line}` {shown}" if line else shown
-    return f"**{with_unit(data.value, widget.unit)}**"
+    return f"**{with_unit(data.value, unit)}**"
 
 
 # the payload
@@ -223,7 +232,7 @@ def _fields(widgets: Sequence[Widget], snapshot: Snapshot) -> list[dict[str, Any
             fields.append(
                 {
                     "name": cut(widget.title or BLANK, limits.FIELD_NAME),
-                    "value": cut(
+                    "value": cut_block(
                         widget_value(widget, snapshot.widgets.get(widget.id)), limits.FIELD_VALUE
                     ),
                     "inline": widget.width < limits.GRID_COLUMNS,
@@ -271,7 +280,7 @@ def _fit_total(embeds: list[dict[str, Any]]) -> None:
         if length > low:
             extra = 1 if spare > 0 else 0
             spare -= extra
-            holder[key] = cut(holder[key], low + extra)
+            holder[key] = cut_block(holder[key], low + extra)
 
 
 def _button(dashboard_id: int, action: Action, state: ViewState, pages: int) -> dict[str, Any]:
@@ -312,8 +321,9 @@ def _select(
     dashboard_id: int, action: Action, layout: Layout, snapshot: Snapshot, state: ViewState
 ) -> dict[str, Any]:
     if action.action == "host":
-        values = [(h, h) for h in snapshot.hosts]
-        chosen, what = state.host or (snapshot.hosts[0] if snapshot.hosts else ""), "host"
+        # Shown by label; the value is the opaque key, never a name the guild may not see.
+        values = [(h.label, h.key) for h in snapshot.hosts]
+        chosen, what = state.host or (snapshot.hosts[0].key if snapshot.hosts else ""), "host"
     elif action.action == "disk":
         values = [(d, d) for d in snapshot.disks]
         chosen, what = state.disk or (snapshot.disks[0] if snapshot.disks else ""), "disk"
@@ -371,8 +381,8 @@ def render(
     footer = []
     if layout.page_count > 1:
         footer.append(f"{layout.page_name(page)} ({page + 1}/{layout.page_count})")
-    if state.host:
-        footer.append(f"host {state.host}")
+    if state.host and snapshot.host_label:
+        footer.append(f"host {snapshot.host_label}")
     if footer:
         embed["footer"] = {"text": cut(" · ".join(footer), limits.FOOTER)}
     embeds = [embed]
@@ -400,7 +410,8 @@ def render(
         "components": components(
             dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)
         ),
-        "allowed_mentions": {"parse": []},  # every message names what may ping: nothing
+        # Explicit, though embeds never ping: a name an agent controls must not either.
+        "allowed_mentions": NO_PINGS,
     }
     return Rendered(payload, tuple(charts), payload_hash(payload, charts))
 

@@ -1,5 +1,6 @@
 """One scheduler for every dashboard: renders each when it is due, edits its message only
 when the payload hash changed, keeps within 5 edits per 5 s per channel and a global pace,
+and 3 edits per 6 s per channel of messages older than an hour (Discord's code 30046),
 backs off after a 429, re-posts a deleted message once, and refreshes only the dashboards
 of guilds on this process's shards. Clock and sleep are injected, so tests and the bench
 can run simulated time; Discord I/O goes through a Publisher."""
@@ -9,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -39,8 +41,9 @@ class RateLimited(Exception):
 
 
 class Publisher(Protocol):
-    async def post(self, channel_id: int, rendered: Rendered) -> int:
-        """Send the message; its id."""
+    async def post(self, channel_id: int, rendered: Rendered, nonce: str | None = None) -> int:
+        """Send the message (with `nonce` and enforce_nonce, so a retry cannot post twice);
+        its id."""
 
     async def edit(self, channel_id: int, message_id: int, rendered: Rendered) -> None: ...
 
@@ -48,6 +51,10 @@ class Publisher(Protocol):
 
 
 class Persistence(Protocol):
+    async def post_intended(self, dashboard_id: int, nonce: str) -> None:
+        """Record, before posting, that a post with `nonce` is about to be sent: a process
+        killed between the send and `message_posted` finds it on restart (adopt or delete)."""
+
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None: ...
 
     async def message_edited(self, dashboard_id: int, digest: str) -> None: ...
@@ -55,19 +62,12 @@ class Persistence(Protocol):
     async def failed(self, dashboard_id: int, reason: str) -> None: ...
 
 
-def shard_of(guild_id: int, shard_count: int) -> int:
-    """The shard that holds a guild, as Discord assigns it."""
-    return (guild_id >> 22) % shard_count
+def new_nonce(dashboard_id: int) -> str:
+    """A message nonce (Discord allows 25 characters) naming the dashboard it posts."""
+    return f"fcd{dashboard_id}-{secrets.token_hex(6)}"[:25]
 
 
-def owns_guild(guild_id: int, shard_count: int | None, shard_ids: Iterable[int] | None) -> bool:
-    """Whether a process running `shard_ids` of `shard_count` shards holds the guild."""
-    if not shard_count or shard_ids is None:
-        return True
-    return shard_of(guild_id, shard_count) in set(shard_ids)
-
-
-@dataclass
+@dataclass(slots=True)
 class Entry:
     dashboard_id: int
     guild_id: int
@@ -80,6 +80,7 @@ class Entry:
     verified: bool = False  # the stored message was seen to exist since start
     force: bool = False
     stopped: str | None = None  # why it is no longer refreshed
+    post_nonce: str | None = None  # the nonce of a post recorded as intended, not yet done
 
 
 @dataclass
@@ -95,8 +96,19 @@ class SchedulerStats:
     last_tick: float | None = None
 
 
+OLD_MESSAGE_AGE = 3600.0  # Discord: edits of a message older than this have a sub-limit
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+
+def snowflake_age(message_id: int, now: float | None = None) -> float:
+    """Seconds since the message with this id was created (its id says when)."""
+    created = ((message_id >> 22) + DISCORD_EPOCH_MS) / 1000
+    return (time.time() if now is None else now) - created
+
+
 class Budget:
-    """Sliding-window request budgets: per channel (Discord: 5 edits per 5 s) and global.
+    """Sliding-window request budgets: per channel (Discord: 5 edits per 5 s), edits of
+    messages older than an hour per channel (3 per 6 s, else 429 code 30046) and global.
 
     A slot is recorded when the answer arrives, after the server counted it, and the window
     carries a margin, so our window never closes before Discord's."""
@@ -106,14 +118,17 @@ class Budget:
         clock: Clock,
         *,
         per_channel: tuple[int, float] = (5, 5.0),
+        old_edits: tuple[int, float] = (3, 6.0),
         global_rate: tuple[int, float] = (40, 1.0),
         margin: float = 0.25,
     ) -> None:
         self.clock = clock
         self.per_channel = per_channel
+        self.old_edits = old_edits
         self.global_rate = global_rate
         self.margin = margin
         self._channels: dict[int, deque[float]] = {}
+        self._old: dict[int, deque[float]] = {}
         self._global: deque[float] = deque()
         self._blocked: dict[int, float] = {}
 
@@ -125,8 +140,9 @@ class Budget:
             return 0.0
         return window[0] + per - now
 
-    def wait_time(self, channel_id: int) -> float:
-        """Seconds until a request to this channel fits every budget."""
+    def wait_time(self, channel_id: int, *, old: bool = False) -> float:
+        """Seconds until a request to this channel fits every budget (`old`: an edit of a
+        message older than an hour, which also counts against that sub-limit)."""
         now = self.clock()
         limit, per = self.per_channel
         channel = self._channels.setdefault(channel_id, deque())
@@ -135,12 +151,18 @@ class Budget:
             self._wait(self._global, self.global_rate[0], self.global_rate[1], now),
             max(self._blocked.get(channel_id, 0.0) - now, 0.0),
         ]
+        if old:
+            old_limit, old_per = self.old_edits
+            window = self._old.setdefault(channel_id, deque())
+            waits.append(self._wait(window, old_limit, old_per + self.margin, now))
         return max(waits)
 
-    def record(self, channel_id: int) -> None:
+    def record(self, channel_id: int, *, old: bool = False) -> None:
         now = self.clock()
         self._channels.setdefault(channel_id, deque()).append(now)
         self._global.append(now)
+        if old:
+            self._old.setdefault(channel_id, deque()).append(now)
 
     def block(self, channel_id: int, seconds: float) -> None:
         self._blocked[channel_id] = max(self._blocked.get(channel_id, 0.0), self.clock() + seconds)
@@ -155,8 +177,11 @@ class Scheduler:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         owns: Callable[[int], bool] = lambda _guild_id: True,
+        check_channel: Callable[[int, int], None] = lambda _guild_id, _channel_id: None,
         per_channel: tuple[int, float] = (5, 5.0),
+        old_edits: tuple[int, float] = (3, 6.0),
         global_rate: tuple[int, float] = (40, 1.0),
+        message_age: Callable[[int], float] = snowflake_age,
         tick: float = 1.0,
         max_backoff: float = 60.0,
         call_timeout: float = 60.0,
@@ -166,10 +191,16 @@ class Scheduler:
         self.clock = clock
         self.sleep = sleep
         self.owns = owns
+        # Raises ChannelGone when the channel is not (or no longer) the guild's, before
+        # every send: ids are checked when saved and again when used.
+        self.check_channel = check_channel
         self.tick_seconds = tick
         self.max_backoff = max_backoff
         self.call_timeout = call_timeout
-        self.budget = Budget(clock, per_channel=per_channel, global_rate=global_rate)
+        self.message_age = message_age
+        self.budget = Budget(
+            clock, per_channel=per_channel, old_edits=old_edits, global_rate=global_rate
+        )
         self.entries: dict[int, Entry] = {}
         self.stats = SchedulerStats()
         self._pending: dict[int, dict[int, tuple[Entry, Rendered, bool]]] = {}
@@ -232,6 +263,12 @@ class Scheduler:
         if workers:
             await asyncio.wait(workers, timeout=grace)
         await self.stop()
+
+    def cancel(self) -> None:
+        """Cancel the loop and every channel's worker now (no waiting)."""
+        for task in (self._loop_task, *self._workers.values()):
+            if task is not None:
+                task.cancel()
 
     async def stop(self) -> None:
         tasks = [t for t in (self._loop_task, *self._workers.values()) if t is not None]
@@ -328,7 +365,7 @@ class Scheduler:
         queue = self._pending.setdefault(channel_id, {})
         while queue and not self._closing:
             dashboard_id = next(iter(queue))
-            wait = self.budget.wait_time(channel_id)
+            wait = self.budget.wait_time(channel_id, old=self.edits_old(queue[dashboard_id][0]))
             if wait > 0:
                 await self.sleep(wait)
                 continue
@@ -364,6 +401,13 @@ class Scheduler:
                 self.stats.errors += 1
                 log.exception("Updating dashboard %s failed", dashboard_id)
 
+    def edits_old(self, entry: Entry) -> bool:
+        """Whether the next send of `entry` is an edit of a message older than an hour
+        (a minute early: Discord's clock and ours may differ)."""
+        if entry.message_id is None:
+            return False
+        return self.message_age(entry.message_id) >= OLD_MESSAGE_AGE - 60
+
     async def _bounded(self, call: Awaitable[T]) -> T:
         """An idempotent call (edit, look-up) that may not hang the channel's worker: a
         client stuck in its own rate-limit wait counts as rate limited and is retried.
@@ -376,6 +420,7 @@ class Scheduler:
             raise RateLimited(self.call_timeout / 4) from None
 
     async def _send(self, entry: Entry, rendered: Rendered) -> None:
+        self.check_channel(entry.guild_id, entry.channel_id)
         if (
             entry.message_id is not None
             and not entry.verified
@@ -390,20 +435,21 @@ class Scheduler:
             entry.message_id = None
             self.stats.reposts += 1
         if entry.message_id is not None:
+            old = self.edits_old(entry)
             try:
                 await self._bounded(
                     self.publisher.edit(entry.channel_id, entry.message_id, rendered)
                 )
             except MessageGone:
-                self.budget.record(entry.channel_id)
+                self.budget.record(entry.channel_id, old=old)
                 log.info("Dashboard %s's message was deleted; posting it again", entry.dashboard_id)
                 entry.message_id = None
                 self.stats.reposts += 1
             except BaseException:
-                self.budget.record(entry.channel_id)
+                self.budget.record(entry.channel_id, old=old)
                 raise
             else:
-                self.budget.record(entry.channel_id)
+                self.budget.record(entry.channel_id, old=old)
                 entry.verified = True
                 entry.last_hash = rendered.digest
                 self.stats.edits += 1
@@ -412,10 +458,14 @@ class Scheduler:
             wait = self.budget.wait_time(entry.channel_id)
             if wait > 0:
                 await self.sleep(wait)
+        if entry.post_nonce is None:
+            entry.post_nonce = new_nonce(entry.dashboard_id)
+            await self.persistence.post_intended(entry.dashboard_id, entry.post_nonce)
         try:
-            message_id = await self.publisher.post(entry.channel_id, rendered)
+            message_id = await self.publisher.post(entry.channel_id, rendered, entry.post_nonce)
         finally:
             self.budget.record(entry.channel_id)
+        entry.post_nonce = None
         entry.message_id = message_id
         entry.verified = True
         entry.last_hash = rendered.digest

@@ -28,6 +28,8 @@ class DashboardRecord:
     view_state: ViewState
     last_hash: str | None
     error: str | None
+    post_nonce: str | None = None
+    post_after: int | None = None
 
 
 def _record(row: Dashboard) -> DashboardRecord:
@@ -41,6 +43,8 @@ def _record(row: Dashboard) -> DashboardRecord:
         view_state=ViewState.from_json(row.view_state),
         last_hash=row.last_hash,
         error=row.error,
+        post_nonce=row.post_nonce,
+        post_after=row.post_after,
     )
 
 
@@ -142,8 +146,13 @@ class DashboardStore:
 
     # the scheduler's Persistence
 
+    async def post_intended(self, dashboard_id: int, nonce: str, after: int) -> None:
+        await self._set(dashboard_id, post_nonce=nonce, post_after=after)
+
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None:
-        await self._set(dashboard_id, message_id=message_id, last_hash=digest, error=None)
+        await self._set(
+            dashboard_id, message_id=message_id, last_hash=digest, error=None, post_nonce=None
+        )
 
     async def message_edited(self, dashboard_id: int, digest: str) -> None:
         await self._set(dashboard_id, last_hash=digest, error=None)

@@ -12,6 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from bot.features import FeatureWeb, GuildTab
+from bot.guild_objects import ForeignObject
 from cogs.dashboards.layout import (
     BUTTON_ACTIONS,
     BUTTON_STYLES,
@@ -23,10 +24,13 @@ from cogs.dashboards.layout import (
     parse_layout,
 )
 from cogs.dashboards.presets import PRESET_LABELS, preset
+from web import forms
 from web.auth import flash, require_manage
 from web.context import get_context
 from web.discord_view import payload_view
 from web.errors import PageError
+from web.forms import form_snowflake, form_str, read_form
+from web.json_body import read_json
 
 if TYPE_CHECKING:
     from cogs.dashboards.service import DashboardService
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("foundrycord_dashboards", object)
 routes = web.RouteTableDef()
+MAX_LAYOUT_BYTES = 256 * 1024  # a full 25-widget layout at Discord's limits is ~20 KiB
+MAX_LAYOUT_DEPTH = 16  # a layout nests 5 deep (layout, widgets, widget, source, links)
 
 
 def feature_web(service: DashboardService) -> FeatureWeb:
@@ -48,11 +54,15 @@ def feature_web(service: DashboardService) -> FeatureWeb:
 
 
 def _ids(request: web.Request) -> tuple[int, int | None]:
-    raw_guild = request.match_info["guild_id"]
+    """The guild id (web.forms.guild_id: 404 when malformed) and the dashboard id if any."""
+    guild_id = forms.guild_id(request)
     raw_dash = request.match_info.get("dashboard_id")
-    if not raw_guild.isdigit() or (raw_dash is not None and not raw_dash.isdigit()):
+    if raw_dash is None:
+        return guild_id, None
+    dashboard_id = forms.parse_id(raw_dash)
+    if dashboard_id is None:
         raise PageError(404, "That is not a dashboard address. Pick one from the list.")
-    return int(raw_guild), int(raw_dash) if raw_dash is not None else None
+    return guild_id, dashboard_id
 
 
 def _service(request: web.Request) -> DashboardService:
@@ -104,19 +114,19 @@ async def dashboard_list(request: web.Request) -> web.Response:
 async def dashboard_create(request: web.Request) -> web.Response:
     guild_id, _ = _ids(request)
     user = await require_manage(request, guild_id)
-    form = await request.post()
-    preset_name = str(form.get("preset", ""))
-    channel_raw = str(form.get("channel", ""))
-    channels = dict(_text_channels(request, guild_id))
+    form = await read_form(request)
+    preset_name = form_str(form, "preset", max_len=32)
+    channel_id = form_snowflake(form, "channel")
+    assert preset_name is not None and channel_id is not None  # required fields
     if preset_name not in PRESET_LABELS:
         raise PageError(400, "Pick one of the presets.")
-    if not channel_raw.isdigit() or int(channel_raw) not in channels:
-        raise PageError(400, "Pick one of this server's text channels.")
-    name = str(form.get("name", "")).strip()[:100] or PRESET_LABELS[preset_name]
+    name = form_str(form, "name", max_len=100, required=False) or PRESET_LABELS[preset_name]
     try:
         record = await _service(request).create(
-            guild_id, int(channel_raw), name, preset(preset_name), user.id
+            guild_id, channel_id, name, preset(preset_name), user.id
         )
+    except ForeignObject:
+        raise PageError(400, "Pick one of this server's text channels.") from None
     except ValueError as exc:
         raise PageError(409, str(exc)) from None
     await flash(request, f"Dashboard {record.name} created; it is being posted.")
@@ -136,7 +146,8 @@ async def dashboard_editor(request: web.Request) -> web.Response:
         "buttons": BUTTON_ACTIONS,
         "selects": SELECT_ACTIONS,
         "styles": list(BUTTON_STYLES),
-        "hosts": _hosts(service),
+        "hosts": _hosts(service, guild_id),
+        "metrics": _metric_choices(service),
     }
     return aiohttp_jinja2.render_template(
         "dashboards/editor.html",
@@ -155,24 +166,43 @@ async def dashboard_editor(request: web.Request) -> web.Response:
     )
 
 
-def _hosts(service: DashboardService) -> list[str]:
+def _hosts(service: DashboardService, guild_id: int) -> list[list[str]]:
+    """[key, label] of each host this guild may see (keys are opaque; labels as shown)."""
     metrics = service.metrics
     if metrics is None:
         return []
     try:
-        return list(metrics.hosts())
+        return [[h.key, h.label] for h in metrics.hosts(guild_id)]
     except Exception:
         return []  # the editor still works; metric widgets will say "unavailable"
 
 
+def _metric_choices(service: DashboardService) -> list[dict[str, str]]:
+    """The metric picker: every name monitoring writes (patterns with placeholders), its
+    label and unit, and globs for tables."""
+    metrics = service.metrics
+    if metrics is None:
+        return []
+    specs = metrics.catalogue.specs
+    choices = [{"name": s.pattern, "label": s.label, "unit": s.unit} for s in specs]
+    families = dict.fromkeys(s.pattern.split(".", 1)[0] + ".*" for s in specs if "." in s.pattern)
+    return choices + [
+        {"name": glob, "label": f"all {glob} (table)", "unit": ""} for glob in families
+    ]
+
+
 async def _posted_layout(request: web.Request) -> Any:
+    """The posted layout JSON; a 400/413 with {"errors": [...]} for a body too large, too
+    deep, malformed or holding a number that is not finite (nothing is saved)."""
     try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"errors": ["the layout is not valid JSON"]}),
-            content_type="application/json",
-        ) from None
+        return await read_json(request, max_bytes=MAX_LAYOUT_BYTES, max_depth=MAX_LAYOUT_DEPTH)
+    except PageError as exc:
+        body = {"text": json.dumps({"errors": [exc.message]}), "content_type": "application/json"}
+        if exc.status == 413:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_LAYOUT_BYTES, actual_size=request.content_length or 0, **body
+            ) from None
+        raise web.HTTPBadRequest(**body) from None
 
 
 def _preview_html(request: web.Request, payload: dict[str, Any]) -> str:
@@ -186,6 +216,7 @@ async def dashboard_preview(request: web.Request) -> web.Response:
     guild_id, record = await _dashboard(request)
     try:
         layout = parse_layout(await _posted_layout(request))
+        _service(request).check_layout(layout, guild_id)
     except LayoutError as exc:
         return web.json_response({"errors": exc.errors}, status=422)
     rendered = await _service(request).preview(layout, guild_id, record.id)
@@ -203,7 +234,10 @@ async def dashboard_save(request: web.Request) -> web.Response:
     except LayoutError as exc:
         return web.json_response({"errors": exc.errors}, status=422)
     service = _service(request)
-    await service.update_layout(record.id, layout, user.id)
+    try:
+        await service.update_layout(record.id, layout, user.id)
+    except LayoutError as exc:  # a metric monitoring never writes
+        return web.json_response({"errors": exc.errors}, status=422)
     rendered = await service.preview(layout, guild_id, record.id)
     return web.json_response(
         {

@@ -151,13 +151,35 @@
     return el;
   }
 
+  function metricInput(value, onInput) {
+    // Free text with the catalogue offered as suggestions (a <datalist>), so a pattern's
+    // placeholder can be filled in; the server refuses a name the catalogue does not know.
+    const el = input(value, onInput);
+    let list = document.getElementById("metric-catalogue");
+    if (!list) {
+      list = document.createElement("datalist");
+      list.id = "metric-catalogue";
+      (catalogue.metrics || []).forEach((metric) => {
+        const o = document.createElement("option");
+        o.value = metric.name;
+        o.textContent = metric.unit ? `${metric.label} (${metric.unit})` : metric.label;
+        list.appendChild(o);
+      });
+      document.body.appendChild(list);
+    }
+    el.setAttribute("list", "metric-catalogue");
+    return el;
+  }
+
   function choice(options, value, onChange) {
+    // An option is a value, or [value, label] (hosts: an opaque key and the name shown).
     const el = document.createElement("select");
     options.forEach((option) => {
+      const [optionValue, label] = Array.isArray(option) ? option : [option, option];
       const o = document.createElement("option");
-      o.value = String(option);
-      o.textContent = String(option);
-      o.selected = String(option) === String(value);
+      o.value = String(optionValue);
+      o.textContent = String(label);
+      o.selected = String(optionValue) === String(value);
       el.appendChild(o);
     });
     el.addEventListener("change", () => onChange(el.value));
@@ -209,15 +231,15 @@
     );
     if (src.kind === "metric") {
       props.append(
-        field("Metric (e.g. cpu.percent, disk.{disk}.percent, net.*)",
-          input(src.metric, (v) => update(widget, (w) => { w.source.metric = v; })), "prop-metric"),
+        field("Metric (from monitoring's catalogue; {disk} is the disk chosen on the message)",
+          metricInput(src.metric, (v) => update(widget, (w) => { w.source.metric = v; })), "prop-metric"),
         field("Unit", input(widget.unit, (v) => update(widget, (w) => { w.unit = v; })), "prop-unit")
       );
     }
     if (["metric", "containers", "services"].includes(src.kind)) {
       props.append(
         field("Host (empty: the host chosen on the message)",
-          choice([""].concat(catalogue.hosts), src.host || "", (v) => update(widget, (w) => { w.source.host = v; })),
+          choice([["", "(the host chosen on the message)"]].concat(catalogue.hosts), src.host || "", (v) => update(widget, (w) => { w.source.host = v; })),
           "prop-host")
       );
     }

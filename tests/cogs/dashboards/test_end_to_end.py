@@ -3,12 +3,14 @@ persistent buttons, a deleted message, 429s, and the preview equal to what was s
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from cogs.dashboards.layout import parse_layout
 from sandbox.driver import SandboxDriver
 from sandbox.state import Message
-from tests.cogs.dashboards.fakes import FakeMetrics
+from tests.cogs.dashboards.fakes import CPU, MEM, FakeMetrics
 from tests.foundry import Foundry, approve, eventually
 
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
@@ -80,7 +82,7 @@ async def test_create_posts_then_edits_only_on_change(foundry: Foundry, metrics)
     await dash.scheduler.tick()
     await dash.scheduler.idle()
     assert calls(foundry, EDIT) == []
-    metrics.values["lab-1"]["cpu.percent"] = 91.0
+    metrics.values["lab-1"][CPU] = 91.0
     dash.scheduler.request(1)
     await edited(foundry, driver, 0)
     message = driver.message(message.id)
@@ -107,7 +109,7 @@ async def test_restart_edits_the_same_message_and_its_buttons_still_answer(
 ) -> None:
     driver, message = await create(foundry)
     await foundry.restart()
-    metrics.values["lab-1"]["memory.percent"] = 77.0
+    metrics.values["lab-1"][MEM] = 77.0
     foundry.bot.services.provided.provide("metrics", metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
@@ -178,7 +180,7 @@ async def test_429s_are_waited_out_and_the_edit_lands(
 ) -> None:
     driver, message = await create(foundry)
     foundry.server.faults.rate_limit_storm(2, retry_after=0.2, route_key=EDIT)
-    metrics.values["lab-1"]["cpu.percent"] = 50.0
+    metrics.values["lab-1"][CPU] = 50.0
     service(foundry).scheduler.request(1)
     await driver.until(
         lambda: True if calls(foundry, EDIT, 200) else None, "edit after the 429s", timeout=15
@@ -193,6 +195,8 @@ async def test_the_preview_is_the_payload_sent(foundry: Foundry, metrics: FakeMe
     record = dash.records[1]
     preview = await dash.preview(record.layout, record.guild_id, record.id)
     sent = next(c for c in calls(foundry, POST) if c["status"] == 200)
+    # The post also carries its nonce (recorded before sending, see the restart tests).
+    assert sent["json"].pop("enforce_nonce") is True and sent["json"].pop("nonce")
     assert sent["json"] == preview.payload
 
 
@@ -310,7 +314,7 @@ async def test_discord_never_refuses_an_overflowing_dashboard(
         StatusItem(f"container-{i:03}-" + "x" * 60, i % 3 != 0, "y" * 40) for i in range(300)
     ]
     many = [f"host-{i:02}" for i in range(40)]
-    metrics.values.update({host: {"cpu.percent": 1.0} for host in many})
+    metrics.values.update({host: {CPU: 1.0} for host in many})
     layout = parse_layout(
         {
             "title": "T" * 256,
@@ -390,3 +394,118 @@ async def test_a_history_chart_is_posted_as_a_png_and_replaced_on_change(
     # A press on a chart dashboard is acknowledged, then the message is edited as usual.
     answer = await driver.member("carol").press(message_id, f"fcd:{record.id}:refresh")
     assert answer.type == 6
+
+
+async def test_a_post_the_process_never_recorded_is_adopted_not_orphaned(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    """Killed between Discord accepting the post and the message id being stored: the
+    restarted bot adopts that message (a dashboard without buttons: nothing but the
+    intent recorded before the send identifies it) instead of posting a second one."""
+    driver, _message = await create(foundry, "server")
+    dash = service(foundry)
+    status = foundry.guild.channel("status").id
+    bob = foundry.server.state.find_user("bob").id
+    layout = parse_layout(
+        {
+            "title": "No buttons",
+            "widgets": [{"id": "a", "title": "A", "source": {"kind": "markdown", "text": "x"}}],
+        }
+    )
+    killed = asyncio.Event()
+
+    async def killed_before_recording(*_args: object) -> None:
+        killed.set()
+        raise ConnectionError("the process died here")
+
+    dash.store.message_posted = killed_before_recording  # type: ignore[method-assign]
+    record = await dash.create(foundry.guild.id, status, "No buttons", layout, bob)
+    await asyncio.wait_for(killed.wait(), 10)
+    assert (await dash.store.get(record.id)).message_id is None
+    await foundry.restart()
+    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
+    dash = service(foundry)
+    await eventually(lambda: True if dash.started else None, "load its dashboards")
+    adopted = await eventually(
+        lambda: (entry := dash.scheduler.entries.get(record.id)) and entry.message_id, "adopt it"
+    )
+    stored = await dash.store.get(record.id)
+    assert stored.message_id == adopted and stored.post_nonce is None
+    titled = [
+        m
+        for m in foundry.server.state.channel_messages(status)
+        if m.embeds and m.embeds[0].get("title") == "No buttons"
+    ]
+    assert [m.id for m in titled] == [adopted]
+    del driver
+
+
+async def test_containers_preset_says_why_docker_is_unavailable(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    metrics.down = {"docker": "cannot reach the Docker API at unix:///var/run/docker.sock"}
+    _, message = await create(foundry, "containers")
+    values = field_values(message)
+    assert values["Running"] == (
+        "unavailable (docker: cannot reach the Docker API at unix:///var/run/docker.sock)"
+    )
+    assert "0/0" not in str(values)
+
+
+async def test_a_stored_host_the_guild_cannot_see_shows_unavailable(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    metrics.visible = {foundry.guild.id + 1}  # the hosts belong to another server
+    driver, message = await create(foundry)
+    values = field_values(message)
+    assert values["CPU"] == "unavailable (that host is not available to this server)"
+    # Choosing a key by hand (a forged select value) reads nothing either.
+    answer = await driver.member("carol").choose(message, "fcd:1:host", "-")
+    assert answer.type == 7
+    assert "lab-1" not in str(driver.message(message.id).embeds)
+
+
+async def test_after_the_first_hour_edits_keep_to_three_per_six_seconds(
+    foundry: Foundry, metrics: FakeMetrics
+) -> None:
+    """The sandbox answers 429 code 30046 beyond 3 edits per 6 s per channel of messages
+    older than an hour; the scheduler budgets for it, so every change lands without one."""
+    from cogs.dashboards.presets import preset
+    from cogs.dashboards.scheduler import snowflake_age
+
+    driver, message = await create(foundry)
+    dash = service(foundry)
+    bob = foundry.server.state.find_user("bob").id
+    status = foundry.guild.channel("status").id
+    for i in range(4):
+        await dash.create(foundry.guild.id, status, f"S{i}", preset("system"), bob)
+    await eventually(
+        lambda: True if all(e.message_id for e in dash.scheduler.entries.values()) else None,
+        "post every dashboard",
+    )
+    await dash.scheduler.idle()
+    # An hour later, as the sandbox and the bot both see it.
+    clock = foundry.server.clock
+    clock.advance(3600)
+    dash.scheduler.message_age = lambda message_id: snowflake_age(message_id, now=clock.time())
+    mark = len(foundry.server.calls)
+    metrics.values["lab-1"][CPU] = 64.0
+    for dashboard_id in dash.scheduler.entries:
+        dash.scheduler.request(dashboard_id)
+
+    def all_show_it() -> bool | None:
+        shown = [
+            field_values(driver.message(e.message_id)).get("CPU")
+            for e in dash.scheduler.entries.values()
+        ]
+        return True if all(v == "`██████░░░░` 64%" for v in shown) else None
+
+    await eventually(all_show_it, "edit every dashboard", timeout=30)
+    refused = [
+        c
+        for c in foundry.server.calls[mark:]
+        if c["status"] == 429 and (c.get("response") or {}).get("code") == 30046
+    ]
+    assert refused == []
+    edits = [c for c in foundry.server.calls[mark:] if c["method"] == "PATCH"]
+    assert len(edits) == 5 and message.id

@@ -55,7 +55,12 @@ def test_errors_are_named_by_path_and_all_reported_at_once() -> None:
                     "format": "bar",
                 },
                 {"id": "d", "title": "t", "source": {"kind": "links", "links": [{"label": "x"}]}},
-                {"id": "e", "title": "t", "source": {"kind": "metric", "metric": "a.*"}},
+                {
+                    "id": "e",
+                    "title": "t",
+                    "source": {"kind": "metric", "metric": "a.*"},
+                    "format": "sparkline",
+                },
             ],
             "actions": [{"type": "button", "action": "explode"}, {"type": "select"}],
             "extra": 1,
@@ -68,7 +73,10 @@ def test_errors_are_named_by_path_and_all_reported_at_once() -> None:
     assert any(e.startswith("widgets[1].source.kind: must be one of") for e in errors)
     assert any(e.startswith("widgets[2].format: 'bar' does not suit a server") for e in errors)
     assert "widgets[3].source.links[0].url: is required" in errors
-    assert "widgets[4].source.metric: a metric with * needs the table format" in errors
+    assert (
+        "widgets[4].source.metric: a metric with * shows a table, or the highest of its "
+        "values (value, bar)"
+    ) in errors
     assert any(e.startswith("actions[0].action: a button must be one of") for e in errors)
     assert any(e.startswith("actions[1].action: a select must be one of") for e in errors)
     assert "extra: is not a known field" in errors
@@ -150,3 +158,9 @@ def test_duplicate_actions_are_refused() -> None:
         }
     )
     assert errors == ["actions[1]: 'refresh' appears twice"]
+
+
+@pytest.mark.parametrize("scale", [float("inf"), float("-inf"), float("nan"), 1e300, 0, -5])
+def test_a_bar_scale_must_be_finite_and_in_range(scale: float) -> None:
+    errors = errors_of({"title": "t", "widgets": [widget("a", max=scale)]})
+    assert any(e.startswith("widgets[0].max: must be a finite number") for e in errors), errors

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.metrics import StatusItem
+from bot.metrics import HostView, StatusItem
 from cogs.dashboards import limits
 from cogs.dashboards.layout import parse_layout
 from cogs.dashboards.render import (
@@ -237,7 +237,7 @@ def test_select_options_are_cut_to_25_and_say_how_many_more() -> None:
         metric("a"),
         actions=[{"type": "select", "action": "host"}, {"type": "select", "action": "page"}],
     )
-    hosts = tuple(f"host-{i:02}" for i in range(40))
+    hosts = tuple(HostView(f"host-{i:02}", f"host-{i:02}") for i in range(40))
     payload = render(layout, Snapshot(hosts=hosts), ViewState(host="host-03")).payload
     check_limits(payload)
     select = payload["components"][0]["components"][0]
@@ -302,7 +302,7 @@ def test_a_long_placeholder_is_cut_but_keeps_the_count_of_hidden_options() -> No
     layout = layout_of(
         metric("a"), actions=[{"type": "select", "action": "host", "label": "P" * 150}]
     )
-    hosts = tuple(f"h{i}" for i in range(30))
+    hosts = tuple(HostView(f"h{i}", f"h{i}") for i in range(30))
     select = render(layout, Snapshot(hosts=hosts)).payload["components"][0]["components"][0]
     assert len(select["placeholder"]) == limits.SELECT_PLACEHOLDER
     assert select["placeholder"].endswith("… (+5 more not listed)")
@@ -333,3 +333,38 @@ def test_cutting_a_huge_overflow_stays_cheap() -> None:
     assert message_chars(payload) == limits.MESSAGE_TOTAL
     lengths = {len(f["value"]) for f in payload["embeds"][0]["fields"]}
     assert max(lengths) - min(lengths) <= 1  # the cut is shared evenly
+
+
+def test_values_are_rounded_to_what_a_person_reads_in_human_units() -> None:
+    layout = layout_of(metric("load"), metric("rate", "sparkline"), metric("pct", "bar"))
+    snap = Snapshot(
+        {
+            "load": WidgetData(value=0.695312),
+            "rate": WidgetData(value=1_572_864.0, history=(1.0, 2.0), unit="B/s"),
+            "pct": WidgetData(value=42.123456, unit="%"),
+        }
+    )
+    values = [f["value"] for f in render(layout, snap).payload["embeds"][0]["fields"]]
+    assert values == ["**0.7**", "`▁█` 1.5 MiB/s", "`████░░░░░░` 42.1%"]
+
+
+def test_tables_stay_code_blocks_when_the_message_is_cut_to_6000() -> None:
+    rows = tuple((f"row-{i:03}", "x" * 30) for i in range(40))
+    widgets = [
+        {
+            "id": f"t{i}",
+            "title": "T" * 200,
+            "width": 3,
+            "source": {"kind": "metric", "metric": "net.*"},
+            "format": "table",
+        }
+        for i in range(8)
+    ]
+    layout = layout_of(*widgets)
+    snap = Snapshot({f"t{i}": WidgetData(rows=rows) for i in range(8)})
+    payload = render(layout, snap).payload
+    check_limits(payload)
+    for f in payload["embeds"][0]["fields"]:
+        value = f["value"]
+        assert value.startswith("```\n") and value.endswith("\n```"), value[-20:]
+        assert value.count("```") == 2

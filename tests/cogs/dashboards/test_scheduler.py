@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.shards import owns_guild, shard_of
 from cogs.dashboards.render import Rendered
 from cogs.dashboards.scheduler import (
     ChannelGone,
@@ -16,8 +17,6 @@ from cogs.dashboards.scheduler import (
     MessageGone,
     RateLimited,
     Scheduler,
-    owns_guild,
-    shard_of,
 )
 
 
@@ -65,7 +64,7 @@ class FakeDiscord:
     next_id: int = 500
     fail: list[Exception] = field(default_factory=list)
 
-    async def post(self, channel_id: int, rendered: Rendered) -> int:
+    async def post(self, channel_id: int, rendered: Rendered, nonce: str | None = None) -> int:
         self.calls.append((self.clock.now, "post", channel_id))
         if self.fail:
             raise self.fail.pop(0)
@@ -91,6 +90,10 @@ class FakeStore:
     posted: dict[int, int] = field(default_factory=dict)
     hashes: dict[int, str] = field(default_factory=dict)
     failures: dict[int, str] = field(default_factory=dict)
+    intents: dict[int, str] = field(default_factory=dict)
+
+    async def post_intended(self, dashboard_id: int, nonce: str) -> None:
+        self.intents[dashboard_id] = nonce
 
     async def message_posted(self, dashboard_id: int, message_id: int, digest: str) -> None:
         self.posted[dashboard_id] = message_id
@@ -306,3 +309,37 @@ async def test_an_edit_that_hangs_is_cut_off_and_retried(world) -> None:  # type
         await asyncio.sleep(0.01)
     assert store.hashes[1] == "h1"
     assert scheduler.stats.timeouts == 1 and scheduler.stats.rate_limited == 1
+
+
+@pytest.mark.parametrize("age", [7200.0, 60.0])
+async def test_edits_of_messages_older_than_an_hour_keep_to_three_per_six_seconds(
+    age: float,
+) -> None:
+    """Discord answers 429 code 30046 beyond 3 edits per 6 s per channel of messages older
+    than an hour; younger messages keep the ordinary 5 per 5 s."""
+    clock = FakeClock()
+    discord = FakeDiscord(clock)
+    scheduler = Scheduler(
+        discord, FakeStore(), clock=clock, sleep=clock.sleep, message_age=lambda _id: age
+    )
+    contents = [Content() for _ in range(10)]
+    for i, content in enumerate(contents):
+        scheduler.add(entry(i + 1, 10, content, message_id=900 + i, last_hash="h0"))
+        scheduler.entries[i + 1].verified = True
+        content.version = 1
+    await scheduler.tick()
+    await settle(clock, scheduler)
+    edits = [c[0] for c in discord.calls if c[1] == "edit"]
+    assert len(edits) == 10  # every change still lands
+    limit, window = (3, 6.0) if age > 3600 else (5, 5.0)
+    for i in range(len(edits) - limit):
+        assert edits[i + limit] - edits[i] >= window, edits
+    if age < 3600:  # the young ones are not slowed to the old pace
+        assert edits[4] - edits[0] < 6.0
+
+
+def test_message_age_is_read_from_the_snowflake() -> None:
+    from cogs.dashboards.scheduler import snowflake_age
+
+    two_hours_ago_ms = (1_800_000_000 - 7200) * 1000 - 1_420_070_400_000
+    assert snowflake_age(two_hours_ago_ms << 22, now=1_800_000_000) == pytest.approx(7200, abs=1)

@@ -9,7 +9,7 @@ from typing import Any
 from cogs.dashboards.layout import parse_layout
 from cogs.dashboards.render import ViewState
 from cogs.dashboards.sources import NO_MONITORING, ServerStats, collect, disks_of
-from tests.cogs.dashboards.fakes import FakeMetrics
+from tests.cogs.dashboards.fakes import CPU, LOAD, FakeMetrics, name
 
 
 def metric(wid: str, name: str, fmt: str = "value", **extra: Any) -> dict[str, Any]:
@@ -25,12 +25,13 @@ LAYOUT = parse_layout(
     {
         "title": "t",
         "widgets": [
-            metric("cpu", "cpu.percent"),
+            metric("cpu", CPU),
             metric("disk", "disk.{disk}.percent", "bar"),
-            metric("pinned", "cpu.percent", host="lab-2"),
-            metric("gone", "gpu.0.utilization"),
-            metric("far", "cpu.percent", host="lab-9"),
-            metric("spark", "load.1", "sparkline"),
+            metric("pinned", CPU, host="lab-2"),
+            metric("gone", name("gpu.{index}.util")),
+            metric("far", CPU, host="lab-9"),
+            metric("spark", LOAD, "sparkline"),
+            metric("hot", "temp.*", "value"),
             metric("net", "net.*", "table"),
             {"id": "c", "title": "C", "source": {"kind": "containers"}, "format": "status"},
             {"id": "m", "title": "M", "source": {"kind": "server", "stat": "members"}},
@@ -47,14 +48,15 @@ async def snap(state: ViewState | None = None, metrics: Any = None, stats: Any =
 async def test_metrics_follow_the_chosen_host_and_disk() -> None:
     fake = FakeMetrics()
     first = await snap(metrics=fake, stats=ServerStats(members=7))
-    assert first.hosts == ("lab-1", "lab-2") and first.disks == ("/", "/data")
+    assert [h.key for h in first.hosts] == ["lab-1", "lab-2"] and first.disks == ("/", "/data")
     w = first.widgets
     assert w["cpu"].value == 12.0 and w["pinned"].value == 80.0
     assert w["disk"].value == 55.0
-    assert w["gone"].unavailable == "no metric gpu.0.utilization on lab-1"
-    assert w["far"].unavailable == "host lab-9 not reporting"
+    assert w["gone"].unavailable == "no metric gpu.0.util on lab-1"
+    assert w["far"].unavailable == "that host is not available to this server"
     assert w["spark"].history == (1.0, 3.0, 2.0, 5.0)
-    assert w["net"].rows == (("net.rx", "1.5"), ("net.tx", "0.2"))
+    assert w["hot"].value == 48.0 and w["hot"].unit == "°C"
+    assert w["net"].rows == (("eth0", "↓ 1.5 KiB/s  ↑ 256 B/s  (739 MiB in, 11.4 MiB out)"),)
     assert [i.name for i in w["c"].items] == ["web", "db"]
     assert w["m"].value == 7.0 and w["o"].unavailable == "online is not known"
     chosen = await snap(ViewState(host="lab-2", disk="/"), fake)
@@ -74,7 +76,7 @@ async def test_without_monitoring_every_host_widget_is_unavailable() -> None:
 
 async def test_a_failing_source_is_unavailable_not_fatal() -> None:
     class Broken(FakeMetrics):
-        def containers(self, host: str):  # type: ignore[no-untyped-def]
+        def containers(self, guild_id: int, key: str):  # type: ignore[no-untyped-def]
             raise RuntimeError("docker socket gone")
 
     result = await snap(metrics=Broken())
@@ -87,3 +89,26 @@ def test_disks_come_from_disk_metric_names() -> None:
         "/",
         "/srv",
     )
+
+
+async def test_idle_interfaces_are_left_out_and_a_missing_collector_says_why() -> None:
+    fake = FakeMetrics()
+    for suffix in ("rx_bps", "tx_bps", "rx_total", "tx_total"):
+        fake.values["lab-1"][name("net.{nic}." + suffix, "ifb0")] = 0.0
+    fake.down = {"gpu": "NVML is not available", "docker": "cannot reach the Docker API"}
+    result = await snap(metrics=fake)
+    assert [row[0] for row in result.widgets["net"].rows] == ["eth0"]
+    assert result.widgets["gone"].unavailable == "gpu: NVML is not available"
+    assert result.widgets["c"].unavailable == "docker: cannot reach the Docker API"
+
+
+async def test_a_guild_reads_only_the_hosts_it_may_see() -> None:
+    fake = FakeMetrics(visible={5})
+    seen = await collect(LAYOUT, ViewState(), fake, None, datetime.now(UTC), guild_id=5)
+    assert seen.widgets["cpu"].value == 12.0 and seen.widgets["pinned"].value == 80.0
+    other = await collect(
+        LAYOUT, ViewState(host="lab-1"), fake, None, datetime.now(UTC), guild_id=6
+    )
+    assert other.hosts == ()
+    for wid in ("cpu", "pinned", "disk", "spark", "net", "c"):
+        assert other.widgets[wid].unavailable == "that host is not available to this server"

@@ -128,3 +128,56 @@ async def test_new_from_a_preset_and_remove_from_the_list(foundry: Foundry) -> N
     status = foundry.guild.channel("status").id
     assert first.id not in [m.id for m in foundry.server.state.channel_messages(status)]
     del driver
+
+
+async def test_hostile_layout_bodies_get_a_400_and_nothing_is_saved(foundry: Foundry) -> None:
+    await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    deep = "[" * 10_000 + "]" * 10_000
+    infinite = (
+        '{"title": "t", "widgets": [{"id": "a", "title": "A", "source": {"kind": "metric",'
+        ' "metric": "cpu.percent"}, "format": "bar", "max": 1e999}]}'
+    )
+    async with signed_in(foundry, "bob") as (session, csrf):
+        headers = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+        for path in ("/preview", "/layout"):
+            for body in (deep, infinite, '{"title": NaN, "widgets": []}'):
+                async with session.post(base + path, data=body, headers=headers) as response:
+                    assert response.status == 400, (path, body[:40], response.status)
+                    assert (await response.json())["errors"]
+            huge = '{"title": "' + "x" * 300_000 + '", "widgets": []}'
+            async with session.post(base + path, data=huge, headers=headers) as response:
+                assert response.status == 413
+    assert service(foundry).records[1].layout.title == "Server statistics"
+    assert (await service(foundry).store.get(1)).layout.title == "Server statistics"
+
+
+async def test_a_layout_naming_an_unknown_metric_is_refused_with_close_names(
+    foundry: Foundry,
+) -> None:
+    await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    layout = {
+        "title": "Drifted",
+        "widgets": [
+            {
+                "id": "m",
+                "title": "Memory",
+                "source": {"kind": "metric", "metric": "memory.percent"},
+                "format": "bar",
+            }
+        ],
+    }
+    async with signed_in(foundry, "bob") as (session, csrf):
+        headers = {"X-CSRF-Token": csrf}
+        for path in ("/preview", "/layout"):
+            async with session.post(base + path, json=layout, headers=headers) as response:
+                assert response.status == 422
+                [error] = (await response.json())["errors"]
+                assert error.startswith("widgets[0].source.metric: unknown metric")
+                assert "mem.percent" in error
+        # The editor's metric picker offers the catalogue, served by the metrics service.
+        async with session.get(base) as page:
+            text = await page.text()
+            assert '"name": "mem.percent"' in text and '"name": "gpu.{index}.util"' in text
+    assert (await service(foundry).store.get(1)).layout.title == "Server statistics"

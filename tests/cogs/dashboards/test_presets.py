@@ -1,0 +1,115 @@
+"""Every preset against monitoring's catalogue and against the REAL monitoring of the machine
+running the tests (the Monitor with its real collectors, loaded through the bot as in
+production, no fakes): a metric this machine has is never "unavailable", and with "Show host
+names" off (the default) no dashboard shows the real host name."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from cogs.dashboards.layout import unknown_metrics
+from cogs.dashboards.presets import PRESET_LABELS, PRESETS, preset
+from cogs.dashboards.render import ViewState
+from cogs.monitoring.catalogue import CATALOGUE
+from tests.cogs.dashboards.test_end_to_end import approve, service
+from tests.foundry import Foundry
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_names_only_metrics_monitoring_writes(name: str) -> None:
+    assert unknown_metrics(preset(name), CATALOGUE) == []
+
+
+async def sampled(foundry: Foundry) -> Any:
+    """The real Monitor after one real sample of this machine (not waiting for its loop)."""
+    # By name: nextcord imports an extension's modules anew on every load.
+    monitor = foundry.bot.get_cog("MonitoringCog").monitor
+    await monitor.sampler.tick()
+    return monitor
+
+
+def shown_text(payload: dict[str, Any]) -> str:
+    """Everything a member reads on the message (select values are keys, not shown)."""
+    parts: list[str] = []
+    for embed in payload["embeds"]:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts.append(embed.get("footer", {}).get("text", ""))
+        for f in embed.get("fields", []):
+            parts += [f["name"], f["value"]]
+    for row in payload["components"]:
+        for item in row["components"]:
+            parts += [item.get("label", ""), item.get("placeholder", "")]
+            parts += [o["label"] for o in item.get("options", [])]
+    return "\n".join(parts)
+
+
+async def test_every_preset_shows_every_metric_this_machine_has(foundry: Foundry) -> None:
+    monitor = await sampled(foundry)
+    have = set(monitor.sampler.latest.metrics)
+    assert "cpu.percent" in have and "mem.percent" in have  # a real sample, not a fake
+    dash = service(foundry)
+    checked = 0
+    for name in PRESETS:
+        layout = preset(name)
+        rendered = await dash.preview(layout, foundry.guild.id)
+        fields = {f["name"]: f["value"] for f in rendered.payload["embeds"][0].get("fields", [])}
+        for widget in layout.widgets:
+            if widget.source.kind != "metric":
+                continue
+            pattern = widget.source.metric.replace("{disk}", "*")
+            if "*" not in pattern and widget.format == "table":
+                pattern += "*"
+            if not any(fnmatch.fnmatchcase(metric, pattern) for metric in have):
+                continue  # this machine has none (no GPU here, say): "unavailable" is right
+            value = fields[widget.title]
+            assert "unavailable" not in value, (name, widget.title, value)
+            checked += 1
+        if name == "containers" and "docker" in monitor.sampler.latest.status:
+            why = monitor.sampler.latest.status["docker"]
+            if why != "ok":  # Docker cannot be reached here: say so, never "0/0 up"
+                assert fields["Running"].startswith("unavailable (docker: "), fields
+    assert checked >= 5  # cpu, memory, disk, load and network at least
+
+
+async def test_no_preset_shows_the_real_host_name_when_names_are_hidden(
+    foundry: Foundry,
+) -> None:
+    monitor = await sampled(foundry)
+    real = monitor.host
+    assert real
+    hidden = re.compile(rf"(?<![\w-]){re.escape(real)}(?![\w-])")
+    dash = service(foundry)
+    await approve_once(foundry)
+    metrics = dash.metrics
+    [local] = [h for h in metrics.hosts(foundry.guild.id) if h.local]
+    assert local.label != real
+    bob = foundry.server.state.find_user("bob").id
+    status = foundry.guild.channel("status").id
+    for name in PRESETS:
+        record = await dash.create(foundry.guild.id, status, PRESET_LABELS[name], preset(name), bob)
+        for state in (ViewState(), ViewState(host=local.key)):
+            layout = record.layout
+            rendered = await dash.preview(layout, foundry.guild.id, record.id)
+            text = shown_text(rendered.payload)
+            assert not hidden.search(text), (name, text)
+            dash.records[record.id] = replace(dash.records[record.id], view_state=state)
+            details = await dash.details(dash.records[record.id])
+            assert not hidden.search(details), (name, details)
+            rendered = await dash.preview(layout, foundry.guild.id, record.id)
+            assert not hidden.search(shown_text(rendered.payload)), name
+            if state.host:
+                footer = rendered.payload["embeds"][0]["footer"]["text"]
+                assert f"host {local.label}" in footer
+
+
+async def approve_once(foundry: Foundry) -> None:
+    from sandbox.driver import SandboxDriver
+
+    driver = SandboxDriver(foundry.server, timeout=10)
+    await foundry.server.wait_for_command("guild")
+    await approve(foundry, driver)
