@@ -20,6 +20,7 @@ def setup(bot: FoundryBot) -> None:
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
     from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, SHOW_PLAYERS, MonitoringCog
+    from cogs.monitoring.games import DEMO_SETTING, parse_demo
     from cogs.monitoring.history import Retention
     from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
@@ -42,6 +43,7 @@ def setup(bot: FoundryBot) -> None:
         speedtest_every_min=settings.speedtest_interval,
         allow_private_targets=settings.monitoring_allow_private_targets,
         game_interval_s=settings.monitoring_game_interval,
+        demo_game=parse_demo(core.extra.get(DEMO_SETTING)),
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 

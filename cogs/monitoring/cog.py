@@ -133,6 +133,20 @@ class MonitoringCog(commands.Cog):
         if self.monitor._tasks:
             self._stopping = asyncio.get_running_loop().create_task(self.monitor.stop())
 
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Offline: the demo world's game server in each server that has none."""
+        if self.monitor.demo_game is None:
+            return
+        for attempt in range(10):  # the guilds' own rows may still be on their way
+            try:
+                await self.monitor.ensure_demo_game([guild.id for guild in self.bot.guilds])
+                return
+            except Exception:
+                if attempt == 9:
+                    log.exception("Could not add the demo game server")
+                await asyncio.sleep(1)
+
     # --- helpers --------------------------------------------------------------------
     async def _reading(
         self, interaction: nextcord.Interaction, host: str | None

@@ -45,6 +45,16 @@ DEFAULT_TIMEOUT_S = 3.0
 # The host every Discord server's game-server metrics are stored under. The name has a
 # space, which no agent host may have, so it can never collide with an agent's host.
 GAMES_HOST_NAME = "game servers"
+DEMO_NAME = "Demo game server"  # the offline demo world's (sandbox/game_servers.py)
+DEMO_SETTING = "demo_game_server"  # Settings.extra: "127.0.0.1:PORT", set by bot/offline.py
+
+
+def parse_demo(raw: str | None) -> tuple[str, int] | None:
+    """The offline demo game server's address and port, from Settings.extra."""
+    if not raw or ":" not in raw:
+        return None
+    address, _, port = raw.rpartition(":")
+    return (address, int(port)) if port.isdigit() and 0 < int(port) < 65536 else None
 
 
 def games_host_key(guild_id: int) -> str:

@@ -22,6 +22,7 @@ from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore
 from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.games import (
+    DEMO_NAME,
     GamePoller,
     GameServer,
     GameServerError,
@@ -54,6 +55,7 @@ class Monitor:
         allow_private_targets: bool = False,
         game_interval_s: float = 30.0,
         game_query: Query = query_opengsq,
+        demo_game: tuple[str, int] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         system_collect = None
@@ -76,8 +78,10 @@ class Monitor:
         self.system = SystemCollector()
         self.gpu = GpuCollector()
         self.docker = DockerCollector(docker_host)
+        self.demo_game = demo_game
+        own = frozenset({demo_game}) if demo_game else frozenset()
         self.services = ServicesCollector(
-            self.config.all_checks, TargetPolicy(allow_private=allow_private_targets)
+            self.config.all_checks, TargetPolicy(allow_private=allow_private_targets, own=own)
         )
         self.sampler = Sampler(
             self.host,
@@ -197,6 +201,23 @@ class Monitor:
             raise GameServerError("address", exc.message) from None
         saved = await self.config.add_game(server, created_by)
         return saved, await self.games.poll_now(saved)
+
+    async def ensure_demo_game(self, guild_ids: list[int]) -> None:
+        """Offline: each server with no game server gets the demo world's, and a demo server
+        already there follows the port it runs on now."""
+        if self.demo_game is None:
+            return
+        address, port = self.demo_game
+        for guild_id in guild_ids:
+            games = await self.config.games(guild_id)
+            demos = [g for g in games if g.name == DEMO_NAME and g.address == address]
+            if any(g.port == port for g in demos) or (games and not demos):
+                continue
+            for old in demos:
+                await self.remove_game_server(guild_id, old.id)
+            server = GameServer(0, guild_id, DEMO_NAME, "source", address, port).validate()
+            saved = await self.config.add_game(server, 0)
+            await self.games.poll_now(saved)
 
     async def remove_game_server(self, guild_id: int, server_id: int) -> bool:
         """Remove one of `guild_id`'s game servers and the alert rules on its metrics."""
