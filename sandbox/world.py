@@ -79,6 +79,7 @@ class World:
         self.http_url = ""
         self.gateway_url = ""
         self.identify_count = 0  # IDENTIFYs so far, for GET /gateway/bot's session_start_limit
+        self.audit_logs: dict[int, list[dict[str, Any]]] = {}  # guild -> entries (rest.audit)
 
         # time tests can advance (sandbox.clock); snowflakes and message ages follow it
         self.clock = SandboxClock()

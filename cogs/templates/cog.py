@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.http import Route
 from nextcord.utils import escape_markdown
 
 from bot import checks
 from bot.checks import has_manage_guild, require_manage_guild
 from bot.errors import UserError, guarded
-from bot.guild_objects import ForeignObject, guild_of
+from bot.guild_objects import ForeignObject, guild_of, text_channel_of
 from bot.mentions import no_mentions
 from cogs.templates.api import fetch_server_template
 from cogs.templates.discord_template import from_discord_template, template_code
@@ -28,8 +29,18 @@ from cogs.templates.document import (
     load_document,
     to_document,
 )
+from cogs.templates.drift import (
+    ACCEPT_ID,
+    REVERT_ID,
+    DriftWatcher,
+    PinStore,
+    report_components,
+    report_embed,
+    who_changed,
+)
 from cogs.templates.executor import Progress
-from cogs.templates.plan import ApplyOptions
+from cogs.templates.live import LiveGuild
+from cogs.templates.plan import ApplyOptions, Plan, make_plan
 from cogs.templates.service import (
     Found,
     Prepared,
@@ -130,8 +141,17 @@ class TemplatesCog(commands.Cog):
         self._resumed = False
         self._resume_task: asyncio.Task[None] | None = None
         self.cancel_view = CancelJob(guarded(self._cancel_pressed))
+        self.pins = PinStore(service.store.db)
+        self.drift = DriftWatcher(self._check_drift, lambda g: g in self.service.runners)
+        self.drift_view = DriftButtons(guarded(self._revert_pressed), guarded(self._accept_pressed))
+        self.audit_reads = 0  # audit-log pages read (the bench counts REST reads)
+
+    async def cog_stop(self) -> None:
+        await self.drift.close()
 
     def cog_unload(self) -> None:
+        for timer in self.drift._timers.values():
+            timer.cancel()
         if self._resume_task is not None:
             self._resume_task.cancel()
         for task in self.service.tasks.values():
@@ -143,6 +163,11 @@ class TemplatesCog(commands.Cog):
             return
         self._resumed = True
         self.bot.add_view(self.cancel_view)
+        self.bot.add_view(self.drift_view)
+        try:
+            self.drift.pinned = await self.pins.pinned_guilds()
+        except Exception:
+            log.exception("Could not read the pinned templates")
         self._resume_task = asyncio.create_task(self._resume_jobs(), name="template-resume")
 
     async def _resume_jobs(self) -> None:
@@ -157,6 +182,165 @@ class TemplatesCog(commands.Cog):
                 job,
                 self._progress_to(job.guild_id, job.progress_channel_id, job.progress_message_id),
             )
+
+    # drift: the gateway's channel and role changes -----------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_channel_create(self, channel: nextcord.abc.GuildChannel) -> None:
+        self.drift.touch(channel.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: nextcord.abc.GuildChannel) -> None:
+        self.drift.touch(channel.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(self, _: Any, after: nextcord.abc.GuildChannel) -> None:
+        self.drift.touch(after.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_create(self, role: nextcord.Role) -> None:
+        self.drift.touch(role.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: nextcord.Role) -> None:
+        self.drift.touch(role.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, _: Any, after: nextcord.Role) -> None:
+        self.drift.touch(after.guild.id)
+
+    async def _compare(self, guild_id: int, name: str) -> tuple[Found, Plan, LiveGuild]:
+        """The pinned template, the plan that would make the server match it, and the live
+        server: the plan's own REST reads (guild, channels, roles) and nothing else."""
+        found = await self.service.lookup(guild_id, name)
+        live = await self.service.api(guild_id).fetch()
+        id_map = await self.service.store.id_map(found.ref, guild_id)
+        plan = make_plan(found.template, live, id_map, drift_options())
+        return found, plan, live
+
+    async def _who(self, guild_id: int, plan: Plan) -> list[str] | None:
+        """Who changed what the plan would change back, from one audit-log page; None when
+        the bot may not read the audit log."""
+        self.audit_reads += 1
+        route = Route("GET", "/guilds/{guild_id}/audit-logs", guild_id=guild_id)
+        try:
+            log_page = await self.bot.http.request(route, params={"limit": 100})
+        except nextcord.HTTPException:
+            return None
+        targets = {s.target for s in plan.steps if isinstance(s.target, int)}
+        return who_changed(
+            log_page.get("audit_log_entries") or [],
+            log_page.get("users") or [],
+            targets,
+            self.bot.user.id,
+        )
+
+    async def _check_drift(self, guild_id: int) -> None:
+        """Compare a pinned server with its template; report (or edit the report), or close
+        the episode when it matches again."""
+        pin = await self.pins.get(guild_id)
+        if pin is None or self.bot.get_guild(guild_id) is None:
+            return
+        try:
+            _, plan, _ = await self._compare(guild_id, pin.template_name)
+        except (LookupError, TemplateError) as exc:
+            log.warning("Pinned template of %s cannot be compared: %s", guild_id, exc)
+            return
+        if plan.empty:
+            if pin.report_message_id is not None:
+                await self._close_report(pin, "the changes are undone")
+            return
+        who = await self._who(guild_id, plan)
+        payload = {
+            "embeds": [report_embed(pin.template_name, plan, who)],
+            "components": report_components(),
+            "allowed_mentions": no_mentions().to_dict(),
+        }
+        try:
+            channel = text_channel_of(self.bot, guild_id, pin.channel_id)
+        except ForeignObject as exc:
+            log.warning("Drift report of %s not sent: %s", guild_id, exc.message)
+            return
+        if pin.report_message_id is not None:
+            try:
+                await self._edit_report(channel.id, pin.report_message_id, payload)
+                return
+            except nextcord.NotFound:
+                pass  # the report was deleted: a new one
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+        message = await self.bot.http.request(route, json=payload)
+        await self.pins.set_report(guild_id, int(message["id"]))
+
+    async def _edit_report(self, channel_id: int, message_id: int, payload: dict) -> None:
+        route = Route(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        await self.bot.http.request(route, json=payload)
+
+    async def _close_report(self, pin: Any, how: str) -> None:
+        await self.pins.set_report(pin.guild_id, None)
+        try:
+            channel = text_channel_of(self.bot, pin.guild_id, pin.channel_id)
+            await self._edit_report(
+                channel.id,
+                pin.report_message_id,
+                {
+                    "embeds": [report_embed(pin.template_name, None, None, closed=how)],
+                    "components": [],
+                    "allowed_mentions": no_mentions().to_dict(),
+                },
+            )
+        except (ForeignObject, nextcord.HTTPException) as exc:
+            log.info("Drift report of %s not closed: %s", pin.guild_id, exc)
+
+    async def _report_pin(self, interaction: nextcord.Interaction) -> Any:
+        """The pin whose current report was pressed, for a manager; UserError otherwise."""
+        guild_id = require_manage_guild(interaction)
+        pin = await self.pins.get(guild_id)
+        message = interaction.message
+        if pin is None or message is None or pin.report_message_id != message.id:
+            raise UserError("This drift report is no longer current.")
+        return pin
+
+    async def _revert_pressed(self, interaction: nextcord.Interaction) -> None:
+        pin = await self._report_pin(interaction)
+        found = await self._find(pin.guild_id, pin.template_name)
+        # a private preview (a button's plain defer would update the report itself)
+        await interaction.response.defer(ephemeral=True, with_message=True)
+        await self._preview_and_confirm(interaction, found.ref, found.template, drift_options())
+
+    async def _accept_pressed(self, interaction: nextcord.Interaction) -> None:
+        pin = await self._report_pin(interaction)
+        name = pin.template_name
+
+        async def confirmed(press: nextcord.Interaction) -> None:
+            await update_message(press, "Saving the server as the template...")
+            try:
+                await self.service.save_snapshot(pin.guild_id, name, press.user.id)
+            except TemplateError as exc:
+                await press.edit_original_message(
+                    content=errors_text("Not saved:", exc.errors), allowed_mentions=no_mentions()
+                )
+                return
+            current = await self.pins.get(pin.guild_id)
+            if current is not None and current.report_message_id is not None:
+                await self._close_report(current, f"accepted by {press.user.name}")
+            await press.edit_original_message(
+                content=f"Saved this server as **{escape_markdown(name)}**; it is pinned still.",
+                allowed_mentions=no_mentions(),
+            )
+
+        view = Confirm(interaction.user.id, confirmed, timeout=CONFIRM_TIMEOUT)
+        await interaction.response.send_message(
+            f"Save this server as the new version of **{escape_markdown(name)}**? "
+            "The template's old version is replaced.",
+            view=view,
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
+        )
 
     # helpers -------------------------------------------------------------------------------
 
@@ -438,6 +622,70 @@ class TemplatesCog(commands.Cog):
     async def cancel(self, interaction: nextcord.Interaction) -> None:
         await self._cancel_pressed(interaction)
 
+    @template.subcommand(name="pin", description="Keep this server in a template's shape.")
+    @checks.manage_guild()
+    async def pin(
+        self,
+        interaction: nextcord.Interaction,
+        name: str = nextcord.SlashOption(description="Template name (own or built in)"),
+        channel: nextcord.abc.GuildChannel = nextcord.SlashOption(  # noqa: B008
+            description="Where drift reports go", channel_types=[nextcord.ChannelType.text]
+        ),
+    ) -> None:
+        guild_id = require_manage_guild(interaction)
+        target = text_channel_of(self.bot, guild_id, channel.id)
+        found = await self._find(guild_id, name)
+        if found.origin_guild_id is not None:
+            raise UserError("Pin one of this server's own templates or a built-in one.")
+        await interaction.response.defer(ephemeral=True)
+        _, plan, _ = await self._compare(guild_id, name)
+        # what matches now is the template's: a later rename is drift, not a new channel
+        await self.service.store.merge_id_map(found.ref, guild_id, dict(plan.matches))
+        await self.pins.pin(guild_id, name, target.id, interaction.user.id)
+        self.drift.pinned.add(guild_id)
+        state = (
+            "It matches now."
+            if plan.empty
+            else f"It differs already ({plan.summary()}); a report follows."
+        )
+        await interaction.edit_original_message(
+            content=f"Pinned **{escape_markdown(name)}**; drift is reported in "
+            f"{target.mention}. {state}",
+            allowed_mentions=no_mentions(),
+        )
+        if not plan.empty:
+            self.drift.arm(guild_id)
+
+    @template.subcommand(name="unpin", description="Stop watching this server for drift.")
+    @checks.manage_guild()
+    async def unpin(self, interaction: nextcord.Interaction) -> None:
+        guild_id = require_manage_guild(interaction)
+        removed = await self.pins.unpin(guild_id)
+        self.drift.pinned.discard(guild_id)
+        await interaction.response.send_message(
+            "Unpinned; drift is no longer reported." if removed else "No template is pinned.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
+        )
+
+    @template.subcommand(name="drift", description="How this server differs from its pin.")
+    @checks.manage_guild()
+    async def drift_now(self, interaction: nextcord.Interaction) -> None:
+        guild_id = require_manage_guild(interaction)
+        pin = await self.pins.get(guild_id)
+        if pin is None:
+            raise UserError("No template is pinned here; pin one with /template pin.")
+        await interaction.response.defer(ephemeral=True)
+        _, plan, _ = await self._compare(guild_id, pin.template_name)
+        if plan.empty:
+            text = f"This server matches **{escape_markdown(pin.template_name)}**."
+            await interaction.edit_original_message(content=text, allowed_mentions=no_mentions())
+            return
+        embed = report_embed(pin.template_name, plan, await self._who(guild_id, plan))
+        await interaction.edit_original_message(
+            embed=nextcord.Embed.from_dict(embed), allowed_mentions=no_mentions()
+        )
+
     # the apply flow ------------------------------------------------------------------------
 
     async def _preview_and_confirm(
@@ -512,6 +760,28 @@ class TemplatesCog(commands.Cog):
             view=view,
             allowed_mentions=no_mentions(),
         )
+
+
+def drift_options() -> ApplyOptions:
+    """How a pinned template is compared and reverted: roles too, nothing deleted."""
+    return ApplyOptions(prune=False, roles=True)
+
+
+class DriftButtons(nextcord.ui.View):
+    """Revert and Accept on every drift report (persistent: fixed ids, no timeout)."""
+
+    def __init__(self, on_revert: Any, on_accept: Any) -> None:
+        super().__init__(timeout=None)
+        self.on_revert = on_revert
+        self.on_accept = on_accept
+
+    @nextcord.ui.button(label="Revert", style=nextcord.ButtonStyle.danger, custom_id=REVERT_ID)
+    async def revert(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+        await self.on_revert(interaction)
+
+    @nextcord.ui.button(label="Accept", style=nextcord.ButtonStyle.success, custom_id=ACCEPT_ID)
+    async def accept(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+        await self.on_accept(interaction)
 
 
 __all__ = ["TemplatesCog"]

@@ -69,3 +69,17 @@ class ApplyLock(Base):
     guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     job_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TemplatePin(Base):
+    """A server keeps the shape of one template: drift from it is reported in a channel.
+    `report_message_id` is the open drift episode's report (None: no drift reported)."""
+
+    __tablename__ = "channel_template_pins"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    template_name: Mapped[str] = mapped_column(String(120))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    report_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    pinned_by: Mapped[int] = mapped_column(BigInteger)
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,33 @@
+"""Channel templates: a server may pin a template; drift from it is reported in a channel.
+
+Revision ID: templates_0002_pins
+Revises: t001
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "templates_0002_pins"
+down_revision: str | None = "t001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "channel_template_pins",
+        sa.Column("guild_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("template_name", sa.String(length=120), nullable=False),
+        sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("report_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("pinned_by", sa.BigInteger(), nullable=False),
+        sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("guild_id", name=op.f("pk_channel_template_pins")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("channel_template_pins")
