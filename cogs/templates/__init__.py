@@ -13,10 +13,12 @@ def setup(bot: FoundryBot) -> None:
     from sqlalchemy.orm import configure_mappers
 
     from cogs.templates.cog import TemplatesCog
+    from cogs.templates.drift import DriftService
     from cogs.templates.service import TemplateService
     from cogs.templates.web import feature_web
 
     configure_mappers()  # now, not in the event loop while the bot is connecting
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
-    bot.services.features.add_web(feature_web(service))
-    bot.add_cog(TemplatesCog(bot, service))
+    drift = DriftService(service)
+    bot.services.features.add_web(feature_web(service, drift))
+    bot.add_cog(TemplatesCog(bot, service, drift))

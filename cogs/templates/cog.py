@@ -32,15 +32,15 @@ from cogs.templates.document import (
 from cogs.templates.drift import (
     ACCEPT_ID,
     REVERT_ID,
+    DriftService,
     DriftWatcher,
-    PinStore,
+    drift_options,
     report_components,
     report_embed,
     who_changed,
 )
 from cogs.templates.executor import Progress
-from cogs.templates.live import LiveGuild
-from cogs.templates.plan import ApplyOptions, Plan, make_plan
+from cogs.templates.plan import ApplyOptions, Plan
 from cogs.templates.service import (
     Found,
     Prepared,
@@ -135,14 +135,18 @@ async def read_import(http: Any, file: Any, code: str | None) -> Template:
 
 
 class TemplatesCog(commands.Cog):
-    def __init__(self, bot: FoundryBot, service: TemplateService) -> None:
+    def __init__(
+        self, bot: FoundryBot, service: TemplateService, drift: DriftService | None = None
+    ) -> None:
         self.bot = bot
         self.service = service
         self._resumed = False
         self._resume_task: asyncio.Task[None] | None = None
         self.cancel_view = CancelJob(guarded(self._cancel_pressed))
-        self.pins = PinStore(service.store.db)
+        self.drifts = drift or DriftService(service)
+        self.pins = self.drifts.pins
         self.drift = DriftWatcher(self._check_drift, lambda g: g in self.service.runners)
+        self.drifts.watcher = self.drift
         self.drift_view = DriftButtons(guarded(self._revert_pressed), guarded(self._accept_pressed))
         self.audit_reads = 0  # audit-log pages read (the bench counts REST reads)
 
@@ -209,14 +213,9 @@ class TemplatesCog(commands.Cog):
     async def on_guild_role_update(self, _: Any, after: nextcord.Role) -> None:
         self.drift.touch(after.guild.id)
 
-    async def _compare(self, guild_id: int, name: str) -> tuple[Found, Plan, LiveGuild]:
-        """The pinned template, the plan that would make the server match it, and the live
-        server: the plan's own REST reads (guild, channels, roles) and nothing else."""
-        found = await self.service.lookup(guild_id, name)
-        live = await self.service.api(guild_id).fetch()
-        id_map = await self.service.store.id_map(found.ref, guild_id)
-        plan = make_plan(found.template, live, id_map, drift_options())
-        return found, plan, live
+    async def _compare(self, guild_id: int, name: str) -> tuple[Found, Plan, None]:
+        found, plan = await self.drifts.compare(guild_id, name)
+        return found, plan, None
 
     async def _who(self, guild_id: int, plan: Plan) -> list[str] | None:
         """Who changed what the plan would change back, from one audit-log page; None when
@@ -634,15 +633,12 @@ class TemplatesCog(commands.Cog):
     ) -> None:
         guild_id = require_manage_guild(interaction)
         target = text_channel_of(self.bot, guild_id, channel.id)
-        found = await self._find(guild_id, name)
-        if found.origin_guild_id is not None:
-            raise UserError("Pin one of this server's own templates or a built-in one.")
+        await self._find(guild_id, name)  # a clear answer for an unknown name
         await interaction.response.defer(ephemeral=True)
-        _, plan, _ = await self._compare(guild_id, name)
-        # what matches now is the template's: a later rename is drift, not a new channel
-        await self.service.store.merge_id_map(found.ref, guild_id, dict(plan.matches))
-        await self.pins.pin(guild_id, name, target.id, interaction.user.id)
-        self.drift.pinned.add(guild_id)
+        try:
+            plan = await self.drifts.pin(guild_id, name, target.id, interaction.user.id)
+        except TemplateError as exc:
+            raise UserError(errors_text("Not pinned:", exc.errors)) from None
         state = (
             "It matches now."
             if plan.empty
@@ -653,15 +649,12 @@ class TemplatesCog(commands.Cog):
             f"{target.mention}. {state}",
             allowed_mentions=no_mentions(),
         )
-        if not plan.empty:
-            self.drift.arm(guild_id)
 
     @template.subcommand(name="unpin", description="Stop watching this server for drift.")
     @checks.manage_guild()
     async def unpin(self, interaction: nextcord.Interaction) -> None:
         guild_id = require_manage_guild(interaction)
-        removed = await self.pins.unpin(guild_id)
-        self.drift.pinned.discard(guild_id)
+        removed = await self.drifts.unpin(guild_id)
         await interaction.response.send_message(
             "Unpinned; drift is no longer reported." if removed else "No template is pinned.",
             ephemeral=True,
@@ -760,11 +753,6 @@ class TemplatesCog(commands.Cog):
             view=view,
             allowed_mentions=no_mentions(),
         )
-
-
-def drift_options() -> ApplyOptions:
-    """How a pinned template is compared and reverted: roles too, nothing deleted."""
-    return ApplyOptions(prune=False, roles=True)
 
 
 class DriftButtons(nextcord.ui.View):

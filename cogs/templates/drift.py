@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from bot.database import Database
+from cogs.templates.document import TemplateError
 from cogs.templates.models import TemplatePin
-from cogs.templates.plan import Plan
+from cogs.templates.plan import ApplyOptions, Plan, make_plan
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,49 @@ class PinStore:
                 .where(TemplatePin.guild_id == guild_id)
                 .values(report_message_id=message_id)
             )
+
+
+def drift_options() -> ApplyOptions:
+    """How a pinned template is compared and reverted: roles too, nothing deleted (a new
+    channel or role someone adds is theirs, not drift)."""
+    return ApplyOptions(prune=False, roles=True)
+
+
+class DriftService:
+    """Pins and comparisons, shared by the cog (reports, buttons, commands) and the web
+    pages; `watcher` is the cog's, set when it loads."""
+
+    def __init__(self, templates: Any) -> None:
+        self.templates = templates  # cogs.templates.service.TemplateService
+        self.pins = PinStore(templates.store.db)
+        self.watcher: DriftWatcher | None = None
+
+    async def compare(self, guild_id: int, name: str) -> tuple[Any, Plan]:
+        """(the pinned template as found, the plan that would make the server match it):
+        the plan's own REST reads (guild, channels, roles) and nothing else."""
+        found = await self.templates.lookup(guild_id, name)
+        live = await self.templates.api(guild_id).fetch()
+        id_map = await self.templates.store.id_map(found.ref, guild_id)
+        return found, make_plan(found.template, live, id_map, drift_options())
+
+    async def pin(self, guild_id: int, name: str, channel_id: int, actor_id: int) -> Plan:
+        """Pin this server's own template or a built-in (LookupError, TemplateError); the
+        objects that match it now are its own from here on, so a later rename is drift."""
+        found, plan = await self.compare(guild_id, name)
+        if found.origin_guild_id is not None:
+            raise TemplateError(["name: pin one of this server's own templates or a built-in"])
+        await self.templates.store.merge_id_map(found.ref, guild_id, dict(plan.matches))
+        await self.pins.pin(guild_id, name, channel_id, actor_id)
+        if self.watcher is not None:
+            self.watcher.pinned.add(guild_id)
+            if not plan.empty:
+                self.watcher.arm(guild_id)
+        return plan
+
+    async def unpin(self, guild_id: int) -> bool:
+        if self.watcher is not None:
+            self.watcher.pinned.discard(guild_id)
+        return await self.pins.unpin(guild_id)
 
 
 def changed_lines(plan: Plan) -> list[str]:

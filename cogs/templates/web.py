@@ -20,6 +20,7 @@ from cogs.templates.document import (
     load_document,
     to_document,
 )
+from cogs.templates.drift import DriftService, changed_lines
 from cogs.templates.plan import ApplyOptions
 from cogs.templates.service import (
     TemplateService,
@@ -38,6 +39,7 @@ from web.json_body import read_json
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = web.AppKey("templates_service", TemplateService)
+DRIFT_KEY = web.AppKey("templates_drift", DriftService)
 HERE = Path(__file__).resolve().parent
 routes = web.RouteTableDef()
 
@@ -268,12 +270,88 @@ async def cancel(request: web.Request) -> web.Response:
     return web.json_response({"cancelled": service.cancel(guild_id)})
 
 
-def feature_web(service: TemplateService) -> FeatureWeb:
+def feature_web(service: TemplateService, drift: DriftService | None = None) -> FeatureWeb:
+    keys: dict[Any, Any] = {SERVICE_KEY: service}
+    if drift is not None:
+        keys[DRIFT_KEY] = drift
     return FeatureWeb(
         name="templates",
         routes=[routes],
         templates=HERE / "templates",
         static=HERE / "static",
         guild_tabs=[GuildTab("Templates", "templates")],
-        app_keys={SERVICE_KEY: service},
+        app_keys=keys,
     )
+
+
+# drift: pin, unpin, and how the server differs from its pin --------------------------------
+
+
+def _drift(request: web.Request) -> DriftService:
+    found = request.config_dict.get(DRIFT_KEY)
+    if found is None:
+        raise PageError(404, "Drift is not available here.")
+    return found
+
+
+@routes.get("/guilds/{guild_id}/templates/drift")
+async def drift_page(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    drift = _drift(request)
+    live = get_context(request).live
+    pin = await drift.pins.get(guild_id)
+    lines: list[str] = []
+    summary, problem = "", ""
+    if pin is not None:
+        try:
+            _, plan = await drift.compare(guild_id, pin.template_name)
+            lines, summary = changed_lines(plan), "" if plan.empty else plan.summary()
+        except (LookupError, TemplateError) as exc:
+            problem = str(exc)
+    channels = live.text_channels(guild_id)
+    rows = await service.store.list(guild_id)
+    return aiohttp_jinja2.render_template(
+        "templates/drift.html",
+        request,
+        {
+            "title": "Drift",
+            "guild_id": guild_id,
+            "guild": live.guild(guild_id),
+            "pin": pin,
+            "channel_names": {c.id: c.name for c in channels},
+            "channels": channels,
+            "names": [r.name for r in rows if r.guild_id == guild_id] + builtin_names(),
+            "lines": lines,
+            "summary": summary,
+            "problem": problem,
+        },
+    )
+
+
+@routes.post("/guilds/{guild_id}/templates/pin")
+async def pin_template(request: web.Request) -> web.Response:
+    guild_id, user, _ = await _allowed(request)
+    drift = _drift(request)
+    form = await read_form(request)
+    back = f"/guilds/{guild_id}/templates/drift"
+    name = form_str(form, "name", max_len=100)
+    channel_id = forms.form_snowflake(form, "channel")
+    # the report channel must be a text channel of this server (checked again at each report)
+    if channel_id not in {c.id for c in get_context(request).live.text_channels(guild_id)}:
+        raise PageError(400, "channel: not a text channel of this server; pick one from the list")
+    try:
+        plan = await drift.pin(guild_id, name or "", channel_id, user.id)
+    except (LookupError, TemplateError) as exc:
+        text = "; ".join(exc.errors) if isinstance(exc, TemplateError) else str(exc)
+        raise PageError(400, f"name: {text}") from None
+    state = "It matches now." if plan.empty else f"It differs already: {plan.summary()}."
+    await flash(request, f"Pinned {name}. {state}")
+    raise web.HTTPSeeOther(back)
+
+
+@routes.post("/guilds/{guild_id}/templates/unpin")
+async def unpin_template(request: web.Request) -> web.Response:
+    guild_id, _, _ = await _allowed(request)
+    removed = await _drift(request).unpin(guild_id)
+    await flash(request, "Unpinned." if removed else "No template was pinned.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/drift")

@@ -128,3 +128,40 @@ async def test_a_storm_of_50_changes_makes_one_report(foundry: Foundry) -> None:
     assert len(reports(foundry)) == 1
     assert cog.drift.checks == 1, cog.drift.checks
     assert "topic" in report.embeds[0]["description"]
+
+
+async def test_pin_drift_and_unpin_on_the_web(foundry: Foundry) -> None:
+    import aiohttp
+
+    from tests.cogs.templates.test_web import signed_in
+
+    driver = await approve(foundry)
+    await run(driver, "save", name="lab")
+    base, gid = foundry.process.web_url, foundry.guild.id
+    status = foundry.guild.channel("status")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        pin = f"{base}/guilds/{gid}/templates/pin"
+        form = {"csrf_token": csrf, "name": "lab", "channel": "123456789012345678"}
+        async with session.post(pin, data=form) as refused:  # not a channel of this server
+            assert refused.status == 400
+            assert "channel: not a text channel of this server" in await refused.text()
+        async with session.post(pin, data={**form, "name": "nope@1", "channel": status.id}) as bad:
+            assert bad.status == 400 and "name:" in await bad.text()
+        async with session.post(pin, data={**form, "channel": str(status.id)}) as done:
+            text = await done.text()
+            assert done.status == 200 and "Pinned lab. It matches now." in text
+            assert 'data-testid="drift-none"' in text
+        foundry.bot.get_cog("TemplatesCog").drift.quiet_s = 0.3
+        drift_by_hand(foundry)
+        async with session.get(f"{base}/guilds/{gid}/templates/drift") as page:
+            text = await page.text()
+            assert "renamed from chat; permissions" in text and "0 to create, 1 to update" in text
+        await eventually(lambda: reports(foundry), "the report of the same drift")
+        await settled(foundry)
+        async with session.post(
+            f"{base}/guilds/{gid}/templates/unpin", data={"csrf_token": csrf}
+        ) as page:
+            assert "Unpinned." in await page.text()
+    cog = foundry.bot.get_cog("TemplatesCog")
+    assert await cog.pins.get(gid) is None and gid not in cog.drift.pinned
