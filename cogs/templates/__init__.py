@@ -18,6 +18,9 @@ def setup(bot: FoundryBot) -> None:
     from cogs.templates.web import feature_web
 
     configure_mappers()  # now, not in the event loop while the bot is connecting
+    from cogs.templates.history import SETTINGS
+
+    bot.services.settings_registry.register("templates", *SETTINGS)
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
     drift = DriftService(service)
     bot.services.features.add_web(feature_web(service, drift))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import nextcord
@@ -40,6 +42,8 @@ from cogs.templates.drift import (
     who_changed,
 )
 from cogs.templates.executor import Progress
+from cogs.templates.history import CHECK_EVERY_S as SNAPSHOT_CHECK_S
+from cogs.templates.history import SNAPSHOT_DAYS, SNAPSHOT_HOURS, due
 from cogs.templates.plan import ApplyOptions, Plan
 from cogs.templates.service import (
     Found,
@@ -48,6 +52,7 @@ from cogs.templates.service import (
     builtin_names,
     shared_name,
 )
+from cogs.templates.snapshot import snapshot
 from cogs.templates.store import ApplyBusy
 from cogs.templates.views import CancelJob, Confirm, Pages, update_message
 
@@ -149,13 +154,20 @@ class TemplatesCog(commands.Cog):
         self.drifts.watcher = self.drift
         self.drift_view = DriftButtons(guarded(self._revert_pressed), guarded(self._accept_pressed))
         self.audit_reads = 0  # audit-log pages read (the bench counts REST reads)
+        self._snapshot_task: asyncio.Task[None] | None = None
 
     async def cog_stop(self) -> None:
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._snapshot_task
         await self.drift.close()
 
     def cog_unload(self) -> None:
         for timer in self.drift._timers.values():
             timer.cancel()
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
         if self._resume_task is not None:
             self._resume_task.cancel()
         for task in self.service.tasks.values():
@@ -172,6 +184,36 @@ class TemplatesCog(commands.Cog):
             self.drift.pinned = await self.pins.pinned_guilds()
         except Exception:
             log.exception("Could not read the pinned templates")
+        self._snapshot_task = asyncio.create_task(self._snapshot_loop(), name="template-snapshots")
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            try:
+                await self.take_due_snapshots()
+            except Exception:
+                log.exception("Scheduled template snapshots failed")
+            await asyncio.sleep(SNAPSHOT_CHECK_S)
+
+    async def take_due_snapshots(self, now: datetime | None = None) -> int:
+        """A snapshot of every approved server whose "Snapshot every" time has come, and the
+        ones older than its "Keep snapshots" days deleted; how many were taken."""
+        now = now or datetime.now(UTC)
+        services = self.bot.services
+        access = getattr(services, "guild_access", None)
+        store = self.drifts.snapshots
+        taken = 0
+        for guild in list(self.bot.guilds):
+            if access is not None and await access.status(guild.id) != "approved":
+                continue
+            hours = int(await services.guild_settings.get(guild.id, SNAPSHOT_HOURS))
+            days = int(await services.guild_settings.get(guild.id, SNAPSHOT_DAYS))
+            if due(await store.last_at(guild.id), hours, now):
+                live = await self.service.api(guild.id).fetch()
+                document = to_document(snapshot(live, f"{guild.name} {now:%Y-%m-%d %H:%M}"))
+                await store.add(guild.id, document, now)
+                taken += 1
+            await store.prune(guild.id, days, now)
+        return taken
         self._resume_task = asyncio.create_task(self._resume_jobs(), name="template-resume")
 
     async def _resume_jobs(self) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 
 from bot.database import Database
 from cogs.templates.document import TemplateError
+from cogs.templates.history import SnapshotStore
 from cogs.templates.models import TemplatePin
 from cogs.templates.plan import ApplyOptions, Plan, make_plan
 
@@ -101,6 +102,7 @@ class DriftService:
     def __init__(self, templates: Any) -> None:
         self.templates = templates  # cogs.templates.service.TemplateService
         self.pins = PinStore(templates.store.db)
+        self.snapshots = SnapshotStore(templates.store.db)
         self.watcher: DriftWatcher | None = None
 
     async def compare(self, guild_id: int, name: str) -> tuple[Any, Plan]:

@@ -83,3 +83,14 @@ class TemplatePin(Base):
     report_message_id: Mapped[int | None] = mapped_column(BigInteger)
     pinned_by: Mapped[int] = mapped_column(BigInteger)
     pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TemplateSnapshot(Base):
+    """A scheduled snapshot of a server's structure (a template document), kept N days."""
+
+    __tablename__ = "channel_template_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)

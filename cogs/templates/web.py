@@ -21,6 +21,7 @@ from cogs.templates.document import (
     to_document,
 )
 from cogs.templates.drift import DriftService, changed_lines
+from cogs.templates.history import snapshot_diff
 from cogs.templates.plan import ApplyOptions
 from cogs.templates.service import (
     TemplateService,
@@ -347,6 +348,67 @@ async def pin_template(request: web.Request) -> web.Response:
     state = "It matches now." if plan.empty else f"It differs already: {plan.summary()}."
     await flash(request, f"Pinned {name}. {state}")
     raise web.HTTPSeeOther(back)
+
+
+def _snapshot_id(raw: str | None) -> int | None:
+    value = forms.parse_id(raw or "")
+    return value if value is not None and 1 <= value <= 2**31 - 1 else None
+
+
+@routes.get("/guilds/{guild_id}/templates/history")
+async def history_page(request: web.Request) -> web.Response:
+    """Scheduled snapshots, newest first, and the difference between any two."""
+    guild_id, _, _ = await _allowed(request)
+    store = _drift(request).snapshots
+    listed = await store.list(guild_id)
+    diff: list[str] | None = None
+    a, b = _snapshot_id(request.query.get("a")), _snapshot_id(request.query.get("b"))
+    if request.query.get("a") or request.query.get("b"):
+        first = await store.get(guild_id, a) if a else None
+        second = await store.get(guild_id, b) if b else None
+        if first is None or second is None:
+            raise PageError(404, "No such snapshot of this server; pick two from the list.")
+        (older_at, older), (newer_at, newer) = sorted([first, second], key=lambda x: x[0])
+        diff = snapshot_diff(
+            older,
+            newer,
+            older_name=f"{older_at:%Y-%m-%d %H:%M}",
+            newer_name=f"{newer_at:%Y-%m-%d %H:%M}",
+        )
+    return aiohttp_jinja2.render_template(
+        "templates/history.html",
+        request,
+        {
+            "title": "Snapshots",
+            "guild_id": guild_id,
+            "guild": get_context(request).live.guild(guild_id),
+            "snapshots": listed,
+            "a": a,
+            "b": b,
+            "diff": diff,
+        },
+    )
+
+
+@routes.post("/guilds/{guild_id}/templates/history/{snapshot_id}/restore")
+async def restore_snapshot(request: web.Request) -> web.Response:
+    """A snapshot becomes a template of this server, opened in the editor: its diff against
+    the live server and the usual apply."""
+    guild_id, user, service = await _allowed(request)
+    snapshot_id = _snapshot_id(request.match_info["snapshot_id"])
+    found = await _drift(request).snapshots.get(guild_id, snapshot_id) if snapshot_id else None
+    if found is None:
+        raise PageError(404, "No such snapshot of this server; reload the page.")
+    taken_at, template = found
+    name = f"snapshot {taken_at:%Y-%m-%d %H%M}"
+    template.name = name
+    try:
+        await service.store.save(guild_id, name, to_document(template), user.id)
+    except TemplateError as exc:
+        await flash(request, f"Not restored: {'; '.join(exc.errors)}", "danger")
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/history") from None
+    await flash(request, f"Saved the snapshot as {name}: check the diff, then apply it.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={quote(name, safe='')}")
 
 
 @routes.post("/guilds/{guild_id}/templates/unpin")
