@@ -180,6 +180,7 @@ class TemplatesCog(commands.Cog):
         self._resumed = True
         self.bot.add_view(self.cancel_view)
         self.bot.add_view(self.drift_view)
+        self._resume_task = asyncio.create_task(self._resume_jobs(), name="template-resume")
         try:
             self.drift.pinned = await self.pins.pinned_guilds()
         except Exception:
@@ -187,12 +188,12 @@ class TemplatesCog(commands.Cog):
         self._snapshot_task = asyncio.create_task(self._snapshot_loop(), name="template-snapshots")
 
     async def _snapshot_loop(self) -> None:
-        while True:
+        while True:  # first a while after the start, so start-up work goes first
+            await asyncio.sleep(SNAPSHOT_CHECK_S)
             try:
                 await self.take_due_snapshots()
             except Exception:
                 log.exception("Scheduled template snapshots failed")
-            await asyncio.sleep(SNAPSHOT_CHECK_S)
 
     async def take_due_snapshots(self, now: datetime | None = None) -> int:
         """A snapshot of every approved server whose "Snapshot every" time has come, and the
@@ -214,7 +215,6 @@ class TemplatesCog(commands.Cog):
                 taken += 1
             await store.prune(guild.id, days, now)
         return taken
-        self._resume_task = asyncio.create_task(self._resume_jobs(), name="template-resume")
 
     async def _resume_jobs(self) -> None:
         """Interrupted applies continue from their journal."""
