@@ -18,10 +18,10 @@ def setup(bot: FoundryBot) -> None:
     from cogs.templates.web import feature_web
 
     configure_mappers()  # now, not in the event loop while the bot is connecting
-    from cogs.templates.history import SETTINGS
-
-    bot.services.settings_registry.register("templates", *SETTINGS)
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
-    drift = DriftService(service)
+    from cogs.templates.settings import SETTINGS
+
+    core = getattr(bot.services, "settings", None)
+    drift = DriftService(service, core.feature(SETTINGS) if core is not None else None)
     bot.services.features.add_web(feature_web(service, drift))
     bot.add_cog(TemplatesCog(bot, service, drift))

@@ -43,7 +43,7 @@ from cogs.templates.drift import (
 )
 from cogs.templates.executor import Progress
 from cogs.templates.history import CHECK_EVERY_S as SNAPSHOT_CHECK_S
-from cogs.templates.history import SNAPSHOT_DAYS, SNAPSHOT_HOURS, due
+from cogs.templates.history import due
 from cogs.templates.plan import ApplyOptions, Plan
 from cogs.templates.service import (
     Found,
@@ -196,18 +196,18 @@ class TemplatesCog(commands.Cog):
                 log.exception("Scheduled template snapshots failed")
 
     async def take_due_snapshots(self, now: datetime | None = None) -> int:
-        """A snapshot of every approved server whose "Snapshot every" time has come, and the
-        ones older than its "Keep snapshots" days deleted; how many were taken."""
+        """A snapshot of every approved server whose snapshot is due, and those older than
+        the days kept deleted; how many were taken."""
         now = now or datetime.now(UTC)
         services = self.bot.services
+        hours = self.drifts.settings.template_snapshot_hours
+        days = self.drifts.settings.template_snapshot_days
         access = getattr(services, "guild_access", None)
         store = self.drifts.snapshots
         taken = 0
         for guild in list(self.bot.guilds):
             if access is not None and await access.status(guild.id) != "approved":
                 continue
-            hours = int(await services.guild_settings.get(guild.id, SNAPSHOT_HOURS))
-            days = int(await services.guild_settings.get(guild.id, SNAPSHOT_DAYS))
             if due(await store.last_at(guild.id), hours, now):
                 live = await self.service.api(guild.id).fetch()
                 document = to_document(snapshot(live, f"{guild.name} {now:%Y-%m-%d %H:%M}"))

@@ -99,8 +99,11 @@ class DriftService:
     """Pins and comparisons, shared by the cog (reports, buttons, commands) and the web
     pages; `watcher` is the cog's, set when it loads."""
 
-    def __init__(self, templates: Any) -> None:
+    def __init__(self, templates: Any, settings: Any = None) -> None:
+        from cogs.templates.settings import TemplatesSettings
+
         self.templates = templates  # cogs.templates.service.TemplateService
+        self.settings = settings or TemplatesSettings()
         self.pins = PinStore(templates.store.db)
         self.snapshots = SnapshotStore(templates.store.db)
         self.watcher: DriftWatcher | None = None

@@ -1,5 +1,5 @@
-"""Scheduled snapshots of each server's structure, kept N days: taken every few hours (the
-server's "Snapshot every" setting, 24 by default; 0 turns them off), listed on the
+"""Scheduled snapshots of each server's structure: taken every `TEMPLATE_SNAPSHOT_HOURS`
+(24 by default; 0 turns them off), kept `TEMPLATE_SNAPSHOT_DAYS` (30), listed on the
 Templates tab with the difference between any two, and restored through the usual apply
 (a snapshot becomes a template of the server, opened in the editor with its diff)."""
 
@@ -12,32 +12,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bot.database import Database
-from bot.guild_settings import SettingSpec
 from cogs.templates.document import Template, load_document
 from cogs.templates.models import TemplateSnapshot
 
-SNAPSHOT_HOURS = "templates_snapshot_hours"
-SNAPSHOT_DAYS = "templates_snapshot_days"
-SETTINGS = (
-    SettingSpec(
-        name=SNAPSHOT_HOURS,
-        label="Snapshot the server's structure every (hours)",
-        type="int",
-        default=24,
-        min=0,
-        max=168,
-        help="Scheduled snapshots of the channels and roles, for the Templates tab's history "
-        "(0 turns them off).",
-    ),
-    SettingSpec(
-        name=SNAPSHOT_DAYS,
-        label="Keep snapshots for (days)",
-        type="int",
-        default=30,
-        min=1,
-        max=365,
-    ),
-)
 CHECK_EVERY_S = 600.0  # how often the bot looks for servers whose snapshot is due
 
 
