@@ -5,13 +5,15 @@ member's live permissions in that guild.
     @checks.manage_guild()
     async def apply(self, interaction, ...): ...
 
+or, for a subcommand, both in one line: `@checks.manager_subcommand(template, "apply", "...")`.
+
 A refused member gets `NEEDS_MANAGE_GUILD` privately through `bot.errors`. For component
 callbacks (buttons, selects), call `require_manage_guild(interaction)`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nextcord
 from nextcord.ext import application_checks
@@ -39,6 +41,28 @@ def require_manage_guild(interaction: nextcord.Interaction) -> int:
     if not has_manage_guild(interaction):
         raise UserError(NEEDS_MANAGE_GUILD)
     return interaction.guild_id
+
+
+def manager_command(name: str, description: str) -> Callable[[Any], Any]:
+    """A slash command (the parent of subcommands) for server managers: offered only inside
+    servers, and by default only to members with Manage Server (a server may widen that in
+    its Integrations settings, so each subcommand still carries `manage_guild()`)."""
+    return nextcord.slash_command(
+        name=name,
+        description=description,
+        default_member_permissions=nextcord.Permissions(manage_guild=True),
+        contexts=[nextcord.InteractionContextType.guild],
+    )
+
+
+def manager_subcommand(parent: Any, name: str, description: str) -> Callable[[Any], Any]:
+    """A subcommand of `parent` guarded by `manage_guild()`: declared and guarded in one line,
+    so no subcommand of a manager group goes without the check."""
+
+    def declare(callback: Any) -> Any:
+        return parent.subcommand(name=name, description=description)(manage_guild()(callback))
+
+    return declare
 
 
 def manage_guild() -> Callable[[T], T]:

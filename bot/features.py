@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from aiohttp import web
 
@@ -51,6 +51,7 @@ class FeatureWeb:
         *,
         routes: Sequence[web.RouteTableDef] = (),
         nav_links: Sequence[tuple[str, str]] = (),
+        tab: str | None = None,
         guild_tabs: Sequence[GuildTab] = (),
         app_keys: Mapping[web.AppKey[Any], Any] | None = None,
         token_paths: Sequence[str] = (),
@@ -58,7 +59,8 @@ class FeatureWeb:
         """The one way a feature describes its web part (cogs/README.md): named after its
         package folder, with that folder's `templates/` (holding `templates/<feature>/...`)
         and `static/` when they exist. `package` is the package folder or any file in it
-        (pass `__file__` from the feature's `web.py`)."""
+        (pass `__file__` from the feature's `web.py`). `tab` titles the feature's tab on
+        every server's pages, at `/guilds/{guild_id}/<feature>`."""
         folder = Path(package).resolve()
         if folder.is_file():
             folder = folder.parent
@@ -74,7 +76,7 @@ class FeatureWeb:
             templates=templates if templates.is_dir() else None,
             static=static if static.is_dir() else None,
             nav_links=nav_links,
-            guild_tabs=guild_tabs,
+            guild_tabs=[*guild_tabs, *([GuildTab(tab, folder.name)] if tab else [])],
             app_keys=dict(app_keys or {}),
             token_paths=token_paths,
         )
@@ -146,37 +148,24 @@ class ServiceKey[T]:
 class FeatureServices:
     """Objects one feature offers others under a typed key (for example monitoring's
     metrics for dashboards), so features use each other through an interface and never by
-    import. A plain name string still finds the same service (tests that swap one in), but
-    is untyped."""
+    import."""
 
     def __init__(self) -> None:
         self._provided: dict[str, Any] = {}
 
-    @overload
-    def provide[S](self, key: ServiceKey[S], service: S, *, replace: bool = False) -> None: ...
-    @overload
-    def provide(self, key: str, service: Any, *, replace: bool = False) -> None: ...
-
-    def provide(self, key: ServiceKey[Any] | str, service: Any, *, replace: bool = False) -> None:
+    def provide[S](self, key: ServiceKey[S], service: S, *, replace: bool = False) -> None:
         """Offer `service` under `key`; `replace` swaps out one already offered (tests)."""
         name = _key_name(key)
         if name in self._provided and not replace:
             raise ValueError(f"a service named {name!r} is already provided")
         self._provided[name] = service
 
-    @overload
-    def get[S](self, key: ServiceKey[S]) -> S | None: ...
-    @overload
-    def get(self, key: str) -> Any | None: ...
-
-    def get(self, key: ServiceKey[Any] | str) -> Any | None:
+    def get[S](self, key: ServiceKey[S]) -> S | None:
         """The service, or None when no loaded feature provides it."""
         return self._provided.get(_key_name(key))
 
 
-def _key_name(key: ServiceKey[Any] | str) -> str:
+def _key_name(key: ServiceKey[Any]) -> str:
     if isinstance(key, ServiceKey):
         return key.name
-    if isinstance(key, str):
-        return key
     raise TypeError(f"a service key is a ServiceKey, not {type(key).__name__}")

@@ -11,10 +11,10 @@ import nextcord
 from nextcord.ext import commands
 
 from bot import checks
+from bot.answers import answer
 from bot.errors import UserError
 from bot.guild_objects import parse_snowflake
 from bot.guild_settings import SettingSpec
-from bot.mentions import no_mentions
 from bot.models import GUILD_PENDING
 
 if TYPE_CHECKING:
@@ -70,19 +70,14 @@ def guild_list_text(records: Sequence[GuildRecord], retention_days: int) -> str:
 
 NEEDS_OWNER = "Only the bot's owners can manage servers."
 NOT_A_GUILD_ID = "Give a server id (a number of 17-19 digits), or run this inside the server."
+# The `guild_id` option of /guild approve|reject (nextcord only reads it, so one serves both).
+SERVER = nextcord.SlashOption(description="Server id (default: this server)", required=False)
 
 
 def parse_guild_id(raw: str) -> int | None:
     """A server id from command text (ASCII digits, a signed 64-bit id), else None."""
     value = parse_snowflake(raw)
     return value if value is not None and value >= 10**14 else None
-
-
-async def answer(interaction: nextcord.Interaction, text: str, **kwargs: object) -> None:
-    """A private answer in which nothing pings."""
-    await interaction.response.send_message(
-        text, ephemeral=True, allowed_mentions=no_mentions(), **kwargs
-    )
 
 
 class AdminCog(commands.Cog):
@@ -118,22 +113,12 @@ class AdminCog(commands.Cog):
 
     @guild.subcommand(name="approve", description="Let a server use FoundryCord.")
     async def guild_approve(
-        self,
-        interaction: nextcord.Interaction,
-        guild_id: str = nextcord.SlashOption(
-            description="Server id (default: this server)", required=False
-        ),
+        self, interaction: nextcord.Interaction, guild_id: str = SERVER
     ) -> None:
         await self._decide(interaction, guild_id, approve=True)
 
     @guild.subcommand(name="reject", description="Refuse a server; the bot leaves it.")
-    async def guild_reject(
-        self,
-        interaction: nextcord.Interaction,
-        guild_id: str = nextcord.SlashOption(
-            description="Server id (default: this server)", required=False
-        ),
-    ) -> None:
+    async def guild_reject(self, interaction: nextcord.Interaction, guild_id: str = SERVER) -> None:
         await self._decide(interaction, guild_id, approve=False)
 
     async def _decide(

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.features import ServiceKey
 from cogs.dashboards.cog import DashboardsCog
 from cogs.dashboards.service import DashboardService
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
 
-DASHBOARDS_SERVICE = "dashboards"
+DASHBOARDS_SERVICE: ServiceKey[DashboardService] = ServiceKey("dashboards")
 
 
 def setup(bot: FoundryBot) -> None:

@@ -9,14 +9,17 @@ import nextcord
 from nextcord.ext import commands
 
 from bot import checks
+from bot.answers import answer
 from bot.errors import UserError
-from bot.mentions import no_mentions
 from cogs.dashboards.presets import PRESET_LABELS, preset
 from cogs.dashboards.render import fit_lines
 from cogs.dashboards.service import DashboardService
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
+
+# The `id` option of /dashboard remove|refresh (nextcord only reads it, so one serves both).
+ID = nextcord.SlashOption(name="id", description="The number from /dashboard list", min_value=1)
 
 
 class DashboardsCog(commands.Cog):
@@ -44,17 +47,22 @@ class DashboardsCog(commands.Cog):
         for message_id in payload.message_ids:
             self.service.message_deleted(message_id)
 
-    @nextcord.slash_command(
-        name="dashboard",
-        description="Live dashboards the bot keeps current.",
-        default_member_permissions=nextcord.Permissions(manage_guild=True),
-        contexts=[nextcord.InteractionContextType.guild],
-    )
+    @checks.manager_command("dashboard", "Live dashboards the bot keeps current.")
     async def dashboard(self, interaction: nextcord.Interaction) -> None:
         """Parent of the /dashboard subcommands."""
 
-    @dashboard.subcommand(name="create", description="Post a dashboard from a preset.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(dashboard, "list", "This server's dashboards.")
+    async def list_(self, interaction: nextcord.Interaction) -> None:
+        assert interaction.guild_id is not None  # checks.manage_guild: inside a server
+        records = await self.service.store.list(interaction.guild_id)
+        lines = [
+            f"#{r.id} **{r.name}** in <#{r.channel_id}>"
+            + (f" (stopped: {r.error})" if r.error else "")
+            for r in records
+        ] or ["No dashboards yet: /dashboard create adds one."]
+        await answer(interaction, fit_lines(lines, 2000))
+
+    @checks.manager_subcommand(dashboard, "create", "Post a dashboard from a preset.")
     async def create(
         self,
         interaction: nextcord.Interaction,
@@ -85,25 +93,10 @@ class DashboardsCog(commands.Cog):
             )
         except ValueError as exc:  # the server's cap, or a metric monitoring never writes
             raise UserError(str(exc)) from None
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             f"Dashboard #{record.id} ({record.name}) is being posted in <#{channel_id}>; "
             "it updates itself when its data changes.",
-            ephemeral=True,
-            allowed_mentions=no_mentions(),
-        )
-
-    @dashboard.subcommand(name="list", description="This server's dashboards.")
-    @checks.manage_guild()
-    async def list_(self, interaction: nextcord.Interaction) -> None:
-        assert interaction.guild_id is not None  # checks.manage_guild: inside a server
-        records = await self.service.store.list(interaction.guild_id)
-        lines = [
-            f"#{r.id} **{r.name}** in <#{r.channel_id}>"
-            + (f" (stopped: {r.error})" if r.error else "")
-            for r in records
-        ] or ["No dashboards yet: /dashboard create adds one."]
-        await interaction.response.send_message(
-            fit_lines(lines, 2000), ephemeral=True, allowed_mentions=no_mentions()
         )
 
     def _own(self, interaction: nextcord.Interaction, dashboard_id: int) -> None:
@@ -112,37 +105,19 @@ class DashboardsCog(commands.Cog):
         if record is None or record.guild_id != interaction.guild_id:
             raise UserError(f"This server has no dashboard #{dashboard_id} (see /dashboard list).")
 
-    @dashboard.subcommand(name="remove", description="Delete a dashboard and its message.")
-    @checks.manage_guild()
-    async def remove(
-        self,
-        interaction: nextcord.Interaction,
-        dashboard_id: int = nextcord.SlashOption(
-            name="id", description="The number from /dashboard list", min_value=1
-        ),
-    ) -> None:
+    @checks.manager_subcommand(dashboard, "remove", "Delete a dashboard and its message.")
+    async def remove(self, interaction: nextcord.Interaction, dashboard_id: int = ID) -> None:
         self._own(interaction, dashboard_id)
         await interaction.response.defer(ephemeral=True)
         record = await self.service.remove(dashboard_id, interaction.user.id)
-        await interaction.followup.send(
-            f"Dashboard #{dashboard_id} ({record.name if record else '?'}) removed.",
-            ephemeral=True,
-            allowed_mentions=no_mentions(),
+        await answer(
+            interaction, f"Dashboard #{dashboard_id} ({record.name if record else '?'}) removed."
         )
 
-    @dashboard.subcommand(name="refresh", description="Update a dashboard now.")
-    @checks.manage_guild()
-    async def refresh(
-        self,
-        interaction: nextcord.Interaction,
-        dashboard_id: int = nextcord.SlashOption(
-            name="id", description="The number from /dashboard list", min_value=1
-        ),
-    ) -> None:
+    @checks.manager_subcommand(dashboard, "refresh", "Update a dashboard now.")
+    async def refresh(self, interaction: nextcord.Interaction, dashboard_id: int = ID) -> None:
         self._own(interaction, dashboard_id)
         self.service.scheduler.request(dashboard_id, force=True)
-        await interaction.response.send_message(
-            f"Dashboard #{dashboard_id} will be updated within a few seconds.",
-            ephemeral=True,
-            allowed_mentions=no_mentions(),
+        await answer(
+            interaction, f"Dashboard #{dashboard_id} will be updated within a few seconds."
         )

@@ -9,13 +9,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import nextcord
 from nextcord.http import Route
 
 from bot.checks import require_manage_guild
 from bot.errors import UserError, guarded
+from bot.features import FeatureServices, ServiceKey
 from bot.mentions import no_mentions
 from cogs.dashboards.layout import Layout
 from cogs.dashboards.render import Rendered, ViewState, cut, parse_custom_id
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTIONS_SERVICE = "actions"  # an object with `async run(name) -> str`, offered by a feature
+
+class Actions(Protocol):
+    """What a dashboard's action buttons run: a named action, answered with a sentence.
+    No feature offers one yet; the one that does moves this contract to `bot/`."""
+
+    async def run(self, name: str) -> str: ...
+
+
+ACTIONS_SERVICE: ServiceKey[Actions] = ServiceKey("actions")
 GONE = "This dashboard no longer exists."
 CONTROL_GONE = "That control is no longer on this dashboard."
 
@@ -60,7 +69,7 @@ class Dispatcher:
         live: LiveDashboards,
         render_record: Callable[[DashboardRecord], Awaitable[Rendered]],
         details: Callable[[DashboardRecord], Awaitable[str]],
-        services: Any,
+        services: FeatureServices,
     ) -> None:
         self.bot = bot
         self.live = live

@@ -287,7 +287,9 @@ def custom_id(dashboard_id: int, key: str) -> str:
 
 def parse_custom_id(value: str) -> tuple[int, str] | None:
     parts = value.split(":", 2)
-    if len(parts) != 3 or parts[0] != CUSTOM_ID_PREFIX or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != CUSTOM_ID_PREFIX:
+        return None
+    if not (parts[1].isascii() and parts[1].isdigit()):  # not "²", which int() refuses
         return None
     return int(parts[1]), parts[2]
 

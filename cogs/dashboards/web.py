@@ -5,13 +5,12 @@ shared Discord message component (web/templates/discord/message.html)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.features import FeatureWeb, GuildTab
+from bot.features import FeatureWeb
 from bot.guild_objects import ForeignObject
 from cogs.dashboards.layout import (
     BUTTON_ACTIONS,
@@ -25,17 +24,16 @@ from cogs.dashboards.layout import (
 )
 from cogs.dashboards.presets import PRESET_LABELS, preset
 from web import forms
-from web.auth import flash, require_manage
-from web.context import get_context
+from web.auth import User, flash
 from web.discord_view import payload_view
 from web.errors import PageError
 from web.forms import form_snowflake, form_str, read_form
+from web.guild_page import managed_guild, page_context
 from web.json_body import read_json
 
 if TYPE_CHECKING:
     from cogs.dashboards.service import DashboardService
 
-HERE = Path(__file__).resolve().parent
 SERVICE_KEY: web.AppKey[Any] = web.AppKey("foundrycord_dashboards", object)
 routes = web.RouteTableDef()
 MAX_LAYOUT_BYTES = 256 * 1024  # a full 25-widget layout at Discord's limits is ~20 KiB
@@ -43,26 +41,9 @@ MAX_LAYOUT_DEPTH = 16  # a layout nests 5 deep (layout, widgets, widget, source,
 
 
 def feature_web(service: DashboardService) -> FeatureWeb:
-    return FeatureWeb(
-        name="dashboards",
-        routes=[routes],
-        templates=HERE / "templates",
-        static=HERE / "static",
-        guild_tabs=[GuildTab("Dashboards", "dashboards")],
-        app_keys={SERVICE_KEY: service},
+    return FeatureWeb.of_package(
+        __file__, routes=[routes], tab="Dashboards", app_keys={SERVICE_KEY: service}
     )
-
-
-def _ids(request: web.Request) -> tuple[int, int | None]:
-    """The guild id (web.forms.guild_id: 404 when malformed) and the dashboard id if any."""
-    guild_id = forms.guild_id(request)
-    raw_dash = request.match_info.get("dashboard_id")
-    if raw_dash is None:
-        return guild_id, None
-    dashboard_id = forms.parse_id(raw_dash)
-    if dashboard_id is None:
-        raise PageError(404, "That is not a dashboard address. Pick one from the list.")
-    return guild_id, dashboard_id
 
 
 def _service(request: web.Request) -> DashboardService:
@@ -76,31 +57,28 @@ def _text_channels(request: web.Request, guild_id: int) -> list[tuple[int, str]]
     return [(c.id, c.name) for c in guild.text_channels]
 
 
-async def _dashboard(request: web.Request) -> tuple[int, Any]:
-    guild_id, dashboard_id = _ids(request)
-    await require_manage(request, guild_id)
-    record = _service(request).records.get(dashboard_id or 0)
+async def _dashboard(request: web.Request) -> tuple[int, User, Any]:
+    """The server, its manager, and the route's dashboard, which must be that server's."""
+    guild_id, user = await managed_guild(request)
+    dashboard_id = forms.parse_id(request.match_info["dashboard_id"])
+    if dashboard_id is None:
+        raise PageError(404, "That is not a dashboard address. Pick one from the list.")
+    record = _service(request).records.get(dashboard_id)
     if record is None or record.guild_id != guild_id:
         raise PageError(404, "This server has no such dashboard. Pick one from the list.")
-    return guild_id, record
+    return guild_id, user, record
 
 
 @routes.get("/guilds/{guild_id}/dashboards")
 async def dashboard_list(request: web.Request) -> web.Response:
-    guild_id, _ = _ids(request)
-    await require_manage(request, guild_id)
-    ctx = get_context(request)
-    guild = ctx.live.guild(guild_id)
+    guild_id, _ = await managed_guild(request)
     records = await _service(request).store.list(guild_id)
     channels = _text_channels(request, guild_id)
     return aiohttp_jinja2.render_template(
         "dashboards/list.html",
         request,
         {
-            "title": f"Dashboards · {guild.name if guild else guild_id}",
-            "guild": guild,
-            "guild_id": guild_id,
-            "active_tab": "dashboards",
+            **page_context(request, guild_id, "dashboards", "Dashboards"),
             "dashboards": records,
             "channel_names": dict(channels),
             "channels": channels,
@@ -112,8 +90,7 @@ async def dashboard_list(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/dashboards")
 async def dashboard_create(request: web.Request) -> web.Response:
-    guild_id, _ = _ids(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user = await managed_guild(request)
     form = await read_form(request)
     preset_name = form_str(form, "preset", max_len=32)
     channel_id = form_snowflake(form, "channel")
@@ -135,9 +112,7 @@ async def dashboard_create(request: web.Request) -> web.Response:
 
 @routes.get("/guilds/{guild_id}/dashboards/{dashboard_id}")
 async def dashboard_editor(request: web.Request) -> web.Response:
-    guild_id, record = await _dashboard(request)
-    ctx = get_context(request)
-    guild = ctx.live.guild(guild_id)
+    guild_id, _, record = await _dashboard(request)
     service = _service(request)
     rendered = await service.preview(record.layout, guild_id, record.id)
     catalogue = {
@@ -153,10 +128,8 @@ async def dashboard_editor(request: web.Request) -> web.Response:
         "dashboards/editor.html",
         request,
         {
+            **page_context(request, guild_id, "dashboards", "Dashboards"),
             "title": f"{record.name} · Dashboards",
-            "guild": guild,
-            "guild_id": guild_id,
-            "active_tab": "dashboards",
             "record": record,
             "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
             "layout_data": layout_to_json(record.layout),
@@ -213,7 +186,7 @@ def _preview_html(request: web.Request, payload: dict[str, Any]) -> str:
 
 @routes.post("/guilds/{guild_id}/dashboards/{dashboard_id}/preview")
 async def dashboard_preview(request: web.Request) -> web.Response:
-    guild_id, record = await _dashboard(request)
+    guild_id, _, record = await _dashboard(request)
     try:
         layout = parse_layout(await _posted_layout(request))
         _service(request).check_layout(layout, guild_id)
@@ -227,8 +200,7 @@ async def dashboard_preview(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/dashboards/{dashboard_id}/layout")
 async def dashboard_save(request: web.Request) -> web.Response:
-    guild_id, record = await _dashboard(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user, record = await _dashboard(request)
     try:
         layout = parse_layout(await _posted_layout(request))
     except LayoutError as exc:
@@ -250,8 +222,7 @@ async def dashboard_save(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/dashboards/{dashboard_id}/remove")
 async def dashboard_remove(request: web.Request) -> web.Response:
-    guild_id, record = await _dashboard(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user, record = await _dashboard(request)
     await _service(request).remove(record.id, user.id)
     await flash(request, f"Dashboard {record.name} removed, with its message.")
     raise web.HTTPSeeOther(f"/guilds/{guild_id}/dashboards")

@@ -5,15 +5,10 @@ server). The heavy libraries (py3nvml, speedtest-cli, py-cpuinfo) load on first 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from bot.features import FeatureWeb, GuildTab
 
 if TYPE_CHECKING:
     from bot.client import FoundryBot
-
-HERE = Path(__file__).resolve().parent
 
 
 def setup(bot: FoundryBot) -> None:
@@ -58,15 +53,5 @@ def setup(bot: FoundryBot) -> None:
     services.provided.provide(
         METRICS_SERVICE, MonitorMetrics(monitor, show_hosts, show_players=show_players)
     )
-    services.features.add_web(
-        FeatureWeb(
-            "monitoring",
-            routes=[web.routes],
-            templates=HERE / "templates",
-            static=HERE / "static",
-            guild_tabs=[GuildTab("Monitoring", "monitoring")],
-            app_keys={web.MONITOR_KEY: monitor, web.GUILDS_KEY: web.BotGuildDirectory(bot)},
-            token_paths=[web.INGEST_PATH],
-        )
-    )
+    services.features.add_web(web.feature_web(monitor, web.BotGuildDirectory(bot)))
     monitor.start()

@@ -13,6 +13,7 @@ from nextcord.ext import commands
 from nextcord.http import Route
 
 from bot import checks, guild_objects, mentions
+from bot.answers import answer
 from bot.errors import UserError
 from bot.guild_settings import SettingSpec
 from cogs.monitoring import render
@@ -52,6 +53,9 @@ SETTINGS = (
     ),
 )
 SPARK_METRICS = ("cpu.percent", "mem.percent")
+# The `host` option of the host commands (nextcord only reads an option, so one serves all).
+HOST = nextcord.SlashOption(description="Host (default: this bot's)", required=False)
+RULE_ID = nextcord.SlashOption(name="id", description="The rule's number")
 
 
 def _given_id(interaction: nextcord.Interaction, name: str) -> str | None:
@@ -84,9 +88,7 @@ class PagesView(nextcord.ui.View):
 
     async def interaction_check(self, interaction: nextcord.Interaction) -> bool:
         if interaction.user is None or interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "These pages belong to whoever ran /system; run it yourself.", ephemeral=True
-            )
+            await answer(interaction, "These pages belong to whoever ran /system; run it yourself.")
             return False
         return True
 
@@ -195,11 +197,7 @@ class MonitoringCog(commands.Cog):
 
     # --- read-only commands ---------------------------------------------------------
     @nextcord.slash_command(name="status", description="The host's health in one embed.")
-    async def status(
-        self,
-        interaction: nextcord.Interaction,
-        host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
-    ) -> None:
+    async def status(self, interaction: nextcord.Interaction, host: str = HOST) -> None:
         host, names, found = await self._reading(interaction, host)
         ts, metrics = found
         local = self.monitor.sampler.latest
@@ -210,11 +208,7 @@ class MonitoringCog(commands.Cog):
         await interaction.response.send_message(embed=embed)
 
     @nextcord.slash_command(name="system", description="Detailed host metrics, in pages.")
-    async def system(
-        self,
-        interaction: nextcord.Interaction,
-        host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
-    ) -> None:
+    async def system(self, interaction: nextcord.Interaction, host: str = HOST) -> None:
         host, names, found = await self._reading(interaction, host)
         await interaction.response.defer()
         local = host == self.monitor.host
@@ -227,22 +221,14 @@ class MonitoringCog(commands.Cog):
         view.message = await interaction.followup.send(embed=pages[0], view=view, wait=True)
 
     @nextcord.slash_command(name="gpu", description="NVIDIA GPU utilisation, memory, heat.")
-    async def gpu(
-        self,
-        interaction: nextcord.Interaction,
-        host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
-    ) -> None:
+    async def gpu(self, interaction: nextcord.Interaction, host: str = HOST) -> None:
         label, metrics, info, reason = await self._collector_reading(interaction, host, "gpu")
         await interaction.response.send_message(
             embed=render.gpu_embed(label, metrics, info, reason)
         )
 
     @nextcord.slash_command(name="containers", description="Docker containers on the host.")
-    async def containers(
-        self,
-        interaction: nextcord.Interaction,
-        host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
-    ) -> None:
+    async def containers(self, interaction: nextcord.Interaction, host: str = HOST) -> None:
         label, metrics, info, reason = await self._collector_reading(interaction, host, "docker")
         embed = render.containers_embed(label, info, metrics, reason)
         await interaction.response.send_message(embed=embed)
@@ -281,8 +267,7 @@ class MonitoringCog(commands.Cog):
     async def alert(self, interaction: nextcord.Interaction) -> None:
         """Parent of /alert add|list|remove."""
 
-    @alert.subcommand(name="add", description="Alert a channel when a metric crosses a limit.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(alert, "add", "Alert a channel when a metric crosses a limit.")
     async def alert_add(
         self,
         interaction: nextcord.Interaction,
@@ -301,7 +286,7 @@ class MonitoringCog(commands.Cog):
         severity: str = nextcord.SlashOption(
             description="Severity", choices=SEVERITIES, required=False, default="warning"
         ),
-        host: str = nextcord.SlashOption(description="Host (default: this bot's)", required=False),
+        host: str = HOST,
         role: nextcord.Role = nextcord.SlashOption(description="Role to mention", required=False),  # noqa: B008
         hysteresis: float = nextcord.SlashOption(
             description="Margin to recover (default 5 % of the threshold)", required=False
@@ -339,11 +324,10 @@ class MonitoringCog(commands.Cog):
             raise UserError(f"Not added. {exc.field}: {exc.message}") from None
         except TooManyRules as exc:
             raise UserError(f"Not added: {exc}.") from None
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             f"Alert #{row.id} added: {render.plain(rule.metric)} {rule.comparison} "
             f"{rule.threshold:g} on {render.plain(names.label(real_host))}, in {target.mention}.",
-            ephemeral=True,
-            allowed_mentions=mentions.no_mentions(),
         )
 
     @alert.subcommand(name="list", description="This server's alert rules.")
@@ -351,7 +335,7 @@ class MonitoringCog(commands.Cog):
         rules = await self.monitor.alerts.list(interaction.guild_id)
         names = await self._names(interaction.guild_id)
         if not rules:
-            await interaction.response.send_message("No alert rules yet.", ephemeral=True)
+            await answer(interaction, "No alert rules yet.")
             return
         lines = [
             f"#{r.id} **{render.plain(r.metric)}** {r.comparison} {r.threshold:g} on "
@@ -359,23 +343,16 @@ class MonitoringCog(commands.Cog):
             f"→ <#{r.channel_id}> · {r.severity} · {r.state}"
             for r in rules
         ]
-        await interaction.response.send_message(
-            "\n".join(lines)[:2000], ephemeral=True, allowed_mentions=mentions.no_mentions()
-        )
+        await answer(interaction, "\n".join(lines)[:2000])
 
-    @alert.subcommand(name="remove", description="Delete an alert rule.")
-    @checks.manage_guild()
-    async def alert_remove(
-        self,
-        interaction: nextcord.Interaction,
-        rule_id: int = nextcord.SlashOption(name="id", description="The rule's number"),
-    ) -> None:
+    @checks.manager_subcommand(alert, "remove", "Delete an alert rule.")
+    async def alert_remove(self, interaction: nextcord.Interaction, rule_id: int = RULE_ID) -> None:
         guild_id = checks.require_manage_guild(interaction)
         # a rule id is a 32-bit column: a larger number (Discord allows 2**53) names no rule,
         # and must not reach PostgreSQL as an out-of-range parameter
         removed = 1 <= rule_id <= 2**31 - 1 and await self.monitor.alerts.remove(guild_id, rule_id)
         text = f"Alert #{rule_id} removed." if removed else f"This server has no alert #{rule_id}."
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer(interaction, text)
 
     # --- game servers -------------------------------------------------------------
     @nextcord.slash_command(name="gameserver", description="Game servers this server watches.")

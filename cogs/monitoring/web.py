@@ -13,6 +13,7 @@ import nextcord
 from aiohttp import web
 
 from bot import guild_objects
+from bot.features import FeatureWeb
 from bot.metrics import UnknownMetric
 from cogs.monitoring.agent import INGEST_PATH
 from cogs.monitoring.alert_store import TooManyRules
@@ -25,11 +26,11 @@ from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
 from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
-from web.auth import flash, require_manage, require_owner
+from web.auth import flash, require_owner
 from web.context import get_context
 from web.errors import PageError
 from web.forms import form_float, form_int, form_snowflake, form_str, parse_id, read_form
-from web.forms import guild_id as route_guild_id
+from web.guild_page import managed_guild, page_context
 from web.json_body import read_json
 
 log = logging.getLogger(__name__)
@@ -84,16 +85,22 @@ MAX_REFUSED_SHOWN = 50
 SHARING_PATH = "/owner/monitoring"
 
 
-def _guild_id(request: web.Request) -> int:
-    # kept for the agent-token routes; the rest read web.forms.guild_id directly
-    return route_guild_id(request)  # ASCII digits, at most 2**63 - 1; else 404
+def feature_web(monitor: Monitor, guilds: GuildDirectory) -> FeatureWeb:
+    return FeatureWeb.of_package(
+        __file__,
+        routes=[routes],
+        tab="Monitoring",
+        app_keys={MONITOR_KEY: monitor, GUILDS_KEY: guilds},
+        token_paths=[INGEST_PATH],
+    )
 
 
 def _row_id(request: web.Request, name: str) -> int:
-    """A rule or check id from the URL: ASCII digits within the 32-bit column, else 404."""
+    """A rule, check or token id from the URL: ASCII digits within the 32-bit column, else
+    404."""
     value = parse_id(request.match_info[name])
     if value is None or not 1 <= value <= 2**31 - 1:
-        raise PageError(404, "There is no such rule or check here; reload the page.")
+        raise PageError(404, "There is no such rule, check or token here; reload the page.")
     return value
 
 
@@ -145,7 +152,6 @@ async def _render(
     new_token: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    ctx = get_context(request)
     monitor = _monitor(request)
     names = await _names(request, guild_id)
     first = names.keys[0] if names.keys else ""
@@ -164,15 +170,11 @@ async def _render(
     # every fixed name of the catalogue (speedtests come rarely), and the one asked for
     fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
     chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
-    guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
         "monitoring/page.html",
         request,
         {
-            "title": f"Monitoring · {guild.name if guild else guild_id}",
-            "guild": guild,
-            "guild_id": guild_id,
-            "active_tab": "monitoring",
+            **page_context(request, guild_id, "monitoring", "Monitoring"),
             "host": host,
             "host_label": names.label(host) if host else "no host",
             "hosts": choices,
@@ -213,17 +215,41 @@ async def _render(
     )
 
 
+async def _form_error(
+    request: web.Request,
+    guild_id: int,
+    section: str,
+    field: str,
+    message: str,
+    values: dict[str, str],
+) -> web.Response:
+    """The page again (400) with `message` under `field` of its `section` form (rule, check
+    or token), and what the manager typed kept in that form."""
+    return await _render(
+        request, guild_id, errors={section: {field: message}}, form={section: values}, status=400
+    )
+
+
+async def _back(request: web.Request, guild_id: int, message: str) -> web.Response:
+    """After a change: the message flashed, and back to the server's monitoring page."""
+    await flash(request, message)
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+
+
+def _gone(what: str) -> PageError:
+    """The 404 for a row that is not (or no longer) this server's."""
+    return PageError(404, f"{what}; reload the page.")
+
+
 @routes.get("/guilds/{guild_id}/monitoring")
 async def page(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    await require_manage(request, guild_id)
+    guild_id, _ = await managed_guild(request)
     return await _render(request, guild_id)
 
 
 @routes.get("/guilds/{guild_id}/monitoring/series.json")
 async def series(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    await require_manage(request, guild_id)
+    guild_id, _ = await managed_guild(request)
     host, _ = await _pick_host(request, guild_id)
     metric = request.query.get("metric", DEFAULT_METRIC)
     try:
@@ -256,8 +282,7 @@ async def series(request: web.Request) -> web.Response:
 
 @routes.get("/guilds/{guild_id}/monitoring/live.json")
 async def live(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    await require_manage(request, guild_id)
+    guild_id, _ = await managed_guild(request)
     host, _ = await _pick_host(request, guild_id)
     latest = await _monitor(request).latest(host)
     if latest is None:
@@ -277,8 +302,7 @@ def _field(reader: Any, form: Any, name: str, **options: Any) -> Any:
 
 @routes.post("/guilds/{guild_id}/monitoring/rules")
 async def add_rule(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user = await managed_guild(request)
     monitor = _monitor(request)
     form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
@@ -322,32 +346,13 @@ async def add_rule(request: web.Request) -> web.Response:
             created_by=user.id,
         )
     except RuleError as exc:
-        return await _render(
-            request,
-            guild_id,
-            errors={"rule": {exc.field: exc.message}},
-            form={"rule": values},
-            status=400,
-        )
+        return await _form_error(request, guild_id, "rule", exc.field, exc.message, values)
     except TooManyRules as exc:
-        return await _render(
-            request, guild_id, errors={"rule": {"rules": f"limit reached: {exc}"}},
-            form={"rule": values}, status=400,
-        )  # fmt: skip
+        return await _form_error(
+            request, guild_id, "rule", "rules", f"limit reached: {exc}", values
+        )
     log.info("User %s added alert rule %s in guild %s", user.id, row.id, guild_id)
-    await flash(request, f"Alert rule #{row.id} added.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
-
-
-@routes.post("/guilds/{guild_id}/monitoring/rules/{rule_id}/delete")
-async def delete_rule(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    await require_manage(request, guild_id)
-    rule_id = _row_id(request, "rule_id")
-    if not await _monitor(request).alerts.remove(guild_id, rule_id):
-        raise PageError(404, f"This server has no alert rule #{rule_id}; reload the page.")
-    await flash(request, f"Alert rule #{rule_id} removed.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+    return await _back(request, guild_id, f"Alert rule #{row.id} added.")
 
 
 def _check_field(reader: Any, form: Any, name: str, message: str, **options: Any) -> Any:
@@ -359,8 +364,7 @@ def _check_field(reader: Any, form: Any, name: str, message: str, **options: Any
 
 @routes.post("/guilds/{guild_id}/monitoring/checks")
 async def add_check(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user = await managed_guild(request)
     form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     monitor = _monitor(request)
@@ -385,32 +389,18 @@ async def add_check(request: web.Request) -> web.Response:
         await monitor.services.policy.addresses(check.host, check.probe_port)
         row = await monitor.config.add_check(guild_id, check)
     except CheckError as exc:
-        return await _render(
-            request,
-            guild_id,
-            errors={"check": {exc.field: exc.message}},
-            form={"check": values},
-            status=400,
-        )
+        return await _form_error(request, guild_id, "check", exc.field, exc.message, values)
     except ValueError as exc:
-        return await _render(
-            request,
-            guild_id,
-            errors={"check": {"name": str(exc)}},
-            form={"check": values},
-            status=400,
-        )
+        return await _form_error(request, guild_id, "check", "name", str(exc), values)
     log.info("User %s added service check %s in guild %s", user.id, row.id, guild_id)
-    await flash(request, f"Service check {row.name!r} added.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+    return await _back(request, guild_id, f"Service check {row.name!r} added.")
 
 
 @routes.post("/guilds/{guild_id}/monitoring/games")
 async def add_game(request: web.Request) -> web.Response:
     """Add a game server (protocol, address, port); a wrong field is named on the form and
     nothing is stored."""
-    guild_id = route_guild_id(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user = await managed_guild(request)
     form = await read_form(request)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
@@ -427,18 +417,11 @@ async def add_game(request: web.Request) -> web.Response:
             user.id,
         )
     except GameServerError as exc:
-        return await _render(
-            request, guild_id, errors={"game": {exc.field: exc.message}},
-            form={"game": values}, status=400,
-        )  # fmt: skip
+        return await _form_error(request, guild_id, "game", exc.field, exc.message, values)
     except GameServerLimit as exc:
-        return await _render(
-            request, guild_id, errors={"game": {"name": str(exc)}},
-            form={"game": values}, status=400,
-        )  # fmt: skip
+        return await _form_error(request, guild_id, "game", "name", str(exc), values)
     log.info("User %s added game server %s in guild %s", user.id, server.id, guild_id)
-    await flash(request, f"Game server {server.name!r} added.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+    return await _back(request, guild_id, f"Game server {server.name!r} added.")
 
 
 def _game_field(reader: Any, form: Any, name: str, message: str) -> Any:
@@ -448,63 +431,56 @@ def _game_field(reader: Any, form: Any, name: str, message: str) -> Any:
         raise GameServerError(name, message) from None
 
 
-@routes.post("/guilds/{guild_id}/monitoring/games/{game_id}/delete")
-async def delete_game(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    await require_manage(request, guild_id)
-    game_id = _row_id(request, "game_id")
-    if not await _monitor(request).remove_game_server(guild_id, game_id):
-        raise PageError(404, f"This server has no game server #{game_id}; reload the page.")
-    await flash(request, "Game server removed, with its alert rules.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
-
-
-@routes.post("/guilds/{guild_id}/monitoring/checks/{check_id}/delete")
-async def delete_check(request: web.Request) -> web.Response:
-    guild_id = route_guild_id(request)
-    await require_manage(request, guild_id)
-    check_id = _row_id(request, "check_id")
-    if not await _monitor(request).config.remove_check(guild_id, check_id):
-        raise PageError(404, f"This server has no service check #{check_id}; reload the page.")
-    await flash(request, "Service check removed.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+@routes.post("/guilds/{guild_id}/monitoring/{kind:rules|checks|games}/{row_id}/delete")
+async def delete_row(request: web.Request) -> web.Response:
+    """Delete one of this server's alert rules, service checks or game servers."""
+    guild_id, _ = await managed_guild(request)
+    row_id = _row_id(request, "row_id")
+    monitor = _monitor(request)
+    if request.match_info["kind"] == "rules":
+        removed = await monitor.alerts.remove(guild_id, row_id)
+        what, done = f"alert rule #{row_id}", f"Alert rule #{row_id} removed."
+    elif request.match_info["kind"] == "games":
+        removed = await monitor.remove_game_server(guild_id, row_id)
+        what, done = f"game server #{row_id}", "Game server removed, with its alert rules."
+    else:
+        removed = await monitor.config.remove_check(guild_id, row_id)
+        what, done = f"service check #{row_id}", "Service check removed."
+    if not removed:
+        raise _gone(f"This server has no {what}")
+    return await _back(request, guild_id, done)
 
 
 @routes.post("/guilds/{guild_id}/monitoring/tokens")
 async def create_token(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
-    user = await require_manage(request, guild_id)
-    form = await request.post()
+    guild_id, user = await managed_guild(request)
+    form = await read_form(request)
     host = str(form.get("host", "")).strip()
     if not host or len(host) > 64 or any(not (c.isalnum() or c in "-_.") for c in host):
-        return await _render(
-            request, guild_id,
-            errors={"token": {"host": "must be 1-64 letters, digits, '-', '_' or '.'"}},
-            form={"token": {"host": host}}, status=400,
+        return await _form_error(
+            request, guild_id, "token", "host", "must be 1-64 letters, digits, '-', '_' or '.'",
+            {"host": host},
         )  # fmt: skip
     monitor = _monitor(request)
     try:
         token = await monitor.config.create_token(guild_id, host, user.id)
     except TokenLimit as exc:
-        return await _render(
-            request, guild_id, errors={"token": {"host": str(exc)}},
-            form={"token": {"host": host}}, status=400,
-        )  # fmt: skip
+        return await _form_error(request, guild_id, "token", "host", str(exc), {"host": host})
     await monitor.registry.ensure([agent_key(guild_id, host)])  # this server's own host
     log.info("User %s created an agent token for host %s in guild %s", user.id, host, guild_id)
     # Shown once, in this response only: only its hash is stored.
     return await _render(request, guild_id, new_token=token)
 
 
-@routes.post("/guilds/{guild_id}/monitoring/tokens/{token_id:\\d+}/revoke")
+@routes.post("/guilds/{guild_id}/monitoring/tokens/{token_id}/revoke")
 async def revoke_token(request: web.Request) -> web.Response:
-    guild_id = _guild_id(request)
-    await require_manage(request, guild_id)
-    token_id = int(request.match_info["token_id"])
+    guild_id, _ = await managed_guild(request)
+    token_id = _row_id(request, "token_id")
     if not await _monitor(request).config.revoke_token(guild_id, token_id):
-        raise PageError(404, "No such live token in this server; reload the page.")
-    await flash(request, "Agent token revoked: that agent's posts are refused from now on.")
-    raise web.HTTPSeeOther(f"/guilds/{guild_id}/monitoring")
+        raise _gone("No such live token in this server")
+    return await _back(
+        request, guild_id, "Agent token revoked: that agent's posts are refused from now on."
+    )
 
 
 @routes.get(SHARING_PATH)

@@ -18,6 +18,7 @@ from nextcord.http import Route
 from nextcord.utils import escape_markdown
 
 from bot import checks
+from bot.answers import answer
 from bot.checks import has_manage_guild, require_manage_guild
 from bot.errors import UserError, guarded
 from bot.guild_objects import ForeignObject, guild_of, text_channel_of
@@ -64,6 +65,12 @@ log = logging.getLogger(__name__)
 PAGE_LINES = 25
 CONFIRM_TIMEOUT = 120.0  # seconds the Confirm and Cancel buttons of a preview stay usable
 EDIT_EVERY = 2.0  # seconds between progress edits: 5 edits per 5 s per channel is Discord's cap
+# The `name` option of the commands that read a template (nextcord only reads it).
+NAME = nextcord.SlashOption(description="Template name")
+NEW_NAME = nextcord.SlashOption(description="Template name", max_length=100)
+OWN_NAME = nextcord.SlashOption(
+    description="One of this server's own templates", max_length=100, autocomplete=True
+)
 
 
 def tree_lines(template: Template) -> list[str]:
@@ -86,6 +93,14 @@ def pages_of(title: str, lines: list[str]) -> list[nextcord.Embed]:
         ).set_footer(text=f"Page {i + 1} of {len(chunks)}")
         for i, chunk in enumerate(chunks)
     ]
+
+
+def stored_text(verb: str, name: str, template: Template) -> str:
+    """What /template save and import answer once the template is stored."""
+    return (
+        f"{verb} **{escape_markdown(name)}**: {len(template.roles)} roles, "
+        f"{template.count()} channels."
+    )
 
 
 def export_filename(name: str) -> str:
@@ -448,43 +463,15 @@ class TemplatesCog(commands.Cog):
             if self.service.cancel(guild_id)
             else "No apply is running here."
         )
-        await interaction.response.send_message(
-            text, ephemeral=True, allowed_mentions=no_mentions()
-        )
+        await answer(interaction, text)
 
     # commands ------------------------------------------------------------------------------
 
-    @nextcord.slash_command(
-        name="template",
-        description="Save, preview and apply channel templates.",
-        default_member_permissions=nextcord.Permissions(manage_guild=True),
-        contexts=[nextcord.InteractionContextType.guild],
-    )
+    @checks.manager_command("template", "Save, preview and apply channel templates.")
     async def template(self, interaction: nextcord.Interaction) -> None:
         """Parent of the /template subcommands."""
 
-    @template.subcommand(name="save", description="Snapshot this server into a template.")
-    @checks.manage_guild()
-    async def save(
-        self,
-        interaction: nextcord.Interaction,
-        name: str = nextcord.SlashOption(description="Template name", max_length=100),
-    ) -> None:
-        await interaction.response.defer(ephemeral=True)
-        try:
-            template = await self.service.save_snapshot(
-                interaction.guild_id, name, interaction.user.id
-            )
-        except TemplateError as exc:
-            raise UserError(errors_text("Not saved:", exc.errors)) from None
-        await interaction.edit_original_message(
-            content=f"Saved **{escape_markdown(name)}**: {len(template.roles)} roles, "
-            f"{template.count()} channels.",
-            allowed_mentions=no_mentions(),
-        )
-
-    @template.subcommand(name="list", description="Templates you can use here.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "list", "Templates you can use here.")
     async def list_(self, interaction: nextcord.Interaction) -> None:
         rows = await self.service.store.list(interaction.guild_id)
         lines = [
@@ -499,17 +486,21 @@ class TemplatesCog(commands.Cog):
             if row.guild_id != interaction.guild_id
         ]
         lines += [f"**{name}** (built in)" for name in builtin_names()]
-        await interaction.response.send_message(
-            "\n".join(lines)[:2000], ephemeral=True, allowed_mentions=no_mentions()
-        )
+        await answer(interaction, "\n".join(lines)[:2000])
 
-    @template.subcommand(name="show", description="A template's roles and channel tree.")
-    @checks.manage_guild()
-    async def show(
-        self,
-        interaction: nextcord.Interaction,
-        name: str = nextcord.SlashOption(description="Template name"),
-    ) -> None:
+    @checks.manager_subcommand(template, "save", "Snapshot this server into a template.")
+    async def save(self, interaction: nextcord.Interaction, name: str = NEW_NAME) -> None:
+        await interaction.response.defer(ephemeral=True)
+        try:
+            template = await self.service.save_snapshot(
+                interaction.guild_id, name, interaction.user.id
+            )
+        except TemplateError as exc:
+            raise UserError(errors_text("Not saved:", exc.errors)) from None
+        await answer(interaction, stored_text("Saved", name, template))
+
+    @checks.manager_subcommand(template, "show", "A template's roles and channel tree.")
+    async def show(self, interaction: nextcord.Interaction, name: str = NAME) -> None:
         found = await self._find(interaction.guild_id, name)
         template = found.template
         title = f"Template {template.name}"
@@ -517,28 +508,19 @@ class TemplatesCog(commands.Cog):
             title += f", shared by {self._server_label(found.origin_guild_id)}"
         pages = pages_of(title, tree_lines(template))
         view = Pages(interaction.user.id, pages) if len(pages) > 1 else nextcord.utils.MISSING
-        await interaction.response.send_message(
-            embed=pages[0], view=view, ephemeral=True, allowed_mentions=no_mentions()
-        )
+        await answer(interaction, embed=pages[0], view=view)
 
-    @template.subcommand(name="export", description="Download a template as JSON.")
-    @checks.manage_guild()
-    async def export(
-        self,
-        interaction: nextcord.Interaction,
-        name: str = nextcord.SlashOption(description="Template name"),
-    ) -> None:
+    @checks.manager_subcommand(template, "export", "Download a template as JSON.")
+    async def export(self, interaction: nextcord.Interaction, name: str = NAME) -> None:
         template = (await self._find(interaction.guild_id, name)).template
         data = json.dumps(to_document(template), indent=2, ensure_ascii=False).encode()
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             f"Template **{escape_markdown(template.name)}**.",
             file=nextcord.File(io.BytesIO(data), filename=export_filename(template.name)),
-            ephemeral=True,
-            allowed_mentions=no_mentions(),
         )
 
-    @template.subcommand(name="import", description="Import a JSON file or a Discord template.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "import", "Import a JSON file or a Discord template.")
     async def import_(
         self,
         interaction: nextcord.Interaction,
@@ -561,31 +543,16 @@ class TemplatesCog(commands.Cog):
             raise UserError(f"Could not read it: {exc}"[:2000]) from None
         template.name = name
         await self._save(interaction.guild_id, name, template, interaction.user.id)
-        await interaction.edit_original_message(
-            content=f"Imported **{escape_markdown(name)}**: {len(template.roles)} roles, "
-            f"{template.count()} channels.",
-            allowed_mentions=no_mentions(),
-        )
+        await answer(interaction, stored_text("Imported", name, template))
 
-    @template.subcommand(name="delete", description="Delete one of this server's templates.")
-    @checks.manage_guild()
-    async def delete(
-        self,
-        interaction: nextcord.Interaction,
-        name: str = nextcord.SlashOption(
-            description="One of this server's own templates", max_length=100, autocomplete=True
-        ),
-    ) -> None:
+    @checks.manager_subcommand(template, "delete", "Delete one of this server's templates.")
+    async def delete(self, interaction: nextcord.Interaction, name: str = OWN_NAME) -> None:
         if not await self.service.store.remove(interaction.guild_id, name):
             raise UserError(
                 f"This server has no template called {name!r} (built-in and other servers' "
                 "templates cannot be deleted here)."
             )
-        await interaction.response.send_message(
-            f"Deleted **{escape_markdown(name)}**.",
-            ephemeral=True,
-            allowed_mentions=no_mentions(),
-        )
+        await answer(interaction, f"Deleted **{escape_markdown(name)}**.")
 
     @delete.on_autocomplete("name")
     async def delete_names(self, interaction: nextcord.Interaction, current: str) -> None:
@@ -597,29 +564,23 @@ class TemplatesCog(commands.Cog):
             names = [n for n in own if typed in n.lower()]
         await interaction.response.send_autocomplete(names[:25])
 
-    @template.subcommand(name="share", description="Let other servers use a template, or stop.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "share", "Let other servers use a template, or stop.")
     async def share(
         self,
         interaction: nextcord.Interaction,
-        name: str = nextcord.SlashOption(description="Template name"),
+        name: str = NAME,
         shared: bool = nextcord.SlashOption(description="Shared with other servers"),
     ) -> None:
         if not await self.service.store.set_shared(interaction.guild_id, name, shared):
             raise UserError(f"This server has no template called {name!r}.")
         state = "shared" if shared else "private to this server"
-        await interaction.response.send_message(
-            f"**{escape_markdown(name)}** is now {state}.",
-            ephemeral=True,
-            allowed_mentions=no_mentions(),
-        )
+        await answer(interaction, f"**{escape_markdown(name)}** is now {state}.")
 
-    @template.subcommand(name="apply", description="Preview, then make this server match it.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "apply", "Preview, then make this server match it.")
     async def apply(
         self,
         interaction: nextcord.Interaction,
-        name: str = nextcord.SlashOption(description="Template name"),
+        name: str = NAME,
         prune: bool = nextcord.SlashOption(
             description="Delete channels and roles the template lacks",
             required=False,
@@ -647,8 +608,7 @@ class TemplatesCog(commands.Cog):
             interaction, found.ref, found.template, options, origin=origin
         )
 
-    @template.subcommand(name="undo", description="Restore the server as before the last apply.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "undo", "Restore the server as before the last apply.")
     async def undo(self, interaction: nextcord.Interaction) -> None:
         found = await self.service.undo_target(interaction.guild_id)
         if found is None:
@@ -658,8 +618,7 @@ class TemplatesCog(commands.Cog):
         options = ApplyOptions(prune=True, roles=True)
         await self._preview_and_confirm(interaction, f"undo:{job.id}", template, options)
 
-    @template.subcommand(name="cancel", description="Stop the running apply after its step.")
-    @checks.manage_guild()
+    @checks.manager_subcommand(template, "cancel", "Stop the running apply after its step.")
     async def cancel(self, interaction: nextcord.Interaction) -> None:
         await self._cancel_pressed(interaction)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.features import FeatureWeb, GuildTab
+from bot.features import FeatureWeb
 from cogs.templates.document import (
     MAX_DOCUMENT_BYTES,
     MAX_NESTING,
@@ -30,26 +29,23 @@ from cogs.templates.service import (
     split_shared_name,
 )
 from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
-from web import forms
-from web.auth import flash, require_manage
+from web.auth import User, flash
 from web.context import get_context
 from web.errors import PageError
-from web.forms import form_str, read_form
+from web.forms import form_snowflake, form_str, parse_id, read_form
+from web.guild_page import managed_guild, page_context
 from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = web.AppKey("templates_service", TemplateService)
 DRIFT_KEY = web.AppKey("templates_drift", DriftService)
-HERE = Path(__file__).resolve().parent
 routes = web.RouteTableDef()
 
 
-async def _allowed(request: web.Request) -> tuple[int, Any, TemplateService]:
-    """(server id, the signed-in manager, the service); 404 for a malformed id, 403 without
-    Manage Server in that server."""
-    guild_id = forms.guild_id(request)
-    user = await require_manage(request, guild_id)
+async def _allowed(request: web.Request) -> tuple[int, User, TemplateService]:
+    """(server id, the signed-in manager, the service): `web.guild_page.managed_guild`."""
+    guild_id, user = await managed_guild(request)
     return guild_id, user, request.config_dict[SERVICE_KEY]
 
 
@@ -75,9 +71,7 @@ async def template_list(request: web.Request) -> web.Response:
         "templates/list.html",
         request,
         {
-            "title": "Templates",
-            "guild_id": guild_id,
-            "guild": live.guild(guild_id),
+            **page_context(request, guild_id, "templates", "Templates"),
             "rows": own,
             "shared": shared,
             "builtins": builtin_names(),
@@ -134,9 +128,7 @@ async def editor(request: web.Request) -> web.Response:
         "templates/editor.html",
         request,
         {
-            "title": "Template editor",
-            "guild_id": guild_id,
-            "guild": live.guild(guild_id),
+            **page_context(request, guild_id, "templates", "Template editor"),
             "name": name,
             "origin": origin,
         },
@@ -275,14 +267,7 @@ def feature_web(service: TemplateService, drift: DriftService | None = None) -> 
     keys: dict[Any, Any] = {SERVICE_KEY: service}
     if drift is not None:
         keys[DRIFT_KEY] = drift
-    return FeatureWeb(
-        name="templates",
-        routes=[routes],
-        templates=HERE / "templates",
-        static=HERE / "static",
-        guild_tabs=[GuildTab("Templates", "templates")],
-        app_keys=keys,
-    )
+    return FeatureWeb.of_package(__file__, routes=[routes], tab="Templates", app_keys=keys)
 
 
 # drift: pin, unpin, and how the server differs from its pin --------------------------------
@@ -336,7 +321,7 @@ async def pin_template(request: web.Request) -> web.Response:
     form = await read_form(request)
     back = f"/guilds/{guild_id}/templates/drift"
     name = form_str(form, "name", max_len=100)
-    channel_id = forms.form_snowflake(form, "channel")
+    channel_id = form_snowflake(form, "channel")
     # the report channel must be a text channel of this server (checked again at each report)
     if channel_id not in {c.id for c in get_context(request).live.text_channels(guild_id)}:
         raise PageError(400, "channel: not a text channel of this server; pick one from the list")
@@ -351,7 +336,7 @@ async def pin_template(request: web.Request) -> web.Response:
 
 
 def _snapshot_id(raw: str | None) -> int | None:
-    value = forms.parse_id(raw or "")
+    value = parse_id(raw or "")
     return value if value is not None and 1 <= value <= 2**31 - 1 else None
 
 

@@ -129,10 +129,13 @@ def test_features_offer_services_under_typed_keys() -> None:
     source: MetricsSource = object()  # type: ignore[assignment]
     services.provide(METRICS_SERVICE, source)
     assert services.get(METRICS_SERVICE) is source
-    # A bare name still reaches the same service (tests that swap one in).
-    assert services.get("metrics") is source
+    # Only a typed key reaches a service: a bare name is refused, not silently untyped.
     with pytest.raises(TypeError, match="ServiceKey"):
-        services.get(42)  # type: ignore[call-overload]
+        services.get("metrics")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ServiceKey"):
+        services.provide("metrics", source)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ServiceKey"):
+        services.get(42)  # type: ignore[arg-type]
 
 
 def test_feature_web_of_a_package_is_built_by_convention(tmp_path: Path) -> None:
@@ -150,6 +153,9 @@ def test_feature_web_of_a_package_is_built_by_convention(tmp_path: Path) -> None
     assert part.templates == package / "templates"
     assert part.static == package / "static"
     assert list(part.routes) == [routes]
+    assert list(part.guild_tabs) == [GuildTab("Gadgets", "gadgets")]
+    # `tab` is the same tab, its slug the feature's name
+    assert list(FeatureWeb.of_package(package, tab="Gadgets").guild_tabs) == list(part.guild_tabs)
 
     bare = tmp_path / "bare"
     bare.mkdir()

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -239,11 +238,11 @@ async def test_healthz_answers_while_2000_idle_and_slow_connections_are_held(
                 writer.write(PARTIAL_BODY)
             held.append(writer)
         await asyncio.sleep(0.5)
+        # Each must be answered within the client's 5 s timeout while the 2,000 are held:
+        # a server out of file descriptors, or one reading the slow clients, never answers.
+        # (How fast it answers is bench/web.py's business; tests assert no times.)
         results = [await _healthz_ms(url) for _ in range(10)]
         assert [status for status, _ in results] == [200] * 10, results
-        timings = [ms for _, ms in results]
-        assert statistics.median(timings) < 100, timings
-        assert max(timings) < 1000, timings
     finally:
         for writer in held:
             writer.transport.abort()

@@ -13,9 +13,10 @@ from aiohttp import web
 
 from bot.guild_settings import SettingsFormError
 from web import forms
-from web.auth import flash, require_manage, require_owner, require_user
+from web.auth import flash, require_owner, require_user
 from web.context import WebContext, get_context, state_versions
 from web.errors import PageError
+from web.guild_page import managed_guild, page_context
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +129,11 @@ def _render_settings(
     status: int = 200,
 ) -> web.Response:
     ctx = get_context(request)
-    guild = ctx.live.guild(guild_id)
     return aiohttp_jinja2.render_template(
         "guild_settings.html",
         request,
         {
-            "title": f"Settings · {guild.name if guild else guild_id}",
-            "guild": guild,
-            "guild_id": guild_id,
+            **page_context(request, guild_id, "settings", "Settings"),
             "specs": ctx.guild_settings.registry.specs(),
             "values": values,
             "errors": errors or {},
@@ -168,8 +166,7 @@ def _foreign_ids(ctx: WebContext, guild_id: int, raw: Mapping[str, str]) -> dict
 
 @routes.get("/guilds/{guild_id}/settings")
 async def settings_page(request: web.Request) -> web.Response:
-    guild_id = forms.guild_id(request)
-    await require_manage(request, guild_id)
+    guild_id, _ = await managed_guild(request)
     ctx = get_context(request)
     values = await ctx.guild_state.settings(await state_versions(request), guild_id)
     return _render_settings(request, guild_id, _form_values(values))
@@ -177,8 +174,7 @@ async def settings_page(request: web.Request) -> web.Response:
 
 @routes.post("/guilds/{guild_id}/settings")
 async def save_settings(request: web.Request) -> web.Response:
-    guild_id = forms.guild_id(request)
-    user = await require_manage(request, guild_id)
+    guild_id, user = await managed_guild(request)
     ctx = get_context(request)
     form = await forms.read_form(request)
     raw: dict[str, str] = {}

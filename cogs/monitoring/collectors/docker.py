@@ -20,6 +20,7 @@ class DockerCollector:
         self.docker_host = docker_host
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False  # a collect still running at shutdown must not open a new session
         self._cpu: dict[str, tuple[int, int]] = {}  # container id -> (its usage, system usage)
 
     def _base(self) -> tuple[str, aiohttp.BaseConnector]:
@@ -30,6 +31,8 @@ class DockerCollector:
         return url, aiohttp.TCPConnector()
 
     async def _get(self, path: str) -> Any:
+        if self._closed:
+            raise DockerError("the monitor is stopping")
         if self._session is None or self._session.closed:
             base, connector = self._base()
             self._base_url = base
@@ -42,6 +45,7 @@ class DockerCollector:
             return await response.json()
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -58,7 +58,9 @@ class ServiceCheck:
             parts = urlsplit(self.target)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise CheckError("target", "must be an http:// or https:// URL")
-            if self.expect and not (self.expect.isdigit() and 100 <= int(self.expect) <= 599):
+            if self.expect and not (
+                self.expect.isascii() and self.expect.isdigit() and 100 <= int(self.expect) <= 599
+            ):
                 raise CheckError("expect", "must be an HTTP status code from 100 to 599")
         else:
             raise CheckError("kind", "must be tcp or http")
@@ -274,6 +276,7 @@ class ServicesCollector:
         self.load_checks = load_checks
         self.policy = policy or TargetPolicy()
         self._http: aiohttp.ClientSession | None = None
+        self._closed = False  # a tick still running at shutdown must not start a new round
         self._round: asyncio.Task[Reading] | None = None
         self._latest = Reading()
 
@@ -283,6 +286,8 @@ class ServicesCollector:
             checks = await self.load_checks()
         if not checks:
             return Reading()
+        if self._closed:
+            return Reading(unavailable="the monitor is stopping")
         if self._http is None or self._http.closed:
             self._http = checked_session(self.policy)
         results = await asyncio.gather(*(run_check(c, self._http, self.policy) for c in checks))
@@ -304,7 +309,7 @@ class ServicesCollector:
             except Exception as exc:
                 self._latest = Reading(unavailable=f"service checks failed: {exc}")
             self._round = None
-        if self._round is None:
+        if self._round is None and not self._closed:
             # The list is read here, in the tick: the background round then does network
             # I/O only, so cancelling it at shutdown never interrupts a database query.
             checks = await self.load_checks()
@@ -312,6 +317,7 @@ class ServicesCollector:
         return self._latest
 
     async def close(self) -> None:
+        self._closed = True
         if self._round is not None:
             self._round.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

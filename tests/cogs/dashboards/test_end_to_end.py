@@ -7,6 +7,8 @@ import asyncio
 
 import pytest
 
+from bot.metrics import METRICS_SERVICE
+from cogs.dashboards import DASHBOARDS_SERVICE
 from cogs.dashboards.layout import parse_layout
 from sandbox.driver import SandboxDriver
 from sandbox.state import Message
@@ -18,7 +20,7 @@ POST = "POST /channels/{channel_id}/messages"
 
 
 def service(foundry: Foundry):  # type: ignore[no-untyped-def]
-    return foundry.bot.services.provided.get("dashboards")
+    return foundry.bot.services.provided.get(DASHBOARDS_SERVICE)
 
 
 def calls(foundry: Foundry, route: str, status: int | None = None) -> list[dict]:
@@ -69,7 +71,7 @@ async def edited(foundry: Foundry, driver: SandboxDriver, before: int) -> None:
 @pytest.fixture
 def metrics(foundry: Foundry) -> FakeMetrics:
     fake = FakeMetrics()
-    foundry.bot.services.provided.provide("metrics", fake, replace=True)
+    foundry.bot.services.provided.provide(METRICS_SERVICE, fake, replace=True)
     return fake
 
 
@@ -91,7 +93,7 @@ async def test_create_posts_then_edits_only_on_change(foundry: Foundry, metrics)
 
 
 async def test_without_monitoring_metric_widgets_say_unavailable(foundry: Foundry) -> None:
-    foundry.bot.services.provided.provide("metrics", None, replace=True)  # as if not loaded
+    foundry.bot.services.provided.provide(METRICS_SERVICE, None, replace=True)  # as if not loaded
     _, message = await create(foundry)
     values = field_values(message)
     assert values["CPU"] == "unavailable (monitoring is not loaded)"
@@ -110,7 +112,7 @@ async def test_restart_edits_the_same_message_and_its_buttons_still_answer(
     driver, message = await create(foundry)
     await foundry.restart()
     metrics.values["lab-1"][MEM] = 77.0
-    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
+    foundry.bot.services.provided.provide(METRICS_SERVICE, metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
     # The restarted bot may have drawn it once before the metrics came: refresh until the
@@ -235,7 +237,7 @@ async def test_a_message_posted_but_not_recorded_is_adopted_after_restart(
     async with foundry.process.services.db.session() as session, session.begin():
         (await session.get(Dashboard, 1)).message_id = None
     await foundry.restart()
-    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
+    foundry.bot.services.provided.provide(METRICS_SERVICE, metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
     await eventually(
@@ -423,7 +425,7 @@ async def test_a_post_the_process_never_recorded_is_adopted_not_orphaned(
     await asyncio.wait_for(killed.wait(), 10)
     assert (await dash.store.get(record.id)).message_id is None
     await foundry.restart()
-    foundry.bot.services.provided.provide("metrics", metrics, replace=True)
+    foundry.bot.services.provided.provide(METRICS_SERVICE, metrics, replace=True)
     dash = service(foundry)
     await eventually(lambda: True if dash.started else None, "load its dashboards")
     adopted = await eventually(

@@ -5,6 +5,7 @@ loopback) which monitoring lists in the demo server without any consent setting,
 from __future__ import annotations
 
 from bot.metrics import METRICS_SERVICE
+from cogs.dashboards import DASHBOARDS_SERVICE
 from cogs.dashboards.presets import preset
 from tests.foundry import eventually
 from tests.sandbox.conftest import StackStarter
@@ -24,7 +25,7 @@ async def test_the_demo_world_has_a_game_server_the_preset_shows(
         )
 
     await eventually(demo_online, "the demo game server is listed and online")
-    service = stack.process.bot.services.provided.get("dashboards")
+    service = stack.process.bot.services.provided.get(DASHBOARDS_SERVICE)
     rendered = await service.preview(preset("games"), guild.id)
     text = "\n".join(f["value"] for f in rendered.payload["embeds"][0]["fields"])
     assert "🟢 **Demo game server** · 3/16" in text

@@ -276,6 +276,9 @@ def test_buttons_and_paging() -> None:
     )
     assert parse_custom_id("fcd:7:run:speedtest") == (7, "run:speedtest")
     assert parse_custom_id("other:7:x") is None
+    # a forged press: "²" passed str.isdigit and then failed int() (an error, not "not ours")
+    assert parse_custom_id("fcd:²:x") is None
+    assert parse_custom_id("fcd:٣:x") is None
 
 
 # the hash

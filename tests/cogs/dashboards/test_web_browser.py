@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cogs.dashboards import DASHBOARDS_SERVICE
 from cogs.dashboards.layout import parse_layout
 from tests.browser import chromium, requires_chromium
 from tests.foundry import eventually
@@ -24,7 +25,7 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
     assert web_url is not None
     guild = stack.server.state.find_guild("Foundry Homelab")
     channel = guild.channel("general")
-    service = stack.process.bot.services.provided.get("dashboards")
+    service = stack.process.bot.services.provided.get(DASHBOARDS_SERVICE)
     layout = parse_layout(
         {
             "title": "Lab",
@@ -93,7 +94,8 @@ async def test_add_resize_save_and_the_sandbox_message_changes(
         await expect(widget).to_contain_text("1 col")  # gridstack drops gs-w at 1
         # The preview is redrawn from the renderer's payload.
         await preview.get_by_text("Backups ran at").wait_for(state="visible")
-        assert await preview.locator(".dc-embed-field.dc-inline").count() == 2
+        # The redraw after the resize may land after the text's: wait for it.
+        await expect(preview.locator(".dc-embed-field.dc-inline")).to_have_count(2)
 
         # Drag it before the Members widget: the order of the fields follows.
         members = page.locator('.grid-stack-item[data-widget-id="members"]')

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.guild_objects import ForeignObject
-from cogs.monitoring import HERE
 from cogs.monitoring import web as monitoring_web
 from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS
 from cogs.monitoring.monitor import Monitor
@@ -64,7 +63,6 @@ async def monitor(db) -> AsyncIterator[Monitor]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def monitoring_ctx(ctx: WebContext, monitor: Monitor) -> WebContext:  # noqa: F811
-    from bot.features import GuildTab
 
     ctx.guild_settings.registry.register("monitoring", *SETTINGS)
 
@@ -75,15 +73,14 @@ async def monitoring_ctx(ctx: WebContext, monitor: Monitor) -> WebContext:  # no
     now = time.time()
     await monitor.ingest(WEB_HOST, now - 20, {"cpu.percent": 12.5, "mem.percent": 40.0})
     await monitor.ingest(WEB_HOST, now - 10, {"cpu.percent": 55.0, "mem.percent": 41.0})
+    part = monitoring_web.feature_web(monitor, FakeGuildDirectory())
+    assert part.templates is not None and part.static is not None
     return dataclasses.replace(
         ctx,
-        extra_routes=[monitoring_web.routes],
-        template_dirs=[HERE / "templates"],
-        static_dirs={"monitoring": HERE / "static"},
-        guild_tabs=[GuildTab("Monitoring", "monitoring")],
-        app_keys={
-            monitoring_web.MONITOR_KEY: monitor,
-            monitoring_web.GUILDS_KEY: FakeGuildDirectory(),
-        },
-        token_paths=frozenset({monitoring_web.INGEST_PATH}),
+        extra_routes=list(part.routes),
+        template_dirs=[part.templates],
+        static_dirs={part.name: part.static},
+        guild_tabs=list(part.guild_tabs),
+        app_keys=dict(part.app_keys),
+        token_paths=frozenset(part.token_paths),
     )

@@ -281,6 +281,17 @@ async def test_odd_rule_and_check_ids_in_urls_are_a_404(
         assert response.status == 404, (kind, raw, await response.text())
 
 
+@pytest.mark.parametrize("raw", [str(2**63), str(2**64), "١٢", "2147483648", "0"])
+async def test_odd_token_ids_in_urls_are_a_404(
+    client: TestClient, monitoring_ctx: WebContext, raw: str
+) -> None:
+    # The token route read its id with `\\d+` and int(): Unicode digits passed, and an id
+    # past the 32-bit column reached the database (a 500).
+    token = await admin(client, monitoring_ctx)
+    response = await client.post(PAGE + f"/tokens/{raw}/revoke", data={"csrf_token": token})
+    assert response.status == 404, (raw, await response.text())
+
+
 async def test_a_malformed_server_id_is_a_404(
     client: TestClient, monitoring_ctx: WebContext
 ) -> None:

@@ -122,6 +122,8 @@ async def test_collector_runs_every_check(http_server: str) -> None:
         (ServiceCheck(1, "x", "tcp", "db.lan", 65536), "port", "1 to 65535"),
         (ServiceCheck(1, "x", "tcp", "db.lan", None), "port", "1 to 65535"),
         (ServiceCheck(1, "x", "http", "http://a/", expect="99"), "expect", "status code"),
+        # "²" passed str.isdigit and then failed int() (a ValueError, not the field's error)
+        (ServiceCheck(1, "x", "http", "http://a/", expect="2²0"), "expect", "status code"),
         (ServiceCheck(1, "x", "smtp", "a"), "kind", "tcp or http"),
         (ServiceCheck(1, "x", "tcp", "a", 80, timeout_s=0), "timeout", "0.1 and 60"),
     ],
