@@ -307,25 +307,50 @@ class TemplatesCog(commands.Cog):
                 await self._close_report(pin, "the changes are undone")
             return
         who = await self._who(guild_id, plan)
-        payload = {
-            "embeds": [report_embed(pin.template_name, plan, who)],
-            "components": report_components(),
-            "allowed_mentions": no_mentions().to_dict(),
-        }
         try:
             channel = text_channel_of(self.bot, guild_id, pin.channel_id)
         except ForeignObject as exc:
             log.warning("Drift report of %s not sent: %s", guild_id, exc.message)
             return
-        if pin.report_message_id is not None:
+        report_id = pin.report_message_id
+        if report_id is None and pin.report_nonce:
+            # a report was being posted when the bot stopped: adopt it if Discord has it
+            report_id = await self._posted_with(channel, pin.report_nonce)
+            if report_id is not None:
+                await self.pins.set_report(guild_id, report_id)
+        nonce = pin.report_nonce or f"d{time.time_ns() % 10**20}"
+        payload = {
+            "embeds": [report_embed(pin.template_name, plan, who, ref=nonce)],
+            "components": report_components(),
+            "allowed_mentions": no_mentions().to_dict(),
+        }
+        if report_id is not None:
             try:
-                await self._edit_report(channel.id, pin.report_message_id, payload)
+                await self._edit_report(channel.id, report_id, payload)
                 return
             except nextcord.NotFound:
-                pass  # the report was deleted: a new one
+                nonce = f"d{time.time_ns() % 10**20}"  # the report was deleted: a new one
+                payload["embeds"] = [report_embed(pin.template_name, plan, who, ref=nonce)]
+        # Exactly once: the nonce is recorded before the send; Discord answers a repeated
+        # nonce with the message it made, and after a stop the report is found by it.
+        await self.pins.claim(guild_id, nonce)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
-        message = await self.bot.http.request(route, json=payload)
+        message = await self.bot.http.request(
+            route, json={**payload, "nonce": nonce, "enforce_nonce": True}
+        )
         await self.pins.set_report(guild_id, int(message["id"]))
+
+    async def _posted_with(self, channel: nextcord.TextChannel, nonce: str) -> int | None:
+        """The id of the bot's recent report carrying `nonce` (in its footer), if any."""
+        try:
+            async for message in channel.history(limit=50):
+                if message.author.id != self.bot.user.id:
+                    continue
+                if any(f"ref {nonce}" in (e.footer.text or "") for e in message.embeds):
+                    return message.id
+        except nextcord.HTTPException as exc:
+            log.warning("Cannot read #%s to look for drift report %s: %s", channel.id, nonce, exc)
+        return None
 
     async def _edit_report(self, channel_id: int, message_id: int, payload: dict) -> None:
         route = Route(

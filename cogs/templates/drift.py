@@ -44,6 +44,7 @@ class Pin:
     template_name: str
     channel_id: int
     report_message_id: int | None
+    report_nonce: str | None = None
 
 
 class PinStore:
@@ -57,7 +58,13 @@ class PinStore:
             row = await session.get(TemplatePin, guild_id)
             if row is None:
                 return None
-            return Pin(row.guild_id, row.template_name, row.channel_id, row.report_message_id)
+            return Pin(
+                row.guild_id,
+                row.template_name,
+                row.channel_id,
+                row.report_message_id,
+                row.report_nonce,
+            )
 
     async def pinned_guilds(self) -> set[int]:
         async with self.db.session() as session:
@@ -81,11 +88,21 @@ class PinStore:
         return bool(result.rowcount)
 
     async def set_report(self, guild_id: int, message_id: int | None) -> None:
+        """The episode's report (None: closed); any claim is done with."""
         async with self.db.session() as session, session.begin():
             await session.execute(
                 update(TemplatePin)
                 .where(TemplatePin.guild_id == guild_id)
-                .values(report_message_id=message_id)
+                .values(report_message_id=message_id, report_nonce=None)
+            )
+
+    async def claim(self, guild_id: int, nonce: str) -> None:
+        """About to post a report with `nonce` (recorded before the send)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(TemplatePin)
+                .where(TemplatePin.guild_id == guild_id)
+                .values(report_nonce=nonce)
             )
 
 
@@ -168,6 +185,7 @@ def report_embed(
     who: Sequence[str] | None,
     *,
     closed: str | None = None,
+    ref: str = "",
 ) -> dict[str, Any]:
     """The drift report: the changed part of the plan's tree (what Revert would do), who
     changed it; `closed` says how an episode ended (its buttons go)."""
@@ -200,7 +218,10 @@ def report_embed(
             "**Accept** saves the server as the template's new version."
         )[:4096],
         "color": 0xE67E22,
-        "footer": {"text": "+ create  ~ update  > move  (as Revert would do it)"},
+        "footer": {
+            "text": "+ create  ~ update  > move  (as Revert would do it)"
+            + (f" · ref {ref}" if ref else "")
+        },
     }
 
 

@@ -81,6 +81,8 @@ class TemplatePin(Base):
     template_name: Mapped[str] = mapped_column(String(120))
     channel_id: Mapped[int] = mapped_column(BigInteger)
     report_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a report being posted: its nonce, claimed before the send (exactly once, see cog)
+    report_nonce: Mapped[str | None] = mapped_column(String(25))
     pinned_by: Mapped[int] = mapped_column(BigInteger)
     pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

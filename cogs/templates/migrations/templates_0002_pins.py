@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("template_name", sa.String(length=120), nullable=False),
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
         sa.Column("report_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("report_nonce", sa.String(length=25), nullable=True),
         sa.Column("pinned_by", sa.BigInteger(), nullable=False),
         sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("guild_id", name=op.f("pk_channel_template_pins")),

@@ -165,3 +165,35 @@ async def test_pin_drift_and_unpin_on_the_web(foundry: Foundry) -> None:
             assert "Unpinned." in await page.text()
     cog = foundry.bot.get_cog("TemplatesCog")
     assert await cog.pins.get(gid) is None and gid not in cog.drift.pinned
+
+
+async def test_a_report_is_posted_once_when_recording_it_fails_after_discord_took_it(
+    foundry: Foundry,
+) -> None:
+    await pinned(foundry)
+    cog = foundry.bot.get_cog("TemplatesCog")
+    real = cog.pins.set_report
+    failures = []
+
+    async def outage_once(guild_id: int, message_id: int | None) -> None:
+        if not failures:
+            failures.append(message_id)
+            raise ConnectionError("the database went away after Discord took the report")
+        await real(guild_id, message_id)
+
+    cog.pins.set_report = outage_once
+    drift_by_hand(foundry)
+    [report] = await eventually(lambda: reports(foundry), "a drift report")
+    await settled(foundry)
+    assert failures == [report.id]
+    pin = await cog.pins.get(foundry.guild.id)
+    assert pin.report_message_id is None and pin.report_nonce  # claimed, never marked
+    assert f"ref {pin.report_nonce}" in report.embeds[0]["footer"]["text"]
+
+    general = foundry.guild.channel("chat")
+    foundry.server.edit_channel_as("alice", general, topic="one more change")
+    await eventually(lambda: cog.drift.checks >= 2, "the second check")
+    await settled(foundry)
+    assert [m.id for m in reports(foundry)] == [report.id]  # found by its nonce, edited
+    assert "topic" in reports(foundry)[0].embeds[0]["description"]
+    assert (await cog.pins.get(foundry.guild.id)).report_message_id == report.id
