@@ -117,8 +117,13 @@ class SystemCollector:
         self._lock = threading.Lock()
         self._mounts: list[tuple[str, str]] | None = None
         self._mounts_at = 0.0
-        psutil.cpu_percent(None)  # primes the "since last call" counters
-        psutil.cpu_percent(None, percpu=True)
+        # CPU use is worked out here from cpu_times() differences, not with
+        # psutil.cpu_percent(None): psutil keeps that call's "since last time" starting point
+        # per thread, and the sampler reads collectors on a pool of threads, so a reading on a
+        # thread that never primed said 0 % (a false recovery after every restart).
+        self._cpu_times: tuple[Any, list[Any]] | None = _safe(
+            lambda: (psutil.cpu_times(), psutil.cpu_times(percpu=True))
+        )
 
     def collect(self) -> Reading:
         try:
@@ -131,9 +136,13 @@ class SystemCollector:
         now = time.monotonic()
         m: dict[str, float] = {}
         info: dict[str, Any] = {}
-        m["cpu.percent"] = psutil.cpu_percent(None)
-        for index, value in enumerate(psutil.cpu_percent(None, percpu=True)):
-            m[f"cpu.core.{index}"] = value
+        total, cores = psutil.cpu_times(), psutil.cpu_times(percpu=True)
+        if self._cpu_times is not None:  # the first reading has nothing to compare with
+            before_total, before_cores = self._cpu_times
+            m["cpu.percent"] = cpu_percent_between(before_total, total)
+            for index, (old, new) in enumerate(zip(before_cores, cores, strict=False)):
+                m[f"cpu.core.{index}"] = cpu_percent_between(old, new)
+        self._cpu_times = (total, cores)
         try:
             load = os.getloadavg()  # kernel-wide, the same inside a container
             m["load.1"], m["load.5"], m["load.15"] = load
@@ -222,6 +231,24 @@ class SystemCollector:
         for chip, entries in (fans or {}).items():
             for index, entry in enumerate(entries):
                 m[f"fan.{metric_key(chip)}.{index}"] = float(entry.current)
+
+
+def _cpu_total(times: Any) -> float:
+    total = sum(times)
+    # On Linux guest time is counted in user and nice already (as psutil does).
+    return total - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+
+
+def cpu_percent_between(before: Any, after: Any) -> float:
+    """The share of CPU time spent busy (not idle or waiting on I/O) between two
+    psutil.cpu_times() readings, 0-100."""
+    elapsed = _cpu_total(after) - _cpu_total(before)
+    if elapsed <= 0:
+        return 0.0
+    idle = (after.idle - before.idle) + (
+        getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0)
+    )
+    return round(min(100.0, max(0.0, 100.0 * (elapsed - idle) / elapsed)), 1)
 
 
 def _safe(call: Any) -> Any:

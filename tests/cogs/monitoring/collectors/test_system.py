@@ -126,3 +126,40 @@ def test_top_processes_and_cpu_model() -> None:
     assert any(r["mem"] > 0 for r in rows)
     model = cpu_model()
     assert model["threads"] == psutil.cpu_count() and model["model"]
+
+
+def test_cpu_use_is_the_same_whichever_thread_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sampler reads collectors on a pool of threads. psutil.cpu_percent(None) keeps its
+    starting point per thread, so a reading on a thread that never primed said 0 % (a false
+    recovery after each restart). CPU use comes from the collector's own cpu_times()."""
+    import threading
+    from collections import namedtuple
+
+    times = namedtuple("scputimes", "user nice system idle iowait")
+    readings = iter(
+        [
+            (times(0, 0, 0, 0, 0), [times(0, 0, 0, 0, 0)] * 2),  # when the collector is made
+            (times(100, 0, 50, 800, 50), [times(50, 0, 25, 400, 25)] * 2),
+            (times(200, 0, 100, 850, 50), [times(100, 0, 50, 425, 25)] * 2),
+        ]
+    )
+    current: list = []
+
+    def cpu_times(percpu: bool = False):  # type: ignore[no-untyped-def]
+        if not percpu:
+            current[:] = [next(readings)]
+            return current[0][0]
+        return current[0][1]
+
+    monkeypatch.setattr(psutil, "cpu_times", cpu_times)
+    collector = SystemCollector()
+    results: list = []
+    for _ in range(2):  # each reading on a thread of its own, as the sampler's pool may
+        thread = threading.Thread(target=lambda: results.append(collector.collect()))
+        thread.start()
+        thread.join()
+    # 150 busy of 1,000 since the collector was made: 15 %.
+    assert results[0].metrics["cpu.percent"] == 15.0
+    # 150 busy of 200 elapsed: 75 %, on each core alike.
+    assert results[1].metrics["cpu.percent"] == 75.0
+    assert results[1].metrics["cpu.core.0"] == 75.0
