@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from cogs.monitoring.collectors.services import CheckError, TargetPolicy
-from cogs.monitoring.hosts import agent_key
+from cogs.monitoring.hosts import GAMES_HOST_NAME, agent_key
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,6 @@ PROTOCOLS: dict[str, tuple[str, int]] = {
 MAX_GAME_SERVERS_PER_GUILD = 25
 MAX_PLAYER_NAMES = 100  # kept per server; a list longer than this is cut
 DEFAULT_TIMEOUT_S = 3.0
-# The host every Discord server's game-server metrics are stored under. The name has a
-# space, which no agent host may have, so it can never collide with an agent's host.
-GAMES_HOST_NAME = "game servers"
 DEMO_NAME = "Demo game server"  # the offline demo world's (sandbox/game_servers.py)
 DEMO_SETTING = "demo_game_server"  # Settings.extra: "127.0.0.1:PORT", set by bot/offline.py
 

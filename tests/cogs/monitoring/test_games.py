@@ -259,3 +259,18 @@ def test_a_games_host_can_never_be_an_agents_host() -> None:
 
 def test_state_defaults_are_independent() -> None:
     assert GameState().players is not GameState().players
+
+
+def test_the_games_host_is_called_game_servers_and_numbers_only_machines() -> None:
+    from cogs.monitoring.hosts import Host, HostNames, agent_key
+
+    hosts = [
+        Host(1, "bot-box", None, "bot-box"),
+        Host(2, games_host_key(GUILD_ID), GUILD_ID, "game servers"),
+        Host(3, agent_key(GUILD_ID, "nas"), GUILD_ID, "nas"),
+    ]
+    hidden = HostNames(hosts, show=False)
+    assert [hidden.label(h.key) for h in hosts] == ["host 1", "game servers", "host 2"]
+    assert hidden.resolve("game servers") == games_host_key(GUILD_ID)
+    shown = HostNames(hosts, show=True)
+    assert [shown.label(h.key) for h in hosts] == ["bot-box", "game servers", "nas"]
