@@ -304,6 +304,10 @@ async def _serve(
     else:
         assert settings.discord_token is not None
         token, extras = settings.discord_token.get(), None
+        import nextcord.http
+
+        # DISCORD_API_BASE: Discord itself by default, or a REST proxy in front of it.
+        nextcord.http.Route.BASE = settings.discord_api_base
 
     process = BotProcess(settings, token, log_buffer=log_buffer, web_extras=extras)
     stop = asyncio.Event()

@@ -8,11 +8,14 @@ import pkgutil
 import sys
 import types
 from collections.abc import Sequence
+from typing import Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.http import Route
 
 import cogs
+from bot.cluster import IDENTIFY_WINDOW
 from bot.discord_http import use_corrected_http
 from bot.guild_gate import install_guild_gate
 from bot.mentions import install_update_default, no_mentions
@@ -60,16 +63,71 @@ def default_intents() -> nextcord.Intents:
     return intents
 
 
+# A process that does not lead waits this long, at most, for the leader's command sync.
+FOLLOWER_SYNC_TRIES = 30
+
+
 class FoundryMixin:
     services: Services
     startup: StartupWork
+    _gateway_limits: dict[str, Any] | None = None
+    _identify_windows: IdentifyWindows
 
     async def on_connect(self) -> None:
-        # nextcord's on_connect registers the application commands with Discord.
+        # nextcord's on_connect registers the application commands with Discord: only the
+        # leader does (bot.cluster); another process learns their ids to run them.
         try:
-            await super().on_connect()  # type: ignore[misc]
+            if self.services.cluster.is_leader:
+                await super().on_connect()  # type: ignore[misc]
+            else:
+                await self._associate_commands()
         finally:
             self.startup.commands_synced.set()
+
+    async def _associate_commands(self) -> None:
+        """Learn the ids of the commands the leader registered, without changing any;
+        retried for a while when the leader has not registered them yet."""
+        client: Any = self
+        client.add_all_application_commands()
+        for _ in range(FOLLOWER_SYNC_TRIES):
+            await client.sync_application_commands(
+                associate_known=True, delete_unknown=False, update_known=False, register_new=False
+            )
+            unknown = [
+                cmd
+                for cmd in client.get_all_application_commands()
+                if cmd.is_global and None not in cmd.command_ids
+            ]
+            if not unknown:
+                return
+            await asyncio.sleep(1.0)
+        log.warning("Some slash commands are not registered yet; the leader registers them")
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # Across processes, one IDENTIFY per max_concurrency bucket per 5 s, claimed in the
+        # database; one process alone keeps nextcord's own 5 s between its shards.
+        cluster = self.services.cluster
+        if shard_id is None or not isinstance(self, commands.AutoShardedBot):
+            await super().before_identify_hook(shard_id, initial=initial)  # type: ignore[misc]
+            return
+        limits = await self._session_start_limit()
+        bucket = shard_id % max(1, int(limits.get("max_concurrency", 1)))
+        if cluster.enabled:
+            waited = await cluster.wait_identify(bucket)
+        else:  # every shard here: the windows are this process's own
+            waited = await self._identify_windows.wait(bucket)
+        if waited:
+            log.info("Shard %s waited %.1f s for its identify window", shard_id, waited)
+
+    async def _session_start_limit(self) -> dict[str, Any]:
+        if self._gateway_limits is None:
+            client: Any = self
+            try:
+                data = await client.http.request(Route("GET", "/gateway/bot"))
+                self._gateway_limits = dict(data.get("session_start_limit") or {})
+            except nextcord.HTTPException:
+                return {}
+        return self._gateway_limits
 
     def _call_module_finalizers(self, lib: types.ModuleType, key: str) -> None:
         # nextcord's unload (ext/commands/bot.py, Bot._call_module_finalizers, 3.2.0 lines
@@ -103,6 +161,26 @@ class FoundryMixin:
                 log.exception("Stopping %s failed", type(cog).__name__)
 
 
+class IdentifyWindows:
+    """One process running every shard: one IDENTIFY per max_concurrency bucket per window
+    (nextcord's own hook waits 5 s before every shard but the first, whatever the bucket)."""
+
+    def __init__(self, window: float = IDENTIFY_WINDOW) -> None:
+        self.window = window
+        self._last: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, bucket: int) -> float:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            last = self._last.get(bucket)
+            pause = 0.0 if last is None else max(0.0, last + self.window - loop.time())
+            if pause:
+                await asyncio.sleep(pause)
+            self._last[bucket] = loop.time()
+            return pause
+
+
 class FoundryBot(FoundryMixin, commands.Bot):
     pass
 
@@ -130,12 +208,16 @@ def create_bot(
     }
     bot: FoundryBot | ShardedFoundryBot
     if settings.shard_count:
-        bot = ShardedFoundryBot(shard_count=settings.shard_count, **options)
+        shard_ids = list(settings.shard_ids) if settings.shard_ids is not None else None
+        bot = ShardedFoundryBot(shard_count=settings.shard_count, shard_ids=shard_ids, **options)
     else:
         bot = FoundryBot(**options)
     use_corrected_http(bot)  # nextcord's REST limiter, corrected: see bot/discord_http.py
+    # This process's share of the bot's one global REST budget (DISCORD_GLOBAL_RATE).
+    bot.http._max_global_requests = settings.discord_global_rate
     install_update_default()  # component updates name what may ping, too
     bot.services = services
+    bot._identify_windows = IdentifyWindows()
     bot.startup = StartupWork()
     install_fast_ready(bot)
     install_guild_gate(bot, services.guild_access, bot.startup)

@@ -83,3 +83,22 @@ class Coalesced[T]:
             self._running, self._started = queued, False
             if queued is not None:
                 self._start(queued)
+
+
+class CoalescedMap[K, T]:
+    """A `Coalesced` per key (one server, one name): `await reads(key)` returns the result of
+    a run of `call(key)` that started after the caller asked, shared with everyone asking
+    for that key meanwhile. At most `limit` keys are kept (all dropped when full)."""
+
+    def __init__(self, call: Callable[[K], Awaitable[T]], *, limit: int = 1024) -> None:
+        self._call = call
+        self._limit = limit
+        self._by_key: dict[K, Coalesced[T]] = {}
+
+    async def __call__(self, key: K) -> T:
+        read = self._by_key.get(key)
+        if read is None:
+            if len(self._by_key) >= self._limit:
+                self._by_key.clear()
+            read = self._by_key[key] = Coalesced(lambda: self._call(key))
+        return await read()

@@ -34,6 +34,7 @@ none of these defects: it locks per (webhook id, token) and sleeps ``retry_after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections import deque
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = [
     "CorrectedHTTPClient",
     "MajorParameterRateLimit",
     "SendTimeGlobalRateLimit",
+    "count_follow_ups_globally",
     "major_parameters",
     "reset_after_of",
     "retry_after_of",
@@ -180,6 +182,9 @@ class CorrectedHTTPClient(HTTPClient):
         rate_limit.reset_after = 1 + self._time_offset
         rate_limit.bucket = "Global" if auth else "Global Unauthorized"
         self._global_rate_limits[auth] = rate_limit
+        if auth:  # interaction follow-ups spend from it too (count_follow_ups_globally)
+            with contextlib.suppress(RuntimeError):  # made outside a loop: nothing to share
+                _BOT_GLOBAL[0] = (rate_limit, asyncio.get_running_loop())
         return rate_limit
 
     def _make_url_rate_limit(self, method: str, route: Route, auth: str | None) -> RateLimit:
@@ -252,6 +257,41 @@ class CorrectedHTTPClient(HTTPClient):
                 del self._buckets[name]
 
 
+# The bot's global limiter, for the webhook adapter (below); one bot token per process.
+_BOT_GLOBAL: list[tuple[SendTimeGlobalRateLimit, asyncio.AbstractEventLoop] | None] = [None]
+CALLBACK_SUFFIX = "/callback"
+
+
+def count_follow_ups_globally() -> None:
+    """Send interaction follow-ups (and edits of an interaction's messages) through the
+    bot's global limiter too.
+
+    nextcord 3.2 sends them with its webhook adapter (``nextcord/webhook/async_.py``,
+    ``AsyncWebhookAdapter.request``), which locks per webhook and token and never asks the
+    HTTPClient's global limiter; Discord counts them against the bot's 50 a second all the
+    same (only the interaction callback itself is exempt). Several processes each at their
+    share, plus follow-ups uncounted, drew global 429s (bench/cluster.py). Installed once
+    per process, before the request goes out; the callback passes untouched."""
+    from nextcord.webhook.async_ import AsyncWebhookAdapter
+
+    original = AsyncWebhookAdapter.request
+    if getattr(original, "_foundry_counted", False):
+        return
+
+    async def request(self, route, session, **kwargs):  # type: ignore[no-untyped-def]
+        current = _BOT_GLOBAL[0]
+        if (
+            current is not None
+            and current[1] is asyncio.get_running_loop()  # not a stopped client's (tests)
+            and not route.path.endswith(CALLBACK_SUFFIX)
+        ):
+            await current[0].take()
+        return await original(self, route, session, **kwargs)
+
+    request._foundry_counted = True  # type: ignore[attr-defined]
+    AsyncWebhookAdapter.request = request  # type: ignore[method-assign]
+
+
 def use_corrected_http(client: nextcord.Client) -> None:
     """Give ``client`` the corrected REST client; call it before the client sends anything.
 
@@ -265,3 +305,4 @@ def use_corrected_http(client: nextcord.Client) -> None:
     if type(http) is not HTTPClient:
         raise TypeError(f"expected nextcord's HTTPClient, got {type(http).__name__}")
     http.__class__ = CorrectedHTTPClient
+    count_follow_ups_globally()

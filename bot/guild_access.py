@@ -14,8 +14,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import Database
@@ -85,15 +86,21 @@ class GuildAccess:
 
     async def joined(self, guild_id: int, name: str) -> GuildRecord:
         """Record a guild the bot is in; a guild seen before keeps its decision, unless it is
-        coming back after the bot had left it (see :func:`status_on_return`)."""
+        coming back after the bot had left it (see :func:`status_on_return`).
+
+        Idempotent when processes sharing the database admit the same guild (a rolling
+        restart overlapping the old process): the row is created with ON CONFLICT DO
+        NOTHING and the return from a leave is a guarded update, so one of them makes the
+        new request and the other keeps it."""
+        status = GUILD_APPROVED if self.auto_approve else GUILD_PENDING
         async with self._session() as session, session.begin():
-            record = await session.get(GuildRecord, guild_id)
-            if record is None:
-                status = GUILD_APPROVED if self.auto_approve else GUILD_PENDING
-                record = GuildRecord(id=guild_id, name=name[:100], status=status)
-                session.add(record)
+            created = await session.execute(_insert_guild(self.db.backend, guild_id, name, status))
+            if created.first() is not None:
                 log.info("Joined guild %s (%s): %s", name, guild_id, status)
-            elif record.left_at is not None:
+                return await session.get(GuildRecord, guild_id)  # type: ignore[return-value]
+            record = await session.get(GuildRecord, guild_id, with_for_update=True)
+            assert record is not None  # rows are only deleted by the purge, of left guilds
+            if record.left_at is not None:
                 status = status_on_return(record.status, auto_approve=self.auto_approve)
                 record.name = name[:100]
                 record.left_at = None
@@ -121,14 +128,22 @@ class GuildAccess:
         log.info("Left guild %s (%s); its data is kept for now", record.name, guild_id)
         return True
 
-    async def reconcile(self, current: Iterable[int]) -> list[int]:
+    async def reconcile(
+        self, current: Iterable[int], *, owned: Callable[[int], bool] | None = None
+    ) -> list[int]:
         """Mark every guild recorded as present but not in ``current`` (the guilds the bot
-        is in, all shards, at READY) as left; returns their ids."""
+        is in, all of this process's shards, at READY) as left; returns their ids. ``owned``
+        (bot.shards) limits it to the guilds this process's shards hold: another process's
+        guilds are not in ``current`` but are not gone either."""
         now = self.clock()
         async with self._session() as session, session.begin():
-            present = list(
-                await session.scalars(select(GuildRecord).where(GuildRecord.left_at.is_(None)))
-            )
+            present = [
+                record
+                for record in await session.scalars(
+                    select(GuildRecord).where(GuildRecord.left_at.is_(None)).with_for_update()
+                )
+                if owned is None or owned(record.id)
+            ]
             gone = gone_guilds((r.id for r in present), current)
             for record in present:
                 if record.id in gone:
@@ -189,13 +204,15 @@ class GuildAccess:
             return list(await session.scalars(query))
 
     async def mark_notice_sent(self, guild_id: int) -> bool:
-        """True the first time only, so a pending guild gets one notice."""
+        """True the first time only, so a pending guild gets one notice: a guarded update,
+        so of two processes admitting the guild at once only one is told to send it."""
         async with self._session() as session, session.begin():
-            record = await session.get(GuildRecord, guild_id)
-            if record is None or record.notice_sent:
-                return False
-            record.notice_sent = True
-        return True
+            result = await session.execute(
+                update(GuildRecord)
+                .where(GuildRecord.id == guild_id, GuildRecord.notice_sent.is_(False))
+                .values(notice_sent=True)
+            )
+        return bool(result.rowcount)
 
     async def approve(self, guild_id: int, actor_id: int) -> None:
         await self._decide(guild_id, actor_id, GUILD_APPROVED)
@@ -222,3 +239,17 @@ class GuildAccess:
                 )
             )
         log.info("Guild %s (%s) %s by %s", record.name, guild_id, status, actor_id)
+
+
+def _insert_guild(backend: str, guild_id: int, name: str, status: str) -> Any:
+    """INSERT the guild's row unless it exists, returning its id only when inserted."""
+    if backend == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (
+        insert(GuildRecord)
+        .values(id=guild_id, name=name[:100], status=status, joined_at=utcnow(), notice_sent=False)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(GuildRecord.id)
+    )

@@ -4,16 +4,18 @@ guild once why the bot is quiet."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import nextcord
 from nextcord.errors import ApplicationCheckFailure
 from nextcord.ext import commands
 
+from bot.cluster import Cluster
 from bot.errors import install_error_handler
 from bot.guild_access import GuildAccess
 from bot.mentions import no_mentions
 from bot.models import GUILD_APPROVED, GUILD_PENDING, GUILD_REJECTED
+from bot.shards import client_owns_guild
 from bot.startup import StartupWork
 
 log = logging.getLogger(__name__)
@@ -53,17 +55,25 @@ def install_guild_gate(
             return True
         raise GuildNotApproved(PENDING_REPLY)
 
+    cluster = bot.services.cluster  # type: ignore[union-attr]
+
     async def on_guild_join(guild: nextcord.Guild) -> None:
-        await startup.run(admit(access, guild))
+        await startup.run(admit(access, guild, cluster))
 
     async def on_guild_available(guild: nextcord.Guild) -> None:
-        await startup.run(admit(access, guild))
+        await startup.run(admit(access, guild, cluster))
 
     async def on_ready() -> None:
-        await startup.run(reconcile(access, bot.guilds))
+        await startup.run(
+            reconcile(access, bot.guilds, owned=lambda guild_id: client_owns_guild(bot, guild_id))
+        )
 
     async def on_guild_remove(guild: nextcord.Guild) -> None:
         await guild_removed(access, guild)
+        try:
+            await cluster.release(guild.id)
+        except Exception:
+            log.exception("Could not release guild %s in the process table", guild.id)
 
     async def approved_guild_only_for_prefix(ctx: commands.Context) -> bool:
         # Prefix commands (the bot answers @mentions) pass the same gate.
@@ -83,12 +93,18 @@ def install_guild_gate(
     bot.add_listener(on_guild_remove, "on_guild_remove")
 
 
-async def reconcile(access: GuildAccess, guilds: Iterable[nextcord.Guild]) -> None:
+async def reconcile(
+    access: GuildAccess,
+    guilds: Iterable[nextcord.Guild],
+    *,
+    owned: Callable[[int], bool] | None = None,
+) -> None:
     """At READY (each new session): guilds recorded as present that the bot is not in any
     more (removed while it was offline) are marked as left. A guild in an outage is still
-    among ``bot.guilds``, as unavailable, so it is not counted as gone."""
+    among ``bot.guilds``, as unavailable, so it is not counted as gone. ``owned`` limits it
+    to this process's shards: the other processes' guilds are theirs to reconcile."""
     try:
-        await access.reconcile(g.id for g in guilds)
+        await access.reconcile((g.id for g in guilds), owned=owned)
     except Exception:  # the bot keeps running; the next READY tries again
         log.exception("Could not reconcile the guild records with the guilds the bot is in")
 
@@ -104,9 +120,12 @@ async def guild_removed(access: GuildAccess, guild: nextcord.Guild) -> None:
         log.exception("Could not record leaving guild %s (%s)", guild.name, guild.id)
 
 
-async def admit(access: GuildAccess, guild: nextcord.Guild) -> None:
-    """Record a guild; leave it if rejected, tell it once if pending."""
+async def admit(access: GuildAccess, guild: nextcord.Guild, cluster: Cluster | None = None) -> None:
+    """Record a guild (and that this process holds it); leave it if rejected, tell it once
+    if pending."""
     record = await access.joined(guild.id, guild.name)
+    if cluster is not None:
+        await cluster.hold(guild.id)
     if record.status == GUILD_REJECTED:
         log.info("Leaving rejected guild %s (%s)", guild.name, guild.id)
         await guild.leave()

@@ -32,12 +32,14 @@ class LeftGuildPurge:
         current_guilds: Callable[[], Iterable[int]] = tuple,
         wait_ready: Callable[[], Awaitable[object]] | None = None,
         interval: float = PURGE_INTERVAL,
+        should_run: Callable[[], bool] = lambda: True,
     ) -> None:
         self.access = access
         self.retention_days = retention_days
         self.current_guilds = current_guilds
         self.wait_ready = wait_ready
         self.interval = interval
+        self.should_run = should_run  # with several processes: only the leader's runs
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._in_pass = False
@@ -48,7 +50,7 @@ class LeftGuildPurge:
 
     async def run_once(self) -> list[int]:
         """One pass: purge guilds left more than the retention ago; returns their ids."""
-        if not self.enabled:
+        if not self.enabled or not self.should_run():
             return []
         return await self.access.purge_left(
             timedelta(days=self.retention_days), keep=self.current_guilds()

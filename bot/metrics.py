@@ -29,6 +29,7 @@ METRICS_SERVICE: ServiceKey[MetricsSource] = ServiceKey("metrics")
 
 MetricKind = Literal["gauge", "counter", "state"]
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+MAX_MEMOISED_NAMES = 4096  # MetricCatalogue._found, cleared when full
 
 
 class UnknownMetric(ValueError):
@@ -83,6 +84,11 @@ class MetricCatalogue:
 
     specs: tuple[MetricSpec, ...]
     _by_pattern: dict[str, MetricSpec] = field(init=False, repr=False, compare=False)
+    # find() and label() per concrete name, memoised (the specs never change): a page that
+    # lists a host's hundred metrics would otherwise try every pattern for each of them
+    _found: dict[str, tuple[MetricSpec | None, str]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         by_pattern: dict[str, MetricSpec] = {}
@@ -94,12 +100,19 @@ class MetricCatalogue:
 
     def find(self, name: str) -> MetricSpec | None:
         """The spec a concrete name (or a pattern spelled with placeholders) belongs to."""
-        if name in self._by_pattern:
-            return self._by_pattern[name]
-        for spec in self.specs:
-            if spec.regex.fullmatch(name):
-                return spec
-        return None
+        return self._lookup(name)[0]
+
+    def _lookup(self, name: str) -> tuple[MetricSpec | None, str]:
+        found = self._found.get(name)
+        if found is None:
+            spec = self._by_pattern.get(name)
+            if spec is None:
+                spec = next((s for s in self.specs if s.regex.fullmatch(name)), None)
+            found = (spec, spec.label_for(name) if spec else name)
+            if len(self._found) >= MAX_MEMOISED_NAMES:
+                self._found.clear()
+            self._found[name] = found
+        return found
 
     def matches_any(self, glob: str) -> bool:
         """Whether a glob such as "net.*" can match some declared metric."""
@@ -134,8 +147,7 @@ class MetricCatalogue:
         return f"; did you mean {', '.join(close)}?" if close else ""
 
     def label(self, name: str) -> str:
-        spec = self.find(name)
-        return spec.label_for(name) if spec else name
+        return self._lookup(name)[1]
 
     def unit(self, name: str) -> str:
         spec = self.find(name)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.database import MIGRATIONS_DIR, Database, migration_dirs
+from bot.locks import MIGRATION, advisory_lock
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,20 @@ async def applied_revisions(db: Database) -> set[str]:
 
 async def ensure_migrated(db: Database, *, in_process: bool = False) -> bool:
     """Upgrade to head if needed; True when an upgrade ran. `in_process` skips the child
-    process (tests, where start-up speed matters more than resident memory)."""
+    process (tests, where start-up speed matters more than resident memory).
+
+    Several processes starting together on one PostgreSQL database take turns under an
+    advisory lock: the first upgrades, the others then find the schema at head. (Two
+    upgrades at once collide creating the same tables: a unique violation in pg_type.)"""
     if await applied_revisions(db) == migration_heads():
         return False
+    async with advisory_lock(db, MIGRATION):
+        if await applied_revisions(db) == migration_heads():
+            return False
+        return await _upgrade(db, in_process=in_process)
+
+
+async def _upgrade(db: Database, *, in_process: bool) -> bool:
     if in_process:
         await db.upgrade()
         return True

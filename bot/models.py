@@ -94,3 +94,39 @@ class StateVersion(Base):
 
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ClusterProcess(Base):
+    """A running bot process: its shards, where the others reach its web server, and when
+    it last said it is alive. Rows of processes that stopped beating are stale."""
+
+    __tablename__ = "cluster_processes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard_count: Mapped[int | None] = mapped_column(Integer)
+    shard_ids: Mapped[str] = mapped_column(String(200))  # as bot.shards.format_shard_ids
+    internal_url: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class ClusterGuild(Base):
+    """Which process holds a guild now (its shard's process), for the web editor's server
+    list and for forwarding a server's pages to its owner."""
+
+    __tablename__ = "cluster_guilds"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    process_id: Mapped[str] = mapped_column(String(32), index=True)
+    shard_id: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IdentifyWindow(Base):
+    """When a gateway session last identified in each `max_concurrency` bucket, shared by
+    every process (Discord allows one IDENTIFY per bucket per 5 s)."""
+
+    __tablename__ = "identify_windows"
+
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -34,15 +34,33 @@ SETTLED_WAIT = 0.001
 
 
 class ReadyGuilds:
-    """Which guilds READY promised and which have arrived, for one ready cycle."""
+    """Which guilds READY promised and which have arrived, for one ready cycle.
+
+    With several shards in one process, nextcord runs one wait for all of them, and a shard
+    identifies only after the one before it (5 s apart on Discord): the wait is complete only
+    once every shard of the cycle has sent its READY too. Otherwise the wait would end on the
+    first shard's guilds, and nextcord drops the GUILD_CREATEs of a later shard that arrive
+    while it finishes (they are queued, then the queue is deleted)."""
 
     def __init__(self) -> None:
         self.expected: set[int] = set()
         self.arrived: set[int] = set()
+        self.waiting_shards: set[int] = set()
 
-    def start(self, guild_ids: set[int], *, new_cycle: bool) -> None:
+    def start(
+        self,
+        guild_ids: set[int],
+        *,
+        new_cycle: bool,
+        shard: int | None = None,
+        shards: set[int] | None = None,
+    ) -> None:
+        """A READY of `shard`; a new cycle waits for the READYs of every shard in `shards`."""
         if new_cycle:
             self.expected, self.arrived = set(), set()
+            self.waiting_shards = set(shards or ())
+        if shard is not None:
+            self.waiting_shards.discard(shard)
         self.expected |= guild_ids
 
     def arrive(self, guild_id: int) -> None:
@@ -50,7 +68,7 @@ class ReadyGuilds:
 
     @property
     def complete(self) -> bool:
-        return self.expected <= self.arrived
+        return not self.waiting_shards and self.expected <= self.arrived
 
 
 def install_fast_ready(client: nextcord.Client) -> ReadyGuilds:
@@ -65,11 +83,25 @@ def install_fast_ready(client: nextcord.Client) -> ReadyGuilds:
     def settle() -> None:
         state.guild_ready_timeout = SETTLED_WAIT if guilds.complete else fallback
 
+    first_cycle = True
+
     def on_ready(data: dict[str, Any]) -> None:
         # Unsharded, every READY restarts the wait; sharded, the READYs of all shards feed
-        # one wait until it has finished.
+        # one wait until it has finished. The first wait expects every shard of the process;
+        # a later one (a shard reconnecting) only the shard that starts it.
+        nonlocal first_cycle
         new_cycle = not sharded or getattr(state, "_ready_task", None) is None
-        guilds.start({int(g["id"]) for g in data.get("guilds", ())}, new_cycle=new_cycle)
+        shard = data.get("__shard_id__") if sharded else None
+        shards: set[int] = set()
+        if sharded and new_cycle:
+            shards = set(_process_shards(client)) if first_cycle else {shard}
+            first_cycle = False
+        guilds.start(
+            {int(g["id"]) for g in data.get("guilds", ())},
+            new_cycle=new_cycle,
+            shard=shard,
+            shards=shards,
+        )
         state.guild_ready_timeout = fallback
         parse_ready(data)
         settle()
@@ -83,3 +115,11 @@ def install_fast_ready(client: nextcord.Client) -> ReadyGuilds:
     state.parsers["READY"] = on_ready
     state.parsers["GUILD_CREATE"] = on_guild_create
     return guilds
+
+
+def _process_shards(client: nextcord.Client) -> list[int]:
+    """The shards this sharded client runs: its SHARD_IDS, or every one of its count."""
+    ids = getattr(client, "shard_ids", None)
+    if ids is not None:
+        return list(ids)
+    return list(range(getattr(client, "shard_count", None) or 1))

@@ -14,17 +14,19 @@ from aiohttp import web as aioweb
 
 from bot.cache import create_cache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
+from bot.cluster import Cluster
 from bot.database import Database
 from bot.guild_access import GuildAccess
 from bot.guild_purge import LeftGuildPurge
 from bot.guild_settings import GuildSettingsRegistry, GuildSettingsStore
-from bot.live import NextcordLiveState
+from bot.live import ClusterLiveState, NextcordLiveState
 from bot.logbuffer import LogBuffer
 from bot.migrate import ensure_migrated
 from bot.private_files import private_dir
 from bot.secret_key import load_session_key
 from bot.services import Services
 from bot.settings import Settings
+from bot.shards import ShardRange
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,9 @@ class BotProcess:
         cache = create_cache(settings.redis_url)
         registry = GuildSettingsRegistry()
         access = GuildAccess(db, auto_approve=settings.auto_approve)
+        cluster = Cluster(db, ShardRange(settings.shard_count, settings.shard_ids))
         self.services = Services(
+            cluster=cluster,
             settings=settings,
             db=db,
             cache=cache,
@@ -110,14 +114,19 @@ class BotProcess:
             settings.left_guild_retention_days,
             current_guilds=lambda: [g.id for g in bot.guilds],
             wait_ready=bot.wait_until_ready,
+            should_run=lambda: cluster.is_leader,  # one process purges for the whole bot
         )
 
         features = self.services.features
+        live = NextcordLiveState(bot)
+        if cluster.enabled:  # every process's web editor shows and serves every server
+            live = ClusterLiveState(live, bot, cluster)
         self.web_context = WebContext(
+            holder_of=cluster.holder_url if cluster.enabled else None,
             settings=settings,
             db=db,
             cache=cache,
-            live=NextcordLiveState(bot),
+            live=live,
             guild_access=access,
             guild_settings=self.services.guild_settings,
             log_buffer=self.log_buffer,
@@ -134,6 +143,9 @@ class BotProcess:
         bot.web_context = self.web_context
         if settings.web_enabled:
             await self._start_web()
+        # Before the gateway: the leader (command sync) is chosen before anyone connects.
+        cluster.internal_url = settings.internal_url or (self.web_url or "")
+        await cluster.start()
 
         await bot.login(self.token)
         self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
@@ -227,6 +239,7 @@ class BotProcess:
             self._connect_task = None
         if self.services is not None:
             await self.services.guild_access.drain()  # a listener's last write
+            await self.services.cluster.stop()
             await self.services.cache.close()
             await self.services.db.dispose()
             self.services = None

@@ -49,6 +49,9 @@ class Settings:
     owner_ids: frozenset[int] = frozenset()
     auto_approve: bool = False
     shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None  # None: every shard (or unsharded)
+    internal_url: str = ""  # where the other processes reach this one's web server
+    discord_global_rate: int = 50  # REST requests/s this process may spend
     data_dir: Path = Path("data")
     database_url: str = field(default="", repr=False)  # may hold a password
     redis_url: str | None = field(default=None, repr=False)
@@ -179,6 +182,19 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _shard_ids(raw: str) -> tuple[int, ...] | None:
+    from bot.shards import parse_shard_ids
+
+    return parse_shard_ids(raw) if raw.strip() else None
+
+
+def _global_rate(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 50:
+        raise ValueError(raw)
+    return value
+
+
 def _feature_names(raw: str) -> frozenset[str] | None:
     names = {part.strip().lower() for part in raw.replace(";", ",").split(",") if part.strip()}
     bad = sorted(name for name in names if not name.isidentifier())
@@ -301,6 +317,30 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("AUTO_APPROVE", "auto_approve", _bool, "true or false"),
     Variable("SHARD_COUNT", "shard_count", _positive_int, "a whole number of shards, 1 or more"),
+    Variable(
+        "SHARD_IDS",
+        "shard_ids",
+        _shard_ids,
+        "the shards this process runs, as ranges like 0-3 or 0,2,4-5",
+    ),
+    Variable(
+        "INTERNAL_URL",
+        "internal_url",
+        _http_url,
+        "a URL starting http:// where the other bot processes reach this one's web server",
+    ),
+    Variable(
+        "DISCORD_GLOBAL_RATE",
+        "discord_global_rate",
+        _global_rate,
+        "REST requests per second this process may send, 1 to 50",
+    ),
+    Variable(
+        "DISCORD_API_BASE",
+        "discord_api_base",
+        lambda raw: _http_url(raw) or None,
+        "a URL starting http:// or https:// (Discord's REST API or a proxy in front of it)",
+    ),
     Variable("DATA_DIR", "data_dir", lambda raw: Path(raw.strip()), "a folder path"),
     Variable(
         "DATABASE_URL",
@@ -381,8 +421,9 @@ def load_settings(
         spec.feature: spec.cls(**_parse(spec.variables, source))
         for spec in feature_settings_specs()
     }
-    settings = Settings(**values)
-    return _with_derived(settings)
+    settings = _with_derived(Settings(**values))
+    check_shard_range(settings)
+    return settings
 
 
 def _parse(variables: tuple[Variable, ...], source: Mapping[str, str]) -> dict[str, Any]:
@@ -401,6 +442,34 @@ def _parse(variables: tuple[Variable, ...], source: Mapping[str, str]) -> dict[s
         if value is not None:
             values[variable.attr] = value
     return values
+
+
+def check_shard_range(settings: Settings) -> None:
+    """Shard ranges split one bot over several processes, which share their state through
+    PostgreSQL and must sign each other's links and sessions with one key."""
+    ids = settings.shard_ids
+    if ids is None:
+        return
+    if not settings.shard_count:
+        raise SettingsError("SHARD_IDS needs SHARD_COUNT: the total number of shards")
+    outside = [i for i in ids if i >= settings.shard_count]
+    if outside:
+        raise SettingsError(
+            f"SHARD_IDS names shard {outside[0]}, but SHARD_COUNT={settings.shard_count} has "
+            f"shards 0-{settings.shard_count - 1}"
+        )
+    if set(ids) == set(range(settings.shard_count)):
+        return  # every shard in this process: nothing to share
+    if not settings.database_url.startswith("postgresql"):
+        raise SettingsError(
+            "SHARD_IDS runs part of the bot in this process: the processes share one "
+            "PostgreSQL database; set DATABASE_URL=postgresql+asyncpg://..."
+        )
+    if settings.secret_key is None:
+        raise SettingsError(
+            "SHARD_IDS runs part of the bot in this process: every process must sign links "
+            "and sessions with one key; set SECRET_KEY (the same in each)"
+        )
 
 
 def _with_derived(settings: Settings) -> Settings:

@@ -203,6 +203,7 @@ class Gateway:
         self.events_per_minute = events_per_minute
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: set[GatewayConnection] = set()
+        self._identified_at: dict[int, float] = {}  # bucket -> monotonic time of its IDENTIFY
 
     @property
     def identify_count(self) -> int:
@@ -392,6 +393,19 @@ class Gateway:
             return False
         return token.removeprefix("Bot ") == self.world.token
 
+    def _identify_allowed(self, shard_id: int) -> bool:
+        """One IDENTIFY per `max_concurrency` bucket per `identify_window` seconds."""
+        window = self.world.identify_window
+        if window <= 0:
+            return True
+        bucket = shard_id % max(1, self.world.max_concurrency)
+        now = time.monotonic()
+        last = self._identified_at.get(bucket)
+        if last is not None and now - last < window:
+            return False
+        self._identified_at[bucket] = now
+        return True
+
     async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
         if conn.session is not None:
             await self._close(conn, 4005, "Already authenticated.")
@@ -413,6 +427,12 @@ class Gateway:
             shard_id, shard_count = -1, 0
         if shard_count < 1 or not 0 <= shard_id < shard_count:
             await self._close(conn, 4010, "Invalid shard.")
+            return
+        if not self._identify_allowed(shard_id):
+            # Discord's answer to an IDENTIFY inside its bucket's window: op 9, not
+            # resumable; the client waits and identifies again.
+            self.world.identify_refused += 1
+            await conn.send({"op": INVALID_SESSION, "d": False, "s": None, "t": None})
             return
         self.world.identify_count += 1
         threshold = d.get("large_threshold", 50)

@@ -9,6 +9,7 @@ editor; only the bot's owners may use it (acting as anyone is an owner's power).
 from __future__ import annotations
 
 import hashlib
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -103,7 +104,59 @@ async def _signed_in_id(request: web.Request) -> int | None:
     return user.id if user else None
 
 
+class _WorldVersion:
+    """Counts the sandbox world's changes (every dispatch, every successful REST write, a
+    reset): what the page shows is drawn again only after one."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.value = 0
+        self.parts: dict[tuple[int, int, int, int], dict[str, Any]] = {}
+        server.change_listeners.append(self.bump)
+
+    def bump(self) -> None:
+        self.value += 1
+        self.parts.clear()
+
+
+_VERSIONS: weakref.WeakKeyDictionary[SandboxServer, _WorldVersion] = weakref.WeakKeyDictionary()
+MAX_PARTS = 64
+
+
+def _world_version(server: SandboxServer) -> _WorldVersion:
+    version = _VERSIONS.get(server)
+    if version is None:
+        version = _VERSIONS[server] = _WorldVersion(server)
+    return version
+
+
 def _render_parts(
+    request: web.Request, server: SandboxServer, guild: Guild, channel: Channel, actor: MemberDriver
+) -> dict[str, Any]:
+    """The page's messages, channels and modal for `actor`, drawn once per world version."""
+    version = _world_version(server)
+    key = (version.value, guild.id, channel.id, actor.id)
+    parts = version.parts.get(key)
+    if parts is None:
+        if len(version.parts) >= MAX_PARTS:
+            version.parts.clear()
+        parts = version.parts[key] = _draw_parts(request, server, guild, channel, actor)
+    return parts
+
+
+def _guild_lists(server: SandboxServer, guild: Guild) -> dict[str, Any]:
+    """The page's member list and command forms, drawn once per world version."""
+    version = _world_version(server)
+    key = (version.value, guild.id, 0, 0)
+    lists = version.parts.get(key)
+    if lists is None:
+        lists = version.parts[key] = {
+            "members": view.members(guild),
+            "commands": view.command_forms(server, guild),
+        }
+    return lists
+
+
+def _draw_parts(
     request: web.Request, server: SandboxServer, guild: Guild, channel: Channel, actor: MemberDriver
 ) -> dict[str, Any]:
     messages = aiohttp_jinja2.render_string(
@@ -159,8 +212,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
             "guilds": list(server.state.guilds.values()),
             "channel": channel,
             "actor": actor,
-            "members": view.members(guild),
-            "commands": view.command_forms(server, guild),
+            **_guild_lists(server, guild),
             **parts,
         },
     )

@@ -89,6 +89,8 @@ class SandboxServer(Actions):
         allow_privileged_intents: bool = True,
         gateway_events_per_minute: int = 120,
         recommended_shards: int = 1,
+        max_concurrency: int = 1,
+        identify_window: float = 0.0,
         bot_name: str = "FoundryCord",
         token: str | None = None,
         log_limit: int | None = None,
@@ -102,6 +104,10 @@ class SandboxServer(Actions):
             interaction_token_lifetime=interaction_token_lifetime,
             recommended_shards=recommended_shards,
         )
+        if max_concurrency < 1 or identify_window < 0:
+            raise ValueError("max_concurrency must be 1 or more and identify_window >= 0")
+        self.max_concurrency = max_concurrency
+        self.identify_window = identify_window
         self.host = host
         self._requested_port = port
         self.port = port

@@ -80,6 +80,11 @@ class World:
         self.gateway_url = ""
         self.identify_count = 0  # IDENTIFYs so far, for GET /gateway/bot's session_start_limit
         self.audit_logs: dict[int, list[dict[str, Any]]] = {}  # guild -> entries (rest.audit)
+        # Discord lets one IDENTIFY per bucket (shard_id % max_concurrency) start every 5 s;
+        # a faster one gets op 9. 0 s: not enforced (tests that reconnect at once).
+        self.max_concurrency = 1
+        self.identify_window = 0.0
+        self.identify_refused = 0  # IDENTIFYs answered with op 9 for the window
 
         # time tests can advance (sandbox.clock); snowflakes and message ages follow it
         self.clock = SandboxClock()

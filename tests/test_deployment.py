@@ -62,3 +62,29 @@ def test_the_image_compiles_bytecode_at_build_time(tmp_path: Path) -> None:
         p for p in sources if not list((p.parent / "__pycache__").glob(f"{p.stem}.cpython-*.pyc"))
     ]
     assert sources and uncompiled == []
+
+
+def test_the_compose_file_has_a_two_process_example_behind_a_profile() -> None:
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (CI installs Debian's docker-compose)")
+
+    def config(*args: str) -> str:
+        result = subprocess.run(
+            ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), *args, "config"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    import re
+
+    cluster = config("--profile", "cluster")
+    assert "SHARD_IDS: 0-1" in cluster and "SHARD_IDS: 2-3" in cluster
+    assert "INTERNAL_URL: http://bot-a:8080" in cluster
+    # Both behind the profile: a plain `docker compose up` runs the one `bot` service.
+    for service in ("bot-a", "bot-b"):
+        block = re.search(rf"\n  {service}:\n(.*?)\n  \S", cluster, re.DOTALL)
+        assert block and "profiles:\n    - cluster" in block.group(1), service

@@ -161,9 +161,12 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
     # signed-out POST gets 401 rather than a confusing CSRF message.
     # The session guard signs out revoked, idle and expired sessions before anything else
     # looks at who is signed in.
-    app.middlewares.extend(
-        [error_middleware, session_guard_middleware, login_required_middleware, csrf_middleware]
-    )
+    app.middlewares.append(error_middleware)
+    if ctx.holder_of is not None:
+        from web.forward import install_forwarding
+
+        install_forwarding(app, ctx.holder_of)
+    app.middlewares.extend([session_guard_middleware, login_required_middleware, csrf_middleware])
 
     aiohttp_jinja2.setup(
         app,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +60,9 @@ class WebContext:
     # Offline (sandbox mode): no Discord to run /web in; pages point to `python -m bot signin`.
     offline: bool = False
     clock: Callable[[], datetime] = utc_now
+    # More than one bot process: the internal URL of the process holding a guild when that
+    # is another one (bot.cluster), so its pages are forwarded there (web.forward).
+    holder_of: Callable[[int], Awaitable[str | None]] | None = None
     signin: SignInLinks = field(init=False, repr=False)
     versions: StateVersions = field(init=False, repr=False)
     guild_state: GuildStateCache = field(init=False, repr=False)

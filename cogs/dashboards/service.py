@@ -37,6 +37,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def dashboard_share(bot: FoundryBot) -> int:
+    """Dashboard edits a second: 4/5 of this process's REST budget (DISCORD_GLOBAL_RATE,
+    its share of the bot's 50 when several processes run it), the rest left for commands."""
+    settings = getattr(getattr(bot, "services", None), "settings", None)
+    rate = getattr(settings, "discord_global_rate", 50)
+    return max(1, rate * 4 // 5)
+
+
 class DashboardService:
     """Everything about dashboards that is not a slash command: shared by the cog and the
     web editor (which reaches it as an app key)."""
@@ -54,7 +62,11 @@ class DashboardService:
             lambda custom_id: self.dispatch.callback_for(custom_id),
         )
         self.scheduler = scheduler or Scheduler(
-            self.publisher, self.live, owns=self.owns, check_channel=self.check_channel
+            self.publisher,
+            self.live,
+            owns=self.owns,
+            check_channel=self.check_channel,
+            global_rate=(dashboard_share(bot), 1.0),
         )
         self.live.scheduler = self.scheduler
         self.dispatch = Dispatcher(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.coalesce import CoalescedMap
 from bot.database import Database
 from bot.models import AuditEntry
 from cogs.dashboards.layout import Layout, layout_to_json, parse_layout
@@ -51,6 +52,7 @@ def _record(row: Dashboard) -> DashboardRecord:
 class DashboardStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._of_guild = CoalescedMap(self.list)
 
     async def create(
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
@@ -89,6 +91,11 @@ class DashboardStore:
         async with self.db.session() as session:
             row = await session.get(Dashboard, dashboard_id)
             return _record(row) if row is not None else None
+
+    async def of_guild(self, guild_id: int) -> list[DashboardRecord]:
+        """`list(guild_id)`, one read shared by the requests asking at once (bot.coalesce:
+        never older than the question)."""
+        return await self._of_guild(guild_id)
 
     async def list(self, guild_id: int | None = None) -> list[DashboardRecord]:
         query = select(Dashboard).order_by(Dashboard.id)

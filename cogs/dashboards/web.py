@@ -5,10 +5,13 @@ shared Discord message component (web/templates/discord/message.html)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
 from bot.features import FeatureWeb
 from bot.guild_objects import ForeignObject
@@ -72,7 +75,7 @@ async def _dashboard(request: web.Request) -> tuple[int, User, Any]:
 @routes.get("/guilds/{guild_id}/dashboards")
 async def dashboard_list(request: web.Request) -> web.Response:
     guild_id, _ = await managed_guild(request)
-    records = await _service(request).store.list(guild_id)
+    records = await _service(request).store.of_guild(guild_id)
     channels = _text_channels(request, guild_id)
     return aiohttp_jinja2.render_template(
         "dashboards/list.html",
@@ -115,15 +118,7 @@ async def dashboard_editor(request: web.Request) -> web.Response:
     guild_id, _, record = await _dashboard(request)
     service = _service(request)
     rendered = await service.preview(record.layout, guild_id, record.id)
-    catalogue = {
-        "formats": FORMATS_FOR,
-        "stats": SERVER_STATS,
-        "buttons": BUTTON_ACTIONS,
-        "selects": SELECT_ACTIONS,
-        "styles": list(BUTTON_STYLES),
-        "hosts": _hosts(service, guild_id),
-        "metrics": _metric_choices(service),
-    }
+    catalogue = _catalogue_json(service, _hosts(service, guild_id))
     return aiohttp_jinja2.render_template(
         "dashboards/editor.html",
         request,
@@ -133,10 +128,51 @@ async def dashboard_editor(request: web.Request) -> web.Response:
             "record": record,
             "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
             "layout_data": layout_to_json(record.layout),
-            "catalogue": catalogue,
-            "preview": payload_view(rendered.payload),
+            "catalogue_json": catalogue,
+            "preview": _payload_view(rendered),
         },
     )
+
+
+# The preview's message view by the rendered payload's digest and the minute it shows: the
+# same message (data unchanged) is turned into HTML once, not on every request.
+MAX_VIEWS = 64
+_VIEWS: dict[tuple[str, int], Any] = {}
+
+
+def _payload_view(rendered: Any) -> Any:
+    if not rendered.digest:
+        return payload_view(rendered.payload)
+    key = (rendered.digest, int(time.time() // 60))
+    view = _VIEWS.get(key)
+    if view is None:
+        if len(_VIEWS) >= MAX_VIEWS:
+            _VIEWS.clear()
+        view = _VIEWS[key] = payload_view(rendered.payload)
+    return view
+
+
+# The editor's catalogue as JSON by its hosts (the rest is fixed per process): made once.
+_CATALOGUES: dict[tuple[tuple[str, str], ...], Markup] = {}
+
+
+def _catalogue_json(service: DashboardService, hosts: list[list[str]]) -> Markup:
+    key = tuple((key, label) for key, label in hosts)
+    cached = _CATALOGUES.get(key)
+    if cached is None:
+        if len(_CATALOGUES) >= MAX_VIEWS:
+            _CATALOGUES.clear()
+        catalogue = {
+            "formats": FORMATS_FOR,
+            "stats": SERVER_STATS,
+            "buttons": BUTTON_ACTIONS,
+            "selects": SELECT_ACTIONS,
+            "styles": list(BUTTON_STYLES),
+            "hosts": hosts,
+            "metrics": _metric_choices(service),
+        }
+        cached = _CATALOGUES[key] = htmlsafe_json_dumps(catalogue)
+    return cached
 
 
 def _hosts(service: DashboardService, guild_id: int) -> list[list[str]]:

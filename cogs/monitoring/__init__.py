@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def setup(bot: FoundryBot) -> None:
+    from bot.coalesce import CoalescedMap
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
     from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, SHOW_PLAYERS, MonitoringCog
@@ -39,11 +40,15 @@ def setup(bot: FoundryBot) -> None:
         allow_private_targets=settings.monitoring_allow_private_targets,
         game_interval_s=settings.monitoring_game_interval,
         demo_game=parse_demo(core.extra.get(DEMO_SETTING)),
+        **_cluster_roles(services),
     )
     bot.add_cog(MonitoringCog(bot, monitor))
 
-    async def show_hosts(guild_id: int) -> bool:
+    async def read_show_hosts(guild_id: int) -> bool:
         return bool(await services.guild_settings.get(guild_id, SHOW_HOSTS))
+
+    # every page and chart asks: one read shared by the requests asking at once
+    show_hosts = CoalescedMap(read_show_hosts)
 
     monitor.show_names = show_hosts
 
@@ -55,3 +60,16 @@ def setup(bot: FoundryBot) -> None:
     )
     services.features.add_web(web.feature_web(monitor, web.BotGuildDirectory(bot)))
     monitor.start()
+
+
+def _cluster_roles(services) -> dict:  # type: ignore[no-untyped-def]
+    """With several bot processes (bot.cluster): each evaluates its own guilds' alerts, one
+    samples each host, the leader keeps the history. Nothing when unclustered."""
+    cluster = getattr(services, "cluster", None)
+    if cluster is None or not cluster.enabled:
+        return {}
+    return {
+        "owns": cluster.owns,
+        "is_leader": lambda: cluster.is_leader,
+        "claim": cluster.claim,
+    }

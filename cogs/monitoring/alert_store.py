@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from bot.database import Database
 from cogs.monitoring.alerts import Rule, RuleState, evaluate
@@ -47,10 +47,21 @@ def rule_of(row: AlertRule) -> Rule:
     )
 
 
+def rules_query(guild_id: int | None = None) -> Select[tuple[AlertRule]]:
+    """Every rule, or one server's, by id."""
+    query = select(AlertRule).order_by(AlertRule.id)
+    if guild_id is not None:
+        query = query.where(AlertRule.guild_id == guild_id)
+    return query
+
+
 class AlertStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._hosts_cache: set[tuple[str, str]] | None = None
+        # With several bot processes: which guilds' rules this process evaluates and
+        # delivers (bot.cluster; None: every guild).
+        self.owns: Callable[[int], bool] | None = None
 
     async def add(
         self,
@@ -94,11 +105,8 @@ class AlertStore:
         return row
 
     async def list(self, guild_id: int | None = None) -> list[AlertRule]:
-        query = select(AlertRule).order_by(AlertRule.id)
-        if guild_id is not None:
-            query = query.where(AlertRule.guild_id == guild_id)
         async with self.db.session() as session:
-            return list(await session.scalars(query))
+            return list(await session.scalars(rules_query(guild_id)))
 
     async def remove(self, guild_id: int, rule_id: int) -> bool:
         async with self.db.session() as session, session.begin():
@@ -118,7 +126,11 @@ class AlertStore:
         """Step every rule with its current value, read on behalf of the rule's guild (a host
         the guild may no longer see reads as no data); returns how many events were decided."""
         async with self.db.session() as session, session.begin():
-            rows = list(await session.scalars(select(AlertRule)))
+            rows = [
+                row
+                for row in await session.scalars(select(AlertRule))
+                if self.owns is None or self.owns(row.guild_id)
+            ]
             decided = 0
             for row in rows:
                 value = value_of(row.guild_id, row.host, row.metric)
@@ -157,6 +169,7 @@ class AlertStore:
                     e.claimed_at is not None,
                 )
                 for e, r in result
+                if self.owns is None or self.owns(r.guild_id)
             ]
 
     async def claim(self, event_id: int, now: float) -> None:

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 
 from bot.database import Database
 from cogs.monitoring.collectors.services import ServiceCheck
@@ -42,6 +42,18 @@ def check_of(row: ServiceCheckRow) -> ServiceCheck:
     return ServiceCheck(row.id, row.name, row.kind, row.target, row.port, row.timeout_s, row.expect)
 
 
+def checks_query(guild_id: int) -> Select[tuple[ServiceCheckRow]]:
+    return (
+        select(ServiceCheckRow)
+        .where(ServiceCheckRow.guild_id == guild_id)
+        .order_by(ServiceCheckRow.id)
+    )
+
+
+def tokens_query(guild_id: int) -> Select[tuple[AgentToken]]:
+    return select(AgentToken).where(AgentToken.guild_id == guild_id).order_by(AgentToken.id)
+
+
 class ConfigStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -58,12 +70,7 @@ class ConfigStore:
 
     async def checks(self, guild_id: int) -> list[ServiceCheckRow]:
         async with self.db.session() as session:
-            rows = await session.scalars(
-                select(ServiceCheckRow)
-                .where(ServiceCheckRow.guild_id == guild_id)
-                .order_by(ServiceCheckRow.id)
-            )
-            return list(rows)
+            return list(await session.scalars(checks_query(guild_id)))
 
     async def add_check(self, guild_id: int, check: ServiceCheck) -> ServiceCheckRow:
         """Store a validated check (`check.validate()` first; its id is ignored)."""
@@ -176,10 +183,7 @@ class ConfigStore:
 
     async def tokens(self, guild_id: int) -> list[AgentToken]:
         async with self.db.session() as session:
-            rows = await session.scalars(
-                select(AgentToken).where(AgentToken.guild_id == guild_id).order_by(AgentToken.id)
-            )
-            return list(rows)
+            return list(await session.scalars(tokens_query(guild_id)))
 
     async def revoke_token(self, guild_id: int, token_id: int) -> bool:
         async with self.db.session() as session, session.begin():

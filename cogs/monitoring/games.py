@@ -286,6 +286,7 @@ class GamePoller:
         self.status: dict[int, GameStatus] = {}  # server id -> newest poll
         self.servers: dict[int, GameServer] = {}
         self.rounds = 0
+        self.may_poll: Callable[[], bool] = lambda: True
 
     async def poll_round(self) -> dict[int, dict[str, float]]:
         """Poll every server once; the metrics of this round per Discord server."""
@@ -333,6 +334,8 @@ class GamePoller:
         self.status = {k: v for k, v in self.status.items() if k != server_id}
 
     async def tick(self) -> None:
+        if not self.may_poll():  # with several bot processes, the leader alone polls
+            return
         ts = self.clock()
         per_guild = await self.poll_round()
         if self.on_round is not None and per_guild:

@@ -8,15 +8,19 @@ plenty for gauges and rates (a 1 TB byte counter is off by at most about 60 kB).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import struct
 import sys
+import time
 from array import array
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from bot.database import Database
 from cogs.monitoring.hosts import agent_key, split_key
@@ -42,6 +46,15 @@ NAME_CHARS = frozenset("/-_:@.")
 ROLLUP_GRACE_S = 60
 _KIND_RAW, _KIND_ROLLUP = 0, 1
 _SWAP = sys.byteorder != "little"
+_FLOAT = struct.Struct("<f")
+# Charted series are kept in memory (see HistoryStore.query): this many (host, tier, metric)
+# columns at most; rows another process appends are looked for at most every PROBE_S per
+# (host, tier); a column is read again whole after REBUILD_S, which also picks up rows
+# another process wrote behind the newest one (this process's own writes show at once).
+MAX_COLUMNS = 64
+PROBE_S = 1.0
+REBUILD_S = 300.0
+MAX_WINDOWS_PER_COLUMN = 16
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,26 @@ class Series:
     points: list[tuple[int, float, float]]
 
 
+@dataclass(eq=False)
+class _Column:
+    """One metric of one host in one tier, in time order: what charts read."""
+
+    ts: array = field(default_factory=lambda: array("q"))
+    avg: array = field(default_factory=lambda: array("d"))
+    peak: array = field(default_factory=lambda: array("d"))
+    last: int = -(2**62)  # the newest row read for this (host, tier), with the metric or not
+    built_at: float = 0.0
+    windows: dict[tuple[int, int, int], Series] = field(default_factory=dict)
+
+    def add(self, ts: int, data: bytes, metric_id: int) -> None:
+        value = _find(data, metric_id)
+        if value is not None:
+            self.ts.append(ts)
+            self.avg.append(value[0])
+            self.peak.append(value[1])
+        self.last = max(self.last, ts)
+
+
 @dataclass
 class WriteResult:
     """What a write stored: rows written, and each metric name not stored with the reason."""
@@ -146,6 +179,13 @@ class HistoryStore:
         self._names: dict[int, str] = {}
         self._per_host: dict[str, set[int]] = {}
         self._warned: set[str] = set()
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._columns: OrderedDict[tuple[str, int, int], _Column] = OrderedDict()
+        self._probed_at: dict[tuple[str, int], float] = {}
+        self._probing: dict[tuple[str, int], asyncio.Future[None]] = {}
+        self._writes: dict[tuple[str, int], int] = {}  # this process's writes, counted
+        self._inflight: dict[object, asyncio.Future] = {}  # type: ignore[type-arg]
+        self._latest: dict[str, tuple[float, tuple[int, dict[str, float]] | None]] = {}
 
     # --- metric names ---------------------------------------------------------------
     async def _load_names(self) -> None:
@@ -331,6 +371,7 @@ class HistoryStore:
                     index_elements=["host", "tier", "ts"], set_={"data": statement.excluded.data}
                 )
             )
+        self._written(host, RAW, min(row["ts"] for row in rows))
         result.rows = len(rows)
         return result
 
@@ -391,6 +432,7 @@ class HistoryStore:
                     .values(chunk)
                     .on_conflict_do_nothing(index_elements=["host", "tier", "ts"])
                 )
+        self._written(host, tier, rows[0]["ts"])
         return len(rows)
 
     async def prune(self, now: float) -> int:
@@ -404,6 +446,8 @@ class HistoryStore:
                     )
                 )
                 deleted += result.rowcount or 0
+        if deleted:
+            self._columns.clear()  # rare (hourly): read again what is still kept
         return deleted
 
     # --- reading --------------------------------------------------------------------
@@ -414,6 +458,20 @@ class HistoryStore:
             )
             return list(rows)
 
+    async def host_keys(self) -> list[str]:
+        """Every host with history, by a skip over the primary key's index (one step per
+        host), not a scan of every row as `hosts()` needs for its times."""
+        table = SampleRow.__tablename__
+        async with self.db.session() as session:
+            rows = await session.execute(
+                text(
+                    f"WITH RECURSIVE h(host) AS (SELECT min(host) FROM {table} UNION ALL "
+                    f"SELECT (SELECT min(host) FROM {table} WHERE host > h.host) FROM h "
+                    "WHERE h.host IS NOT NULL) SELECT host FROM h WHERE host IS NOT NULL"
+                )
+            )
+            return [str(host) for (host,) in rows]
+
     async def hosts(self) -> list[HostSeen]:
         """Every host with history, and when it last reported."""
         async with self.db.session() as session:
@@ -423,6 +481,16 @@ class HistoryStore:
             return sorted((HostSeen(host, int(ts)) for host, ts in rows), key=lambda h: h.name)
 
     async def latest(self, host: str) -> tuple[int, dict[str, float]] | None:
+        """The newest raw sample of `host`: from memory, read again after this process
+        writes one, or (another process's) at most once per PROBE_S."""
+        cached = self._latest.get(host)
+        if cached is not None and self.monotonic() - cached[0] < PROBE_S:
+            return cached[1]
+        return await self._once(("latest", host), lambda: self._read_latest(host))
+
+    async def _read_latest(self, host: str) -> tuple[int, dict[str, float]] | None:
+        checked_at = self.monotonic()
+        writes = self._writes.get((host, RAW), 0)
         async with self.db.session() as session:
             row = (
                 await session.execute(
@@ -432,15 +500,31 @@ class HistoryStore:
                     .limit(1)
                 )
             ).first()
-        if row is None:
-            return None
-        ids, values, _ = unpack(row.data)
-        out = {}
-        for metric_id, value in zip(ids, values, strict=True):
-            name = await self._name(metric_id)
-            if name is not None:
-                out[name] = value
-        return int(row.ts), out
+        latest = None
+        if row is not None:
+            ids, values, _ = unpack(row.data)
+            out = {}
+            for metric_id, value in zip(ids, values, strict=True):
+                name = await self._name(metric_id)
+                if name is not None:
+                    out[name] = value
+            latest = int(row.ts), out
+        if writes == self._writes.get((host, RAW), 0):
+            self._latest[host] = (checked_at, latest)
+        return latest
+
+    async def _once[T](self, key: object, make: Callable[[], Awaitable[T]]) -> T:
+        """The result of `make()`, one run shared by everyone who asks while it runs."""
+        running = self._inflight.get(key)
+        if running is None:
+            running = self._inflight[key] = asyncio.ensure_future(make())
+
+            def done(future: asyncio.Future[T]) -> None:
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+
+            running.add_done_callback(done)
+        return await asyncio.shield(running)
 
     def pick_tier(self, start: float, end: float, now: float, max_points: int = 1500) -> int:
         """The finest tier that still holds `start` and gives at most `max_points` points."""
@@ -455,39 +539,144 @@ class HistoryStore:
     async def query(
         self, host: str, metric: str, start: float, end: float, *, now: float, max_points=1500
     ) -> Series:
+        """`metric` of `host` from `start` to `end` in the finest tier that holds it, at most
+        `max_points` points (neighbours averaged, peaks kept, past that). Served from memory
+        (see _column): the same question on unchanged data returns the same Series object."""
         tier = self.pick_tier(start, end, now, max_points)
+        step = {RAW: self.raw_step_s, FIVE_MIN: 300.0, HOURLY: 3600.0}[tier]
         if metric not in self._ids:
             await self._load_names()
         metric_id = self._ids.get(metric)
-        points: list[tuple[int, float, float]] = []
-        if metric_id is not None:
-            async with self.db.session() as session:
-                result = await session.execute(
-                    select(SampleRow.ts, SampleRow.data)
-                    .where(
-                        SampleRow.host == host,
-                        SampleRow.tier == tier,
-                        SampleRow.ts >= int(start),
-                        SampleRow.ts <= int(end),
+        if metric_id is None:
+            return Series(metric, host, tier, step, [])
+        column = await self._column(host, tier, metric_id)
+        lo, hi = bisect_left(column.ts, int(start)), bisect_right(column.ts, int(end))
+        window = (lo, hi, max_points)
+        series = column.windows.get(window)
+        if series is None:
+            points, factor = _thin(column, lo, hi, max(1, max_points))
+            series = Series(metric, host, tier, step * factor, points)
+            if len(column.windows) >= MAX_WINDOWS_PER_COLUMN:
+                column.windows.clear()
+            column.windows[window] = series
+        return series
+
+    def _written(self, host: str, tier: int, oldest_ts: int) -> None:
+        """This process wrote rows of (host, tier) from `oldest_ts` on: columns holding them
+        are read again; columns behind them look for the new rows on their next read."""
+        self._writes[(host, tier)] = self._writes.get((host, tier), 0) + 1
+        self._probed_at.pop((host, tier), None)
+        if tier == RAW:
+            self._latest.pop(host, None)
+        for key in [k for k in self._columns if k[0] == host and k[1] == tier]:
+            if oldest_ts <= self._columns[key].last:
+                del self._columns[key]
+
+    async def _column(self, host: str, tier: int, metric_id: int) -> _Column:
+        """The column of (host, tier, metric): read whole once (one query), then only the
+        rows newer than its last (one query per PROBE_S for every metric of the host)."""
+        key = (host, tier, metric_id)
+        column = self._columns.get(key)
+        clock = self.monotonic()
+        if column is not None and clock - column.built_at > REBUILD_S:
+            del self._columns[key]
+            column = None
+        if column is None:  # one read for everyone who asks meanwhile
+            return await self._once(key, lambda: self._build(host, tier, metric_id, clock))
+        self._columns.move_to_end(key)
+        probed = self._probed_at.get((host, tier))
+        if probed is None or clock - probed >= PROBE_S:
+            await self._probe(host, tier)
+        return self._columns.get(key) or await self._column(host, tier, metric_id)
+
+    async def _build(self, host: str, tier: int, metric_id: int, clock: float) -> _Column:
+        column = _Column(built_at=clock)
+        writes = self._writes.get((host, tier), 0)
+        async with self.db.session() as session:
+            result = await session.execute(
+                select(SampleRow.ts, SampleRow.data)
+                .where(SampleRow.host == host, SampleRow.tier == tier)
+                .order_by(SampleRow.ts)
+            )
+            for ts, data in result:
+                column.add(int(ts), data, metric_id)
+        if writes != self._writes.get((host, tier), 0):
+            return column  # this process wrote meanwhile: the next read reads again
+        self._columns[(host, tier, metric_id)] = column
+        while len(self._columns) > MAX_COLUMNS:
+            self._columns.popitem(last=False)
+        self._probed_at.setdefault((host, tier), clock)
+        return column
+
+    async def _probe(self, host: str, tier: int) -> None:
+        """Append the rows of (host, tier) newer than the columns' last to each of them;
+        callers arriving meanwhile share the one query."""
+        running = self._probing.get((host, tier))
+        if running is not None:
+            await asyncio.shield(running)
+            return
+        future = self._probing[(host, tier)] = asyncio.get_running_loop().create_future()
+        try:
+            self._probed_at[(host, tier)] = self.monotonic()
+            columns = {k[2]: c for k, c in self._columns.items() if k[0] == host and k[1] == tier}
+            if columns:
+                since = min(c.last for c in columns.values())
+                async with self.db.session() as session:
+                    result = await session.execute(
+                        select(SampleRow.ts, SampleRow.data)
+                        .where(SampleRow.host == host, SampleRow.tier == tier, SampleRow.ts > since)
+                        .order_by(SampleRow.ts)
                     )
-                    .order_by(SampleRow.ts)
-                )
-                for ts, data in result:
-                    value = _find(data, metric_id)
-                    if value is not None:
-                        points.append((int(ts), value[0], value[1]))
-        step = {RAW: self.raw_step_s, FIVE_MIN: 300.0, HOURLY: 3600.0}[tier]
-        return Series(metric, host, tier, step, points)
+                    rows = list(result)
+                for metric_id, column in columns.items():
+                    fresh = [(int(ts), data) for ts, data in rows if ts > column.last]
+                    if fresh:
+                        column.windows = {}
+                        for ts, data in fresh:
+                            column.add(ts, data, metric_id)
+            future.set_result(None)
+        except BaseException as exc:
+            self._probed_at.pop((host, tier), None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: the callers waiting see it
+            raise
+        finally:
+            del self._probing[(host, tier)]
+
+
+def _thin(
+    column: _Column, lo: int, hi: int, max_points: int
+) -> tuple[list[tuple[int, float, float]], int]:
+    """The points lo..hi of `column`, every `factor` neighbours averaged (their peak kept)
+    so that at most `max_points` remain; (points, factor)."""
+    count = hi - lo
+    factor = max(1, -(-count // max_points))
+    ts, avg, peak = column.ts, column.avg, column.peak
+    if factor == 1:
+        return list(zip(ts[lo:hi], avg[lo:hi], peak[lo:hi], strict=True)), 1
+    points = []
+    for at in range(lo, hi, factor):
+        upto = min(at + factor, hi)
+        points.append((ts[at], sum(avg[at:upto]) / (upto - at), max(peak[at:upto])))
+    return points, factor
 
 
 def _find(data: bytes, metric_id: int) -> tuple[float, float] | None:
-    ids, values, maxima = unpack(data)
+    """(value, maximum) of one metric in a packed row, decoding only that metric."""
+    count = int.from_bytes(data[1:3], "little")
+    ids = array("H")
+    ids.frombytes(data[3 : 3 + 2 * count])
+    if _SWAP:
+        ids.byteswap()
     try:
         index = ids.index(metric_id)
     except ValueError:
         return None
-    value = float(values[index])
-    return value, float(maxima[index]) if maxima is not None else value
+    offset = 3 + 2 * count + 4 * index
+    value = _FLOAT.unpack_from(data, offset)[0]
+    if data[0] != _KIND_ROLLUP:
+        return value, value
+    return value, _FLOAT.unpack_from(data, offset + 4 * count)[0]
 
 
 def _average(datas: list[bytes]) -> bytes:

@@ -9,17 +9,19 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from bot.coalesce import CoalescedMap
 from bot.database import Database
-from cogs.monitoring.alert_store import AlertStore
+from cogs.monitoring.alert_store import AlertStore, rules_query
 from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import CheckError, ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
-from cogs.monitoring.config_store import ConfigStore
+from cogs.monitoring.config_store import ConfigStore, checks_query, tokens_query
 from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.games import (
     DEMO_NAME,
@@ -33,12 +35,20 @@ from cogs.monitoring.games import (
 )
 from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.hosts import Host, HostNames, HostRegistry
+from cogs.monitoring.models import AgentToken, AlertRule, ServiceCheckRow
 from cogs.monitoring.sampler import Sampler, Snapshot, Source, sleep_unless_stopped
 from cogs.monitoring.speedtest import SpeedtestRunner
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_EVERY_S = 300.0
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    rules: list[AlertRule]
+    checks: list[ServiceCheckRow]
+    tokens: list[AgentToken]
 
 
 class Monitor:
@@ -57,7 +67,13 @@ class Monitor:
         game_query: Query = query_opengsq,
         demo_game: tuple[str, int] | None = None,
         clock: Callable[[], float] = time.time,
+        owns: Callable[[int], bool] | None = None,
+        is_leader: Callable[[], bool] = lambda: True,
+        claim: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
+        """`owns`, `is_leader` and `claim` come from bot.cluster when several bot processes
+        share the database: each evaluates and delivers its own guilds' alerts, one samples
+        each host (`claim`), the leader alone keeps the history and runs speedtests."""
         system_collect = None
         try:
             use_host_proc(host_proc)
@@ -70,6 +86,8 @@ class Monitor:
         self.interval_s = interval_s
         self.history = HistoryStore(db, retention, raw_step_s=interval_s)
         self.alerts = AlertStore(db)
+        self.alerts.owns = owns
+        self.is_leader = is_leader
         self.config = ConfigStore(db)
         self.registry = HostRegistry(db)
         # Whether a server shows real host names (its "Show host names" setting); set by
@@ -105,6 +123,10 @@ class Monitor:
             clock=lambda: self.clock(),
         )
         self._game_guilds: set[int] = set()
+        self.games.may_poll = lambda: self.is_leader()
+        if claim is not None:
+            self.sampler.may_sample = lambda: claim(f"monitoring.sampler:{self.host}")
+            self.sampler.on_idle = self.check_alerts  # the host's samples come from elsewhere
         self.speedtest = SpeedtestRunner()
         self.speedtest_every_min = speedtest_every_min
         self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
@@ -112,6 +134,8 @@ class Monitor:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
+        self._guild_config = CoalescedMap(self._read_guild_config)
+        self._config_copies: dict[int, tuple[int, GuildConfig]] = {}
 
     @property
     def notify(self) -> Sender | None:
@@ -265,7 +289,7 @@ class Monitor:
 
     async def hosts(self) -> list[str]:
         """The storage key of every host with samples (whoever owns it)."""
-        names = {h.name for h in await self.history.hosts()} | {self.host} | set(self.remote)
+        names = set(await self.history.host_keys()) | {self.host} | set(self.remote)
         return sorted(names)
 
     # --- who sees which host --------------------------------------------------------
@@ -287,6 +311,30 @@ class Monitor:
             return HostNames([], show=False)
         show = bool(self.show_names is not None and await self.show_names(guild_id))
         return HostNames(await self.visible_hosts(guild_id), show=show)
+
+    async def guild_config(self, guild_id: int, version: int | None = None) -> GuildConfig:
+        """A server's alert rules, service checks and agent tokens, read in one session.
+        `version` is the 'monitoring_config' counter (migration monitoring_0004) read before
+        this call: while it stays the same, nothing was written and the copy in memory is
+        returned; without one, a read that started after the caller asked (bot.coalesce)."""
+        if version is not None:
+            kept = self._config_copies.get(guild_id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        config = await self._guild_config(guild_id)
+        if version is not None:
+            if len(self._config_copies) >= 1000:
+                self._config_copies.clear()
+            self._config_copies[guild_id] = (version, config)
+        return config
+
+    async def _read_guild_config(self, guild_id: int) -> GuildConfig:
+        async with self.history.db.session() as session:
+            return GuildConfig(
+                list(await session.scalars(rules_query(guild_id))),
+                list(await session.scalars(checks_query(guild_id))),
+                list(await session.scalars(tokens_query(guild_id))),
+            )
 
     async def host_label(self, guild_id: int, key: str) -> str:
         """How server `guild_id` names host `key`: the one function every display uses."""
@@ -341,6 +389,8 @@ class Monitor:
 
     async def _maintenance_loop(self) -> None:
         while not await sleep_unless_stopped(self._stop, MAINTENANCE_EVERY_S):
+            if not self.is_leader():  # one process keeps the shared history
+                continue
             try:
                 await self.maintain()
             except Exception:
@@ -348,6 +398,8 @@ class Monitor:
 
     async def _speedtest_loop(self) -> None:
         while not await sleep_unless_stopped(self._stop, self.speedtest_every_min * 60):
+            if not self.is_leader():  # one scheduled speedtest for the whole bot
+                continue
             try:
                 result = await self.speedtest.run()
             except Exception as exc:

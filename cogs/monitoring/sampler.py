@@ -64,6 +64,11 @@ class Sampler:
         self.latest: Snapshot | None = None
         self.ticks = 0
         self.primed = False
+        # More than one bot process on one host: only the one allowed samples it (one
+        # sample per interval per host); the others call `on_idle` on the same schedule.
+        self.may_sample: Callable[[], Awaitable[bool]] | None = None
+        self.on_idle: Callable[[], Awaitable[None]] | None = None
+        self.sampling: bool | None = None  # as last decided (logged when it changes)
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monitoring")
 
     async def _one(self, source: Source) -> Reading:
@@ -126,7 +131,20 @@ class Sampler:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while not stop.is_set():
-            await self.tick()
+            allowed = self.may_sample is None or await self._allowed()
+            if allowed != self.sampling:
+                self.sampling = allowed
+                if allowed:
+                    log.info("Sampling host %s every %g s", self.host, self.interval_s)
+                else:
+                    log.info("Another bot process samples host %s", self.host)
+            if allowed:
+                await self.tick()
+            elif self.on_idle is not None:  # another process samples this host
+                try:
+                    await self.on_idle()
+                except Exception:
+                    log.exception("Between samples of another process")
             next_at += self.interval_s
             delay = next_at - loop.time()
             if delay < 0:  # fell behind (a suspended host): skip missed ticks
@@ -134,6 +152,14 @@ class Sampler:
                 delay = self.interval_s
             if await sleep_unless_stopped(stop, delay):
                 return
+
+    async def _allowed(self) -> bool:
+        assert self.may_sample is not None
+        try:
+            return await self.may_sample()
+        except Exception:
+            log.exception("Could not ask whether to sample")
+            return False
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

@@ -3,6 +3,7 @@ checks and agent tokens; JSON for the chart; and the agents' ingestion endpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 import aiohttp_jinja2
 import nextcord
 from aiohttp import web
+from markupsafe import Markup
 
 from bot import guild_objects
 from bot.features import FeatureWeb
@@ -27,7 +29,7 @@ from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
 from web.auth import flash, require_owner
-from web.context import get_context
+from web.context import get_context, state_versions
 from web.errors import PageError
 from web.forms import form_float, form_int, form_snowflake, form_str, parse_id, read_form
 from web.guild_page import managed_guild, page_context
@@ -82,7 +84,13 @@ MAX_INGEST_BYTES = 4 * 1024 * 1024
 MAX_CLOCK_SKEW_S = 120  # an agent's clock may run this far ahead of the server's
 MAX_SAMPLE_AGE_S = 7 * 86400
 MAX_REFUSED_SHOWN = 50
+# series.json: the points' JSON of the last answer per (host, metric, range), kept with the
+# Series it was made from (history.query returns the same object while nothing changed).
+MAX_POINTS_JSON = 256
+_POINTS_JSON: dict[tuple[str, str, int], tuple[object, str]] = {}
 SHARING_PATH = "/owner/monitoring"
+SHOW_HOSTS = "monitoring_show_hosts"  # the setting cog.SHOW_HOSTS registers
+CONFIG_SCOPE = "monitoring_config"  # its state_versions counter (monitoring_0004)
 
 
 def feature_web(monitor: Monitor, guilds: GuildDirectory) -> FeatureWeb:
@@ -123,7 +131,10 @@ def _monitor(request: web.Request) -> Monitor:
 
 
 async def _show_hosts(request: web.Request, guild_id: int) -> bool:
-    return bool(await get_context(request).guild_settings.get(guild_id, "monitoring_show_hosts"))
+    # the request's cached settings (bot.state_cache): no query per call
+    ctx = get_context(request)
+    values = await ctx.guild_state.settings(await state_versions(request), guild_id)
+    return bool(values.get(SHOW_HOSTS))
 
 
 async def _names(request: web.Request, guild_id: int) -> HostNames:
@@ -160,16 +171,15 @@ async def _render(
         await _pick_host(request, guild_id)  # raises the 404 naming the unknown host
     host = host or first  # a form error: show the page with the first host
     latest = await monitor.latest(host) if host else None
-    metrics = sorted(latest[1].items()) if latest else []
     show = await _show_hosts(request, guild_id)
     labels = {key: names.label(key) for key in names.keys}
-    tokens = await monitor.config.tokens(guild_id)
+    versions = await state_versions(request)  # read before the configuration
+    config = await monitor.guild_config(guild_id, versions.get(CONFIG_SCOPE))
+    tokens = config.tokens
     choices = list(labels.items())
     picked = _picked_metric(request)
-    # this host's metrics (not other hosts' names: they may belong to another server),
-    # every fixed name of the catalogue (speedtests come rarely), and the one asked for
-    fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
-    chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
+    metric_names, live_values = _host_lists(latest, picked)
+    fragments = _Fragments(request, metric_names, picked, live_values)
     return aiohttp_jinja2.render_template(
         "monitoring/page.html",
         request,
@@ -182,16 +192,17 @@ async def _render(
             "range": request.query.get("range", "1h")
             if request.query.get("range") in RANGES
             else "1h",
-            "metric_names": [(name, CATALOGUE.label(name)) for name in chartable],
+            "metric_names": metric_names,
             "metric": picked,
-            "live": [(name, format_value(name, value)) for name, value in metrics],
+            "live": live_values,
+            "fragments": fragments,
             "updated": latest[0] if latest else None,
-            "rules": await monitor.alerts.list(guild_id),
+            "rules": config.rules,
             "channels": _guilds(request).text_channels(guild_id),
             "roles": _guilds(request).roles(guild_id),
             "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
-            "checks": await monitor.config.checks(guild_id),
+            "checks": config.checks,
             "games": await monitor.config.games(guild_id),
             "game_status": monitor.games.status,
             "game_interval": f"{monitor.games.interval_s:g}",
@@ -213,6 +224,84 @@ async def _render(
         },
         status=status,
     )
+
+
+# The page's long lists (a host's hundred metrics in the picker, the datalist and the live
+# values) drawn once per content, not per request; the content is the key.
+MAX_FRAGMENTS = 128
+_FRAGMENTS: dict[tuple[object, ...], Markup] = {}
+
+
+# The picker's names and the formatted live values of the newest sample a page showed last,
+# by that sample: Monitor.latest returns the same object until a new sample comes.
+_HOST_LISTS: dict[str, tuple[object, list[tuple[str, str]], list[tuple[str, str]]]] = {}
+
+
+def _host_lists(
+    latest: tuple[float, dict[str, float]] | None, picked: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """([(metric, label)] the picker offers, [(metric, formatted value)] of `latest`)."""
+    kept = _HOST_LISTS.get(picked)
+    if kept is not None and kept[0] is latest:
+        return kept[1], kept[2]
+    metrics = sorted(latest[1].items()) if latest else []
+    # this host's metrics (not other hosts' names: they may belong to another server),
+    # every fixed name of the catalogue (speedtests come rarely), and the one asked for
+    fixed = {s.pattern for s in CATALOGUE.specs if not s.placeholders} - {SILENCE_METRIC}
+    chartable = CATALOGUE.names_for({name for name, _ in metrics} | fixed | {picked})
+    names = [(name, CATALOGUE.label(name)) for name in chartable]
+    live = [(name, format_value(name, value)) for name, value in metrics]
+    if len(_HOST_LISTS) >= MAX_FRAGMENTS:
+        _HOST_LISTS.clear()
+    _HOST_LISTS[picked] = (latest, names, live)
+    return names, live
+
+
+class _Fragments:
+    """Each long list of the page as HTML, from _FRAGMENTS or drawn (and kept) when asked."""
+
+    def __init__(
+        self,
+        request: web.Request,
+        metric_names: list[tuple[str, str]],
+        metric: str,
+        live: list[tuple[str, str]],
+    ) -> None:
+        self._request = request
+        self._names, self._metric, self._live = tuple(metric_names), metric, live
+
+    def _draw(self, key: tuple[object, ...], template: str, context: dict[str, Any]) -> Markup:
+        html = _FRAGMENTS.get(key)
+        if html is None:
+            if len(_FRAGMENTS) >= MAX_FRAGMENTS:
+                _FRAGMENTS.clear()
+            drawn = aiohttp_jinja2.render_string(template, self._request, context)
+            html = _FRAGMENTS[key] = Markup(drawn)
+        return html
+
+    @property
+    def metric_options(self) -> Markup:
+        return self._draw(
+            ("options", self._names, self._metric),
+            "monitoring/_metric_options.html",
+            {"metric_names": self._names, "metric": self._metric},
+        )
+
+    @property
+    def metric_datalist(self) -> Markup:
+        return self._draw(
+            ("datalist", self._names),
+            "monitoring/_metric_datalist.html",
+            {"metric_names": self._names},
+        )
+
+    @property
+    def live_rows(self) -> Markup:
+        return self._draw(
+            ("live", tuple(self._live)),
+            "monitoring/_live_rows.html",
+            {"live": self._live},
+        )
 
 
 async def _form_error(
@@ -262,7 +351,22 @@ async def series(request: web.Request) -> web.Response:
     monitor = _monitor(request)
     now = monitor.clock()
     result = await monitor.history.query(host, metric, now - span, now, now=now)
-    return web.json_response(
+    # The same Series object means the same points: their JSON is made once, not per request.
+    key = (host, metric, span)
+    cached = _POINTS_JSON.get(key)
+    if cached is None or cached[0] is not result:
+        points = json.dumps(
+            [
+                [ts, round(avg, 4), round(peak, 4)]
+                for ts, avg, peak in result.points
+                if math.isfinite(avg) and math.isfinite(peak)  # rows stored before the check
+            ],
+            separators=(",", ":"),
+        )
+        if len(_POINTS_JSON) >= MAX_POINTS_JSON:
+            _POINTS_JSON.clear()
+        cached = _POINTS_JSON[key] = (result, points)
+    head = json.dumps(
         {
             "metric": metric,
             "label": CATALOGUE.label(metric),
@@ -271,12 +375,10 @@ async def series(request: web.Request) -> web.Response:
             "end": now,
             "tier": result.tier,
             "step": result.step_s,
-            "points": [
-                [ts, round(avg, 4), round(peak, 4)]
-                for ts, avg, peak in result.points
-                if math.isfinite(avg) and math.isfinite(peak)  # rows stored before the check
-            ],
         }
+    )
+    return web.Response(
+        text=f'{head[:-1]}, "points": {cached[1]}}}', content_type="application/json"
     )
 
 

@@ -19,6 +19,9 @@ def setup(bot: FoundryBot) -> None:
 
     configure_mappers()  # now, not in the event loop while the bot is connecting
     service = TemplateService(bot.services.db, bot.http, lambda: bot.user.id)
+    cluster = getattr(bot.services, "cluster", None)
+    if cluster is not None and cluster.enabled:  # name the runner as the process table does
+        service.runner_id = cluster.process_id
     from cogs.templates.settings import SETTINGS
 
     core = getattr(bot.services, "settings", None)

@@ -171,13 +171,6 @@ class TemplatesCog(commands.Cog):
         self.audit_reads = 0  # audit-log pages read (the bench counts REST reads)
         self._snapshot_task: asyncio.Task[None] | None = None
 
-    async def cog_stop(self) -> None:
-        if self._snapshot_task is not None:
-            self._snapshot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._snapshot_task
-        await self.drift.close()
-
     def cog_unload(self) -> None:
         for timer in self.drift._timers.values():
             timer.cancel()
@@ -187,6 +180,18 @@ class TemplatesCog(commands.Cog):
             self._resume_task.cancel()
         for task in self.service.tasks.values():
             task.cancel()
+
+    async def cog_stop(self) -> None:
+        """At shutdown: running jobs stop between steps and are released, so the next
+        start, of this process or another, resumes them without waiting for the lease."""
+        if self._resume_task is not None:
+            self._resume_task.cancel()
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._snapshot_task
+        await self.drift.close()
+        await self.service.stop()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -232,17 +237,31 @@ class TemplatesCog(commands.Cog):
         return taken
 
     async def _resume_jobs(self) -> None:
-        """Interrupted applies continue from their journal."""
+        """Interrupted applies continue from their journal: at ready, then whenever a job of
+        a guild this process holds has a lapsed lease (its runner, here or in another bot
+        process, died)."""
+        while True:
+            try:
+                await self._resume_once()
+            except Exception:
+                log.exception("Looking for template jobs to resume failed")
+            await asyncio.sleep(self.service.lease_s / 3)
+
+    async def _resume_once(self) -> None:
         for job in await self.service.store.running():
+            # Only the process holding the guild (bot.shards) runs its jobs.
             if self.bot.get_guild(job.guild_id) is None:
                 continue
-            log.info(
-                "Resuming template job %s at step %d of %d", job.id, job.done + 1, len(job.steps)
+            progress = self._progress_to(
+                job.guild_id, job.progress_channel_id, job.progress_message_id
             )
-            self.service.launch(
-                job,
-                self._progress_to(job.guild_id, job.progress_channel_id, job.progress_message_id),
-            )
+            if await self.service.resume(job, progress):
+                log.info(
+                    "Resuming template job %s at step %d of %d",
+                    job.id,
+                    job.done + 1,
+                    len(job.steps),
+                )
 
     # drift: the gateway's channel and role changes -----------------------------------------
 
@@ -485,7 +504,7 @@ class TemplatesCog(commands.Cog):
         guild_id = require_manage_guild(interaction)
         text = (
             "Cancelling after the current step; finished steps stay."
-            if self.service.cancel(guild_id)
+            if await self.service.request_cancel(guild_id)
             else "No apply is running here."
         )
         await answer(interaction, text)

@@ -67,6 +67,8 @@ class JobRunner:
         *,
         progress: ProgressCallback | None = None,
         fresh: bool = False,
+        runner_id: str | None = None,
+        lease_s: float = 30.0,
     ) -> None:
         """`fresh`: this runner starts a job it just created, so nothing of it can have
         reached Discord yet. Otherwise (a resume) the first step it runs may already have:
@@ -78,6 +80,10 @@ class JobRunner:
         self.progress = progress
         self.fresh = fresh
         self.cancelled = asyncio.Event()
+        # With a runner id the job's lease is renewed before every step (and while a step
+        # waits): a runner that lost it (another process took the job over) stops.
+        self.runner_id = runner_id
+        self.lease_s = lease_s
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -100,6 +106,13 @@ class JobRunner:
         started = time.monotonic()
         first = job.done
         for index in range(job.done, total):
+            if self.runner_id is not None:
+                held, cancel = await self.store.renew(self.job_id, self.runner_id, self.lease_s)
+                if not held:
+                    log.warning("Template job %s was taken over; this runner stops", self.job_id)
+                    return "handed over"
+                if cancel:
+                    self.cancelled.set()
             if self.cancelled.is_set():
                 return await self._finish(index, total, "cancelled")
             step = steps[index]
@@ -128,11 +141,18 @@ class JobRunner:
 
     async def _watch(self, index: int, total: int, label: str, eta: float | None) -> None:
         begun = time.monotonic()
+        renewed = begun
         with contextlib.suppress(asyncio.CancelledError):
             while True:
                 await asyncio.sleep(self.slow_step)
                 waited = time.monotonic() - begun
                 await self._report(Progress(index, total, label, eta, waiting=waited))
+                if self.runner_id is not None and time.monotonic() - renewed > self.lease_s / 3:
+                    renewed = time.monotonic()  # a long step keeps the lease too
+                    try:
+                        await self.store.renew(self.job_id, self.runner_id, self.lease_s)
+                    except Exception:
+                        log.warning("Renewing the lease of job %s failed", self.job_id)
 
     async def _finish(self, done: int, total: int, status: str, error: str | None = None) -> str:
         await self.store.finish(self.job_id, status, error)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from nextcord.http import HTTPClient
 
 from bot.database import Database
 from bot.guild_objects import parse_snowflake
+from bot.models import utcnow
 from cogs.templates.api import GuildApi
 from cogs.templates.checks import missing_for_plan
 from cogs.templates.document import Template, TemplateError, load_document, to_document
@@ -29,8 +33,14 @@ log = logging.getLogger(__name__)
 BUILTIN_DIR = Path(__file__).with_name("builtin")
 
 
+@functools.cache
+def _builtin_names() -> tuple[str, ...]:
+    return tuple(sorted(path.stem for path in BUILTIN_DIR.glob("*.json")))
+
+
 def builtin_names() -> list[str]:
-    return sorted(path.stem for path in BUILTIN_DIR.glob("*.json"))
+    """The built-in templates (files shipped with the package: read once)."""
+    return list(_builtin_names())
 
 
 def load_builtin(name: str) -> Template:
@@ -84,6 +94,9 @@ class Prepared:
         return self.plan.errors + needs
 
 
+JOB_LEASE_S = 15.0  # a job whose runner stopped renewing this long may be taken over
+
+
 class TemplateService:
     def __init__(self, db: Database, http: HTTPClient, bot_user_id: Callable[[], int]) -> None:
         self.store = TemplateStore(db)
@@ -92,6 +105,10 @@ class TemplateService:
         self.runners: dict[int, JobRunner] = {}
         self.tasks: dict[int, asyncio.Task[str]] = {}
         self.latest: dict[int, tuple[int, Progress]] = {}
+        # Who runs a job: this process (its cluster id when there are several), holding a
+        # lease it renews; another process resumes the job only once the lease lapses.
+        self.runner_id = secrets.token_hex(8)
+        self.lease_s = JOB_LEASE_S
 
     def api(self, guild_id: int, reason: str | None = "FoundryCord template") -> GuildApi:
         return GuildApi(self.http, guild_id, reason=reason)
@@ -175,6 +192,8 @@ class TemplateService:
                 id_map={k: v for k, v in prepared.plan.matches.items()},
                 before=None if prepared.template_ref.startswith("undo:") else before,
                 roles_created=0,
+                runner=self.runner_id,
+                lease_until=utcnow() + timedelta(seconds=self.lease_s),
             )
         )
         self.launch(job, progress, fresh=True)
@@ -191,7 +210,15 @@ class TemplateService:
             if progress is not None:
                 await progress(update)
 
-        runner = JobRunner(self.store, self.api(job.guild_id), job.id, progress=record, fresh=fresh)
+        runner = JobRunner(
+            self.store,
+            self.api(job.guild_id),
+            job.id,
+            progress=record,
+            fresh=fresh,
+            runner_id=self.runner_id,
+            lease_s=self.lease_s,
+        )
         self.runners[job.guild_id] = runner
         task = asyncio.create_task(runner.run(), name=f"template-job-{job.id}")
         self.tasks[job.guild_id] = task
@@ -211,6 +238,22 @@ class TemplateService:
         runner.cancel()
         return True
 
+    async def request_cancel(self, guild_id: int) -> bool:
+        """Stop the guild's running apply, here or in whichever process runs it (its runner
+        sees the request at its next step)."""
+        here = self.cancel(guild_id)
+        return await self.store.request_cancel(guild_id) or here
+
+    async def resume(self, job: ApplyJob, progress: ProgressCallback | None) -> bool:
+        """Take over an interrupted job (its lease lapsed, or it was released) and run it;
+        False when another runner holds it."""
+        if job.guild_id in self.runners:
+            return False
+        if not await self.store.claim_job(job.id, self.runner_id, self.lease_s):
+            return False
+        self.launch(job, progress)
+        return True
+
     async def undo_target(self, guild_id: int) -> tuple[ApplyJob, Template] | None:
         job = await self.store.last_applied(guild_id)
         if job is None or job.before is None:
@@ -218,9 +261,14 @@ class TemplateService:
         return job, load_document(job.before)
 
     async def stop(self) -> None:
-        """Leave running jobs in the journal; the next start resumes them."""
+        """Leave running jobs in the journal, released: the next start (of this process or
+        another) resumes them at once."""
+        jobs = [runner.job_id for runner in self.runners.values()]
         for task in list(self.tasks.values()):
             task.cancel()
         for task in list(self.tasks.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for job_id in jobs:
+            with contextlib.suppress(Exception):
+                await self.store.release(job_id, self.runner_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.coalesce import CoalescedMap
 from bot.database import Database
 from bot.models import AuditEntry, utcnow
 from cogs.templates.document import TemplateError
@@ -38,9 +40,18 @@ class ApplyBusy(Exception):
         super().__init__(f"an apply (job {job_id}) is already running in this server")
 
 
+@dataclass(frozen=True)
+class TemplateSummary:
+    guild_id: int
+    name: str
+    shared: bool
+
+
 class TemplateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._versions = CoalescedMap(self._read_version)
+        self._summaries = CoalescedMap(self._read_summaries)
 
     # templates -----------------------------------------------------------------------------
 
@@ -105,6 +116,38 @@ class TemplateStore:
                     SavedTemplate.shared.is_(True),
                 )
             )
+
+    async def version(self, guild_id: int, name: str) -> tuple[int, datetime] | None:
+        """(id, updated_at) of this server's own template `name`: every save changes it, so
+        a copy made from the document it names is current (a light query, no document,
+        shared by the requests asking at once; see bot.coalesce)."""
+        return await self._versions((guild_id, name))
+
+    async def _read_version(self, key: tuple[int, str]) -> tuple[int, datetime] | None:
+        guild_id, name = key
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(SavedTemplate.id, SavedTemplate.updated_at).where(
+                        SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
+                    )
+                )
+            ).first()
+        return (row.id, row.updated_at) if row is not None else None
+
+    async def summaries(self, guild_id: int) -> list[TemplateSummary]:
+        """Like `list`, without the documents: what a list of names shows (one read shared
+        by the requests asking at once)."""
+        return await self._summaries(guild_id)
+
+    async def _read_summaries(self, guild_id: int) -> list[TemplateSummary]:
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(SavedTemplate.guild_id, SavedTemplate.name, SavedTemplate.shared)
+                .where(or_(SavedTemplate.guild_id == guild_id, SavedTemplate.shared.is_(True)))
+                .order_by(SavedTemplate.guild_id != guild_id, SavedTemplate.name)
+            )
+            return [TemplateSummary(r.guild_id, r.name, bool(r.shared)) for r in rows]
 
     async def list(self, guild_id: int) -> list[SavedTemplate]:
         async with self.db.session() as session:
@@ -203,6 +246,67 @@ class TemplateStore:
                     holder = await again.get(ApplyLock, job.guild_id)
                 raise ApplyBusy(holder.job_id if holder else 0) from None
             return job
+
+    # the runner's lease (several bot processes) ----------------------------------------------
+
+    async def claim_job(self, job_id: int, runner: str, lease_s: float) -> bool:
+        """Take a running job to run it: only when nobody runs it (no runner, or a lease
+        that has lapsed) or it is already this runner's. A guarded update, so of two
+        processes asking at once one gets it."""
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApplyJob)
+                .where(
+                    ApplyJob.id == job_id,
+                    ApplyJob.status == "running",
+                    or_(
+                        ApplyJob.runner.is_(None),
+                        ApplyJob.runner == runner,
+                        ApplyJob.lease_until.is_(None),
+                        ApplyJob.lease_until < now,
+                    ),
+                )
+                .values(runner=runner, lease_until=now + timedelta(seconds=lease_s))
+            )
+        return bool(result.rowcount)
+
+    async def renew(self, job_id: int, runner: str, lease_s: float) -> tuple[bool, bool]:
+        """Extend this runner's lease; (still ours, cancel asked)."""
+        now = utcnow()
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApplyJob)
+                .where(
+                    ApplyJob.id == job_id,
+                    ApplyJob.runner == runner,
+                    ApplyJob.status == "running",
+                )
+                .values(lease_until=now + timedelta(seconds=lease_s))
+            )
+            cancel = await session.scalar(
+                select(ApplyJob.cancel_requested).where(ApplyJob.id == job_id)
+            )
+        return bool(result.rowcount), bool(cancel)
+
+    async def release(self, job_id: int, runner: str) -> None:
+        """Let another process take the job at once (this one is stopping)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(ApplyJob)
+                .where(ApplyJob.id == job_id, ApplyJob.runner == runner)
+                .values(runner=None, lease_until=None)
+            )
+
+    async def request_cancel(self, guild_id: int) -> bool:
+        """Ask the guild's running apply to stop, whichever process runs it."""
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(ApplyJob)
+                .where(ApplyJob.guild_id == guild_id, ApplyJob.status == "running")
+                .values(cancel_requested=True)
+            )
+        return bool(result.rowcount)
 
     async def job(self, job_id: int) -> ApplyJob | None:
         async with self.db.session() as session:

@@ -4,6 +4,7 @@ against the live server, and apply with live progress (the same job as /template
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -56,7 +57,7 @@ def _errors(errors: list[str], status: int = 400) -> web.Response:
 @routes.get("/guilds/{guild_id}/templates")
 async def template_list(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
-    rows = await service.store.list(guild_id)
+    rows = await service.store.summaries(guild_id)
     live = get_context(request).live
     own = [row for row in rows if row.guild_id == guild_id]
     shared = [
@@ -141,11 +142,29 @@ async def get_document(request: web.Request) -> web.Response:
     name = request.query.get("name", "")
     if not name:
         return web.json_response({"version": 2, "name": "", "roles": [], "channels": []})
-    try:
-        _, template = await service.find(guild_id, name)
-    except (LookupError, TemplateError) as exc:
-        return _errors([str(exc)], 404)
-    return web.json_response(to_document(template))
+    # This server's own template by (id, updated_at), which every save changes, and a
+    # built-in by name: the JSON is made once per version, not parsed again per request.
+    version = await service.store.version(guild_id, name)
+    key = (guild_id, name, version) if version is not None else None
+    if key is None and name in builtin_names():
+        key = (0, name, None)
+    body = _DOCUMENTS.get(key) if key is not None else None
+    if body is None:
+        try:
+            _, template = await service.find(guild_id, name)
+        except (LookupError, TemplateError) as exc:
+            return _errors([str(exc)], 404)
+        body = json.dumps(to_document(template))
+        if key is not None:
+            if len(_DOCUMENTS) >= MAX_DOCUMENTS:
+                _DOCUMENTS.clear()
+            _DOCUMENTS[key] = body
+    return web.Response(text=body, content_type="application/json")
+
+
+# get_document's answers by (server, name, version); see there.
+MAX_DOCUMENTS = 64
+_DOCUMENTS: dict[tuple[int, str, object], str] = {}
 
 
 # The body carries the document plus a few options: room for both, one level of wrapping.
@@ -260,7 +279,7 @@ async def progress(request: web.Request) -> web.Response:
 @routes.post("/guilds/{guild_id}/templates/api/cancel")
 async def cancel(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
-    return web.json_response({"cancelled": service.cancel(guild_id)})
+    return web.json_response({"cancelled": await service.request_cancel(guild_id)})
 
 
 def feature_web(service: TemplateService, drift: DriftService | None = None) -> FeatureWeb:

@@ -24,6 +24,6 @@ async def gateway_bot(req: RestRequest) -> dict[str, Any]:
             "total": 1000,
             "remaining": max(1000 - used, 0),
             "reset_after": 86_400_000,
-            "max_concurrency": 1,
+            "max_concurrency": req.world.max_concurrency,
         },
     }

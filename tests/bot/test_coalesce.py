@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.coalesce import Coalesced
+from bot.coalesce import Coalesced, CoalescedMap
 
 
 async def test_concurrent_callers_share_at_most_two_runs() -> None:
@@ -89,3 +89,22 @@ async def test_fresh_for_hands_out_the_last_outcome_and_refreshes_in_the_backgro
     await asyncio.sleep(0.05)
     with pytest.raises(ConnectionRefusedError):  # errors are outcomes too
         await coalesced()
+
+
+async def test_a_map_shares_runs_per_key_and_each_read_sees_earlier_writes() -> None:
+    stored = {"a": 1, "b": 10}
+    runs: list[str] = []
+
+    async def read(key: str) -> int:
+        runs.append(key)
+        await asyncio.sleep(0.01)
+        return stored[key]
+
+    reads = CoalescedMap(read, limit=2)
+    results = await asyncio.gather(*(reads(k) for k in "ababab"))
+    assert results == [1, 10, 1, 10, 1, 10] and sorted(runs) == ["a", "b"]
+    stored["a"] = 2  # a write: the next read shows it
+    assert await reads("a") == 2
+    stored["c"] = 0
+    assert await reads("c") == 0  # a third key: past the limit, the map starts again
+    assert await reads("b") == 10 and await reads("a") == 2

@@ -92,3 +92,27 @@ async def test_start_up_migrates_a_new_database_once(database_url: str) -> None:
         assert await ensure_migrated(db) is False  # already at head: nothing to do
     finally:
         await db.dispose()
+
+
+async def test_processes_starting_together_on_an_empty_database_upgrade_once(
+    postgres_database,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two processes on one empty PostgreSQL database: one upgrades under the advisory lock,
+    the other waits and finds the schema at head (no unique violation in pg_type)."""
+    import asyncio
+
+    from bot.migrate import applied_revisions, ensure_migrated, migration_heads
+    from tests import backends
+
+    if isinstance(postgres_database, str):
+        pytest.skip(postgres_database)
+    await backends.reset_postgres_schema(postgres_database.url)
+    first = await Database.connect(postgres_database.url)
+    second = await Database.connect(postgres_database.url)
+    try:
+        ran = await asyncio.gather(ensure_migrated(first), ensure_migrated(second))
+        assert sorted(ran) == [False, True]
+        assert await applied_revisions(first) == migration_heads()
+    finally:
+        await first.dispose()
+        await second.dispose()

@@ -7,6 +7,7 @@ channel's bucket, or a whole second per 429, takes several times the bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from typing import Any
@@ -371,3 +372,49 @@ async def mixed_load(
         ]
     await asyncio.gather(*workers)
     return done
+
+
+async def test_interaction_follow_ups_spend_from_the_global_budget() -> None:
+    """nextcord's webhook adapter sends follow-ups outside its HTTPClient; Discord counts
+    them against the bot's 50 a second, so they take a global slot (the callback does not:
+    Discord exempts it)."""
+    import aiohttp
+    from nextcord.http import Route as HttpRoute
+    from nextcord.webhook.async_ import AsyncWebhookAdapter
+
+    from bot import discord_http
+    from sandbox.client import point_nextcord_at, restore_nextcord
+    from sandbox.server import SandboxServer
+
+    discord_http.count_follow_ups_globally()
+    taken: list[str] = []
+
+    class Counting(discord_http.SendTimeGlobalRateLimit):
+        async def take(self) -> None:
+            taken.append("slot")
+
+    server = SandboxServer(spec_path=None)
+    await server.start()
+    point_nextcord_at(server)
+    saved = discord_http._BOT_GLOBAL[0]
+    discord_http._BOT_GLOBAL[0] = (Counting(), asyncio.get_running_loop())
+    try:
+        async with aiohttp.ClientSession() as session:
+            adapter = AsyncWebhookAdapter()
+            follow_up = HttpRoute(
+                "POST", "/webhooks/{webhook_id}/{webhook_token}", webhook_id=1, webhook_token="t"
+            )
+            callback = HttpRoute(
+                "POST",
+                "/interactions/{interaction_id}/{interaction_token}/callback",
+                interaction_id=1,
+                interaction_token="t",
+            )
+            for route in (follow_up, callback):
+                with contextlib.suppress(nextcord.HTTPException):
+                    await adapter.request(route, session, payload={"content": "x"})
+        assert taken == ["slot"]  # the follow-up only
+    finally:
+        discord_http._BOT_GLOBAL[0] = saved
+        restore_nextcord()
+        await server.stop()

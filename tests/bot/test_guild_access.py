@@ -145,3 +145,34 @@ async def test_purge_deletes_left_guilds_after_the_retention_with_their_settings
     assert await access.purge_left(timedelta(days=30), keep=[THIRD]) == []  # back in it
     assert await access.purge_left(timedelta(days=30)) == [THIRD]
     assert [r.id for r in await access.list()] == [GUILD]
+
+
+async def test_reconcile_covers_only_the_guilds_this_process_holds(migrated_db: Database) -> None:
+    """Another process's guilds are not among this one's at READY, and are not gone."""
+    access = GuildAccess(migrated_db, auto_approve=True)
+    mine, gone, theirs = GUILD, GUILD + 1, GUILD + 2
+    for guild_id in (mine, gone, theirs):
+        await access.joined(guild_id, "G")
+    marked = await access.reconcile([mine], owned=lambda guild_id: guild_id in {mine, gone})
+    assert marked == [gone]
+    assert (await access.get(theirs)).left_at is None
+
+
+async def test_two_processes_admitting_one_guild_make_one_record_and_one_notice(
+    migrated_db: Database,
+) -> None:
+    """Two processes admit the same guild at once (a rolling restart overlapping the old
+    process): one row, one request, one notice; neither fails."""
+    import asyncio
+
+    first = GuildAccess(migrated_db, auto_approve=False)
+    second = GuildAccess(migrated_db, auto_approve=False)
+    records = await asyncio.gather(
+        *(access.joined(GUILD, "Homelab") for access in (first, second, first, second))
+    )
+    assert {r.status for r in records} == {"pending"}
+    told = await asyncio.gather(*(a.mark_notice_sent(GUILD) for a in (first, second) * 3))
+    assert told.count(True) == 1
+    await first.approve(GUILD, OWNER)
+    again = await asyncio.gather(second.joined(GUILD, "Homelab"), first.joined(GUILD, "Homelab"))
+    assert {r.status for r in again} == {"approved"}

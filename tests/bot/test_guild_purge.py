@@ -65,3 +65,15 @@ async def test_stop_lets_a_pass_in_progress_finish() -> None:
     await access.until(lambda: access.calls)
     await purge.stop()
     assert access.finished == 1  # not cancelled half-way through its query
+
+
+async def test_only_the_leader_purges() -> None:
+    """With several bot processes one purges for the whole bot: the others' passes do
+    nothing (each knows only its own guilds, not which the bot is in)."""
+    access = FakeAccess()
+    leading = False
+    purge = LeftGuildPurge(access, 30, should_run=lambda: leading)  # type: ignore[arg-type]
+    assert await purge.run_once() == [] and access.calls == []
+    leading = True
+    await purge.run_once()
+    assert len(access.calls) == 1

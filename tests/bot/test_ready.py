@@ -130,3 +130,48 @@ async def test_a_listed_guild_that_never_arrives_falls_back_to_the_timeout() -> 
         assert not guilds.complete
     finally:
         await bot.close()
+
+
+class QuickShardedBot(commands.AutoShardedBot):
+    """Shards identify a moment apart, as they do on Discord (5 s there), not at once."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(0.3)
+
+
+def _guilds_on_every_shard(sandbox: SandboxServer, shard_count: int) -> list[int]:
+    """Guilds (with members, so nextcord chunks them) until every shard holds one."""
+    ids: list[int] = []
+    for shard in range(shard_count):
+        guild = sandbox.add_guild(f"G{shard}", shard=(shard, shard_count))
+        sandbox.add_member(guild, sandbox.add_user(f"member{shard}"))
+        ids.append(guild.id)
+    return ids
+
+
+async def test_every_shard_of_one_process_has_its_guilds_admitted(
+    sandbox: SandboxServer,
+) -> None:
+    """SHARD_COUNT=2 in one process: the fast ready waits for every shard's READY and
+    guilds, so no guild of a later shard is dropped between nextcord's wait and its clean-up."""
+    ids = _guilds_on_every_shard(sandbox, 2)
+    available: list[int] = []
+    bot = QuickShardedBot(
+        command_prefix="!",
+        intents=nextcord.Intents.all(),
+        shard_count=2,
+        guild_ready_timeout=SLOW_FALLBACK,
+    )
+
+    async def on_guild_available(guild: nextcord.Guild) -> None:
+        available.append(guild.id)
+
+    bot.add_listener(on_guild_available)
+    guilds = install_fast_ready(bot)
+    task = await _run_until_ready(bot, sandbox.token)
+    try:
+        assert guilds.complete
+        assert sorted(available) == sorted(ids)
+    finally:
+        await _stop(bot, task)

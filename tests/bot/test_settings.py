@@ -167,3 +167,52 @@ def test_a_short_stored_session_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("")
     with pytest.raises(SecretKeyError, match="holds no usable key"):
         load_session_key(settings)
+
+
+CLUSTER = {
+    "SHARD_COUNT": "4",
+    "DATABASE_URL": "postgresql://u:pw@db/foundry",
+    "SECRET_KEY": "k" * 40,
+}
+
+
+def test_shard_ranges_are_read_as_ranges() -> None:
+    settings = load({**CLUSTER, "SHARD_IDS": "0-1, 3"})
+    assert settings.shard_ids == (0, 1, 3)
+    assert load({**CLUSTER, "SHARD_IDS": ""}).shard_ids is None
+    assert load({}).shard_ids is None and load({}).discord_global_rate == 50
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SHARD_IDS": "0-1"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({**CLUSTER, "SHARD_IDS": "3-5"}, "SHARD_IDS names shard 4, but SHARD_COUNT=4"),
+        ({**CLUSTER, "SHARD_IDS": "2-1"}, "SHARD_IDS='2-1' is not valid"),
+        ({**CLUSTER, "SHARD_IDS": "a"}, "SHARD_IDS='a' is not valid"),
+        (
+            {**CLUSTER, "SHARD_IDS": "0-1", "DATABASE_URL": ""},
+            "processes share one PostgreSQL database; set DATABASE_URL",
+        ),
+        ({**CLUSTER, "SHARD_IDS": "0-1", "SECRET_KEY": ""}, "set SECRET_KEY"),
+        ({"DISCORD_GLOBAL_RATE": "60"}, "DISCORD_GLOBAL_RATE='60' is not valid"),
+    ],
+)
+def test_a_shard_range_without_what_it_needs_is_one_line(
+    env: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        load(env)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_every_shard_in_one_process_needs_no_postgresql() -> None:
+    assert load({"SHARD_COUNT": "2", "SHARD_IDS": "0-1"}).shard_ids == (0, 1)
+
+
+def test_a_rest_proxy_and_a_share_of_the_global_rate() -> None:
+    settings = load({"DISCORD_API_BASE": "http://proxy:8080/api/v10/", "DISCORD_GLOBAL_RATE": "25"})
+    assert settings.discord_api_base == "http://proxy:8080/api/v10"
+    assert settings.discord_global_rate == 25
+    assert load({"DISCORD_API_BASE": ""}).discord_api_base == "https://discord.com/api/v10"

@@ -356,3 +356,39 @@ async def test_a_large_threshold_out_of_range_is_refused(
     gw = await connect()
     await gw.send(2, {"token": sandbox.token, "intents": 1, "properties": {}, "large_threshold": 9})
     assert await gw.close_code() == 4002
+
+
+async def test_an_identify_inside_its_buckets_window_gets_op_9(
+    sandbox: SandboxServer, connect: Any
+) -> None:
+    """max_concurrency 2: shards 0 and 1 may identify together; shard 2 shares shard 0's
+    bucket and is refused (op 9, not resumable) until the window has passed."""
+    sandbox.max_concurrency, sandbox.identify_window = 2, 60.0
+    first, second, third = await connect(), await connect(), await connect()
+    await first.identify(sandbox.token, shard=[0, 4])
+    await second.identify(sandbox.token, shard=[1, 4])
+    await third.send(
+        2, {"token": sandbox.token, "intents": GUILDS, "properties": {}, "shard": [2, 4]}
+    )
+    refused = await third.recv()
+    assert (refused["op"], refused["d"]) == (9, False)
+    assert sandbox.identify_refused == 1 and sandbox.identify_count == 2
+    sandbox.identify_window = 0.0  # the window over: the same bucket identifies
+    fourth = await connect()
+    await fourth.identify(sandbox.token, shard=[2, 4])
+
+
+async def test_gateway_bot_reports_the_shards_and_max_concurrency() -> None:
+    server = SandboxServer(recommended_shards=4, max_concurrency=16, spec_path=None)
+    await server.start()
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                server.base_url + "/gateway/bot", headers={"Authorization": f"Bot {server.token}"}
+            ) as response,
+        ):
+            body = await response.json()
+        assert body["shards"] == 4 and body["session_start_limit"]["max_concurrency"] == 16
+    finally:
+        await server.stop()

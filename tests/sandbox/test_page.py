@@ -479,3 +479,18 @@ async def test_template_export_from_the_page_shows_the_json_file(
     assert name == "homelab.json"
     download = await client.get(url)
     assert download.status == 200 and (await download.json(content_type=None))["name"]
+
+
+async def test_the_view_shows_each_change_of_the_world_on_the_next_read(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    csrf = await sign_in(client, stack)
+    first = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    again = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert again == first and "one more line" not in first["messages"]
+    status, body = await post(
+        client, "/sandbox/api/message", csrf, {**ids(stack, "carol"), "content": "one more line"}
+    )
+    assert status == 200, body
+    later = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
+    assert "one more line" in later["messages"] and later["version"] != first["version"]

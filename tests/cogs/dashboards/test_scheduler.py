@@ -343,3 +343,20 @@ def test_message_age_is_read_from_the_snowflake() -> None:
 
     two_hours_ago_ms = (1_800_000_000 - 7200) * 1000 - 1_420_070_400_000
     assert snowflake_age(two_hours_ago_ms << 22, now=1_800_000_000) == pytest.approx(7200, abs=1)
+
+
+def test_dashboards_spend_a_share_of_this_processs_rest_budget() -> None:
+    """With several bot processes each has its share of the bot's 50 requests a second
+    (DISCORD_GLOBAL_RATE); dashboards take 4/5 of it, as they take 40 of 50 alone."""
+    from types import SimpleNamespace
+
+    from cogs.dashboards.service import dashboard_share
+
+    def bot(rate: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            services=SimpleNamespace(settings=SimpleNamespace(discord_global_rate=rate))
+        )
+
+    assert dashboard_share(bot(50)) == 40
+    assert dashboard_share(bot(22)) == 17
+    assert dashboard_share(bot(1)) == 1

@@ -120,3 +120,95 @@ async def test_the_monitors_maintenance_rolls_up_and_prunes(migrated_db: Databas
     assert await tier_count(migrated_db, RAW) == 0
     assert await tier_count(migrated_db, FIVE_MIN) == 12
     await monitor.stop()
+
+
+# --- the charted series held in memory (HistoryStore.query) -------------------------------
+
+
+async def test_a_write_shows_on_the_next_query(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db)
+    await store.write_many("alpha", [(T0 + i * 10, {"cpu.percent": float(i)}) for i in range(5)])
+    now = T0 + 60
+    first = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert [p[1] for p in first.points] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert await store.query("alpha", "cpu.percent", now - 3600, now, now=now) is first
+    await store.write("alpha", T0 + 50, {"cpu.percent": 5.0})  # newer than any read
+    later = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert [p[1] for p in later.points] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    await store.write("alpha", T0 + 20, {"cpu.percent": 99.0})  # the same second again
+    replaced = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert [p[1] for p in replaced.points] == [0.0, 1.0, 99.0, 3.0, 4.0, 5.0]
+    await store.write("alpha", T0 + 25, {"cpu.percent": 7.0})  # a late sample in between
+    late = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert [p[1] for p in late.points] == [0.0, 1.0, 99.0, 7.0, 3.0, 4.0, 5.0]
+
+
+async def test_another_process_appending_shows_within_the_probe_interval(
+    migrated_db: Database,
+) -> None:
+    store = HistoryStore(migrated_db)
+    clock = [1000.0]
+    store.monotonic = lambda: clock[0]
+    await store.write("alpha", T0, {"cpu.percent": 1.0})
+    now = T0 + 60
+    assert len((await store.query("alpha", "cpu.percent", now - 3600, now, now=now)).points) == 1
+    other = HistoryStore(migrated_db)  # the agent writing to the database itself
+    await other.write("alpha", T0 + 10, {"cpu.percent": 2.0})
+    clock[0] += 1.0  # PROBE_S later
+    series = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert [p[1] for p in series.points] == [1.0, 2.0]
+
+
+async def test_rollups_and_prunes_show_on_the_next_query(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db, Retention(raw_s=3600, five_min_s=4 * 3600, hourly_s=86400))
+    await store.write_many("alpha", [(T0 + i * 10, {"cpu.percent": 1.0}) for i in range(60)])
+    now = T0 + 720  # both 5-minute buckets are finished (ROLLUP_GRACE_S)
+    before = await store.query("alpha", "cpu.percent", T0, T0 + 3 * 3600, now=now, max_points=100)
+    assert before.tier == FIVE_MIN and before.points == []
+    await store.rollup(now)
+    after = await store.query("alpha", "cpu.percent", T0, T0 + 3 * 3600, now=now, max_points=100)
+    assert [p[0] for p in after.points] == [T0, T0 + 300]
+    await store.prune(T0 + 4 * 3600 + 1)  # the first 5-minute row is past its retention
+    pruned = await store.query("alpha", "cpu.percent", T0, T0 + 3 * 3600, now=now, max_points=100)
+    assert [p[0] for p in pruned.points] == [T0 + 300]
+
+
+async def test_long_ranges_are_thinned_to_max_points_keeping_peaks(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db)
+    rows = [
+        {"host": "alpha", "tier": HOURLY, "ts": T0 + h * 3600,
+         "data": pack({1: float(h)}, {1: 500.0 if h == 13 else float(h)})}
+        for h in range(100)
+    ]  # fmt: skip
+    await store.metric_ids(["cpu.percent"])  # id 1
+    async with migrated_db.session() as session, session.begin():
+        await session.execute(SampleRow.__table__.insert(), rows)
+    now = T0 + 100 * 3600
+    series = await store.query("alpha", "cpu.percent", T0 - 86400 * 60, now, now=now, max_points=10)
+    assert series.tier == HOURLY and series.step_s == 36000 and len(series.points) == 10
+    assert series.points[1] == (T0 + 36000, 14.5, 500.0)  # hours 10..19 averaged, peak kept
+
+
+async def test_latest_shows_a_new_sample_at_once_and_another_processes_within_a_second(
+    migrated_db: Database,
+) -> None:
+    store = HistoryStore(migrated_db)
+    clock = [1000.0]
+    store.monotonic = lambda: clock[0]
+    await store.write("alpha", T0, {"cpu.percent": 1.0})
+    assert await store.latest("alpha") == (T0, {"cpu.percent": 1.0})
+    await store.write("alpha", T0 + 10, {"cpu.percent": 2.0})
+    assert await store.latest("alpha") == (T0 + 10, {"cpu.percent": 2.0})
+    other = HistoryStore(migrated_db)
+    await other.write("alpha", T0 + 20, {"cpu.percent": 3.0})
+    clock[0] += 1.0  # PROBE_S later
+    assert await store.latest("alpha") == (T0 + 20, {"cpu.percent": 3.0})
+
+
+async def test_host_keys_are_every_host_with_history(migrated_db: Database) -> None:
+    store = HistoryStore(migrated_db)
+    assert await store.host_keys() == []
+    for host in ("beta", "alpha", "gamma"):
+        await store.write_many(host, [(T0 + i * 10, {"cpu.percent": 1.0}) for i in range(3)])
+    assert await store.host_keys() == ["alpha", "beta", "gamma"]
+    assert await store.host_keys() == [h.name for h in await store.hosts()]

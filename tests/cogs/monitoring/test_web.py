@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text as text_sql
 
+from cogs.monitoring import web as monitoring_web
+from cogs.monitoring.alerts import Rule
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.web import REFUSALS
 from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, ROLE_ID, WEB_HOST
@@ -45,6 +49,47 @@ async def test_page_shows_live_values_tabs_and_the_chart(
     assert script.status == 200
 
 
+async def test_the_page_shows_a_new_sample_and_metric_on_the_next_request(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    cpu = 'data-metric="cpu.percent">'
+    disk = 'value="disk./data.percent"'
+    before = await (await client.get(PAGE)).text()
+    assert cpu + "55%" in before and disk not in before
+    monitor = monitoring_ctx.app_keys[monitoring_web.MONITOR_KEY]
+    await monitor.ingest(WEB_HOST, time.time() - 1, {"cpu.percent": 77.0, "disk./data.percent": 3})
+    after = await (await client.get(PAGE)).text()
+    assert cpu + "77%" in after and cpu + "55%" not in after
+    assert after.count(disk) == 2  # the picker and the rule datalist know it now
+    picked = await (await client.get(PAGE + "?metric=disk./data.percent")).text()
+    assert disk + " selected>" in picked
+
+
+async def test_the_page_shows_rules_checks_and_tokens_written_elsewhere_on_the_next_request(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    """The configuration is kept in memory while its counter (triggers on the three tables)
+    stays put: a write by any process, through the stores or plain SQL, shows next time."""
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    assert "No rules yet." in await (await client.get(PAGE)).text()
+    assert "No rules yet." in await (await client.get(PAGE)).text()  # from memory now
+    other = Monitor(monitoring_ctx.db, host="elsewhere")  # another process's stores
+    rule = await other.alerts.add(
+        GUILD_ID, Rule("mem.percent", ">", 93.5), host=WEB_HOST, severity="critical",
+        channel_id=CHANNEL_ID, role_id=None, created_by=ADMIN_ID,
+    )  # fmt: skip
+    text = await (await client.get(PAGE)).text()
+    assert "mem.percent &gt; 93.5" in text and "No rules yet." not in text
+    await other.config.create_token(GUILD_ID, "far-away-box", ADMIN_ID)
+    assert "far-away-box" in await (await client.get(PAGE)).text()
+    async with monitoring_ctx.db.session() as session, session.begin():
+        await session.execute(
+            text_sql("DELETE FROM monitoring_alert_rules WHERE id = :id"), {"id": rule.id}
+        )
+    assert "No rules yet." in await (await client.get(PAGE)).text()
+
+
 async def test_members_without_manage_server_are_refused(
     client: TestClient, monitoring_ctx: WebContext
 ) -> None:
@@ -65,6 +110,18 @@ async def test_series_json_picks_the_host_and_range(
     assert bad.status == 400
     unknown = await client.get(PAGE + "/series.json?host=elsewhere")
     assert unknown.status == 404
+
+
+async def test_series_json_shows_a_new_sample_on_the_next_request(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    url = PAGE + "/series.json?host=host+1&metric=cpu.percent&range=1h"
+    assert [p[1] for p in (await (await client.get(url)).json())["points"]] == [12.5, 55.0]
+    monitor = monitoring_ctx.app_keys[monitoring_web.MONITOR_KEY]
+    await monitor.ingest(WEB_HOST, time.time() - 5, {"cpu.percent": 70.0})
+    body = await (await client.get(url)).json()
+    assert [p[1] for p in body["points"]] == [12.5, 55.0, 70.0]
 
 
 RULE = {"metric": "cpu.percent", "comparison": ">", "threshold": "90", "channel": CHANNEL}

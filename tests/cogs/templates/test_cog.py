@@ -770,3 +770,17 @@ async def test_every_subcommand_is_guarded_by_the_one_manage_server_check(
     assert pressed.content == NEEDS_MANAGE_GUILD
     pressed = await driver.member("bob").press(progress.id, "template:cancel-job")
     assert pressed.content == "No apply is running here."
+
+
+async def test_a_confirm_press_is_acknowledged_once(foundry: Foundry) -> None:
+    """The press is answered by replacing its message; nextcord must know it was answered,
+    or its view acknowledges it again (400, code 40060)."""
+    driver = await approve(foundry)
+    await run(driver, "save", name="lab")
+    assert await apply_and_confirm(driver, foundry, "project-team") == "done"
+    again = [
+        call
+        for call in foundry.server.calls
+        if isinstance(call.get("response"), dict) and call["response"].get("code") == 40060
+    ]
+    assert again == []

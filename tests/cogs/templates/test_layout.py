@@ -14,10 +14,10 @@ FEATURE = Path(__file__).resolve().parents[3] / "cogs" / "templates"
 def test_migrations_are_named_for_the_feature() -> None:
     names = sorted(p.name for p in (FEATURE / "migrations").glob("*.py"))
     assert names and all(re.fullmatch(r"templates_\d{4}_[a-z0-9_]+\.py", n) for n in names)
-    # the file was renamed, the revision chain was not: the pins follow t001
-    assert migration_heads([FEATURE / "migrations"]) == {"templates_0003_snapshots"}
-    pins = (FEATURE / "migrations" / "templates_0002_pins.py").read_text()
-    assert 'down_revision: str | None = "t001"' in pins
+    # the file was renamed, the revision chain was not: t001 is still its first link
+    assert migration_heads([FEATURE / "migrations"]) == {"templates_0004_snapshots"}
+    first = (FEATURE / "migrations" / "templates_0001_channel_templates.py").read_text()
+    assert 'revision: str = "t001"' in first
 
 
 def test_pages_live_under_templates_of_the_feature() -> None:

@@ -59,3 +59,48 @@ async def test_a_server_deletes_only_its_own_templates(store: TemplateStore) -> 
     assert await store.find(GUILD, "mine") is None
     assert await store.id_map(f"db:{row.id}", GUILD) == {}
     assert await store.own_names(GUILD) == []
+
+
+async def _running_job(store: TemplateStore, runner: str | None = None):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from bot.guild_access import GuildAccess
+    from bot.models import utcnow
+    from cogs.templates.models import ApplyJob
+
+    await GuildAccess(store.db, auto_approve=True).joined(GUILD, "G")
+    return await store.create_job(
+        ApplyJob(
+            guild_id=GUILD,
+            template_ref="builtin:lab",
+            template_name="lab",
+            actor_id=1,
+            status="running",
+            steps=[],
+            done=0,
+            id_map={},
+            roles_created=0,
+            runner=runner,
+            lease_until=utcnow() + timedelta(seconds=60) if runner else None,
+        )
+    )
+
+
+async def test_a_job_is_run_by_one_runner_until_its_lease_lapses(store: TemplateStore) -> None:
+    """Of two processes, only the one holding the lease runs a job; the other takes it over
+    once the lease has lapsed (its runner died), and the first then finds it lost."""
+    job = await _running_job(store, runner="first")
+    assert not await store.claim_job(job.id, "second", 60)  # first holds a live lease
+    assert await store.renew(job.id, "first", 60) == (True, False)
+    assert await store.renew(job.id, "first", -1) == (True, False)  # lapsed, for the test
+    assert await store.claim_job(job.id, "second", 60)
+    assert await store.renew(job.id, "first", 60) == (False, False)  # it was taken over
+    await store.release(job.id, "second")
+    assert await store.claim_job(job.id, "first", 60)  # released: taken at once
+
+
+async def test_a_cancel_asked_anywhere_reaches_the_runner(store: TemplateStore) -> None:
+    job = await _running_job(store, runner="first")
+    assert await store.request_cancel(GUILD)
+    assert await store.renew(job.id, "first", 60) == (True, True)
+    assert not await store.request_cancel(OTHER)  # no apply runs there

@@ -325,3 +325,33 @@ async def test_a_snapshot_name_with_url_characters_opens_its_editor(foundry: Fou
         async with session.get(f"{base}{location}") as page:
             assert f'data-name="{name.replace("&", "&amp;")}"' in await page.text()
     assert await service(foundry).store.find(gid, name) is not None
+
+
+async def test_the_document_shows_each_save_on_the_next_read(foundry: Foundry) -> None:
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    url = f"{base}/guilds/{gid}/templates/api/document?name=mine"
+    store = service(foundry).store
+    bob = foundry.server.state.find_user("bob").id
+    first = {"version": 2, "name": "mine", "channels": [{"name": "one", "type": "text"}]}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await signed_in(foundry, session, "bob")
+        async with session.get(url) as response:
+            assert response.status == 404  # none yet
+        await store.save(gid, "mine", first, bob)
+        async with session.get(url) as response:
+            assert [c["name"] for c in (await response.json())["channels"]] == ["one"]
+        second = {**first, "channels": [{"name": "two", "type": "text"}]}
+        await store.save(gid, "mine", second, bob)  # as /template save or another process
+        async with session.get(url) as response:
+            assert [c["name"] for c in (await response.json())["channels"]] == ["two"]
+        await store.remove(gid, "mine")
+        async with session.get(url) as response:
+            assert response.status == 404
+        await store.save(12345, "mine", first, bob)  # another server's template of that name
+        async with session.get(url) as response:
+            assert response.status == 404
+        async with session.get(f"{base}/guilds/{gid}/templates") as page:
+            text = await page.text()
+            assert page.status == 200 and "homelab" in text and "mine" not in text

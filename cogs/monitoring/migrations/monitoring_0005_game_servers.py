@@ -1,7 +1,7 @@
 """Monitoring: game servers a server's manager watches (protocol, address, port).
 
-Revision ID: monitoring_0004_games
-Revises: monitoring_0003_hosts
+Revision ID: monitoring_0005_games
+Revises: monitoring_0004_config_version
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "monitoring_0004_games"
-down_revision: str | None = "monitoring_0003_hosts"
+revision: str = "monitoring_0005_games"
+down_revision: str | None = "monitoring_0004_config_version"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

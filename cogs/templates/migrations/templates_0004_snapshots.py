@@ -1,7 +1,7 @@
 """Channel templates: scheduled snapshots of each server's structure.
 
-Revision ID: templates_0003_snapshots
-Revises: templates_0002_pins
+Revision ID: templates_0004_snapshots
+Revises: templates_0003_pins
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "templates_0003_snapshots"
-down_revision: str | None = "templates_0002_pins"
+revision: str = "templates_0004_snapshots"
+down_revision: str | None = "templates_0003_pins"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

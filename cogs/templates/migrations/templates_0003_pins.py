@@ -1,7 +1,7 @@
 """Channel templates: a server may pin a template; drift from it is reported in a channel.
 
-Revision ID: templates_0002_pins
-Revises: t001
+Revision ID: templates_0003_pins
+Revises: templates_0002
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "templates_0002_pins"
-down_revision: str | None = "t001"
+revision: str = "templates_0003_pins"
+down_revision: str | None = "templates_0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

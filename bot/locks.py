@@ -1,0 +1,80 @@
+"""PostgreSQL advisory locks: how several bot processes sharing one database agree on who
+does what, with no consensus of our own. A session-level lock belongs to one connection, so
+a process that dies loses its locks with its connection and another takes over.
+
+On SQLite (one process by construction) every lock is granted at once."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.database import Database
+
+log = logging.getLogger(__name__)
+
+# One namespace for FoundryCord's locks: the first int of the two-int form.
+NAMESPACE = 0x46C0  # "FC"
+
+MIGRATION = 1
+LEADER = 2
+
+
+def lock_key(name: str) -> int:
+    """A stable 31-bit key for a named lock (a monitored host, an identify bucket)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest()) & 0x7FFFFFFF
+
+
+async def _unlock(connection: AsyncConnection, key: int) -> None:
+    try:
+        await connection.execute(
+            text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": NAMESPACE, "key": key}
+        )
+        await connection.commit()
+    except Exception:
+        # A lock left on a pooled connection would be held forever: drop the connection.
+        with contextlib.suppress(Exception):
+            await connection.invalidate()
+
+
+@contextlib.asynccontextmanager
+async def advisory_lock(db: Database, key: int) -> AsyncIterator[None]:
+    """Hold lock `key` for the block, waiting for it (PostgreSQL); a no-op on SQLite."""
+    if db.backend != "postgresql":
+        yield
+        return
+    async with db.engine.connect() as connection:
+        await connection.execute(
+            text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": NAMESPACE, "key": key}
+        )
+        await connection.commit()
+        try:
+            yield
+        finally:
+            await _unlock(connection, key)
+
+
+@contextlib.asynccontextmanager
+async def try_advisory_lock(db: Database, key: int) -> AsyncIterator[bool]:
+    """Hold lock `key` for the block if it is free; yields whether it was taken. On SQLite
+    it is always taken."""
+    if db.backend != "postgresql":
+        yield True
+        return
+    async with db.engine.connect() as connection:
+        taken = bool(
+            await connection.scalar(
+                text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": NAMESPACE, "key": key}
+            )
+        )
+        await connection.commit()
+        try:
+            yield taken
+        finally:
+            if taken:
+                await _unlock(connection, key)
