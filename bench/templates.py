@@ -439,6 +439,125 @@ CREATE_MISSING = "create missing (by name; overwrites in the create; no edits, n
 DELETE_RECREATE = "delete + recreate (all deleted; 1 request per object and per overwrite)"
 
 
+async def drift_rows(size: int, quiet_s: float) -> list[tuple[str, str, str, str]]:
+    """Drift detection on a `size`-channel server with the real bot: the time from one
+    member's change (a gateway event) to the report, and the REST reads made; a storm of 50
+    changes; beside it, in the same run, a compare on a timer (what running `plan` on a
+    schedule costs: every compare reads the whole server, changed or not)."""
+    import dataclasses
+
+    from bot.runtime import BotProcess
+    from bot.settings import load_settings
+
+    server = SandboxServer(spec_path=None)
+    await server.start()
+    point_nextcord_at(server)
+    template = load_document(make_template(size))
+    guild_id = matching_guild(server, f"Drift {size}", template)
+    guild = server.state.guilds[guild_id]
+    owner = guild.owner_id
+    channels = sorted(guild.channels.values(), key=lambda c: c.id)
+    report_channel = next(c for c in channels if c.type == 0)
+    folder = tempfile.TemporaryDirectory()
+    settings = dataclasses.replace(
+        load_settings(environ={}, env_file=None),
+        data_dir=Path(folder.name),
+        database_url=f"sqlite+aiosqlite:///{folder.name}/bot.db",
+        web_enabled=False,
+        auto_approve=True,
+        owner_ids=frozenset({owner}),
+        features=frozenset({"templates"}),
+    )
+    process = BotProcess(settings, server.token, migrate_in_process=True)
+    out: list[tuple[str, str, str, str]] = []
+    try:
+        await process.start()
+        await process.wait_ready(30)
+        cog = process.bot.get_cog("TemplatesCog")
+        cog.drift.quiet_s = quiet_s
+        await cog.service.save_snapshot(guild_id, "pinned", owner)
+        found, plan, _ = await cog._compare(guild_id, "pinned")
+        await cog.service.store.merge_id_map(found.ref, guild_id, dict(plan.matches))
+        await cog.pins.pin(guild_id, "pinned", report_channel.id, owner)
+        cog.drift.pinned.add(guild_id)
+        await asyncio.sleep(0.5)
+
+        def report_calls(mark: int) -> list[dict[str, Any]]:
+            return [
+                c
+                for c in server.calls[mark:]
+                if c["method"] in ("POST", "PATCH")
+                and c["route"].startswith("/channels/{channel_id}/messages")
+                and c["status"] < 300
+            ]
+
+        async def change(count: int) -> tuple[float, list[dict[str, Any]], int]:
+            mark = server.mark()
+            started = time.perf_counter()
+            target = next(c for c in channels if c.type == 0 and c.id != report_channel.id)
+            for index in range(count):
+                server.edit_channel_as(owner, target, topic=f"changed by hand {index}")
+            while not report_calls(mark):  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+            wall = time.perf_counter() - started
+            await asyncio.sleep(quiet_s + 0.5)  # nothing more may follow
+            return wall, server.calls[mark:], len(report_calls(mark))
+
+        def reads(calls: list[dict[str, Any]]) -> str:
+            gets = Counter(c["route"] for c in calls if c["method"] == "GET")
+            return f"{sum(gets.values())} ({', '.join(f'{n}× {r}' for r, n in gets.items())})"
+
+        wall, calls, posted = await change(1)
+        out.append(
+            (
+                f"FoundryCord: gateway events, compare {quiet_s:g} s after the last change",
+                "1 channel changed by a member",
+                f"{wall:.2f} s (of which the quiet time {quiet_s:g} s); {posted} report",
+                reads(calls),
+            )
+        )
+        await cog._close_report(await cog.pins.get(guild_id), "bench")
+        await cog.service.store.merge_id_map(found.ref, guild_id, {})
+        wall, calls, posted = await change(50)
+        out.append(
+            (
+                "FoundryCord, a storm",
+                "50 changes to a channel in a row",
+                f"{wall:.2f} s to the report; {posted} report message(s) in all",
+                reads(calls),
+            )
+        )
+        mark = server.mark()
+        started = time.perf_counter()
+        await cog._compare(guild_id, "pinned")
+        once = time.perf_counter() - started
+        per = len([c for c in server.calls[mark:] if c["method"] == "GET"])
+        out.append(
+            (
+                "Baseline: compare on a 60 s timer (`plan` on a schedule)",
+                "any change; and none",
+                f"{30 + once:.2f} s on average (half the period, plus {once:.2f} s a compare)",
+                f"{per} per compare, {per * 60} an hour with no change at all (ours: 0)",
+            )
+        )
+    finally:
+        await process.stop()
+        await server.stop()
+        restore_nextcord()
+        folder.cleanup()
+    return out
+
+
+def drift_table(rows: list[tuple[str, str, str, str]], size: int) -> str:
+    lines = [
+        f"\nDrift detection on the {size}-channel server (real bot, sandbox with rate limits)\n",
+        "| method | change | event to report | REST reads |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
 def table(rows: list[Row]) -> str:
     lines = [
         "| template | method | target | write requests | minimum | reads | 429s | wall time "
@@ -457,6 +576,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 400])
     parser.add_argument("--verbose", action="store_true", help="print each 429 to stderr")
+    parser.add_argument("--drift-size", type=int, default=400)
+    parser.add_argument("--drift-quiet", type=float, default=5.0, help="the quiet time, s")
+    parser.add_argument("--skip-apply", action="store_true", help="only the drift rows")
     options = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(table(asyncio.run(main(options.sizes))))
+    if not options.skip_apply:
+        print(table(asyncio.run(main(options.sizes))))
+    drift = asyncio.run(drift_rows(options.drift_size, options.drift_quiet))
+    print(drift_table(drift, options.drift_size))

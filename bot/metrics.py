@@ -260,6 +260,28 @@ class HostView:
     local: bool = False
 
 
+@dataclass(frozen=True)
+class GameServerView:
+    """A game server as its own guild sees it. `key` is opaque ("gs12"); `metric_prefix`
+    names its metrics in the catalogue ("game.12." + online, players, max_players, ping_ms,
+    failed_polls) on the guild's game-servers host `host_key`. `online` is None before the
+    first poll; `player_names` is None where the guild's manager keeps names hidden."""
+
+    key: str
+    name: str
+    game: str
+    host_key: str
+    metric_prefix: str
+    online: bool | None = None
+    title: str = ""
+    map: str = ""
+    players: int | None = None
+    max_players: int | None = None
+    ping_ms: float | None = None
+    player_names: tuple[str, ...] | None = None
+    detail: str = ""
+
+
 class MetricsSource(Protocol):
     """Monitoring's data, read on behalf of one guild. A host key the guild may not see
     reads as if the host did not exist (empty results), never as another server's data."""
@@ -290,3 +312,6 @@ class MetricsSource(Protocol):
 
     def unavailable(self, guild_id: int, key: str) -> dict[str, str]:
         """Collector name -> why it has no data now ("docker": "cannot reach ...")."""
+
+    def game_servers(self, guild_id: int) -> list[GameServerView]:
+        """This guild's own game servers with their newest poll (never another server's)."""

@@ -32,9 +32,12 @@ class OfflineSession:
     web_extras: WebExtras
     saver: object | None = None  # sandbox.world_file.WorldSaver, when the world is saved
     restored: bool = False  # True when the saved world was loaded
+    game_server: object | None = None  # sandbox.game_servers.A2SServer of the demo world
 
     async def stop(self) -> None:
         """Stop the sandbox, then save its final world (so nothing changes after)."""
+        if self.game_server is not None:
+            await self.game_server.stop()  # type: ignore[attr-defined]
         if self.sandbox is not None:
             await self.sandbox.stop()  # type: ignore[attr-defined]
         if self.saver is not None:
@@ -86,10 +89,26 @@ async def start_offline(
     owner_ids = set(settings.owner_ids)
     with contextlib.suppress(KeyError):  # a saved world without the demo owner
         owner_ids.add(server.state.find_user(DEMO_OWNER).id)
-    settings = dataclasses.replace(settings, owner_ids=frozenset(owner_ids), auto_approve=True)
-    return OfflineSession(
-        server, settings, server.token, _web_extras(server), saver, loaded.restored
+    game = await _demo_game_server()
+    extra = {**settings.extra, "demo_game_server": f"127.0.0.1:{game.port}"}
+    settings = dataclasses.replace(
+        settings, owner_ids=frozenset(owner_ids), auto_approve=True, extra=extra
     )
+    return OfflineSession(
+        server, settings, server.token, _web_extras(server), saver, loaded.restored, game
+    )
+
+
+async def _demo_game_server():  # type: ignore[no-untyped-def]
+    """A game server of the demo world on loopback (A2S on 27015 when free), which monitoring
+    lists in the demo server (cogs/monitoring/games.py: DEMO_SETTING)."""
+    from sandbox.game_servers import A2SServer, GameState
+
+    state = GameState(name="Foundry Homelab CS2", players=["alice", "bob", "carol"])
+    try:
+        return await A2SServer(state).start(27015)
+    except OSError:  # taken: any free port
+        return await A2SServer(state).start()
 
 
 def saved_owner_ids(settings: Settings) -> frozenset[int]:

@@ -36,6 +36,27 @@ class Actions(World):
         """A channel built through the same validation as POST /guilds/{g}/channels."""
         return add_channel(self, guild, name, type, parent=parent, overwrites=overwrites, **fields)
 
+    def edit_channel_as(self, user: UserRef, channel: ChannelRef, **payload: Any) -> Channel:
+        """A member edits a channel (name, topic, overwrites, ...) with the rights the REST
+        call would need (Manage Channels; Manage Roles for overwrites), recorded in the audit
+        log and dispatched as CHANNEL_UPDATE, as Discord's client does."""
+        from sandbox import permissions as perm
+        from sandbox.rest import audit
+        from sandbox.rest.channels import update_channel
+        from sandbox.rest.common import require_channel
+
+        target = self.resolve_channel(channel)
+        guild = self.state.guild(target.guild_id)  # type: ignore[arg-type]
+        who = self.resolve_user(user)
+        require_channel(guild, target, who.id, perm.MANAGE_CHANNELS)
+        if "permission_overwrites" in payload:
+            require_channel(guild, target, who.id, perm.MANAGE_ROLES)
+        before = audit.channel_state(target)
+        update_channel(self.state, guild, target, payload)
+        audit.record_channel_update(self, guild, who.id, target, before)
+        self.emit("CHANNEL_UPDATE", target.to_dict(), guild_id=guild.id)
+        return target
+
     def post_message_as(
         self,
         user: UserRef,

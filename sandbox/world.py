@@ -79,6 +79,7 @@ class World:
         self.http_url = ""
         self.gateway_url = ""
         self.identify_count = 0  # IDENTIFYs so far, for GET /gateway/bot's session_start_limit
+        self.audit_logs: dict[int, list[dict[str, Any]]] = {}  # guild -> entries (rest.audit)
         # Discord lets one IDENTIFY per bucket (shard_id % max_concurrency) start every 5 s;
         # a faster one gets op 9. 0 s: not enforced (tests that reconnect at once).
         self.max_concurrency = 1

@@ -53,6 +53,8 @@ def next_state(layout: Layout, state: ViewState, key: str, values: Sequence[str]
         return replace(state, host=values[0][:100], disk="")
     if key == "disk" and values:
         return replace(state, disk=values[0][:100])
+    if key == "game" and values:
+        return replace(state, game=values[0][:100])
     return state
 
 

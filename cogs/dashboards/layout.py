@@ -12,7 +12,7 @@ from typing import Any
 from bot.metrics import MetricCatalogue, UnknownMetric
 from cogs.dashboards import limits
 
-SOURCE_KINDS = ("metric", "containers", "services", "server", "markdown", "links")
+SOURCE_KINDS = ("metric", "containers", "services", "games", "server", "markdown", "links")
 SERVER_STATS = ("members", "online", "boosts", "channels")
 FORMATS = ("value", "bar", "sparkline", "table", "status", "chart")
 # Which formats make sense for which source.
@@ -20,12 +20,15 @@ FORMATS_FOR: dict[str, tuple[str, ...]] = {
     "metric": ("value", "bar", "sparkline", "table", "chart"),
     "containers": ("status", "table", "value"),
     "services": ("status", "table", "value"),
+    # status: a line per game server; value: how many are online; table: the player list
+    # of the server chosen with the "game" select
+    "games": ("status", "value", "table"),
     "server": ("value",),
     "markdown": ("value",),
     "links": ("value",),
 }
 BUTTON_ACTIONS = ("refresh", "prev_page", "next_page", "run", "details")
-SELECT_ACTIONS = ("host", "disk", "page")
+SELECT_ACTIONS = ("host", "disk", "page", "game")
 BUTTON_STYLES = {"primary": 1, "secondary": 2, "success": 3, "danger": 4}
 MIN_INTERVAL = 10
 DEFAULT_INTERVAL = 30

@@ -76,7 +76,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "actions": [REFRESH, DETAILS, HOST_SELECT],
     },
     "services": {
-        "title": "Services and game servers",
+        "title": "Services",
         "widgets": [
             {
                 "id": "summary",
@@ -94,6 +94,36 @@ PRESETS: dict[str, dict[str, Any]] = {
             },
         ],
         "actions": [REFRESH, DETAILS],
+    },
+    "games": {
+        "title": "Game servers",
+        "widgets": [
+            {
+                "id": "online",
+                "title": "Online",
+                "width": 1,
+                "source": {"kind": "games"},
+                "format": "value",
+            },
+            {
+                "id": "list",
+                "title": "Game servers",
+                "width": 3,
+                "source": {"kind": "games"},
+                "format": "status",
+            },
+            {
+                "id": "players",
+                "title": "Players",
+                "width": 3,
+                "source": {"kind": "games"},
+                "format": "table",
+            },
+        ],
+        "actions": [
+            REFRESH,
+            {"type": "select", "action": "game", "label": "Show a game server's players"},
+        ],
     },
     "server": {
         "title": "Server statistics",
@@ -115,7 +145,8 @@ PRESET_LABELS = {
     "system": "System overview",
     "gpu": "GPU",
     "containers": "Containers",
-    "services": "Services and game servers",
+    "services": "Services",
+    "games": "Game servers",
     "server": "Server statistics",
 }
 

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import nextcord
+
 from bot.mentions import no_mentions
-from bot.metrics import HostView, StatusItem, format_value
+from bot.metrics import GameServerView, HostView, StatusItem, format_value
 from cogs.dashboards import limits
 from cogs.dashboards.layout import (
     BUTTON_STYLES,
@@ -38,6 +40,7 @@ class WidgetData:
     value: float | None = None
     history: tuple[float, ...] = ()
     items: tuple[StatusItem, ...] | None = None
+    games: tuple[GameServerView, ...] | None = None
     rows: tuple[tuple[str, str], ...] | None = None
     text: str | None = None
     unavailable: str | None = None
@@ -50,18 +53,21 @@ class Snapshot:
     hosts: tuple[HostView, ...] = ()  # as the dashboard's guild may see them
     disks: tuple[str, ...] = ()
     host_label: str = ""  # the chosen host, named as that guild may see it
+    games: tuple[GameServerView, ...] = ()  # the guild's game servers, for the "game" select
 
 
 @dataclass(frozen=True, slots=True)
 class ViewState:
-    """What the people looking at the message chose: its page, host and disk."""
+    """What the people looking at the message chose: its page, host, disk and game server."""
 
     page: int = 0
     host: str = ""
     disk: str = ""
+    game: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"page": self.page, "host": self.host, "disk": self.disk}
+        out = {"page": self.page, "host": self.host, "disk": self.disk}
+        return {**out, "game": self.game} if self.game else out
 
     @classmethod
     def from_json(cls, data: Any) -> ViewState:
@@ -72,6 +78,7 @@ class ViewState:
             page=page if isinstance(page, int) and page >= 0 else 0,
             host=str(data.get("host") or ""),
             disk=str(data.get("disk") or ""),
+            game=str(data.get("game") or ""),
         )
 
 
@@ -156,6 +163,59 @@ def status_line(item: StatusItem) -> str:
     return f"{mark} {item.name}" + (f" · {item.detail}" if item.detail else "")
 
 
+def _plain(text: str) -> str:
+    """Text a game server chose, shown literally (markdown escaped, mentions broken)."""
+    escaped = nextcord.utils.escape_markdown(text)
+    return escaped.replace("@", "@\u200b").replace("<", "<\u200b")
+
+
+def game_line(view: GameServerView) -> str:
+    """One game server: status dot, name, players/max, map, ping (or why it is offline)."""
+    name = f"**{_plain(cut(view.name, 32))}**"
+    if view.online is None:
+        return f"⚪ {name} · not polled yet"
+    if not view.online:
+        return f"🔴 {name} · offline"
+    players = f"{view.players}/{view.max_players}" if view.max_players else f"{view.players}"
+    parts = [f"🟢 {name}", players]
+    if view.map:
+        parts.append(_plain(cut(view.map, 24)))
+    if view.ping_ms is not None:
+        parts.append(f"{view.ping_ms:.0f} ms")
+    return " · ".join(parts)
+
+
+def player_list(view: GameServerView | None) -> str:
+    """The player list of the chosen game server, or why it cannot be shown."""
+    if view is None:
+        return "(no game server)"
+    head = f"**{_plain(view.name)}**: {view.players or 0} playing"
+    if not view.online:
+        return f"**{_plain(view.name)}** is offline"
+    if view.player_names is None:
+        return f"{head} (player names are hidden in this server's settings)"
+    if not view.player_names:
+        return head
+    lines = [head] + [f"• {_plain(name)}" for name in view.player_names]
+    return fit_lines(lines, limits.FIELD_VALUE)
+
+
+def chunk_lines(lines: Sequence[str], limit: int) -> list[str]:
+    """Whole lines grouped into texts of at most `limit` characters each."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = cut(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def table(rows: Sequence[tuple[str, str]]) -> str:
     """A monospace two-column table in a code block, cut to whole rows."""
     if not rows:
@@ -187,6 +247,14 @@ def widget_value(widget: Widget, data: WidgetData | None) -> str:
     kind = widget.source.kind
     if kind == "markdown" or kind == "links":
         return data.text or BLANK
+    if kind == "games":
+        games = data.games or ()
+        if fmt == "status":
+            return fit_lines([game_line(g) for g in games], limits.FIELD_VALUE) or "(none)"
+        if fmt == "table":
+            return data.text or "(no game server)"
+        online = sum(1 for g in games if g.online)
+        return f"**{online}/{len(games)}** online"
     if kind in ("containers", "services"):
         items = data.items or ()
         if fmt == "status":
@@ -231,15 +299,26 @@ def _fields(widgets: Sequence[Widget], snapshot: Snapshot) -> list[dict[str, Any
     rows = grid_rows(widgets)
     for i, row in enumerate(rows):
         for widget in row:
-            fields.append(
-                {
-                    "name": cut(widget.title or BLANK, limits.FIELD_NAME),
-                    "value": cut_block(
-                        widget_value(widget, snapshot.widgets.get(widget.id)), limits.FIELD_VALUE
-                    ),
-                    "inline": widget.width < limits.GRID_COLUMNS,
-                }
-            )
+            data = snapshot.widgets.get(widget.id)
+            values = [widget_value(widget, data)]
+            if (
+                widget.source.kind == "games"
+                and widget.format == "status"
+                and widget.width == limits.GRID_COLUMNS
+                and data is not None
+                and data.unavailable is None
+                and data.games
+            ):  # a full-width list of game servers runs on over as many fields as it needs
+                values = chunk_lines([game_line(g) for g in data.games], limits.FIELD_VALUE)
+            title = cut(widget.title or BLANK, limits.FIELD_NAME)
+            for part, value in enumerate(values):
+                fields.append(
+                    {
+                        "name": title if not part else BLANK,
+                        "value": cut_block(value, limits.FIELD_VALUE),
+                        "inline": widget.width < limits.GRID_COLUMNS,
+                    }
+                )
         for _ in range(spacers_after(rows, i)):
             fields.append({"name": BLANK, "value": BLANK, "inline": True})
     if len(fields) > limits.FIELDS:  # the validator refuses this; never send it anyway
@@ -329,6 +408,10 @@ def _select(
     elif action.action == "disk":
         values = [(d, d) for d in snapshot.disks]
         chosen, what = state.disk or (snapshot.disks[0] if snapshot.disks else ""), "disk"
+    elif action.action == "game":
+        values = [(g.name, g.key) for g in snapshot.games]
+        first = snapshot.games[0].key if snapshot.games else ""
+        chosen, what = state.game or first, "game server"
     else:
         values = [(layout.page_name(p), str(p)) for p in range(layout.page_count)]
         chosen, what = str(state.page), "page"
@@ -410,7 +493,7 @@ def render(
     payload: dict[str, Any] = {
         "embeds": embeds,
         "components": components(
-            dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk)
+            dashboard_id, layout, snapshot, ViewState(page, state.host, state.disk, state.game)
         ),
         # Explicit, though embeds never ping: a name an agent controls must not either.
         "allowed_mentions": NO_PINGS,

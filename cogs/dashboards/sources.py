@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.metrics import HostView, MetricCatalogue, MetricsSource, format_value
+from bot.metrics import GameServerView, HostView, MetricCatalogue, MetricsSource, format_value
 from cogs.dashboards.charts import charts_available
 from cogs.dashboards.layout import Layout, Widget
-from cogs.dashboards.render import Snapshot, ViewState, WidgetData
+from cogs.dashboards.render import Snapshot, ViewState, WidgetData, player_list
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,15 @@ async def collect(
         except Exception:
             log.exception("The metrics service failed for a host")
     disk = state.disk if state.disk in disks else (disks[0] if disks else "")
+    games: tuple[GameServerView, ...] = ()
+    wants_games = any(w.source.kind == "games" for w in layout.widgets) or any(
+        a.action == "game" for a in layout.actions
+    )
+    if metrics is not None and wants_games:
+        try:  # one read per render: the poller polled them once, whoever looks
+            games = tuple(metrics.game_servers(guild_id))
+        except Exception:
+            log.exception("The metrics service failed to list game servers")
 
     data: dict[str, WidgetData] = {}
     for widget in layout.page_widgets(page):
@@ -219,6 +228,13 @@ async def collect(
                 )
             elif metrics is None:
                 data[widget.id] = WidgetData(unavailable=NO_MONITORING)
+            elif kind == "games":
+                if widget.format == "table":
+                    chosen_game = next((g for g in games if g.key == state.game), None)
+                    shown = chosen_game or (games[0] if games else None)
+                    data[widget.id] = WidgetData(games=games, text=player_list(shown))
+                else:
+                    data[widget.id] = WidgetData(games=games)
             else:
                 host = by_key.get(widget.source.host) if widget.source.host else chosen
                 if host is None:
@@ -251,4 +267,5 @@ async def collect(
         hosts=hosts,
         disks=disks,
         host_label=chosen.label if chosen is not None and state.host == chosen.key else "",
+        games=games,
     )

@@ -15,7 +15,8 @@ def setup(bot: FoundryBot) -> None:
     from bot.coalesce import CoalescedMap
     from bot.metrics import METRICS_SERVICE
     from cogs.monitoring import web
-    from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, MonitoringCog
+    from cogs.monitoring.cog import SETTINGS, SHOW_HOSTS, SHOW_PLAYERS, MonitoringCog
+    from cogs.monitoring.games import DEMO_SETTING, parse_demo
     from cogs.monitoring.history import Retention
     from cogs.monitoring.metrics_source import MonitorMetrics
     from cogs.monitoring.monitor import Monitor
@@ -37,6 +38,8 @@ def setup(bot: FoundryBot) -> None:
         host_proc=settings.host_proc,
         speedtest_every_min=settings.speedtest_interval,
         allow_private_targets=settings.monitoring_allow_private_targets,
+        game_interval_s=settings.monitoring_game_interval,
+        demo_game=parse_demo(core.extra.get(DEMO_SETTING)),
         **_cluster_roles(services),
     )
     bot.add_cog(MonitoringCog(bot, monitor))
@@ -49,7 +52,12 @@ def setup(bot: FoundryBot) -> None:
 
     monitor.show_names = show_hosts
 
-    services.provided.provide(METRICS_SERVICE, MonitorMetrics(monitor, show_hosts))
+    async def show_players(guild_id: int) -> bool:
+        return bool(await services.guild_settings.get(guild_id, SHOW_PLAYERS))
+
+    services.provided.provide(
+        METRICS_SERVICE, MonitorMetrics(monitor, show_hosts, show_players=show_players)
+    )
     services.features.add_web(web.feature_web(monitor, web.BotGuildDirectory(bot)))
     monitor.start()
 

@@ -19,7 +19,7 @@ COMPARISONS = (">", ">=", "<", "<=")
 SEVERITIES = ("info", "warning", "critical")
 SILENCE_METRIC = "host.silence_s"  # also declared in the catalogue
 _PERCENT = re.compile(r"(percent$|^cpu\.core\.\d+$|^gpu\.\d+\.(util|fan)$)")
-_BOOLEAN = re.compile(r"\.(up|running)$")
+_BOOLEAN = re.compile(r"\.(up|running|online)$")
 
 
 class RuleError(ValueError):

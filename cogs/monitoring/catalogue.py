@@ -72,6 +72,14 @@ CATALOGUE = MetricCatalogue(
         # service checks (per guild)
         MetricSpec("service.{id}.up", "Service {id} up", "state", "state", example=("1",)),
         MetricSpec("service.{id}.latency_ms", "Service {id} latency", "ms", example=("1",)),
+        # game servers (per guild, on its "game servers" host; games.py)
+        MetricSpec("game.{id}.online", "Game server {id} online", "state", "state", example=("1",)),
+        MetricSpec("game.{id}.players", "Game server {id} players", example=("1",)),
+        MetricSpec("game.{id}.max_players", "Game server {id} player slots", example=("1",)),
+        MetricSpec("game.{id}.ping_ms", "Game server {id} ping", "ms", example=("1",)),
+        MetricSpec(
+            "game.{id}.failed_polls", "Game server {id} polls failed in a row", example=("1",)
+        ),
         # speedtests
         MetricSpec("speedtest.download_mbps", "Download speed", "Mbit/s"),
         MetricSpec("speedtest.upload_mbps", "Upload speed", "Mbit/s"),

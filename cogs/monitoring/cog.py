@@ -20,8 +20,9 @@ from cogs.monitoring import render
 from cogs.monitoring.alert_store import PendingEvent, TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.collectors.system import cpu_model, top_processes
-from cogs.monitoring.config_store import check_of
+from cogs.monitoring.config_store import GameServerLimit, check_of
 from cogs.monitoring.delivery import Outcome
+from cogs.monitoring.games import PROTOCOLS, GameServerError, games_host_key
 from cogs.monitoring.hosts import HostNames
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.speedtest import SpeedtestError
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHOW_HOSTS = "monitoring_show_hosts"
+SHOW_PLAYERS = "monitoring_show_players"
 SETTINGS = (
     SettingSpec(
         name=SHOW_HOSTS,
@@ -40,6 +42,14 @@ SETTINGS = (
         default=False,
         help="Show real host names and service addresses in monitoring commands and alerts "
         "(hidden by default: hosts appear as host 1, host 2, ...).",
+    ),
+    SettingSpec(
+        name=SHOW_PLAYERS,
+        label="Show game server player names",
+        type="bool",
+        default=False,
+        help="Show the names of the players on this server's game servers in dashboards "
+        "(hidden by default: only the counts are shown).",
     ),
 )
 SPARK_METRICS = ("cpu.percent", "mem.percent")
@@ -124,6 +134,20 @@ class MonitoringCog(commands.Cog):
         # Unloaded without the runtime's stop (a reload): stop in the background.
         if self.monitor._tasks:
             self._stopping = asyncio.get_running_loop().create_task(self.monitor.stop())
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Offline: the demo world's game server in each server that has none."""
+        if self.monitor.demo_game is None:
+            return
+        for attempt in range(10):  # the guilds' own rows may still be on their way
+            try:
+                await self.monitor.ensure_demo_game([guild.id for guild in self.bot.guilds])
+                return
+            except Exception:
+                if attempt == 9:
+                    log.exception("Could not add the demo game server")
+                await asyncio.sleep(1)
 
     # --- helpers --------------------------------------------------------------------
     async def _reading(
@@ -330,6 +354,124 @@ class MonitoringCog(commands.Cog):
         text = f"Alert #{rule_id} removed." if removed else f"This server has no alert #{rule_id}."
         await answer(interaction, text)
 
+    # --- game servers -------------------------------------------------------------
+    @nextcord.slash_command(name="gameserver", description="Game servers this server watches.")
+    async def gameserver(self, interaction: nextcord.Interaction) -> None:
+        """Parent of /gameserver add|list|remove."""
+
+    @gameserver.subcommand(name="add", description="Watch a game server (polled every 30 s).")
+    @checks.manage_guild()
+    async def gameserver_add(
+        self,
+        interaction: nextcord.Interaction,
+        name: str = nextcord.SlashOption(description="What to call it", max_length=64),
+        protocol: str = nextcord.SlashOption(
+            description="How to query it",
+            choices={label[:100]: key for key, (label, _) in PROTOCOLS.items()},
+        ),
+        address: str = nextcord.SlashOption(description="Host name or IP address", max_length=253),
+        port: int = nextcord.SlashOption(
+            description="Query port (default: the protocol's)", required=False,
+            min_value=1, max_value=65535,
+        ),
+        alert_channel: nextcord.abc.GuildChannel = nextcord.SlashOption(  # noqa: B008
+            description="Post offline / back-online alerts here", required=False,
+            channel_types=[nextcord.ChannelType.text],
+        ),
+        offline_after: int = nextcord.SlashOption(
+            description="Failed polls in a row before the offline alert (default 2)",
+            required=False, default=2, min_value=1, max_value=20,
+        ),
+    ) -> None:  # fmt: skip
+        guild_id = checks.require_manage_guild(interaction)
+        target = None
+        given = _given_id(interaction, "alert_channel")
+        if given or alert_channel is not None:
+            target = guild_objects.text_channel_of(self.bot, guild_id, given or alert_channel.id)
+        if protocol not in PROTOCOLS:
+            raise UserError(f"Not added. protocol: must be one of {', '.join(PROTOCOLS)}.")
+        if not 1 <= offline_after <= 20:
+            raise UserError("Not added. offline_after: must be from 1 to 20 polls.")
+        await interaction.response.defer(ephemeral=True)
+        try:
+            server, status = await self.monitor.add_game_server(
+                guild_id, name, protocol, address,
+                port if port is not None else PROTOCOLS[protocol][1], interaction.user.id,
+            )  # fmt: skip
+        except GameServerError as exc:
+            raise UserError(f"Not added. {exc.field}: {exc.message}.") from None
+        except GameServerLimit as exc:
+            raise UserError(f"Not added: {exc}.") from None
+        text = f"Game server #{server.id} **{render.plain(server.name)}** added; "
+        text += "it answers." if status.online else "it does not answer yet."
+        if target is not None:
+            rule, level = validate_rule(
+                metric=server.metric("failed_polls"),
+                comparison=">=",
+                threshold=offline_after,
+                cooldown_s=0,
+                hysteresis=offline_after - 0.5,  # back online: no failed poll
+            )
+            try:
+                row = await self.monitor.alerts.add(
+                    guild_id, rule, host=games_host_key(guild_id), severity=level,
+                    channel_id=target.id, role_id=None, created_by=interaction.user.id,
+                )  # fmt: skip
+                text += (
+                    f" Alert #{row.id} tells {target.mention} when it misses {offline_after} "
+                    "polls in a row, and when it is back."
+                )
+            except TooManyRules as exc:
+                text += f" No offline alert: {exc}."
+        await interaction.followup.send(
+            text, ephemeral=True, allowed_mentions=mentions.no_mentions()
+        )
+
+    @gameserver.subcommand(name="list", description="This server's game servers.")
+    async def gameserver_list(self, interaction: nextcord.Interaction) -> None:
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            raise UserError(checks.GUILD_ONLY)
+        games = await self.monitor.config.games(guild_id)
+        show = bool(await self.bot.services.guild_settings.get(guild_id, SHOW_HOSTS))
+        views = self._game_views(guild_id, games)
+        addresses = {g.key: f"{g.address}:{g.port}" for g in games} if show else {}
+        await interaction.response.send_message(
+            embed=render.games_embed(views, addresses),
+            ephemeral=True,
+            allowed_mentions=mentions.no_mentions(),
+        )
+
+    def _game_views(self, guild_id: int, games: list) -> list:  # type: ignore[type-arg]
+        """Views of this guild's game servers (MetricsSource.game_servers), in `games` order,
+        a server not polled yet included."""
+        from bot.metrics import METRICS_SERVICE, GameServerView
+
+        source = self.bot.services.provided.get(METRICS_SERVICE)
+        known = {v.key: v for v in source.game_servers(guild_id)} if source else {}
+        return [
+            known.get(g.key) or GameServerView(g.key, g.name, g.protocol, "", f"game.{g.id}.")
+            for g in games
+        ]
+
+    @gameserver.subcommand(name="remove", description="Stop watching a game server.")
+    @checks.manage_guild()
+    async def gameserver_remove(
+        self,
+        interaction: nextcord.Interaction,
+        server_id: int = nextcord.SlashOption(name="id", description="Its number, from the list"),
+    ) -> None:
+        guild_id = checks.require_manage_guild(interaction)
+        removed = await self.monitor.remove_game_server(guild_id, server_id)
+        text = (
+            f"Game server #{server_id} removed, with its alert rules."
+            if removed
+            else f"This server has no game server #{server_id}."
+        )
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=mentions.no_mentions()
+        )
+
     # --- delivery -------------------------------------------------------------------
     async def deliver(self, event: PendingEvent) -> Outcome:
         """Send one alert or recovery into the rule's own server (run by the delivery
@@ -356,9 +498,13 @@ class MonitoringCog(commands.Cog):
             log.info("Alert event %s was already on Discord; not sent again", event.event_id)
             return "sent"
         names = await self._names(rule.guild_id)
-        embed = render.alert_embed(
-            event.kind, rule, names.label(rule.host), event.value, event.at, ref=event.nonce
-        )
+        game = self._game_of(rule)
+        if game is not None:
+            embed = render.game_alert_embed(event.kind, rule, game, event.at, ref=event.nonce)
+        else:
+            embed = render.alert_embed(
+                event.kind, rule, names.label(rule.host), event.value, event.at, ref=event.nonce
+            )
         payload: dict[str, Any] = {
             "content": f"<@&{role_id}>" if role_id else "",
             "embeds": [embed.to_dict()],
@@ -379,6 +525,19 @@ class MonitoringCog(commands.Cog):
             log.warning("Alert #%s not sent (%s); retrying", rule.id, exc)
             return "retry"
         return "sent"
+
+    def _game_of(self, rule: Any) -> str | None:
+        """The name of the game server an offline rule watches (failed_polls on the rule's
+        own server's game-servers host), else None."""
+        parts = rule.metric.split(".")
+        if rule.host != games_host_key(rule.guild_id) or len(parts) != 3:
+            return None
+        if parts[0] != "game" or parts[2] != "failed_polls" or not parts[1].isdigit():
+            return None
+        server = self.monitor.games.servers.get(int(parts[1]))
+        if server is None or server.guild_id != rule.guild_id:
+            return None
+        return server.name
 
     async def _already_posted(self, channel: nextcord.TextChannel, nonce: str) -> bool:
         """Whether a recent message of the bot carries this nonce (the sandbox and the

@@ -12,13 +12,18 @@ from sqlalchemy import Select, delete, func, select
 
 from bot.database import Database
 from cogs.monitoring.collectors.services import ServiceCheck
+from cogs.monitoring.games import MAX_GAME_SERVERS_PER_GUILD, GameServer
 from cogs.monitoring.hosts import agent_key
-from cogs.monitoring.models import AgentToken, ServiceCheckRow
+from cogs.monitoring.models import AgentToken, GameServerRow, ServiceCheckRow
 
 TOKEN_PREFIX = "fcm_"
 MAX_CHECKS_PER_GUILD = 25
 MAX_TOKENS_PER_GUILD = 20  # live agent tokens
 MAX_REVOKED_KEPT = 20  # revoked tokens listed (older ones are deleted)
+
+
+class GameServerLimit(ValueError):
+    """A server watches as many game servers as it may."""
 
 
 class TokenLimit(ValueError):
@@ -27,6 +32,10 @@ class TokenLimit(ValueError):
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def game_of(row: GameServerRow) -> GameServer:
+    return GameServer(row.id, row.guild_id, row.name, row.protocol, row.address, row.port)
 
 
 def check_of(row: ServiceCheckRow) -> ServiceCheck:
@@ -49,6 +58,7 @@ class ConfigStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._checks: list[ServiceCheck] | None = None
+        self._games: list[GameServer] | None = None
 
     # --- service checks -------------------------------------------------------------
     async def all_checks(self) -> list[ServiceCheck]:
@@ -88,6 +98,62 @@ class ConfigStore:
                 )
             )
         self._checks = None
+        return bool(result.rowcount)
+
+    # --- game servers ---------------------------------------------------------------
+    async def all_games(self) -> list[GameServer]:
+        """Every server's game servers (the poller's list), cached until one changes."""
+        if self._games is None:
+            async with self.db.session() as session:
+                rows = await session.scalars(select(GameServerRow).order_by(GameServerRow.id))
+                self._games = [game_of(row) for row in rows]
+        return self._games
+
+    async def games(self, guild_id: int) -> list[GameServer]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(GameServerRow)
+                .where(GameServerRow.guild_id == guild_id)
+                .order_by(GameServerRow.id)
+            )
+            return [game_of(row) for row in rows]
+
+    async def add_game(self, server: GameServer, created_by: int) -> GameServer:
+        """Store a validated game server (`server.validate()` and the address check first;
+        its id is ignored); GameServerLimit past the cap."""
+        async with self.db.session() as session, session.begin():
+            count = await session.scalar(
+                select(func.count()).where(GameServerRow.guild_id == server.guild_id)
+            )
+            if (count or 0) >= MAX_GAME_SERVERS_PER_GUILD:
+                raise GameServerLimit(
+                    f"a server can watch at most {MAX_GAME_SERVERS_PER_GUILD} game servers; "
+                    "remove one it no longer needs first"
+                )
+            row = GameServerRow(
+                guild_id=server.guild_id,
+                name=server.name,
+                protocol=server.protocol,
+                address=server.address,
+                port=server.port,
+                created_by=created_by,
+            )
+            session.add(row)
+            await session.flush()
+            saved = game_of(row)
+        self._games = None
+        return saved
+
+    async def remove_game(self, guild_id: int, server_id: int) -> bool:
+        if not 1 <= server_id <= 2**31 - 1:
+            return False
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                delete(GameServerRow).where(
+                    GameServerRow.guild_id == guild_id, GameServerRow.id == server_id
+                )
+            )
+        self._games = None
         return bool(result.rowcount)
 
     # --- agent tokens ---------------------------------------------------------------

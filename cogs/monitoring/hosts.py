@@ -26,6 +26,10 @@ from bot.database import Database
 from cogs.monitoring.models import HostRow, HostShare
 
 REFRESH_S = 15.0
+# The host a server's game servers are stored under (cogs/monitoring/games.py). The name
+# has a space, which no agent host may have, and it is no machine's name: it is shown as is,
+# whatever the server's "Show host names" setting.
+GAMES_HOST_NAME = "game servers"
 _AGENT_KEY = re.compile(r"g(\d{1,20})/(.+)")
 _REF = re.compile(r"h(\d{1,12})")
 
@@ -41,6 +45,11 @@ def split_key(key: str) -> tuple[int | None, str]:
     if found is None:
         return None, key
     return int(found.group(1)), found.group(2)
+
+
+def is_games_host(host: Host) -> bool:
+    """A server's game-servers host (agent_key(guild, GAMES_HOST_NAME))."""
+    return host.guild_id is not None and host.name == GAMES_HOST_NAME
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class HostNames:
         self.hosts = list(hosts)
         self.show = show
         self._by_key = {host.key: index for index, host in enumerate(self.hosts)}
+        machines = [h.key for h in self.hosts if not is_games_host(h)]
+        self._number = {key: index + 1 for index, key in enumerate(machines)}
 
     @property
     def keys(self) -> list[str]:
@@ -77,7 +88,10 @@ class HostNames:
         index = self._by_key.get(key)
         if index is None:
             return "host ?"
-        return self.hosts[index].name if self.show else f"host {index + 1}"
+        host = self.hosts[index]
+        if is_games_host(host):
+            return GAMES_HOST_NAME
+        return host.name if self.show else f"host {self._number[key]}"
 
     def resolve(self, given: str | None, default: str | None = None) -> str | None:
         """The storage key of the host a user named: by its label, its opaque ref, or (where

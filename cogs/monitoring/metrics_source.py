@@ -14,11 +14,13 @@ import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.metrics import HostView, MetricCatalogue, MetricPoint, StatusItem
+from bot.metrics import GameServerView, HostView, MetricCatalogue, MetricPoint, StatusItem
 from cogs.monitoring.catalogue import CATALOGUE
+from cogs.monitoring.games import PROTOCOLS, games_host_key
 from cogs.monitoring.hosts import Host, HostNames
 
 if TYPE_CHECKING:
@@ -29,13 +31,60 @@ log = logging.getLogger(__name__)
 REFRESH_S = 30.0
 
 
+class GuildFlag:
+    """A per-guild yes/no setting for synchronous reads: the value as last read, re-read in
+    the background at most every REFRESH_S seconds; `False` until first read."""
+
+    def __init__(self, read: Callable[[int], Awaitable[bool]] | None) -> None:
+        self._read = read
+        self._known: dict[int, tuple[float, bool]] = {}
+        self._reading: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def get(self, guild_id: int) -> bool:
+        cached = self._known.get(guild_id)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return bool(cached and cached[1])
+        now = loop.time()
+        stale = cached is None or now - cached[0] > REFRESH_S
+        if self._read is not None and stale and guild_id not in self._reading:
+            self._reading.add(guild_id)
+            task = loop.create_task(self._load(guild_id, now))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return bool(cached and cached[1])
+
+    async def _load(self, guild_id: int, now: float) -> None:
+        try:
+            assert self._read is not None
+            self._known[guild_id] = (now, bool(await self._read(guild_id)))
+        except Exception:
+            log.exception("Could not read a monitoring setting of guild %s", guild_id)
+        finally:
+            self._reading.discard(guild_id)
+
+    def set(self, guild_id: int, value: bool) -> None:
+        """Record a value just read or changed (the cog and web pages know it first)."""
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            now = 0.0
+        self._known[guild_id] = (now, value)
+
+
 class MonitorMetrics:
     """A `bot.metrics.MetricsSource` over a running Monitor."""
 
     def __init__(
-        self, monitor: Monitor, show_hosts: Callable[[int], Awaitable[bool]] | None = None
+        self,
+        monitor: Monitor,
+        show_hosts: Callable[[int], Awaitable[bool]] | None = None,
+        show_players: Callable[[int], Awaitable[bool]] | None = None,
     ) -> None:
         self.monitor = monitor
+        self.show_players = GuildFlag(show_players)
         self._show_hosts = show_hosts
         self._show: dict[int, tuple[float, bool]] = {}  # guild -> (read at, show names)
         self._show_reads: set[int] = set()
@@ -197,3 +246,39 @@ class MonitorMetrics:
             StatusItem(str(row.get("name", "?")), bool(row.get("ok")), str(row.get("detail", "")))
             for row in self._rows(self._key(guild_id, key), "services", "services")
         ]
+
+    def game_servers(self, guild_id: int) -> list[GameServerView]:
+        poller = self.monitor.games
+        names = self.show_players.get(guild_id)
+        host = self.monitor.registry.by_key.get(games_host_key(guild_id))
+        views = []
+        for server in sorted(poller.servers.values(), key=lambda s: s.id):
+            if server.guild_id != guild_id:
+                continue
+            status = poller.status.get(server.id)
+            base = GameServerView(
+                key=server.key,
+                name=server.name,
+                game=PROTOCOLS[server.protocol][0].split(" (")[0],
+                host_key=host.ref if host is not None else "",
+                metric_prefix=f"game.{server.id}.",
+            )
+            if status is None:
+                views.append(base)
+                continue
+            answer = status.answer
+            views.append(
+                replace(
+                    base,
+                    online=status.online,
+                    title=answer.title,
+                    map=answer.map,
+                    game=answer.game or base.game,
+                    players=answer.players if status.online else 0,
+                    max_players=answer.max_players or None,
+                    ping_ms=status.ping_ms if status.online else None,
+                    player_names=answer.player_names if names else None,
+                    detail=status.error,
+                )
+            )
+        return views

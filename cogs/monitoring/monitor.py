@@ -19,10 +19,20 @@ from cogs.monitoring.alerts import SILENCE_METRIC
 from cogs.monitoring.collectors import unavailable
 from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
-from cogs.monitoring.collectors.services import ServicesCollector, TargetPolicy
+from cogs.monitoring.collectors.services import CheckError, ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
 from cogs.monitoring.config_store import ConfigStore, checks_query, tokens_query
 from cogs.monitoring.delivery import AlertDelivery, Sender
+from cogs.monitoring.games import (
+    DEMO_NAME,
+    GamePoller,
+    GameServer,
+    GameServerError,
+    GameStatus,
+    Query,
+    games_host_key,
+    query_opengsq,
+)
 from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.hosts import Host, HostNames, HostRegistry
 from cogs.monitoring.models import AgentToken, AlertRule, ServiceCheckRow
@@ -53,6 +63,9 @@ class Monitor:
         host_proc: str | None = None,
         speedtest_every_min: int = 0,
         allow_private_targets: bool = False,
+        game_interval_s: float = 30.0,
+        game_query: Query = query_opengsq,
+        demo_game: tuple[str, int] | None = None,
         clock: Callable[[], float] = time.time,
         owns: Callable[[int], bool] | None = None,
         is_leader: Callable[[], bool] = lambda: True,
@@ -83,8 +96,10 @@ class Monitor:
         self.system = SystemCollector()
         self.gpu = GpuCollector()
         self.docker = DockerCollector(docker_host)
+        self.demo_game = demo_game
+        own = frozenset({demo_game}) if demo_game else frozenset()
         self.services = ServicesCollector(
-            self.config.all_checks, TargetPolicy(allow_private=allow_private_targets)
+            self.config.all_checks, TargetPolicy(allow_private=allow_private_targets, own=own)
         )
         self.sampler = Sampler(
             self.host,
@@ -98,6 +113,17 @@ class Monitor:
             on_sample=self._on_sample,
             clock=lambda: self.clock(),
         )
+        # Game servers poll on their own task and schedule, never inside the sampling tick.
+        self.games = GamePoller(
+            self.config.all_games,
+            self.services.policy,
+            interval_s=game_interval_s,
+            query=game_query,
+            on_round=self._on_game_round,
+            clock=lambda: self.clock(),
+        )
+        self._game_guilds: set[int] = set()
+        self.games.may_poll = lambda: self.is_leader()
         if claim is not None:
             self.sampler.may_sample = lambda: claim(f"monitoring.sampler:{self.host}")
             self.sampler.on_idle = self.check_alerts  # the host's samples come from elsewhere
@@ -123,7 +149,7 @@ class Monitor:
     @property
     def stale_after_s(self) -> float:
         """A value older than this counts as missing for alerts."""
-        return max(3 * self.interval_s, 60.0)
+        return max(3 * self.interval_s, 3 * self.games.interval_s, 60.0)
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self, first_delay_s: float = 2.0) -> None:
@@ -138,6 +164,7 @@ class Monitor:
             asyncio.create_task(self._maintenance_loop(), name="monitoring-maintenance"),
             asyncio.create_task(self.delivery.run(self._stop), name="monitoring-alerts"),
             asyncio.create_task(self._first_hosts(), name="monitoring-hosts"),
+            asyncio.create_task(self.games.run(self._stop, first_delay_s), name="game-servers"),
         ]
         if self.speedtest_every_min:
             self._tasks.append(asyncio.create_task(self._speedtest_loop(), name="speedtest"))
@@ -172,6 +199,61 @@ class Monitor:
         if snapshot.primed:  # rules see real samples only (see sampler: priming)
             await self.check_alerts()
 
+    async def _on_game_round(self, ts: float, per_guild: dict[int, dict[str, float]]) -> None:
+        """One poll round of every game server: each Discord server's results stored under
+        its own game-servers host, remembered as that host's live values, then the rules."""
+        for guild_id, metrics in per_guild.items():
+            key = games_host_key(guild_id)
+            await self.history.write(key, ts, metrics)
+            self._remember(key, ts, metrics, replace=True)
+        await self.registry.ensure([games_host_key(g) for g in per_guild])
+        for gone in self._game_guilds - per_guild.keys():  # its last game server went
+            self.remote.pop(games_host_key(gone), None)
+        self._game_guilds = set(per_guild)
+        await self.check_alerts()
+
+    async def add_game_server(
+        self, guild_id: int, name: str, protocol: str, address: str, port: int, created_by: int
+    ) -> tuple[GameServer, GameStatus]:
+        """Check, store and poll once a game server of `guild_id`; GameServerError naming the
+        field (the address too when it is not one the owner lets the bot reach), or
+        config_store.GameServerLimit. Nothing is stored when a check fails."""
+        server = GameServer(0, guild_id, name, protocol, address, port).validate()
+        try:
+            await self.games.policy.addresses(server.address, server.port)
+        except CheckError as exc:
+            raise GameServerError("address", exc.message) from None
+        saved = await self.config.add_game(server, created_by)
+        return saved, await self.games.poll_now(saved)
+
+    async def ensure_demo_game(self, guild_ids: list[int]) -> None:
+        """Offline: each server with no game server gets the demo world's, and a demo server
+        already there follows the port it runs on now."""
+        if self.demo_game is None:
+            return
+        address, port = self.demo_game
+        for guild_id in guild_ids:
+            games = await self.config.games(guild_id)
+            demos = [g for g in games if g.name == DEMO_NAME and g.address == address]
+            if any(g.port == port for g in demos) or (games and not demos):
+                continue
+            for old in demos:
+                await self.remove_game_server(guild_id, old.id)
+            server = GameServer(0, guild_id, DEMO_NAME, "source", address, port).validate()
+            saved = await self.config.add_game(server, 0)
+            await self.games.poll_now(saved)
+
+    async def remove_game_server(self, guild_id: int, server_id: int) -> bool:
+        """Remove one of `guild_id`'s game servers and the alert rules on its metrics."""
+        if not await self.config.remove_game(guild_id, server_id):
+            return False
+        self.games.forget(server_id)
+        prefix = f"game.{server_id}."
+        for rule in await self.alerts.list(guild_id):
+            if rule.host == games_host_key(guild_id) and rule.metric.startswith(prefix):
+                await self.alerts.remove(guild_id, rule.id)
+        return True
+
     async def ingest(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
         """A sample from elsewhere (an agent's post, a test): store it and remember it."""
         await self.history.write(host, ts, metrics)
@@ -190,9 +272,11 @@ class Monitor:
             self._remember(host, ts, kept)
         return result
 
-    def _remember(self, host: str, ts: float, metrics: Mapping[str, float]) -> None:
+    def _remember(
+        self, host: str, ts: float, metrics: Mapping[str, float], *, replace: bool = False
+    ) -> None:
         previous = self.remote.get(host)
-        if previous is None or previous[0] <= ts:
+        if replace or previous is None or previous[0] <= ts:
             self.remote[host] = (ts, dict(metrics))
 
     async def latest(self, host: str) -> tuple[float, dict[str, float]] | None:

@@ -328,6 +328,65 @@ def plain(text: str) -> str:
     return escaped.replace("@", "@\u200b").replace("<#", "<\u200b#")
 
 
+def game_status_line(view: Any, *, show_address: str = "") -> str:
+    """One game server as a line: status dot, name, players/max, map, ping (or why offline).
+    `view` is a bot.metrics.GameServerView; every server-given text is shown literally."""
+    if view.online is None:
+        dot, state = "⚪", "not polled yet"
+    elif view.online:
+        players = f"{view.players}/{view.max_players}" if view.max_players else f"{view.players}"
+        parts = [f"{players} players"]
+        if view.map:
+            parts.append(plain(view.map))
+        if view.ping_ms is not None:
+            parts.append(f"{view.ping_ms:.0f} ms")
+        dot, state = "🟢", " · ".join(parts)
+    else:
+        dot, state = "🔴", "offline" + (f" ({mask_addresses(view.detail)})" if view.detail else "")
+    where = f" `{show_address}`" if show_address else ""
+    return f"{dot} **{plain(view.name)}**{where} · {state}"
+
+
+def games_embed(views: Sequence[Any], addresses: Mapping[str, str]) -> nextcord.Embed:
+    """/gameserver list: every game server of this Discord server, with its id; `addresses`
+    (key -> address:port) only where the server shows addresses."""
+    embed = nextcord.Embed(title="Game servers", colour=OK_COLOUR)
+    if not views:
+        embed.description = "No game servers yet: add one with /gameserver add."
+        return embed
+    lines = [
+        f"`#{view.key[2:]}` " + game_status_line(view, show_address=addresses.get(view.key, ""))
+        for view in views
+    ]
+    embed.description = "\n".join(lines)[:4000]
+    return embed
+
+
+def game_alert_embed(kind: str, rule: Any, game: str, at: float, ref: str = "") -> nextcord.Embed:
+    """A game server's offline / back-online alert (its rule: failed_polls >= N)."""
+    name = plain(game)
+    when = datetime.fromtimestamp(at, UTC)
+    if kind == "fire":
+        polls = int(rule.threshold)
+        embed = nextcord.Embed(
+            title=f"Offline: {name}"[:256],
+            description=f"**{name}** has not answered {polls} poll{'s' * (polls != 1)} "
+            f"in a row (rule #{rule.id}).",
+            colour=SEVERITY_COLOURS.get(rule.severity, 0xF1C40F),
+            timestamp=when,
+        )
+    else:
+        embed = nextcord.Embed(
+            title=f"Back online: {name}"[:256],
+            description=f"**{name}** answers again (rule #{rule.id}).",
+            colour=OK_COLOUR,
+            timestamp=when,
+        )
+    footer = f"FoundryCord monitoring · rule #{rule.id}"
+    embed.set_footer(text=f"{footer} · ref {ref}" if ref else footer)
+    return embed
+
+
 def alert_embed(
     kind: str, rule: Any, host: str, value: float | None, at: float, ref: str = ""
 ) -> nextcord.Embed:

@@ -21,6 +21,7 @@ class MonitoringSettings:
     monitoring_retention: tuple[int, int, int] = (24, 30, 365)
     speedtest_interval: int = 0
     monitoring_allow_private_targets: bool = False
+    monitoring_game_interval: float = 30.0
     agent_url: str = ""
     agent_token: Secret | None = None
     agent_token_file: Path | None = None
@@ -49,6 +50,13 @@ def _minutes(raw: str) -> int:
 def _sample_interval(raw: str) -> float:
     value = float(raw)
     if not 2 <= value <= 3600:
+        raise ValueError(raw)
+    return value
+
+
+def _game_interval(raw: str) -> float:
+    value = float(raw)
+    if not 15 <= value <= 3600:
         raise ValueError(raw)
     return value
 
@@ -111,6 +119,12 @@ SETTINGS = FeatureSettings(
             "monitoring_allow_private_targets",
             _bool,
             "true or false",
+        ),
+        Variable(
+            "MONITORING_GAME_INTERVAL",
+            "monitoring_game_interval",
+            _game_interval,
+            "seconds between two polls of each game server, 15 to 3600",
         ),
         Variable("AGENT_URL", "agent_url", _http_url, "a URL starting http:// or https://"),
         Variable("AGENT_TOKEN", "agent_token", _secret, "a token (fcm_...)", secret=True),

@@ -22,7 +22,8 @@ from cogs.monitoring.alert_store import TooManyRules
 from cogs.monitoring.alerts import COMPARISONS, SEVERITIES, RuleError, validate_rule
 from cogs.monitoring.catalogue import CATALOGUE, SILENCE_METRIC
 from cogs.monitoring.collectors.services import CheckError, ServiceCheck
-from cogs.monitoring.config_store import TokenLimit
+from cogs.monitoring.config_store import GameServerLimit, TokenLimit
+from cogs.monitoring.games import PROTOCOLS, GameServerError
 from cogs.monitoring.history import MAX_NAME_LEN, bad_metric_name, bad_value
 from cogs.monitoring.hosts import HostNames, agent_key, split_key
 from cogs.monitoring.monitor import Monitor
@@ -202,6 +203,10 @@ async def _render(
             "channel_names": dict(_guilds(request).text_channels(guild_id)),
             "labels": labels,
             "checks": config.checks,
+            "games": await monitor.config.games(guild_id),
+            "game_status": monitor.games.status,
+            "game_interval": f"{monitor.games.interval_s:g}",
+            "protocols": PROTOCOLS,
             "tokens": tokens,
             # a manager sees the names they gave their own agents, with the alias shown
             # elsewhere while names are hidden
@@ -493,15 +498,53 @@ async def add_check(request: web.Request) -> web.Response:
     return await _back(request, guild_id, f"Service check {row.name!r} added.")
 
 
-@routes.post("/guilds/{guild_id}/monitoring/{kind:rules|checks}/{row_id}/delete")
+@routes.post("/guilds/{guild_id}/monitoring/games")
+async def add_game(request: web.Request) -> web.Response:
+    """Add a game server (protocol, address, port); a wrong field is named on the form and
+    nothing is stored."""
+    guild_id, user = await managed_guild(request)
+    form = await read_form(request)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    try:
+        protocol = str(form.get("protocol", ""))
+        if protocol not in PROTOCOLS:
+            raise GameServerError("protocol", f"must be one of {', '.join(PROTOCOLS)}")
+        port = _game_field(form_int, form, "port", "must be a port number from 1 to 65535")
+        server, _ = await _monitor(request).add_game_server(
+            guild_id,
+            str(form.get("name", "")),
+            protocol,
+            str(form.get("address", "")),
+            PROTOCOLS[protocol][1] if port is None else port,
+            user.id,
+        )
+    except GameServerError as exc:
+        return await _form_error(request, guild_id, "game", exc.field, exc.message, values)
+    except GameServerLimit as exc:
+        return await _form_error(request, guild_id, "game", "name", str(exc), values)
+    log.info("User %s added game server %s in guild %s", user.id, server.id, guild_id)
+    return await _back(request, guild_id, f"Game server {server.name!r} added.")
+
+
+def _game_field(reader: Any, form: Any, name: str, message: str) -> Any:
+    try:
+        return reader(form, name, required=False, minimum=1, maximum=65535)
+    except PageError:
+        raise GameServerError(name, message) from None
+
+
+@routes.post("/guilds/{guild_id}/monitoring/{kind:rules|checks|games}/{row_id}/delete")
 async def delete_row(request: web.Request) -> web.Response:
-    """Delete one of this server's alert rules or service checks."""
+    """Delete one of this server's alert rules, service checks or game servers."""
     guild_id, _ = await managed_guild(request)
     row_id = _row_id(request, "row_id")
     monitor = _monitor(request)
     if request.match_info["kind"] == "rules":
         removed = await monitor.alerts.remove(guild_id, row_id)
         what, done = f"alert rule #{row_id}", f"Alert rule #{row_id} removed."
+    elif request.match_info["kind"] == "games":
+        removed = await monitor.remove_game_server(guild_id, row_id)
+        what, done = f"game server #{row_id}", "Game server removed, with its alert rules."
     else:
         removed = await monitor.config.remove_check(guild_id, row_id)
         what, done = f"service check #{row_id}", "Service check removed."

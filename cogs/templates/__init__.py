@@ -13,6 +13,7 @@ def setup(bot: FoundryBot) -> None:
     from sqlalchemy.orm import configure_mappers
 
     from cogs.templates.cog import TemplatesCog
+    from cogs.templates.drift import DriftService
     from cogs.templates.service import TemplateService
     from cogs.templates.web import feature_web
 
@@ -21,5 +22,9 @@ def setup(bot: FoundryBot) -> None:
     cluster = getattr(bot.services, "cluster", None)
     if cluster is not None and cluster.enabled:  # name the runner as the process table does
         service.runner_id = cluster.process_id
-    bot.services.features.add_web(feature_web(service))
-    bot.add_cog(TemplatesCog(bot, service))
+    from cogs.templates.settings import SETTINGS
+
+    core = getattr(bot.services, "settings", None)
+    drift = DriftService(service, core.feature(SETTINGS) if core is not None else None)
+    bot.services.features.add_web(feature_web(service, drift))
+    bot.add_cog(TemplatesCog(bot, service, drift))

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import nextcord
 from nextcord.ext import commands
+from nextcord.http import Route
 from nextcord.utils import escape_markdown
 
 from bot import checks
 from bot.answers import answer
 from bot.checks import has_manage_guild, require_manage_guild
 from bot.errors import UserError, guarded
-from bot.guild_objects import ForeignObject, guild_of
+from bot.guild_objects import ForeignObject, guild_of, text_channel_of
 from bot.mentions import no_mentions
 from cogs.templates.document import (
     MAX_DOCUMENT_BYTES,
@@ -27,7 +30,20 @@ from cogs.templates.document import (
     load_document,
     to_document,
 )
-from cogs.templates.planning.model import ApplyOptions
+from cogs.templates.drift import (
+    ACCEPT_ID,
+    REVERT_ID,
+    DriftService,
+    DriftWatcher,
+    drift_options,
+    report_components,
+    report_embed,
+    who_changed,
+)
+from cogs.templates.executor import Progress
+from cogs.templates.history import CHECK_EVERY_S as SNAPSHOT_CHECK_S
+from cogs.templates.history import due
+from cogs.templates.plan import ApplyOptions, Plan
 from cogs.templates.service import (
     Found,
     Prepared,
@@ -35,6 +51,7 @@ from cogs.templates.service import (
     builtin_names,
     shared_name,
 )
+from cogs.templates.snapshot import snapshot
 from cogs.templates.store import ApplyBusy
 from cogs.templates.views import CancelJob, Confirm, Pages, update_message
 
@@ -140,14 +157,27 @@ async def read_import(http: Any, file: Any, code: str | None) -> Template:
 
 
 class TemplatesCog(commands.Cog):
-    def __init__(self, bot: FoundryBot, service: TemplateService) -> None:
+    def __init__(
+        self, bot: FoundryBot, service: TemplateService, drift: DriftService | None = None
+    ) -> None:
         self.bot = bot
         self.service = service
         self._resumed = False
         self._resume_task: asyncio.Task[None] | None = None
         self.cancel_view = CancelJob(guarded(self._cancel_pressed))
+        self.drifts = drift or DriftService(service)
+        self.pins = self.drifts.pins
+        self.drift = DriftWatcher(self._check_drift, lambda g: g in self.service.runners)
+        self.drifts.watcher = self.drift
+        self.drift_view = DriftButtons(guarded(self._revert_pressed), guarded(self._accept_pressed))
+        self.audit_reads = 0  # audit-log pages read (the bench counts REST reads)
+        self._snapshot_task: asyncio.Task[None] | None = None
 
     def cog_unload(self) -> None:
+        for timer in self.drift._timers.values():
+            timer.cancel()
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
         if self._resume_task is not None:
             self._resume_task.cancel()
         for task in self.service.tasks.values():
@@ -158,6 +188,11 @@ class TemplatesCog(commands.Cog):
         start, of this process or another, resumes them without waiting for the lease."""
         if self._resume_task is not None:
             self._resume_task.cancel()
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._snapshot_task
+        await self.drift.close()
         await self.service.stop()
 
     @commands.Cog.listener()
@@ -166,7 +201,42 @@ class TemplatesCog(commands.Cog):
             return
         self._resumed = True
         self.bot.add_view(self.cancel_view)
+        self.bot.add_view(self.drift_view)
         self._resume_task = asyncio.create_task(self._resume_jobs(), name="template-resume")
+        try:
+            self.drift.pinned = await self.pins.pinned_guilds()
+        except Exception:
+            log.exception("Could not read the pinned templates")
+        self._snapshot_task = asyncio.create_task(self._snapshot_loop(), name="template-snapshots")
+
+    async def _snapshot_loop(self) -> None:
+        while True:  # first a while after the start, so start-up work goes first
+            await asyncio.sleep(SNAPSHOT_CHECK_S)
+            try:
+                await self.take_due_snapshots()
+            except Exception:
+                log.exception("Scheduled template snapshots failed")
+
+    async def take_due_snapshots(self, now: datetime | None = None) -> int:
+        """A snapshot of every approved server whose snapshot is due, and those older than
+        the days kept deleted; how many were taken."""
+        now = now or datetime.now(UTC)
+        services = self.bot.services
+        hours = self.drifts.settings.template_snapshot_hours
+        days = self.drifts.settings.template_snapshot_days
+        access = getattr(services, "guild_access", None)
+        store = self.drifts.snapshots
+        taken = 0
+        for guild in list(self.bot.guilds):
+            if access is not None and await access.status(guild.id) != "approved":
+                continue
+            if due(await store.last_at(guild.id), hours, now):
+                live = await self.service.api(guild.id).fetch()
+                document = to_document(snapshot(live, f"{guild.name} {now:%Y-%m-%d %H:%M}"))
+                await store.add(guild.id, document, now)
+                taken += 1
+            await store.prune(guild.id, days, now)
+        return taken
 
     async def _resume_jobs(self) -> None:
         """Interrupted applies continue from their journal: at ready, then whenever a job of
@@ -194,6 +264,185 @@ class TemplatesCog(commands.Cog):
                     job.done + 1,
                     len(job.steps),
                 )
+
+    # drift: the gateway's channel and role changes -----------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_channel_create(self, channel: nextcord.abc.GuildChannel) -> None:
+        self.drift.touch(channel.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: nextcord.abc.GuildChannel) -> None:
+        self.drift.touch(channel.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(self, _: Any, after: nextcord.abc.GuildChannel) -> None:
+        self.drift.touch(after.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_create(self, role: nextcord.Role) -> None:
+        self.drift.touch(role.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: nextcord.Role) -> None:
+        self.drift.touch(role.guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, _: Any, after: nextcord.Role) -> None:
+        self.drift.touch(after.guild.id)
+
+    async def _compare(self, guild_id: int, name: str) -> tuple[Found, Plan, None]:
+        found, plan = await self.drifts.compare(guild_id, name)
+        return found, plan, None
+
+    async def _who(self, guild_id: int, plan: Plan) -> list[str] | None:
+        """Who changed what the plan would change back, from one audit-log page; None when
+        the bot may not read the audit log."""
+        self.audit_reads += 1
+        route = Route("GET", "/guilds/{guild_id}/audit-logs", guild_id=guild_id)
+        try:
+            log_page = await self.bot.http.request(route, params={"limit": 100})
+        except nextcord.HTTPException:
+            return None
+        targets = {s.target for s in plan.steps if isinstance(s.target, int)}
+        return who_changed(
+            log_page.get("audit_log_entries") or [],
+            log_page.get("users") or [],
+            targets,
+            self.bot.user.id,
+        )
+
+    async def _check_drift(self, guild_id: int) -> None:
+        """Compare a pinned server with its template; report (or edit the report), or close
+        the episode when it matches again."""
+        pin = await self.pins.get(guild_id)
+        if pin is None or self.bot.get_guild(guild_id) is None:
+            return
+        try:
+            _, plan, _ = await self._compare(guild_id, pin.template_name)
+        except (LookupError, TemplateError) as exc:
+            log.warning("Pinned template of %s cannot be compared: %s", guild_id, exc)
+            return
+        if plan.empty:
+            if pin.report_message_id is not None:
+                await self._close_report(pin, "the changes are undone")
+            return
+        who = await self._who(guild_id, plan)
+        try:
+            channel = text_channel_of(self.bot, guild_id, pin.channel_id)
+        except ForeignObject as exc:
+            log.warning("Drift report of %s not sent: %s", guild_id, exc.message)
+            return
+        report_id = pin.report_message_id
+        if report_id is None and pin.report_nonce:
+            # a report was being posted when the bot stopped: adopt it if Discord has it
+            report_id = await self._posted_with(channel, pin.report_nonce)
+            if report_id is not None:
+                await self.pins.set_report(guild_id, report_id)
+        nonce = pin.report_nonce or f"d{time.time_ns() % 10**20}"
+        payload = {
+            "embeds": [report_embed(pin.template_name, plan, who, ref=nonce)],
+            "components": report_components(),
+            "allowed_mentions": no_mentions().to_dict(),
+        }
+        if report_id is not None:
+            try:
+                await self._edit_report(channel.id, report_id, payload)
+                return
+            except nextcord.NotFound:
+                nonce = f"d{time.time_ns() % 10**20}"  # the report was deleted: a new one
+                payload["embeds"] = [report_embed(pin.template_name, plan, who, ref=nonce)]
+        # Exactly once: the nonce is recorded before the send; Discord answers a repeated
+        # nonce with the message it made, and after a stop the report is found by it.
+        await self.pins.claim(guild_id, nonce)
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+        message = await self.bot.http.request(
+            route, json={**payload, "nonce": nonce, "enforce_nonce": True}
+        )
+        await self.pins.set_report(guild_id, int(message["id"]))
+
+    async def _posted_with(self, channel: nextcord.TextChannel, nonce: str) -> int | None:
+        """The id of the bot's recent report carrying `nonce` (in its footer), if any."""
+        try:
+            async for message in channel.history(limit=50):
+                if message.author.id != self.bot.user.id:
+                    continue
+                if any(f"ref {nonce}" in (e.footer.text or "") for e in message.embeds):
+                    return message.id
+        except nextcord.HTTPException as exc:
+            log.warning("Cannot read #%s to look for drift report %s: %s", channel.id, nonce, exc)
+        return None
+
+    async def _edit_report(self, channel_id: int, message_id: int, payload: dict) -> None:
+        route = Route(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        await self.bot.http.request(route, json=payload)
+
+    async def _close_report(self, pin: Any, how: str) -> None:
+        await self.pins.set_report(pin.guild_id, None)
+        try:
+            channel = text_channel_of(self.bot, pin.guild_id, pin.channel_id)
+            await self._edit_report(
+                channel.id,
+                pin.report_message_id,
+                {
+                    "embeds": [report_embed(pin.template_name, None, None, closed=how)],
+                    "components": [],
+                    "allowed_mentions": no_mentions().to_dict(),
+                },
+            )
+        except (ForeignObject, nextcord.HTTPException) as exc:
+            log.info("Drift report of %s not closed: %s", pin.guild_id, exc)
+
+    async def _report_pin(self, interaction: nextcord.Interaction) -> Any:
+        """The pin whose current report was pressed, for a manager; UserError otherwise."""
+        guild_id = require_manage_guild(interaction)
+        pin = await self.pins.get(guild_id)
+        message = interaction.message
+        if pin is None or message is None or pin.report_message_id != message.id:
+            raise UserError("This drift report is no longer current.")
+        return pin
+
+    async def _revert_pressed(self, interaction: nextcord.Interaction) -> None:
+        pin = await self._report_pin(interaction)
+        found = await self._find(pin.guild_id, pin.template_name)
+        # a private preview (a button's plain defer would update the report itself)
+        await interaction.response.defer(ephemeral=True, with_message=True)
+        await self._preview_and_confirm(interaction, found.ref, found.template, drift_options())
+
+    async def _accept_pressed(self, interaction: nextcord.Interaction) -> None:
+        pin = await self._report_pin(interaction)
+        name = pin.template_name
+
+        async def confirmed(press: nextcord.Interaction) -> None:
+            await update_message(press, "Saving the server as the template...")
+            try:
+                await self.service.save_snapshot(pin.guild_id, name, press.user.id)
+            except TemplateError as exc:
+                await press.edit_original_message(
+                    content=errors_text("Not saved:", exc.errors), allowed_mentions=no_mentions()
+                )
+                return
+            current = await self.pins.get(pin.guild_id)
+            if current is not None and current.report_message_id is not None:
+                await self._close_report(current, f"accepted by {press.user.name}")
+            await press.edit_original_message(
+                content=f"Saved this server as **{escape_markdown(name)}**; it is pinned still.",
+                allowed_mentions=no_mentions(),
+            )
+
+        view = Confirm(interaction.user.id, confirmed, timeout=CONFIRM_TIMEOUT)
+        await interaction.response.send_message(
+            f"Save this server as the new version of **{escape_markdown(name)}**? "
+            "The template's old version is replaced.",
+            view=view,
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
+        )
 
     # helpers -------------------------------------------------------------------------------
 
@@ -419,6 +668,64 @@ class TemplatesCog(commands.Cog):
     async def cancel(self, interaction: nextcord.Interaction) -> None:
         await self._cancel_pressed(interaction)
 
+    @template.subcommand(name="pin", description="Keep this server in a template's shape.")
+    @checks.manage_guild()
+    async def pin(
+        self,
+        interaction: nextcord.Interaction,
+        name: str = nextcord.SlashOption(description="Template name (own or built in)"),
+        channel: nextcord.abc.GuildChannel = nextcord.SlashOption(  # noqa: B008
+            description="Where drift reports go", channel_types=[nextcord.ChannelType.text]
+        ),
+    ) -> None:
+        guild_id = require_manage_guild(interaction)
+        target = text_channel_of(self.bot, guild_id, channel.id)
+        await self._find(guild_id, name)  # a clear answer for an unknown name
+        await interaction.response.defer(ephemeral=True)
+        try:
+            plan = await self.drifts.pin(guild_id, name, target.id, interaction.user.id)
+        except TemplateError as exc:
+            raise UserError(errors_text("Not pinned:", exc.errors)) from None
+        state = (
+            "It matches now."
+            if plan.empty
+            else f"It differs already ({plan.summary()}); a report follows."
+        )
+        await interaction.edit_original_message(
+            content=f"Pinned **{escape_markdown(name)}**; drift is reported in "
+            f"{target.mention}. {state}",
+            allowed_mentions=no_mentions(),
+        )
+
+    @template.subcommand(name="unpin", description="Stop watching this server for drift.")
+    @checks.manage_guild()
+    async def unpin(self, interaction: nextcord.Interaction) -> None:
+        guild_id = require_manage_guild(interaction)
+        removed = await self.drifts.unpin(guild_id)
+        await interaction.response.send_message(
+            "Unpinned; drift is no longer reported." if removed else "No template is pinned.",
+            ephemeral=True,
+            allowed_mentions=no_mentions(),
+        )
+
+    @template.subcommand(name="drift", description="How this server differs from its pin.")
+    @checks.manage_guild()
+    async def drift_now(self, interaction: nextcord.Interaction) -> None:
+        guild_id = require_manage_guild(interaction)
+        pin = await self.pins.get(guild_id)
+        if pin is None:
+            raise UserError("No template is pinned here; pin one with /template pin.")
+        await interaction.response.defer(ephemeral=True)
+        _, plan, _ = await self._compare(guild_id, pin.template_name)
+        if plan.empty:
+            text = f"This server matches **{escape_markdown(pin.template_name)}**."
+            await interaction.edit_original_message(content=text, allowed_mentions=no_mentions())
+            return
+        embed = report_embed(pin.template_name, plan, await self._who(guild_id, plan))
+        await interaction.edit_original_message(
+            embed=nextcord.Embed.from_dict(embed), allowed_mentions=no_mentions()
+        )
+
     # the apply flow ------------------------------------------------------------------------
 
     async def _preview_and_confirm(
@@ -493,6 +800,23 @@ class TemplatesCog(commands.Cog):
             view=view,
             allowed_mentions=no_mentions(),
         )
+
+
+class DriftButtons(nextcord.ui.View):
+    """Revert and Accept on every drift report (persistent: fixed ids, no timeout)."""
+
+    def __init__(self, on_revert: Any, on_accept: Any) -> None:
+        super().__init__(timeout=None)
+        self.on_revert = on_revert
+        self.on_accept = on_accept
+
+    @nextcord.ui.button(label="Revert", style=nextcord.ButtonStyle.danger, custom_id=REVERT_ID)
+    async def revert(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+        await self.on_revert(interaction)
+
+    @nextcord.ui.button(label="Accept", style=nextcord.ButtonStyle.success, custom_id=ACCEPT_ID)
+    async def accept(self, _: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+        await self.on_accept(interaction)
 
 
 __all__ = ["TemplatesCog"]

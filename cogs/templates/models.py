@@ -75,3 +75,30 @@ class ApplyLock(Base):
     guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     job_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TemplatePin(Base):
+    """A server keeps the shape of one template: drift from it is reported in a channel.
+    `report_message_id` is the open drift episode's report (None: no drift reported)."""
+
+    __tablename__ = "channel_template_pins"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    template_name: Mapped[str] = mapped_column(String(120))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    report_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a report being posted: its nonce, claimed before the send (exactly once, see cog)
+    report_nonce: Mapped[str | None] = mapped_column(String(25))
+    pinned_by: Mapped[int] = mapped_column(BigInteger)
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TemplateSnapshot(Base):
+    """A scheduled snapshot of a server's structure (a template document), kept N days."""
+
+    __tablename__ = "channel_template_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -20,7 +20,9 @@ from cogs.templates.document import (
     load_document,
     to_document,
 )
-from cogs.templates.planning.model import ApplyOptions
+from cogs.templates.drift import DriftService, changed_lines
+from cogs.templates.history import snapshot_diff
+from cogs.templates.plan import ApplyOptions
 from cogs.templates.service import (
     TemplateService,
     builtin_names,
@@ -31,13 +33,14 @@ from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
 from web.auth import User, flash
 from web.context import get_context
 from web.errors import PageError
-from web.forms import form_str, read_form
+from web.forms import form_snowflake, form_str, parse_id, read_form
 from web.guild_page import managed_guild, page_context
 from web.json_body import read_json
 
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = web.AppKey("templates_service", TemplateService)
+DRIFT_KEY = web.AppKey("templates_drift", DriftService)
 routes = web.RouteTableDef()
 
 
@@ -279,7 +282,142 @@ async def cancel(request: web.Request) -> web.Response:
     return web.json_response({"cancelled": await service.request_cancel(guild_id)})
 
 
-def feature_web(service: TemplateService) -> FeatureWeb:
-    return FeatureWeb.of_package(
-        __file__, routes=[routes], tab="Templates", app_keys={SERVICE_KEY: service}
+def feature_web(service: TemplateService, drift: DriftService | None = None) -> FeatureWeb:
+    keys: dict[Any, Any] = {SERVICE_KEY: service}
+    if drift is not None:
+        keys[DRIFT_KEY] = drift
+    return FeatureWeb.of_package(__file__, routes=[routes], tab="Templates", app_keys=keys)
+
+
+# drift: pin, unpin, and how the server differs from its pin --------------------------------
+
+
+def _drift(request: web.Request) -> DriftService:
+    found = request.config_dict.get(DRIFT_KEY)
+    if found is None:
+        raise PageError(404, "Drift is not available here.")
+    return found
+
+
+@routes.get("/guilds/{guild_id}/templates/drift")
+async def drift_page(request: web.Request) -> web.Response:
+    guild_id, _, service = await _allowed(request)
+    drift = _drift(request)
+    live = get_context(request).live
+    pin = await drift.pins.get(guild_id)
+    lines: list[str] = []
+    summary, problem = "", ""
+    if pin is not None:
+        try:
+            _, plan = await drift.compare(guild_id, pin.template_name)
+            lines, summary = changed_lines(plan), "" if plan.empty else plan.summary()
+        except (LookupError, TemplateError) as exc:
+            problem = str(exc)
+    channels = live.text_channels(guild_id)
+    rows = await service.store.list(guild_id)
+    return aiohttp_jinja2.render_template(
+        "templates/drift.html",
+        request,
+        {
+            "title": "Drift",
+            "guild_id": guild_id,
+            "guild": live.guild(guild_id),
+            "pin": pin,
+            "channel_names": {c.id: c.name for c in channels},
+            "channels": channels,
+            "names": [r.name for r in rows if r.guild_id == guild_id] + builtin_names(),
+            "lines": lines,
+            "summary": summary,
+            "problem": problem,
+        },
     )
+
+
+@routes.post("/guilds/{guild_id}/templates/pin")
+async def pin_template(request: web.Request) -> web.Response:
+    guild_id, user, _ = await _allowed(request)
+    drift = _drift(request)
+    form = await read_form(request)
+    back = f"/guilds/{guild_id}/templates/drift"
+    name = form_str(form, "name", max_len=100)
+    channel_id = form_snowflake(form, "channel")
+    # the report channel must be a text channel of this server (checked again at each report)
+    if channel_id not in {c.id for c in get_context(request).live.text_channels(guild_id)}:
+        raise PageError(400, "channel: not a text channel of this server; pick one from the list")
+    try:
+        plan = await drift.pin(guild_id, name or "", channel_id, user.id)
+    except (LookupError, TemplateError) as exc:
+        text = "; ".join(exc.errors) if isinstance(exc, TemplateError) else str(exc)
+        raise PageError(400, f"name: {text}") from None
+    state = "It matches now." if plan.empty else f"It differs already: {plan.summary()}."
+    await flash(request, f"Pinned {name}. {state}")
+    raise web.HTTPSeeOther(back)
+
+
+def _snapshot_id(raw: str | None) -> int | None:
+    value = parse_id(raw or "")
+    return value if value is not None and 1 <= value <= 2**31 - 1 else None
+
+
+@routes.get("/guilds/{guild_id}/templates/history")
+async def history_page(request: web.Request) -> web.Response:
+    """Scheduled snapshots, newest first, and the difference between any two."""
+    guild_id, _, _ = await _allowed(request)
+    store = _drift(request).snapshots
+    listed = await store.list(guild_id)
+    diff: list[str] | None = None
+    a, b = _snapshot_id(request.query.get("a")), _snapshot_id(request.query.get("b"))
+    if request.query.get("a") or request.query.get("b"):
+        first = await store.get(guild_id, a) if a else None
+        second = await store.get(guild_id, b) if b else None
+        if first is None or second is None:
+            raise PageError(404, "No such snapshot of this server; pick two from the list.")
+        (older_at, older), (newer_at, newer) = sorted([first, second], key=lambda x: x[0])
+        diff = snapshot_diff(
+            older,
+            newer,
+            older_name=f"{older_at:%Y-%m-%d %H:%M}",
+            newer_name=f"{newer_at:%Y-%m-%d %H:%M}",
+        )
+    return aiohttp_jinja2.render_template(
+        "templates/history.html",
+        request,
+        {
+            "title": "Snapshots",
+            "guild_id": guild_id,
+            "guild": get_context(request).live.guild(guild_id),
+            "snapshots": listed,
+            "a": a,
+            "b": b,
+            "diff": diff,
+        },
+    )
+
+
+@routes.post("/guilds/{guild_id}/templates/history/{snapshot_id}/restore")
+async def restore_snapshot(request: web.Request) -> web.Response:
+    """A snapshot becomes a template of this server, opened in the editor: its diff against
+    the live server and the usual apply."""
+    guild_id, user, service = await _allowed(request)
+    snapshot_id = _snapshot_id(request.match_info["snapshot_id"])
+    found = await _drift(request).snapshots.get(guild_id, snapshot_id) if snapshot_id else None
+    if found is None:
+        raise PageError(404, "No such snapshot of this server; reload the page.")
+    taken_at, template = found
+    name = f"snapshot {taken_at:%Y-%m-%d %H%M}"
+    template.name = name
+    try:
+        await service.store.save(guild_id, name, to_document(template), user.id)
+    except TemplateError as exc:
+        await flash(request, f"Not restored: {'; '.join(exc.errors)}", "danger")
+        raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/history") from None
+    await flash(request, f"Saved the snapshot as {name}: check the diff, then apply it.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/edit?name={quote(name, safe='')}")
+
+
+@routes.post("/guilds/{guild_id}/templates/unpin")
+async def unpin_template(request: web.Request) -> web.Response:
+    guild_id, _, _ = await _allowed(request)
+    removed = await _drift(request).unpin(guild_id)
+    await flash(request, "Unpinned." if removed else "No template was pinned.")
+    raise web.HTTPSeeOther(f"/guilds/{guild_id}/templates/drift")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, FormErrors, unknown
+from sandbox.rest import audit
 from sandbox.rest.base import RateLimitedReply, Reply, RestRequest, RouteTable
 from sandbox.rest.common import (
     channel_for_bot,
@@ -309,7 +310,9 @@ async def edit_channel(req: RestRequest) -> dict[str, Any]:
         decision = req.limiter.check_channel_rename(str(channel.id))
         if not decision.allowed:
             raise RateLimitedReply(decision)
+    before = audit.channel_state(channel)
     update_channel(req.state, guild, channel, payload)
+    audit.record_channel_update(req.world, guild, req.me, channel, before)
     req.world.emit("CHANNEL_UPDATE", channel.to_dict(), guild_id=guild.id)
     return channel.to_dict()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox.rest import (
+    audit,
     channels,
     commands,
     gateway_info,
@@ -34,6 +35,7 @@ def all_routes() -> list[RouteSpec]:
         webhooks.routes,
         threads.routes,
         templates.routes,
+        audit.routes,
     ]
     specs = [spec for table in tables for spec in table.routes]
     # literal segments before parameters, so "/users/@me" wins over "/users/{user_id}"

@@ -21,6 +21,7 @@
     metric: { title: "CPU", width: 1, source: { kind: "metric", metric: "cpu.percent" }, format: "bar", unit: "%" },
     containers: { title: "Containers", width: 3, source: { kind: "containers" }, format: "status" },
     services: { title: "Services", width: 3, source: { kind: "services" }, format: "status" },
+    games: { title: "Game servers", width: 3, source: { kind: "games" }, format: "status" },
     server: { title: "Members", width: 1, source: { kind: "server", stat: "members" }, format: "value" },
     markdown: { title: "Note", width: 3, source: { kind: "markdown", text: "Hello from FoundryCord" }, format: "value" },
     links: {

@@ -120,6 +120,9 @@ class TargetPolicy:
 
     allow_private: bool = False
     resolve: Resolver = field(default=system_resolve)
+    # (address, port) pairs the installation itself runs and may always reach (the offline
+    # demo world's game server); nothing else on the bot's network
+    own: frozenset[tuple[str, int]] = frozenset()
 
     async def addresses(self, host: str, port: int) -> list[str]:
         """The addresses to connect to; CheckError("target", why) when one is not allowed
@@ -133,7 +136,7 @@ class TargetPolicy:
                 raise CheckError("target", f"{name} does not resolve ({exc})") from None
             if not found:
                 raise CheckError("target", f"{name} does not resolve")
-        if not self.allow_private:
+        if not self.allow_private and not all((a, port) in self.own for a in found):
             for address in found:
                 kind = why_not_public(address)
                 if kind is not None:

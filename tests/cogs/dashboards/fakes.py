@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.metrics import HostView, MetricCatalogue, MetricPoint, StatusItem
+from bot.metrics import GameServerView, HostView, MetricCatalogue, MetricPoint, StatusItem
 from cogs.monitoring.catalogue import CATALOGUE
 
 
@@ -64,6 +64,7 @@ class FakeMetrics:
     hidden_names: bool = False  # as with "Show host names" off
     visible: set[int] | None = None  # guilds that may see the hosts (None: every guild)
     down: dict[str, str] = field(default_factory=dict)  # collector -> why
+    games: dict[int, list[GameServerView]] = field(default_factory=dict)  # guild -> its own
 
     @property
     def catalogue(self) -> MetricCatalogue:
@@ -108,3 +109,6 @@ class FakeMetrics:
 
     def unavailable(self, guild_id: int, key: str) -> dict[str, str]:
         return dict(self.down) if self._sees(guild_id, key) else {}
+
+    def game_servers(self, guild_id: int) -> list[GameServerView]:
+        return list(self.games.get(guild_id, []))
