@@ -5,7 +5,6 @@ Templates tab with the difference between any two, and restored through the usua
 
 from __future__ import annotations
 
-import difflib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +36,8 @@ def snapshot_diff(
     older: Template, newer: Template, *, older_name: str, newer_name: str
 ) -> list[str]:
     """A unified diff of two structures (empty when they are the same)."""
+    import difflib  # loaded on first use (tests/bot/test_client.py keeps it so)
+
     return list(
         difflib.unified_diff(
             structure_lines(older),
