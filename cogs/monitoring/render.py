@@ -362,6 +362,12 @@ def games_embed(views: Sequence[Any], addresses: Mapping[str, str]) -> nextcord.
     return embed
 
 
+def _with_rule_footer(embed: nextcord.Embed, rule: Any, ref: str) -> nextcord.Embed:
+    """An alert's footer: its rule, and the delivery's nonce a resend looks for."""
+    footer = f"FoundryCord monitoring · rule #{rule.id}"
+    return embed.set_footer(text=f"{footer} · ref {ref}" if ref else footer)
+
+
 def game_alert_embed(kind: str, rule: Any, game: str, at: float, ref: str = "") -> nextcord.Embed:
     """A game server's offline / back-online alert (its rule: failed_polls >= N)."""
     name = plain(game)
@@ -382,9 +388,7 @@ def game_alert_embed(kind: str, rule: Any, game: str, at: float, ref: str = "") 
             colour=OK_COLOUR,
             timestamp=when,
         )
-    footer = f"FoundryCord monitoring · rule #{rule.id}"
-    embed.set_footer(text=f"{footer} · ref {ref}" if ref else footer)
-    return embed
+    return _with_rule_footer(embed, rule, ref)
 
 
 def alert_embed(
@@ -413,9 +417,7 @@ def alert_embed(
             colour=OK_COLOUR,
             timestamp=when,
         )
-    footer = f"FoundryCord monitoring · rule #{rule.id}"
-    embed.set_footer(text=f"{footer} · ref {ref}" if ref else footer)
-    return embed
+    return _with_rule_footer(embed, rule, ref)
 
 
 def speedtest_embed(result: Any) -> nextcord.Embed:

@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+
+from tests.line_reader import LineReader
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,34 +94,6 @@ def test_an_unreachable_database_retries_then_exits(tmp_path: Path) -> None:
         result.stderr
     )
     assert "pw-secret" not in result.stderr
-
-
-class LineReader:
-    """Collects a pipe's lines in a thread, so a test can wait for one of them."""
-
-    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
-        self.lines: list[str] = []
-        self._stream = stream
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        for line in self._stream:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-
-    def wait_for(self, marker: str, timeout: float) -> bool:
-        with self._changed:
-            return self._changed.wait_for(
-                lambda: any(marker in line for line in self.lines), timeout
-            )
-
-    def close(self) -> str:
-        self._thread.join(10)
-        self._stream.close()
-        return "".join(self.lines)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

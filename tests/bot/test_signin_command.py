@@ -15,7 +15,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.bot.test_main import ROOT, LineReader, run_bot
+from tests.bot.test_main import ROOT, run_bot
+from tests.line_reader import LineReader
 
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/login/link\?token=\S+)")
 

@@ -16,11 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from tests.line_reader import LineReader
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_JS = ROOT / "web/node_modules/chart.js/dist/chart.umd.js"
@@ -62,38 +63,6 @@ def clean_environment(extra: dict[str, str]) -> dict[str, str]:
     env.update({"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
-
-
-class LineReader:
-    """Collects a pipe's lines in a thread, so a test can wait for one of them."""
-
-    def __init__(self, stream: Any) -> None:
-        self.lines: list[str] = []
-        self._stream = stream
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        for line in self._stream:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-
-    def wait_for(self, marker: str, timeout: float) -> bool:
-        with self._changed:
-            return self._changed.wait_for(
-                lambda: any(marker in line for line in self.lines), timeout
-            )
-
-    def text(self) -> str:
-        with self._changed:
-            return "".join(self.lines)
-
-    def close(self) -> None:
-        self._thread.join(10)
-        with contextlib.suppress(Exception):
-            self._stream.close()
 
 
 class RunningBot:
