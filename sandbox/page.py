@@ -202,10 +202,13 @@ async def sandbox_page(request: web.Request) -> web.Response:
     guild = _guild(server, query.get("guild"))
     channel = _channel(guild, query.get("channel"))
     actor = _actor(SandboxDriver(server), guild, query.get("as"), await _signed_in_id(request))
+    from web.drawn_pages import render_page
+
     parts = _render_parts(request, server, guild, channel, actor)
-    return aiohttp_jinja2.render_template(
-        "sandbox_page.html",
+    world = _world_version(server).value  # the page changes only with the world
+    return await render_page(
         request,
+        "sandbox_page.html",
         {
             "title": "Sandbox",
             "guild": guild,
@@ -215,6 +218,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
             **_guild_lists(server, guild),
             **parts,
         },
+        key=("sandbox", world, guild.id, channel.id, actor.id),
     )
 
 

@@ -25,6 +25,7 @@ from web.auth import (
 from web.connections import SERVER_NAME
 from web.context import CONTEXT_KEY, WebContext
 from web.csrf import csrf_middleware, csrf_token
+from web.drawn_pages import DRAWN_PAGES_KEY, DrawnPages
 from web.errors import OUTAGE_KEY, DatabaseOutage, error_middleware
 from web.oauth import DiscordOAuth
 from web.routes import auth, guilds, health, owner
@@ -187,6 +188,7 @@ def create_app(ctx: WebContext, *, node_modules: Path | None = None) -> web.Appl
 
     for key, value in ctx.app_keys.items():
         app[key] = value
+    app[DRAWN_PAGES_KEY] = DrawnPages()
 
     # The vendor and feature routes go before /static so its prefix does not swallow them.
     app.router.add_routes(vendor.routes)

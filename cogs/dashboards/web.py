@@ -29,6 +29,7 @@ from cogs.dashboards.presets import PRESET_LABELS, preset
 from web import forms
 from web.auth import User, flash
 from web.discord_view import payload_view
+from web.drawn_pages import render_page
 from web.errors import PageError
 from web.forms import form_snowflake, form_str, read_form
 from web.guild_page import managed_guild, page_context
@@ -119,19 +120,22 @@ async def dashboard_editor(request: web.Request) -> web.Response:
     service = _service(request)
     rendered = await service.preview(record.layout, guild_id, record.id)
     catalogue = _catalogue_json(service, _hosts(service, guild_id))
-    return aiohttp_jinja2.render_template(
-        "dashboards/editor.html",
-        request,
-        {
-            **page_context(request, guild_id, "dashboards", "Dashboards"),
-            "title": f"{record.name} · Dashboards",
-            "record": record,
-            "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
-            "layout_data": layout_to_json(record.layout),
-            "catalogue_json": catalogue,
-            "preview": _payload_view(rendered),
-        },
-    )
+    context = {
+        **page_context(request, guild_id, "dashboards", "Dashboards"),
+        "title": f"{record.name} · Dashboards",
+        "record": record,
+        "channel_name": dict(_text_channels(request, guild_id)).get(record.channel_id),
+        "layout_data": layout_to_json(record.layout),
+        "catalogue_json": catalogue,
+        "preview": _payload_view(rendered),
+    }
+    # everything the page shows: the preview by its digest and minute, as _payload_view
+    key = (
+        "dashboard-editor", record.id, record.name, record.channel_id, context["channel_name"],
+        record.layout, catalogue, rendered.digest, int(time.time() // 60),
+        context["title"], getattr(context["guild"], "name", None),
+    ) if rendered.digest else None  # fmt: skip
+    return await render_page(request, "dashboards/editor.html", context, key=key)
 
 
 # The preview's message view by the rendered payload's digest and the minute it shows: the

@@ -50,6 +50,12 @@ def checks_query(guild_id: int) -> Select[tuple[ServiceCheckRow]]:
     )
 
 
+def games_query(guild_id: int) -> Select[tuple[GameServerRow]]:
+    return (
+        select(GameServerRow).where(GameServerRow.guild_id == guild_id).order_by(GameServerRow.id)
+    )
+
+
 def tokens_query(guild_id: int) -> Select[tuple[AgentToken]]:
     return select(AgentToken).where(AgentToken.guild_id == guild_id).order_by(AgentToken.id)
 
@@ -111,12 +117,7 @@ class ConfigStore:
 
     async def games(self, guild_id: int) -> list[GameServer]:
         async with self.db.session() as session:
-            rows = await session.scalars(
-                select(GameServerRow)
-                .where(GameServerRow.guild_id == guild_id)
-                .order_by(GameServerRow.id)
-            )
-            return [game_of(row) for row in rows]
+            return [game_of(row) for row in await session.scalars(games_query(guild_id))]
 
     async def add_game(self, server: GameServer, created_by: int) -> GameServer:
         """Store a validated game server (`server.validate()` and the address check first;

@@ -21,7 +21,13 @@ from cogs.monitoring.collectors.docker import DockerCollector
 from cogs.monitoring.collectors.gpu import GpuCollector
 from cogs.monitoring.collectors.services import CheckError, ServicesCollector, TargetPolicy
 from cogs.monitoring.collectors.system import SystemCollector, use_host_proc
-from cogs.monitoring.config_store import ConfigStore, checks_query, tokens_query
+from cogs.monitoring.config_store import (
+    ConfigStore,
+    checks_query,
+    game_of,
+    games_query,
+    tokens_query,
+)
 from cogs.monitoring.delivery import AlertDelivery, Sender
 from cogs.monitoring.games import (
     DEMO_NAME,
@@ -49,6 +55,7 @@ class GuildConfig:
     rules: list[AlertRule]
     checks: list[ServiceCheckRow]
     tokens: list[AgentToken]
+    games: list[GameServer]
 
 
 class Monitor:
@@ -305,11 +312,14 @@ class Monitor:
         """The hosts `guild_id` may see (hosts.HostRegistry.visible)."""
         return (await self.refresh_hosts()).visible(guild_id, self.host)
 
-    async def names(self, guild_id: int | None) -> HostNames:
-        """The hosts a server may see and how it names them; outside a server, none."""
+    async def names(self, guild_id: int | None, *, show: bool | None = None) -> HostNames:
+        """The hosts a server may see and how it names them; outside a server, none.
+        `show` is the server's "show host names" setting where the caller holds it (the web
+        editor's request cache); otherwise it is read."""
         if guild_id is None:
             return HostNames([], show=False)
-        show = bool(self.show_names is not None and await self.show_names(guild_id))
+        if show is None:
+            show = bool(self.show_names is not None and await self.show_names(guild_id))
         return HostNames(await self.visible_hosts(guild_id), show=show)
 
     async def guild_config(self, guild_id: int, version: int | None = None) -> GuildConfig:
@@ -334,6 +344,7 @@ class Monitor:
                 list(await session.scalars(rules_query(guild_id))),
                 list(await session.scalars(checks_query(guild_id))),
                 list(await session.scalars(tokens_query(guild_id))),
+                [game_of(row) for row in await session.scalars(games_query(guild_id))],
             )
 
     async def host_label(self, guild_id: int, key: str) -> str:

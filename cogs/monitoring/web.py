@@ -30,6 +30,7 @@ from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.render import format_value
 from web.auth import flash, require_owner
 from web.context import get_context, state_versions
+from web.drawn_pages import render_page
 from web.errors import PageError
 from web.forms import form_float, form_int, form_snowflake, form_str, parse_id, read_form
 from web.guild_page import managed_guild, page_context
@@ -139,7 +140,7 @@ async def _show_hosts(request: web.Request, guild_id: int) -> bool:
 
 async def _names(request: web.Request, guild_id: int) -> HostNames:
     """The hosts this server may see, and how it names them (hosts.HostNames)."""
-    return await _monitor(request).names(guild_id)
+    return await _monitor(request).names(guild_id, show=await _show_hosts(request, guild_id))
 
 
 async def _pick_host(request: web.Request, guild_id: int) -> tuple[str, HostNames]:
@@ -165,13 +166,13 @@ async def _render(
 ) -> web.Response:
     monitor = _monitor(request)
     names = await _names(request, guild_id)
+    show = names.show
     first = names.keys[0] if names.keys else ""
     host = names.resolve(request.query.get("host"), first)
     if host is None and request.method == "GET" and request.query.get("host"):
         await _pick_host(request, guild_id)  # raises the 404 naming the unknown host
     host = host or first  # a form error: show the page with the first host
     latest = await monitor.latest(host) if host else None
-    show = await _show_hosts(request, guild_id)
     labels = {key: names.label(key) for key in names.keys}
     versions = await state_versions(request)  # read before the configuration
     config = await monitor.guild_config(guild_id, versions.get(CONFIG_SCOPE))
@@ -180,30 +181,43 @@ async def _render(
     picked = _picked_metric(request)
     metric_names, live_values = _host_lists(latest, picked)
     fragments = _Fragments(request, metric_names, picked, live_values)
-    return aiohttp_jinja2.render_template(
-        "monitoring/page.html",
+    channels = _guilds(request).text_channels(guild_id)
+    roles = _guilds(request).roles(guild_id)
+    page_range = request.query.get("range", "1h") if request.query.get("range") in RANGES else "1h"
+    config_version = versions.get(CONFIG_SCOPE)
+    # everything the page shows (a form shown again with its errors is drawn each time)
+    key = (
+        None
+        if errors or form or new_token or config_version is None
+        else (
+            "monitoring", guild_id, config_version, show, host, tuple(choices), page_range,
+            picked, latest[0] if latest else None, len(live_values), tuple(channels),
+            tuple(roles), tuple(monitor.games.status.get(g.id) for g in config.games),
+            getattr(get_context(request).live.guild(guild_id), "name", None),
+        )
+    )  # fmt: skip
+    return await render_page(
         request,
+        "monitoring/page.html",
         {
             **page_context(request, guild_id, "monitoring", "Monitoring"),
             "host": host,
             "host_label": names.label(host) if host else "no host",
             "hosts": choices,
             "ranges": list(RANGES),
-            "range": request.query.get("range", "1h")
-            if request.query.get("range") in RANGES
-            else "1h",
+            "range": page_range,
             "metric_names": metric_names,
             "metric": picked,
             "live": live_values,
             "fragments": fragments,
             "updated": latest[0] if latest else None,
             "rules": config.rules,
-            "channels": _guilds(request).text_channels(guild_id),
-            "roles": _guilds(request).roles(guild_id),
-            "channel_names": dict(_guilds(request).text_channels(guild_id)),
+            "channels": channels,
+            "roles": roles,
+            "channel_names": dict(channels),
             "labels": labels,
             "checks": config.checks,
-            "games": await monitor.config.games(guild_id),
+            "games": config.games,
             "game_status": monitor.games.status,
             "game_interval": f"{monitor.games.interval_s:g}",
             "protocols": PROTOCOLS,
@@ -222,6 +236,7 @@ async def _render(
             "form": form or {},
             "new_token": new_token,
         },
+        key=key,
         status=status,
     )
 

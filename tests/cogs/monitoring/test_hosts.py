@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from cogs.monitoring.cog import SHOW_HOSTS
 from cogs.monitoring.hosts import agent_key
 from cogs.monitoring.metrics_source import MonitorMetrics
 from cogs.monitoring.monitor import Monitor
@@ -37,16 +38,14 @@ async def client(monitoring_ctx: WebContext, aiohttp_client: Any) -> TestClient:
     return await aiohttp_client(create_app(monitoring_ctx))
 
 
-@pytest.fixture
-def shown(monitor: Monitor) -> dict[int, bool]:
-    """Each server's "Show host names" setting, as the monitor reads it."""
-    show = {A: False, B: False}
-
-    async def read(guild_id: int) -> bool:
-        return show.get(guild_id, False)
-
-    monitor.show_names = read
-    return show
+async def show_names(ctx: WebContext, *guilds: int) -> None:
+    """Turn on "Show host names" for `guilds`: the setting the web editor and the monitor
+    read, written as a manager's settings page writes it."""
+    store = ctx.guild_settings
+    for guild_id in guilds:
+        values = await store.get_all(guild_id)
+        raw = {name: str(value) for name, value in values.items() if value not in (None, False)}
+        await store.update(guild_id, {**raw, SHOW_HOSTS: "on"}, ADMIN_ID)
 
 
 async def post(client: TestClient, token: str, value: float) -> dict:
@@ -68,11 +67,11 @@ async def series(client: TestClient, page: str, host: str) -> tuple[int, Any]:
 
 
 async def test_a_server_never_reads_or_writes_another_servers_agent_host(
-    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor, shown: dict[int, bool]
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
 ) -> None:
     token_a = await monitor.config.create_token(A, "nas", ADMIN_ID)
     await post(client, token_a, 11.0)
-    shown.update({A: True, B: True})
+    await show_names(monitoring_ctx, A, B)
 
     # A sees its nas by name and its values
     await sign_in(client, monitoring_ctx, ADMIN_ID)
@@ -117,7 +116,7 @@ async def _true() -> bool:
 
 
 async def test_hidden_names_never_show_yet_a_manager_sees_their_own_tokens_host(
-    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor, shown: dict[int, bool]
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
 ) -> None:
     token = await monitor.config.create_token(A, "basement-nas", ADMIN_ID)
     await post(client, token, 5.0)
@@ -142,11 +141,11 @@ async def test_hidden_names_never_show_yet_a_manager_sees_their_own_tokens_host(
 
 
 async def test_owners_choose_which_servers_see_the_bots_host(
-    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor, shown: dict[int, bool]
+    client: TestClient, monitoring_ctx: WebContext, monitor: Monitor
 ) -> None:
     token_b = await monitor.config.create_token(B, "pi", MEMBER_ID)
     await post(client, token_b, 3.0)
-    shown.update({A: True, B: True})
+    await show_names(monitoring_ctx, A, B)
     # a manager who is not an owner cannot change it
     await sign_in(client, monitoring_ctx, MEMBER_ID)
     assert (await client.get("/owner/monitoring")).status == 403

@@ -12,6 +12,7 @@ from sqlalchemy import text as text_sql
 
 from cogs.monitoring import web as monitoring_web
 from cogs.monitoring.alerts import Rule
+from cogs.monitoring.games import GameServer, GameStatus
 from cogs.monitoring.monitor import Monitor
 from cogs.monitoring.web import REFUSALS
 from tests.cogs.monitoring.conftest import CHANNEL_ID, OTHER_GUILD_CHANNEL_ID, ROLE_ID, WEB_HOST
@@ -69,7 +70,7 @@ async def test_the_page_shows_a_new_sample_and_metric_on_the_next_request(
 async def test_the_page_shows_rules_checks_and_tokens_written_elsewhere_on_the_next_request(
     client: TestClient, monitoring_ctx: WebContext
 ) -> None:
-    """The configuration is kept in memory while its counter (triggers on the three tables)
+    """The configuration is kept in memory while its counter (triggers on its four tables)
     stays put: a write by any process, through the stores or plain SQL, shows next time."""
     await sign_in(client, monitoring_ctx, ADMIN_ID)
     assert "No rules yet." in await (await client.get(PAGE)).text()
@@ -88,6 +89,39 @@ async def test_the_page_shows_rules_checks_and_tokens_written_elsewhere_on_the_n
             text_sql("DELETE FROM monitoring_alert_rules WHERE id = :id"), {"id": rule.id}
         )
     assert "No rules yet." in await (await client.get(PAGE)).text()
+    game = await other.config.add_game(
+        GameServer(0, GUILD_ID, "far-away-world", "source", "198.51.100.7", 27015).validate(),
+        ADMIN_ID,
+    )
+    assert "far-away-world" in await (await client.get(PAGE)).text()
+    async with monitoring_ctx.db.session() as session, session.begin():
+        await session.execute(
+            text_sql("DELETE FROM monitoring_game_servers WHERE id = :id"), {"id": game.id}
+        )
+    assert "far-away-world" not in await (await client.get(PAGE)).text()
+
+
+async def test_the_page_follows_the_live_server_and_game_polls_on_the_next_request(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    """The page is drawn once per content (web.drawn_pages): a channel or role renamed in
+    Discord and a new game poll each show on the next request, with no write of ours."""
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    assert "#status" in await (await client.get(PAGE)).text()
+    directory = monitoring_ctx.app_keys[monitoring_web.GUILDS_KEY]
+    directory.channels[GUILD_ID] = [(CHANNEL_ID, "status-renamed")]
+    directory.role_list[GUILD_ID] = [(ROLE_ID, "Ops-renamed")]
+    text = await (await client.get(PAGE)).text()
+    assert "#status-renamed" in text and "@Ops-renamed" in text
+    monitor = monitoring_ctx.app_keys[monitoring_web.MONITOR_KEY]
+    game = await monitor.config.add_game(
+        GameServer(0, GUILD_ID, "polled-world", "source", "198.51.100.7", 27015).validate(),
+        ADMIN_ID,
+    )
+    assert "not polled yet" in await (await client.get(PAGE)).text()
+    monitor.games.status = {game.id: GameStatus(online=True, at=time.time(), ping_ms=12.0)}
+    text = await (await client.get(PAGE)).text()
+    assert "not polled yet" not in text and "online · 0/0 players · 12 ms" in text
 
 
 async def test_members_without_manage_server_are_refused(
