@@ -52,6 +52,9 @@ class TemplateStore:
         self.db = db
         self._versions = CoalescedMap(self._read_version)
         self._summaries = CoalescedMap(self._read_summaries)
+        # guild -> (the 'templates' counter it was read at, its summaries); see summaries
+        self._summary_copies: dict[int, tuple[int, list[TemplateSummary]]] = {}
+        self._version_copies: dict[tuple[int, str, int], tuple[int, datetime] | None] = {}
 
     # templates -----------------------------------------------------------------------------
 
@@ -117,11 +120,22 @@ class TemplateStore:
                 )
             )
 
-    async def version(self, guild_id: int, name: str) -> tuple[int, datetime] | None:
+    async def version(
+        self, guild_id: int, name: str, counter: int | None = None
+    ) -> tuple[int, datetime] | None:
         """(id, updated_at) of this server's own template `name`: every save changes it, so
         a copy made from the document it names is current (a light query, no document,
-        shared by the requests asking at once; see bot.coalesce)."""
-        return await self._versions((guild_id, name))
+        shared by the requests asking at once; see bot.coalesce). With `counter`, the
+        'templates' counter read before this call, the answer is read again only after
+        the counter moved."""
+        if counter is None:
+            return await self._versions((guild_id, name))
+        key = (guild_id, name, counter)
+        if key not in self._version_copies:
+            if len(self._version_copies) >= 1000:
+                self._version_copies.clear()
+            self._version_copies[key] = await self._versions((guild_id, name))
+        return self._version_copies[key]
 
     async def _read_version(self, key: tuple[int, str]) -> tuple[int, datetime] | None:
         guild_id, name = key
@@ -135,10 +149,21 @@ class TemplateStore:
             ).first()
         return (row.id, row.updated_at) if row is not None else None
 
-    async def summaries(self, guild_id: int) -> list[TemplateSummary]:
+    async def summaries(self, guild_id: int, version: int | None = None) -> list[TemplateSummary]:
         """Like `list`, without the documents: what a list of names shows (one read shared
-        by the requests asking at once)."""
-        return await self._summaries(guild_id)
+        by the requests asking at once). `version` is the 'templates' counter (migration
+        templates_0005) read before this call: while it stays, the copy in memory is
+        returned, since no template was written."""
+        if version is not None:
+            kept = self._summary_copies.get(guild_id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        rows = await self._summaries(guild_id)
+        if version is not None:
+            if len(self._summary_copies) >= 1000:
+                self._summary_copies.clear()
+            self._summary_copies[guild_id] = (version, rows)
+        return rows
 
     async def _read_summaries(self, guild_id: int) -> list[TemplateSummary]:
         async with self.db.session() as session:

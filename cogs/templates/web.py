@@ -31,7 +31,8 @@ from cogs.templates.service import (
 )
 from cogs.templates.store import MAX_TEMPLATES_PER_GUILD, ApplyBusy
 from web.auth import User, flash
-from web.context import get_context
+from web.context import get_context, state_versions
+from web.drawn_pages import render_page
 from web.errors import PageError
 from web.forms import form_snowflake, form_str, parse_id, read_form
 from web.guild_page import managed_guild, page_context
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 SERVICE_KEY = web.AppKey("templates_service", TemplateService)
 DRIFT_KEY = web.AppKey("templates_drift", DriftService)
 routes = web.RouteTableDef()
+VERSION_SCOPE = "templates"  # its state_versions counter (migration templates_0005)
 
 
 async def _allowed(request: web.Request) -> tuple[int, User, TemplateService]:
@@ -57,7 +59,8 @@ def _errors(errors: list[str], status: int = 400) -> web.Response:
 @routes.get("/guilds/{guild_id}/templates")
 async def template_list(request: web.Request) -> web.Response:
     guild_id, _, service = await _allowed(request)
-    rows = await service.store.summaries(guild_id)
+    version = (await state_versions(request)).get(VERSION_SCOPE)
+    rows = await service.store.summaries(guild_id, version)
     live = get_context(request).live
     own = [row for row in rows if row.guild_id == guild_id]
     shared = [
@@ -68,17 +71,23 @@ async def template_list(request: web.Request) -> web.Response:
         for row in rows
         if row.guild_id != guild_id
     ]
-    return aiohttp_jinja2.render_template(
-        "templates/list.html",
-        request,
-        {
-            **page_context(request, guild_id, "templates", "Templates"),
-            "rows": own,
-            "shared": shared,
-            "builtins": builtin_names(),
-            "max_templates": MAX_TEMPLATES_PER_GUILD,
-        },
-    )
+    context = {
+        **page_context(request, guild_id, "templates", "Templates"),
+        "rows": own,
+        "shared": shared,
+        "builtins": builtin_names(),
+        "max_templates": MAX_TEMPLATES_PER_GUILD,
+    }
+    # everything the page shows: the saved templates by their counter, the servers' names
+    key = (
+        None
+        if version is None
+        else (
+            "templates-list", guild_id, version, context["title"],
+            tuple(tuple(entry.values()) for entry in shared),
+        )
+    )  # fmt: skip
+    return await render_page(request, "templates/list.html", context, key=key)
 
 
 def _server_label(guild: Any, guild_id: int) -> str:
@@ -144,7 +153,9 @@ async def get_document(request: web.Request) -> web.Response:
         return web.json_response({"version": 2, "name": "", "roles": [], "channels": []})
     # This server's own template by (id, updated_at), which every save changes, and a
     # built-in by name: the JSON is made once per version, not parsed again per request.
-    version = await service.store.version(guild_id, name)
+    # With the 'templates' counter unchanged, no template was written: skip the query.
+    counter = (await state_versions(request)).get(VERSION_SCOPE)
+    version = await service.store.version(guild_id, name, counter)
     key = (guild_id, name, version) if version is not None else None
     if key is None and name in builtin_names():
         key = (0, name, None)

@@ -15,7 +15,7 @@ def test_migrations_are_named_for_the_feature() -> None:
     names = sorted(p.name for p in (FEATURE / "migrations").glob("*.py"))
     assert names and all(re.fullmatch(r"templates_\d{4}_[a-z0-9_]+\.py", n) for n in names)
     # the file was renamed, the revision chain was not: t001 is still its first link
-    assert migration_heads([FEATURE / "migrations"]) == {"templates_0004_snapshots"}
+    assert migration_heads([FEATURE / "migrations"]) == {"templates_0005_version"}
     first = (FEATURE / "migrations" / "templates_0001_channel_templates.py").read_text()
     assert 'revision: str = "t001"' in first
 

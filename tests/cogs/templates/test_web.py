@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import aiohttp
+from sqlalchemy import text as text_sql
 
 from tests.browser import chromium, requires_chromium
 from tests.cogs.templates.conftest import (
@@ -355,3 +356,38 @@ async def test_the_document_shows_each_save_on_the_next_read(foundry: Foundry) -
         async with session.get(f"{base}/guilds/{gid}/templates") as page:
             text = await page.text()
             assert page.status == 200 and "homelab" in text and "mine" not in text
+
+
+async def test_the_list_and_document_follow_writes_made_elsewhere(foundry: Foundry) -> None:
+    """Both are kept in memory while the 'templates' counter stays (migration
+    templates_0005): a write by any process, even plain SQL, shows on the next request."""
+    await approve(foundry)
+    base = foundry.process.web_url
+    gid = foundry.guild.id
+    store = service(foundry).store
+    bob = foundry.server.state.find_user("bob").id
+    await store.save(gid, "mine", {"version": 2, "name": "mine", "channels": []}, bob)
+    list_url = f"{base}/guilds/{gid}/templates"
+    document_url = f"{base}/guilds/{gid}/templates/api/document?name="
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await signed_in(foundry, session, "bob")
+        for _ in range(2):  # the second answer comes from memory
+            async with session.get(list_url) as page:
+                assert "mine" in await page.text()
+            async with session.get(document_url + "mine") as response:
+                assert response.status == 200
+        async with store.db.session() as db_session, db_session.begin():
+            await db_session.execute(
+                text_sql(
+                    "UPDATE channel_templates SET name = 'renamed-elsewhere' "
+                    "WHERE guild_id = :guild AND name = 'mine'"
+                ),
+                {"guild": gid},
+            )
+        async with session.get(list_url) as page:
+            text = await page.text()
+        assert "renamed-elsewhere" in text and "mine" not in text
+        async with session.get(document_url + "mine") as response:
+            assert response.status == 404
+        async with session.get(document_url + "renamed-elsewhere") as response:
+            assert response.status == 200
