@@ -404,9 +404,18 @@ async def live(request: web.Request) -> web.Response:
     latest = await _monitor(request).latest(host)
     if latest is None:
         return web.json_response({"ts": None, "values": {}})
-    return web.json_response(
-        {"ts": latest[0], "values": {k: format_value(k, v) for k, v in sorted(latest[1].items())}}
-    )
+    # Monitor.latest returns the same object until a new sample comes: formatted once
+    kept = _LIVE_JSON.get(host)
+    if kept is None or kept[0] is not latest:
+        values = {k: format_value(k, v) for k, v in sorted(latest[1].items())}
+        if len(_LIVE_JSON) >= MAX_FRAGMENTS:
+            _LIVE_JSON.clear()
+        kept = _LIVE_JSON[host] = (latest, json.dumps({"ts": latest[0], "values": values}))
+    return web.Response(text=kept[1], content_type="application/json")
+
+
+# live.json's answer by host, with the sample it was made from
+_LIVE_JSON: dict[str, tuple[object, str]] = {}
 
 
 def _field(reader: Any, form: Any, name: str, **options: Any) -> Any:

@@ -101,6 +101,19 @@ async def test_the_page_shows_rules_checks_and_tokens_written_elsewhere_on_the_n
     assert "far-away-world" not in await (await client.get(PAGE)).text()
 
 
+async def test_live_json_shows_each_new_sample(
+    client: TestClient, monitoring_ctx: WebContext
+) -> None:
+    await sign_in(client, monitoring_ctx, ADMIN_ID)
+    first = await (await client.get(PAGE + "/live.json")).json()
+    assert first["values"]["cpu.percent"] == "55%"
+    assert await (await client.get(PAGE + "/live.json")).json() == first  # from memory
+    monitor = monitoring_ctx.app_keys[monitoring_web.MONITOR_KEY]
+    await monitor.ingest(WEB_HOST, time.time() - 1, {"cpu.percent": 77.0})
+    after = await (await client.get(PAGE + "/live.json")).json()
+    assert after["values"]["cpu.percent"] == "77%" and after["ts"] > first["ts"]
+
+
 async def test_the_page_follows_the_live_server_and_game_polls_on_the_next_request(
     client: TestClient, monitoring_ctx: WebContext
 ) -> None:
