@@ -165,12 +165,14 @@ async def main():
     services = make_services(Path({str(tmp_path)!r}))
     bot = create_bot(services)
     assert len(bot.extensions) >= 4, sorted(bot.extensions)
+    # Read now: closing the bot unloads its extensions, which forgets their modules.
+    loaded = sorted(sys.modules)
     await bot.stop_cogs()
     await bot.close()
     await services.db.dispose()
+    return loaded
 
-asyncio.run(main())
-print("\\n".join(sorted(sys.modules)))
+print("\\n".join(asyncio.run(main())))
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     modules = run.stdout.split()
