@@ -140,6 +140,7 @@ LOADED_ON_FIRST_USE = (
     "speedtest",  # a speed test runs
     "py3nvml",  # the GPU collector's first read
     "difflib",  # an unknown metric name is looked up
+    "dotenv",  # a .env file is read
     # templates: a preview or an apply plans, checks and runs; a snapshot is taken
     "cogs.templates.plan",
     "cogs.templates.executor",
