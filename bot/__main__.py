@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.record and not offline:
         return fail("--record works in sandbox mode only (no DISCORD_TOKEN, or --sandbox)")
+    from bot.malloc import limit_arenas
+
+    limit_arenas()  # before the first thread starts: see bot/malloc.py
     try:
         return asyncio.run(
             _serve(settings, log_buffer, offline=offline, record=args.record, url=args.sandbox_url)

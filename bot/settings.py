@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dotenv.parser import parse_stream
-
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable and what is expected."""
@@ -393,6 +391,8 @@ VARIABLES: tuple[Variable, ...] = (
 
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a `.env` file; a line that is not KEY=VALUE stops with its line number."""
+    from dotenv.parser import parse_stream  # only when there is a file to read
+
     text = path.read_text(encoding="utf-8")
     values: dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):

@@ -40,10 +40,9 @@ from cogs.templates.drift import (
     report_embed,
     who_changed,
 )
-from cogs.templates.executor import Progress
 from cogs.templates.history import CHECK_EVERY_S as SNAPSHOT_CHECK_S
 from cogs.templates.history import due
-from cogs.templates.plan import ApplyOptions, Plan
+from cogs.templates.planning.model import ApplyOptions, Plan
 from cogs.templates.service import (
     Found,
     Prepared,
@@ -51,7 +50,6 @@ from cogs.templates.service import (
     builtin_names,
     shared_name,
 )
-from cogs.templates.snapshot import snapshot
 from cogs.templates.store import ApplyBusy
 from cogs.templates.views import CancelJob, Confirm, Pages, update_message
 
@@ -231,6 +229,8 @@ class TemplatesCog(commands.Cog):
             if access is not None and await access.status(guild.id) != "approved":
                 continue
             if due(await store.last_at(guild.id), hours, now):
+                from cogs.templates.snapshot import snapshot
+
                 live = await self.service.api(guild.id).fetch()
                 document = to_document(snapshot(live, f"{guild.name} {now:%Y-%m-%d %H:%M}"))
                 await store.add(guild.id, document, now)

@@ -25,7 +25,7 @@ from bot.database import Database
 from cogs.templates.document import TemplateError
 from cogs.templates.history import SnapshotStore
 from cogs.templates.models import TemplatePin
-from cogs.templates.plan import ApplyOptions, Plan, make_plan
+from cogs.templates.planning.model import ApplyOptions, Plan
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,8 @@ class DriftService:
     async def compare(self, guild_id: int, name: str) -> tuple[Any, Plan]:
         """(the pinned template as found, the plan that would make the server match it):
         the plan's own REST reads (guild, channels, roles) and nothing else."""
+        from cogs.templates.plan import make_plan
+
         found = await self.templates.lookup(guild_id, name)
         live = await self.templates.api(guild_id).fetch()
         id_map = await self.templates.store.id_map(found.ref, guild_id)

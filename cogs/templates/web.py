@@ -22,7 +22,7 @@ from cogs.templates.document import (
 )
 from cogs.templates.drift import DriftService, changed_lines
 from cogs.templates.history import snapshot_diff
-from cogs.templates.plan import ApplyOptions
+from cogs.templates.planning.model import ApplyOptions
 from cogs.templates.service import (
     TemplateService,
     builtin_names,

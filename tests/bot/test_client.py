@@ -140,6 +140,7 @@ LOADED_ON_FIRST_USE = (
     "speedtest",  # a speed test runs
     "py3nvml",  # the GPU collector's first read
     "difflib",  # an unknown metric name is looked up
+    "dotenv",  # a .env file is read
     # templates: a preview or an apply plans, checks and runs; a snapshot is taken
     "cogs.templates.plan",
     "cogs.templates.executor",
@@ -165,12 +166,14 @@ async def main():
     services = make_services(Path({str(tmp_path)!r}))
     bot = create_bot(services)
     assert len(bot.extensions) >= 4, sorted(bot.extensions)
+    # Read now: closing the bot unloads its extensions, which forgets their modules.
+    loaded = sorted(sys.modules)
     await bot.stop_cogs()
     await bot.close()
     await services.db.dispose()
+    return loaded
 
-asyncio.run(main())
-print("\\n".join(sorted(sys.modules)))
+print("\\n".join(asyncio.run(main())))
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     modules = run.stdout.split()
