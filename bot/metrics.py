@@ -315,3 +315,9 @@ class MetricsSource(Protocol):
 
     def game_servers(self, guild_id: int) -> list[GameServerView]:
         """This guild's own game servers with their newest poll (never another server's)."""
+
+    def version(self, guild_id: int) -> object:
+        """What every read above answers this guild from, as one comparable value: equal
+        (`==`) while no answer can differ, so a reader may keep what it made from them. None
+        when the source cannot tell: read again every time. Time passing is the reader's
+        to add (`history` ranges end at "now")."""

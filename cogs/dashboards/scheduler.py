@@ -289,7 +289,7 @@ class Scheduler:
             return "starting"
         age = self.clock() - last
         state = "running" if age <= max(10 * self.tick_seconds, 30.0) else "STALLED"
-        return f"{state}: last pass {age:.1f} s ago, {self.stats.edits} edits, " + (
+        return f"{state}: last pass {age:.0f} s ago, {self.stats.edits} edits, " + (
             f"{self.stats.unchanged} unchanged renders skipped, {self.stats.rate_limited} 429s"
         )
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_PREVIEWS = 500
+
 
 def dashboard_share(bot: FoundryBot) -> int:
     """Dashboard edits a second: 4/5 of this process's REST budget (DISCORD_GLOBAL_RATE,
@@ -52,6 +54,8 @@ class DashboardService:
     def __init__(self, bot: FoundryBot, *, scheduler: Scheduler | None = None) -> None:
         self.bot = bot
         self._store: DashboardStore | None = None
+        # dashboard id -> (what its last preview was made from, that preview)
+        self._previews: dict[int, tuple[object, Rendered]] = {}
         self.publisher = NextcordPublisher(bot.http)
         self.live = LiveDashboards(
             bot,
@@ -170,11 +174,37 @@ class DashboardService:
         return render(record.layout, snapshot, record.view_state, record.id)
 
     async def preview(self, layout: Layout, guild_id: int, dashboard_id: int = 0) -> Rendered:
-        """Exactly what the message would show now: the same code path as a refresh."""
+        """Exactly what the message would show now: the same code path as a refresh. Kept
+        per dashboard while its inputs compare equal (the layout, view state, server
+        statistics, the metrics source's `version`, the minute), so an editor opened again
+        and again does not gather and draw the same message each time."""
         record = self.records.get(dashboard_id)
         state = record.view_state if record is not None else ViewState()
+        inputs = self._preview_inputs(layout, state, guild_id)
+        kept = self._previews.get(dashboard_id)
+        if inputs is not None and kept is not None and kept[0] == inputs:
+            return kept[1]
         snapshot = await self.snapshot(layout, state, guild_id)
-        return render(layout, snapshot, state, dashboard_id)
+        rendered = render(layout, snapshot, state, dashboard_id)
+        if inputs is not None:
+            if len(self._previews) >= MAX_PREVIEWS:
+                self._previews.clear()
+            self._previews[dashboard_id] = (inputs, rendered)
+        return rendered
+
+    def _preview_inputs(self, layout: Layout, state: ViewState, guild_id: int) -> object:
+        """Everything a preview is made from, or None when the metrics source cannot say
+        whether its data changed (then every preview is made afresh)."""
+        version, metrics = None, self.metrics
+        if metrics is not None:
+            try:
+                version = metrics.version(guild_id)
+            except Exception:
+                log.exception("The metrics service failed to tell its version")
+            if version is None:
+                return None
+        minute = int(datetime.now(UTC).timestamp() // 60)  # history windows end at "now"
+        return (layout, state, guild_id, self.server_stats(guild_id), version, minute)
 
     # changes
 

@@ -53,6 +53,8 @@ class DashboardStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._of_guild = CoalescedMap(self.list)
+        # guild -> ('dashboards' counter, its dashboards) as last read at that counter
+        self._copies: dict[int, tuple[int, list[DashboardRecord]]] = {}
 
     async def create(
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
@@ -92,10 +94,21 @@ class DashboardStore:
             row = await session.get(Dashboard, dashboard_id)
             return _record(row) if row is not None else None
 
-    async def of_guild(self, guild_id: int) -> list[DashboardRecord]:
+    async def of_guild(self, guild_id: int, version: int | None = None) -> list[DashboardRecord]:
         """`list(guild_id)`, one read shared by the requests asking at once (bot.coalesce:
-        never older than the question)."""
-        return await self._of_guild(guild_id)
+        never older than the question). `version` is the 'dashboards' counter (migration
+        dash_0003) read before this call: while it stays, the copy in memory is returned,
+        since nothing the list shows was written."""
+        if version is not None:
+            kept = self._copies.get(guild_id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        records = await self._of_guild(guild_id)
+        if version is not None:
+            if len(self._copies) >= 1000:
+                self._copies.clear()
+            self._copies[guild_id] = (version, records)
+        return records
 
     async def list(self, guild_id: int | None = None) -> list[DashboardRecord]:
         query = select(Dashboard).order_by(Dashboard.id)

@@ -28,6 +28,7 @@ from cogs.dashboards.layout import (
 from cogs.dashboards.presets import PRESET_LABELS, preset
 from web import forms
 from web.auth import User, flash
+from web.context import state_versions
 from web.discord_view import payload_view
 from web.drawn_pages import render_page
 from web.errors import PageError
@@ -42,6 +43,7 @@ SERVICE_KEY: web.AppKey[Any] = web.AppKey("foundrycord_dashboards", object)
 routes = web.RouteTableDef()
 MAX_LAYOUT_BYTES = 256 * 1024  # a full 25-widget layout at Discord's limits is ~20 KiB
 MAX_LAYOUT_DEPTH = 16  # a layout nests 5 deep (layout, widgets, widget, source, links)
+VERSION_SCOPE = "dashboards"  # its state_versions counter (migration dash_0003)
 
 
 def feature_web(service: DashboardService) -> FeatureWeb:
@@ -76,20 +78,26 @@ async def _dashboard(request: web.Request) -> tuple[int, User, Any]:
 @routes.get("/guilds/{guild_id}/dashboards")
 async def dashboard_list(request: web.Request) -> web.Response:
     guild_id, _ = await managed_guild(request)
-    records = await _service(request).store.of_guild(guild_id)
+    version = (await state_versions(request)).get(VERSION_SCOPE)
+    records = await _service(request).store.of_guild(guild_id, version)
     channels = _text_channels(request, guild_id)
-    return aiohttp_jinja2.render_template(
-        "dashboards/list.html",
-        request,
-        {
-            **page_context(request, guild_id, "dashboards", "Dashboards"),
-            "dashboards": records,
-            "channel_names": dict(channels),
-            "channels": channels,
-            "presets": PRESET_LABELS,
-            "scheduler_health": _service(request).scheduler.health(),
-        },
+    health = _service(request).scheduler.health()
+    context = {
+        **page_context(request, guild_id, "dashboards", "Dashboards"),
+        "dashboards": records,
+        "channel_names": dict(channels),
+        "channels": channels,
+        "presets": PRESET_LABELS,
+        "scheduler_health": health,
+    }
+    # everything the page shows: the dashboards by their counter, the live server's text
+    # channels and name, the refresh loop's line (whole seconds: at most one drawing a second)
+    key = (
+        None
+        if version is None
+        else ("dashboards-list", guild_id, version, tuple(channels), health, context["title"])
     )
+    return await render_page(request, "dashboards/list.html", context, key=key)
 
 
 @routes.post("/guilds/{guild_id}/dashboards")

@@ -247,6 +247,33 @@ class MonitorMetrics:
             for row in self._rows(self._key(guild_id, key), "services", "services")
         ]
 
+    def version(self, guild_id: int) -> object:
+        """Everything the reads answer `guild_id` from, held by reference: the visible
+        hosts (names included) and how the guild names them, each host's newest values (the
+        local sample, an agent's post, the stored cache, which history also moves with),
+        the collectors' status and details (in the local sample) and the guild's game
+        servers with their newest poll. A new sample or post is a new object, so an unchanged
+        source compares by identity, cheaply."""
+        monitor = self.monitor
+        visible = tuple(self._visible(guild_id))
+        poller = monitor.games
+        return (
+            visible,
+            self._shows_names(guild_id),
+            self.show_players.get(guild_id),
+            tuple(
+                monitor.sampler.latest
+                if host.key == monitor.host
+                else monitor.remote.get(host.key) or self._stored.get(host.key)
+                for host in visible
+            ),
+            tuple(
+                (server, poller.status.get(server.id))
+                for server in poller.servers.values()
+                if server.guild_id == guild_id
+            ),
+        )
+
     def game_servers(self, guild_id: int) -> list[GameServerView]:
         poller = self.monitor.games
         names = self.show_players.get(guild_id)

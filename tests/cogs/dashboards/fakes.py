@@ -110,5 +110,8 @@ class FakeMetrics:
     def unavailable(self, guild_id: int, key: str) -> dict[str, str]:
         return dict(self.down) if self._sees(guild_id, key) else {}
 
+    def version(self, guild_id: int) -> object:
+        return None  # tests change the fields at will: never kept
+
     def game_servers(self, guild_id: int) -> list[GameServerView]:
         return list(self.games.get(guild_id, []))

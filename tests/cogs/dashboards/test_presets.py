@@ -113,3 +113,42 @@ async def approve_once(foundry: Foundry) -> None:
     driver = SandboxDriver(foundry.server, timeout=10)
     await foundry.server.wait_for_command("guild")
     await approve(foundry, driver)
+
+
+async def test_a_preview_is_made_again_exactly_when_what_it_shows_may_differ(
+    foundry: Foundry,
+) -> None:
+    """Against the real Monitor: an unchanged preview is kept (the editor opened again does
+    not gather and draw the message again); a new sample, another layout or view state, and
+    a host no longer shared with the server each make it afresh."""
+    monitor = await sampled(foundry)
+    dash = service(foundry)
+    await approve_once(foundry)
+    guild = foundry.guild.id
+    status = foundry.guild.channel("status").id
+    bob = foundry.server.state.find_user("bob").id
+    record = await dash.create(guild, status, "System", preset("system"), bob)
+    first = await dash.preview(record.layout, guild, record.id)
+    assert "cpu" in shown_text(first.payload).lower()
+    assert await dash.preview(record.layout, guild, record.id) is first
+
+    await monitor.sampler.tick()  # a new real sample: new values, maybe the same text
+    second = await dash.preview(record.layout, guild, record.id)
+    assert second is not first
+    assert await dash.preview(record.layout, guild, record.id) is second
+
+    retitled = replace(record.layout, title="Renamed")
+    assert (await dash.preview(retitled, guild, record.id)).payload["embeds"][0]["title"] == (
+        "Renamed"
+    )
+    [local] = [h for h in dash.metrics.hosts(guild) if h.local]
+    dash.records[record.id] = replace(dash.records[record.id], view_state=ViewState(page=0))
+    shown = await dash.preview(record.layout, guild, record.id)
+    await monitor.registry.set_shared(guild, False)  # the owner stops sharing the bot's host
+    hidden = await dash.preview(record.layout, guild, record.id)
+    assert hidden is not shown
+    assert local.label not in shown_text(hidden.payload)
+    assert (
+        "unavailable" in shown_text(hidden.payload)
+        or "no host" in shown_text(hidden.payload).lower()
+    )

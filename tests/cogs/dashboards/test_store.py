@@ -48,3 +48,36 @@ async def test_a_server_has_at_most_fifty(migrated_db) -> None:  # type: ignore[
         await store.create(GUILD, CHANNEL, f"d{i}", preset("server"), actor_id=7)
     with pytest.raises(ValueError, match="already has 50 dashboards"):
         await store.create(GUILD, CHANNEL, "one more", preset("server"), actor_id=7)
+
+
+async def test_the_counter_moves_with_what_the_list_shows_only(migrated_db) -> None:  # type: ignore[no-untyped-def]
+    """Migration dash_0003 on both backends: a dashboard made, renamed, moved to a message,
+    stopped or removed bumps the 'dashboards' counter; a refresh's bookkeeping (payload
+    hash, view state) does not, and a list read at an unchanged counter is the copy kept."""
+    from bot.state_cache import StateVersions
+
+    async with migrated_db.session() as session, session.begin():
+        session.add(GuildRecord(id=GUILD, name="Lab", status="approved"))
+    store = DashboardStore(migrated_db)
+    versions = StateVersions(migrated_db)
+
+    async def counter() -> int:
+        return (await versions.read())["dashboards"]
+
+    start = await counter()
+    created = await store.create(GUILD, CHANNEL, "System", preset("system"), actor_id=7)
+    assert await counter() == start + 1
+    await store.message_posted(created.id, MESSAGE, "h1")
+    assert await counter() == start + 2
+    moved = await counter()
+    await store.message_edited(created.id, "h2")
+    await store.message_edited(created.id, "h3")
+    await store.set_view_state(created.id, ViewState(1, "lab-2", "/data"))
+    assert await counter() == moved
+    kept = await store.of_guild(GUILD, moved)
+    assert await store.of_guild(GUILD, moved) is kept
+    await store.update_layout(created.id, preset("gpu"), actor_id=7, name="GPU")
+    await store.failed(created.id, "403 Missing Access")
+    await store.remove(created.id, actor_id=7)
+    assert await counter() == moved + 3
+    assert await store.of_guild(GUILD, await counter()) == []

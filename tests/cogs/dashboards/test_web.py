@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+from sqlalchemy import text as text_sql
 
 from sandbox.driver import SandboxDriver
+from tests.bot.test_state_cache import QueryCounter
 from tests.cogs.dashboards.test_end_to_end import calls, create, eventually, service
 from tests.foundry import Foundry
 
@@ -181,3 +183,48 @@ async def test_a_layout_naming_an_unknown_metric_is_refused_with_close_names(
             text = await page.text()
             assert '"name": "mem.percent"' in text and '"name": "gpu.{index}.util"' in text
     assert (await service(foundry).store.get(1)).layout.title == "Server statistics"
+
+
+async def test_the_list_follows_writes_made_elsewhere_and_is_kept_meanwhile(
+    foundry: Foundry,
+) -> None:
+    """The list is kept while the 'dashboards' counter stays (migration dash_0003): no
+    query for the dashboards on a repeat, a write by any process (plain SQL here) shows on
+    the next request, and the scheduler's bookkeeping on each edit leaves it alone."""
+    await create(foundry, "server")
+    dash = service(foundry)
+    url = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards"
+    queries = QueryCounter(dash.store.db)
+
+    async def counter() -> int:
+        async with dash.store.db.session() as session:
+            found = await session.execute(
+                text_sql("SELECT version FROM state_versions WHERE scope = 'dashboards'")
+            )
+            return int(found.scalar_one())
+
+    async with signed_in(foundry, "bob") as (session, _):
+        async with session.get(url) as page:
+            assert ">Server statistics</a>" in await page.text()
+        queries.statements.clear()
+        async with session.get(url) as page:
+            assert page.status == 200 and "Server statistics" in await page.text()
+        assert not [q for q in queries.statements if "FROM dashboards" in q]
+
+        before = await counter()
+        await dash.store.message_edited(1, "another digest")  # what every refresh writes
+        assert await counter() == before
+        async with dash.store.db.session() as db_session, db_session.begin():
+            await db_session.execute(
+                text_sql("UPDATE dashboards SET name = 'Renamed elsewhere' WHERE id = 1")
+            )
+        assert await counter() == before + 1
+        async with session.get(url) as page:
+            text = await page.text()
+        assert ">Renamed elsewhere</a>" in text and ">Server statistics</a>" not in text
+        async with dash.store.db.session() as db_session, db_session.begin():
+            await db_session.execute(
+                text_sql("UPDATE dashboards SET error = 'the channel is gone' WHERE id = 1")
+            )
+        async with session.get(url) as page:
+            assert "stopped: the channel is gone" in await page.text()
