@@ -94,10 +94,13 @@ def measure(command: list[str], env: dict[str, str], ready_marker: str, timeout:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    if not ready.wait(timeout):
-        process.kill()
-        os.wait4(process.pid, 0)
-        raise RuntimeError("not ready in time:\n" + "".join(lines[-20:]))
+    deadline = started + timeout
+    while not ready.wait(0.2):
+        if process.poll() is not None or time.perf_counter() > deadline:
+            process.kill()
+            process.wait()
+            watcher.join(5)
+            raise RuntimeError(f"not ready (exit {process.returncode}):\n" + "".join(lines[-20:]))
     time.sleep(SETTLE_S)
     peak = high_water_mark_mib(process.pid)
     process.send_signal(signal.SIGTERM)

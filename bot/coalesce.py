@@ -102,3 +102,29 @@ class CoalescedMap[K, T]:
                 self._by_key.clear()
             read = self._by_key[key] = Coalesced(lambda: self._call(key))
         return await read()
+
+
+class VersionedReads[K, T]:
+    """A `CoalescedMap` whose answers are kept per key with the version of a shared counter
+    they were read at (a `state_versions` scope, bumped by database triggers on every write,
+    whoever writes). `await reads(key, version)` returns the kept answer while `version`
+    stays the same, since nothing was written; a new version, or None (no counter known),
+    reads again. The caller reads the counter before calling, so a write committed before
+    the question is always seen. At most `limit` keys are kept (all dropped when full)."""
+
+    def __init__(self, call: Callable[[K], Awaitable[T]], *, limit: int = 1000) -> None:
+        self._read = CoalescedMap(call, limit=limit)
+        self._limit = limit
+        self._kept: dict[K, tuple[int, T]] = {}
+
+    async def __call__(self, key: K, version: int | None = None) -> T:
+        if version is not None:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        value = await self._read(key)
+        if version is not None:
+            if len(self._kept) >= self._limit:
+                self._kept.clear()
+            self._kept[key] = (version, value)
+        return value

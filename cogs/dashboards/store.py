@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.coalesce import CoalescedMap
+from bot.coalesce import VersionedReads
 from bot.database import Database
 from bot.models import AuditEntry
 from cogs.dashboards.layout import Layout, layout_to_json, parse_layout
@@ -52,9 +52,7 @@ def _record(row: Dashboard) -> DashboardRecord:
 class DashboardStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._of_guild = CoalescedMap(self.list)
-        # guild -> ('dashboards' counter, its dashboards) as last read at that counter
-        self._copies: dict[int, tuple[int, list[DashboardRecord]]] = {}
+        self._of_guild = VersionedReads(self.list)
 
     async def create(
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
@@ -99,16 +97,7 @@ class DashboardStore:
         never older than the question). `version` is the 'dashboards' counter (migration
         dash_0003) read before this call: while it stays, the copy in memory is returned,
         since nothing the list shows was written."""
-        if version is not None:
-            kept = self._copies.get(guild_id)
-            if kept is not None and kept[0] == version:
-                return kept[1]
-        records = await self._of_guild(guild_id)
-        if version is not None:
-            if len(self._copies) >= 1000:
-                self._copies.clear()
-            self._copies[guild_id] = (version, records)
-        return records
+        return await self._of_guild(guild_id, version)
 
     async def list(self, guild_id: int | None = None) -> list[DashboardRecord]:
         query = select(Dashboard).order_by(Dashboard.id)

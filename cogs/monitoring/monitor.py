@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.coalesce import CoalescedMap
+from bot.coalesce import VersionedReads
 from bot.database import Database
 from cogs.monitoring.alert_store import AlertStore, rules_query
 from cogs.monitoring.alerts import SILENCE_METRIC
@@ -141,8 +141,7 @@ class Monitor:
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
-        self._guild_config = CoalescedMap(self._read_guild_config)
-        self._config_copies: dict[int, tuple[int, GuildConfig]] = {}
+        self._guild_config = VersionedReads(self._read_guild_config)
 
     @property
     def notify(self) -> Sender | None:
@@ -327,16 +326,7 @@ class Monitor:
         `version` is the 'monitoring_config' counter (migration monitoring_0004) read before
         this call: while it stays the same, nothing was written and the copy in memory is
         returned; without one, a read that started after the caller asked (bot.coalesce)."""
-        if version is not None:
-            kept = self._config_copies.get(guild_id)
-            if kept is not None and kept[0] == version:
-                return kept[1]
-        config = await self._guild_config(guild_id)
-        if version is not None:
-            if len(self._config_copies) >= 1000:
-                self._config_copies.clear()
-            self._config_copies[guild_id] = (version, config)
-        return config
+        return await self._guild_config(guild_id, version)
 
     async def _read_guild_config(self, guild_id: int) -> GuildConfig:
         async with self.history.db.session() as session:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.coalesce import CoalescedMap
+from bot.coalesce import VersionedReads
 from bot.database import Database
 from bot.models import AuditEntry, utcnow
 from cogs.templates.document import TemplateError
@@ -50,11 +50,8 @@ class TemplateSummary:
 class TemplateStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._versions = CoalescedMap(self._read_version)
-        self._summaries = CoalescedMap(self._read_summaries)
-        # guild -> (the 'templates' counter it was read at, its summaries); see summaries
-        self._summary_copies: dict[int, tuple[int, list[TemplateSummary]]] = {}
-        self._version_copies: dict[tuple[int, str, int], tuple[int, datetime] | None] = {}
+        self._versions = VersionedReads(self._read_version)
+        self._summaries = VersionedReads(self._read_summaries)
 
     # templates -----------------------------------------------------------------------------
 
@@ -128,14 +125,7 @@ class TemplateStore:
         shared by the requests asking at once; see bot.coalesce). With `counter`, the
         'templates' counter read before this call, the answer is read again only after
         the counter moved."""
-        if counter is None:
-            return await self._versions((guild_id, name))
-        key = (guild_id, name, counter)
-        if key not in self._version_copies:
-            if len(self._version_copies) >= 1000:
-                self._version_copies.clear()
-            self._version_copies[key] = await self._versions((guild_id, name))
-        return self._version_copies[key]
+        return await self._versions((guild_id, name), counter)
 
     async def _read_version(self, key: tuple[int, str]) -> tuple[int, datetime] | None:
         guild_id, name = key
@@ -154,16 +144,7 @@ class TemplateStore:
         by the requests asking at once). `version` is the 'templates' counter (migration
         templates_0005) read before this call: while it stays, the copy in memory is
         returned, since no template was written."""
-        if version is not None:
-            kept = self._summary_copies.get(guild_id)
-            if kept is not None and kept[0] == version:
-                return kept[1]
-        rows = await self._summaries(guild_id)
-        if version is not None:
-            if len(self._summary_copies) >= 1000:
-                self._summary_copies.clear()
-            self._summary_copies[guild_id] = (version, rows)
-        return rows
+        return await self._summaries(guild_id, version)
 
     async def _read_summaries(self, guild_id: int) -> list[TemplateSummary]:
         async with self.db.session() as session:

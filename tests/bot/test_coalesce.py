@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.coalesce import Coalesced, CoalescedMap
+from bot.coalesce import Coalesced, CoalescedMap, VersionedReads
 
 
 async def test_concurrent_callers_share_at_most_two_runs() -> None:
@@ -108,3 +108,27 @@ async def test_a_map_shares_runs_per_key_and_each_read_sees_earlier_writes() -> 
     stored["c"] = 0
     assert await reads("c") == 0  # a third key: past the limit, the map starts again
     assert await reads("b") == 10 and await reads("a") == 2
+
+
+async def test_versioned_reads_keep_an_answer_while_its_version_stays() -> None:
+    source = {"a": 1, "b": 2}
+    reads: list[str] = []
+
+    async def read(key: str) -> int:
+        reads.append(key)
+        return source[key]
+
+    versioned = VersionedReads(read, limit=2)
+    assert await versioned("a", 7) == 1
+    source["a"] = 10  # written, but the counter was read before: not seen yet
+    assert await versioned("a", 7) == 1
+    assert reads == ["a"]
+    assert await versioned("a", 8) == 10  # the counter moved: read again
+    assert await versioned("a", 8) == 10 and reads == ["a", "a"]
+    assert await versioned("a") == 10 and await versioned("a") == 10  # no counter: every time
+    assert reads == ["a"] * 4
+    assert await versioned("a", 8) == 10 and reads == ["a"] * 4  # kept again
+    source["c"] = 3
+    await versioned("b", 8)
+    assert await versioned("c", 9) == 3  # a third key past `limit`: the kept ones dropped
+    assert await versioned("a", 8) == 10 and reads == ["a"] * 4 + ["b", "c", "a"]
