@@ -145,6 +145,9 @@ async def serve(data_dir: Path) -> None:
     site = web.TCPSite(floor, "127.0.0.1", 0)
     await site.start()
     floor_port = floor.addresses[0][1]
+    from bot.gc_tuning import freeze_startup_objects
+
+    freeze_startup_objects()  # as python -m bot does once ready (bot/gc_tuning.py)
     print(
         json.dumps(
             {
@@ -246,6 +249,7 @@ async def serve_features(data_dir: Path) -> None:
     """The whole offline bot (every feature) with history, a template and a dashboard."""
     import dataclasses
 
+    from bot.gc_tuning import freeze_startup_objects
     from bot.logging_setup import setup_logging
     from bot.offline import start_offline
     from bot.runtime import BotProcess
@@ -271,6 +275,7 @@ async def serve_features(data_dir: Path) -> None:
     )
     await process.start()
     await process.wait_ready(30)
+    freeze_startup_objects()  # as python -m bot does once ready (bot/gc_tuning.py)
     server = offline.sandbox
     ctx = process.web_context
     ctx.signin.public_url = process.web_url

@@ -318,9 +318,11 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     exit_code = 0
+    freezing: asyncio.Task[None] | None = None
     try:
         # A signal stops start-up too (database retries, migrations), not only the run.
         if await _unless_stopped(process.start(), stop):
+            freezing = asyncio.create_task(_freeze_when_ready(process), name="gc-freeze")
             await _announce(process)
             await _unless_stopped(process.wait_closed(), stop)
         log.info("Shutting down")
@@ -345,6 +347,8 @@ async def _serve(
                 log.exception("FoundryCord stopped on an unexpected error")
                 exit_code = 1
     finally:
+        if freezing is not None:
+            freezing.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await process.stop()
@@ -367,6 +371,19 @@ async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -
         return False
     task.result()
     return True
+
+
+async def _freeze_when_ready(process) -> None:  # type: ignore[no-untyped-def]
+    """Once the bot is ready, take what start-up made out of the collector's generations
+    (bot/gc_tuning.py); a failed start is the caller's to report."""
+    from bot.gc_tuning import freeze_startup_objects
+
+    try:
+        await process.wait_ready(timeout=3600)
+    except Exception:
+        return
+    frozen = freeze_startup_objects()
+    log.debug("%d objects of start-up frozen out of the garbage collector", frozen)
 
 
 async def _announce(process) -> None:
