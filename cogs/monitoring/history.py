@@ -55,6 +55,9 @@ MAX_COLUMNS = 64
 PROBE_S = 1.0
 REBUILD_S = 300.0
 MAX_WINDOWS_PER_COLUMN = 16
+# A tier is charted while a range holds at most this many times the points a chart shows;
+# past that the next tier's averages and peaks are about as fine as thinning would make.
+THIN_AT_MOST = 2
 
 
 @dataclass(frozen=True)
@@ -527,12 +530,15 @@ class HistoryStore:
         return await asyncio.shield(running)
 
     def pick_tier(self, start: float, end: float, now: float, max_points: int = 1500) -> int:
-        """The finest tier that still holds `start` and gives at most `max_points` points."""
+        """The finest tier that still holds `start` and has at most THIN_AT_MOST times
+        `max_points` points in the range (`query` averages neighbours down to `max_points`):
+        a 1 h chart sampled every 2 s (1,800 points) reads the raw rows, not the 5-minute
+        tier, which is empty for the first five minutes."""
         span = max(1.0, end - start)
         steps = {RAW: self.raw_step_s, FIVE_MIN: 300, HOURLY: 3600}
         for tier in (RAW, FIVE_MIN):
             kept_from = now - self.retention.for_tier(tier)
-            if start >= kept_from and span / steps[tier] <= max_points:
+            if start >= kept_from and span / steps[tier] <= THIN_AT_MOST * max_points:
                 return tier
         return HOURLY
 

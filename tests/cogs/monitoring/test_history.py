@@ -96,9 +96,30 @@ def test_pick_tier_follows_range_and_retention() -> None:
     store = HistoryStore(None, Retention(), raw_step_s=10)  # type: ignore[arg-type]
     now = T0
     assert store.pick_tier(now - 3600, now, now) == RAW
+    assert store.pick_tier(now - 6 * 3600, now, now) == RAW  # 2160 raw points, thinned
     assert store.pick_tier(now - 86400, now, now) == FIVE_MIN  # 8640 raw points: too many
-    assert store.pick_tier(now - 7 * 86400, now, now) == HOURLY  # 2016 five-minute points
+    assert store.pick_tier(now - 7 * 86400, now, now) == FIVE_MIN  # 2016, thinned
+    assert store.pick_tier(now - 30 * 86400, now, now) == HOURLY  # 8640 five-minute points
     assert store.pick_tier(now - 2 * 86400, now - 86400 - 3600, now) == FIVE_MIN  # raw gone
+    every_2_s = HistoryStore(None, Retention(), raw_step_s=2)  # type: ignore[arg-type]
+    assert every_2_s.pick_tier(now - 3600, now, now) == RAW  # 1800 points: raw, not empty 5-min
+
+
+async def test_a_1_h_chart_sampled_every_2_s_shows_its_first_minutes(
+    migrated_db: Database,
+) -> None:
+    """1,800 raw points in an hour: thinned raw rows, not the 5-minute tier (empty until
+    the first rollup)."""
+    store = HistoryStore(migrated_db, raw_step_s=2)
+    await store.write_many("alpha", [(T0 + i * 2, {"cpu.percent": float(i)}) for i in range(90)])
+    now = T0 + 180
+    series = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert series.tier == RAW and len(series.points) == 90
+    full = [(T0 + i * 2, {"cpu.percent": 1.0}) for i in range(90, 1800)]
+    await store.write_many("alpha", full)
+    now = T0 + 3600
+    series = await store.query("alpha", "cpu.percent", now - 3600, now, now=now)
+    assert series.tier == RAW and len(series.points) <= 1500 and series.step_s == 4.0
 
 
 async def test_unknown_metric_gives_an_empty_series(migrated_db: Database) -> None:
