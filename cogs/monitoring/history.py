@@ -529,6 +529,12 @@ class HistoryStore:
             running.add_done_callback(done)
         return await asyncio.shield(running)
 
+    def writes(self, host: str) -> int:
+        """How many writes of `host`'s rows (any tier) this process made: what it made from
+        this host's history is current while the count stays (other processes' rows show
+        on reads after PROBE_S)."""
+        return sum(count for (written, _), count in self._writes.items() if written == host)
+
     def pick_tier(self, start: float, end: float, now: float, max_points: int = 1500) -> int:
         """The finest tier that still holds `start` and has at most THIN_AT_MOST times
         `max_points` points in the range (`query` averages neighbours down to `max_points`):

@@ -250,10 +250,12 @@ class MonitorMetrics:
     def version(self, guild_id: int) -> object:
         """Everything the reads answer `guild_id` from, held by reference: the visible
         hosts (names included) and how the guild names them, each host's newest values (the
-        local sample, an agent's post, the stored cache, which history also moves with),
-        the collectors' status and details (in the local sample) and the guild's game
-        servers with their newest poll. A new sample or post is a new object, so an unchanged
-        source compares by identity, cheaply."""
+        local sample, an agent's post, the stored cache) with the count of this process's
+        history writes for it, the collectors' status and details (in the local sample) and
+        the guild's game servers with their newest poll. A new sample or post is a new
+        object, so an unchanged source compares by identity, cheaply. A host that only
+        another process writes moves with the stored cache (every REFRESH_S), its values
+        and its history alike."""
         monitor = self.monitor
         visible = tuple(self._visible(guild_id))
         poller = monitor.games
@@ -262,9 +264,12 @@ class MonitorMetrics:
             self._shows_names(guild_id),
             self.show_players.get(guild_id),
             tuple(
-                monitor.sampler.latest
-                if host.key == monitor.host
-                else monitor.remote.get(host.key) or self._stored.get(host.key)
+                (
+                    monitor.sampler.latest
+                    if host.key == monitor.host
+                    else monitor.remote.get(host.key) or self._stored.get(host.key),
+                    monitor.history.writes(host.key),
+                )
                 for host in visible
             ),
             tuple(
