@@ -98,13 +98,18 @@ class _Inline:
                 code = code.strip(" ")  # ``  `x`  `` shows `x`
             return f"<code>{escape(code)}</code>"
         wrappers: dict[str | None, tuple[str, str]] = {
-            "spoiler": ("span", "dc-spoiler"),
             "bold": ("strong", ""),
             "underline": ("u", ""),
             "strike": ("s", ""),
             "em": ("em", ""),
             "em2": ("em", ""),
         }
+        if group == "spoiler":  # hidden until clicked (web/static/js/app.js), as on Discord
+            inner = self.render(match[group], depth + 1)
+            return (
+                '<span class="dc-spoiler" role="button" tabindex="0" aria-expanded="false">'
+                f"{inner}</span>"
+            )
         if group in wrappers:
             tag, css = wrappers[group]
             return self._wrap(tag, match[group], depth, css)
@@ -136,8 +141,10 @@ class _Inline:
         style = match["style"] or "f"
         text = relative_time(moment, self.now) if style == "R" else _TIME_STYLES[style](moment)
         full = _TIME_STYLES["F"](moment)
+        # Drawn in UTC; the reader's browser shows it in their own zone and keeps a relative
+        # one current (web/static/js/app.js), since a drawn page is kept while nothing changes.
         return (
-            f'<time class="dc-timestamp" datetime="{moment.isoformat()}" '
+            f'<time class="dc-timestamp" datetime="{moment.isoformat()}" data-style="{style}" '
             f'title="{escape(full)} UTC">{escape(text)}</time>'
         )
 
@@ -166,7 +173,7 @@ def relative_time(moment: datetime, now: datetime) -> str:
         return "now"
     for unit, size in (*_UNITS, *_SMALL_UNITS):
         if span >= size:
-            count = int(span // size)
+            count = round(span / size)  # 2 h 59 min is "in 3 hours", as on Discord
             amount = (
                 f"{'a' if unit != 'hour' else 'an'} {unit}" if count == 1 else f"{count} {unit}s"
             )

@@ -156,3 +156,64 @@ async def test_code_block_attachments_and_new_channels_in_chromium(
         )
         await page.screenshot(path=str(SCREENSHOT.with_name("foundrycord-sandbox-files.png")))
         assert errors == []
+
+
+async def test_spoilers_open_on_click_and_times_show_in_the_readers_zone(
+    start_offline_stack: StackStarter,
+) -> None:
+    """As on Discord: a spoiler stays hidden on hover and opens on a click (or Enter); a
+    <t:…> timestamp shows in the reader's time zone, and a relative one is current although
+    the page was drawn earlier (drawn pages are kept while the world is unchanged)."""
+    import time
+
+    stack = await start_offline_stack(web=True)
+    web_url = stack.process.web_url
+    assert web_url is not None
+    general = stack.server.state.find_guild("Foundry Homelab").channel("general")
+    noon_utc = 1767355200  # 2026-01-02 12:00 UTC: 21:00 in Tokyo
+    soon = int(time.time()) + 3 * 3600
+    stack.server.post_message_as(
+        "bob",
+        general,
+        f"||first secret|| and ||second [link](https://example.org)|| "
+        f"at <t:{noon_utc}:t>, back <t:{soon}:R>",
+    )
+    async with chromium() as browser:
+        page = await browser.new_page(
+            viewport={"width": 1280, "height": 800}, timezone_id="Asia/Tokyo", locale="en-GB"
+        )
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(await stack.sign_in_link(base=web_url))
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{web_url}/guilds")
+        await page.goto(f"{web_url}/sandbox")
+        await page.get_by_role("link", name="general").click()
+        first, second = page.locator(".dc-spoiler").nth(0), page.locator(".dc-spoiler").nth(1)
+        await first.wait_for(state="visible")
+
+        def colour(locator):  # type: ignore[no-untyped-def]
+            return locator.evaluate("e => getComputedStyle(e).color")
+
+        hidden = "rgba(0, 0, 0, 0)"
+        await first.hover()
+        assert await colour(first) == hidden  # hovering does not reveal
+        assert await second.locator("a").evaluate("e => getComputedStyle(e).visibility") == (
+            "hidden"
+        )
+        await first.click()
+        assert await first.get_attribute("aria-expanded") == "true"
+        assert await colour(first) != hidden
+        assert await colour(second) == hidden  # each spoiler on its own
+        await second.focus()
+        await page.keyboard.press("Enter")
+        assert await second.locator("a").evaluate("e => getComputedStyle(e).visibility") == (
+            "visible"
+        )
+        assert page.url.startswith(web_url)  # opening it did not follow the link
+
+        stamps = page.locator("time.dc-timestamp")
+        assert await stamps.nth(0).inner_text() == "21:00"
+        assert await stamps.nth(1).inner_text() == "in 3 hours"
+        assert "2026" in (await stamps.nth(0).get_attribute("title") or "")
+        assert errors == []

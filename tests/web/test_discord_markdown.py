@@ -35,7 +35,11 @@ CASES = [
     ("snake_case_name", "snake_case_name"),
     ("__under__", "<u>under</u>"),
     ("~~gone~~", "<s>gone</s>"),
-    ("||secret||", '<span class="dc-spoiler">secret</span>'),
+    (
+        "||secret **x**||",
+        '<span class="dc-spoiler" role="button" tabindex="0" aria-expanded="false">'
+        "secret <strong>x</strong></span>",
+    ),
     ("***both***", "<strong><em>both</em></strong>"),
     ("__**u b**__", "<u><strong>u b</strong></u>"),
     (r"\*not\* \_em\_", "*not* _em_"),
@@ -65,7 +69,7 @@ CASES = [
     # timestamps
     (
         "<t:1767355200:R>",
-        '<time class="dc-timestamp" datetime="2026-01-02T12:00:00+00:00" '
+        '<time class="dc-timestamp" datetime="2026-01-02T12:00:00+00:00" data-style="R" '
         'title="Friday, 2 January 2026 12:00 UTC">now</time>',
     ),
     ("<t:1767355200:d>", ">02/01/2026</time>"),
@@ -151,5 +155,6 @@ def test_code_block_split_and_relative_times() -> None:
         (None, "c", False),
     ]
     assert relative_time(datetime(2026, 1, 2, 12, 5, tzinfo=UTC), NOW) == "in 5 minutes"
+    assert relative_time(datetime(2026, 1, 2, 14, 59, tzinfo=UTC), NOW) == "in 3 hours"
     assert relative_time(datetime(2026, 1, 2, 11, 0, tzinfo=UTC), NOW) == "an hour ago"
     assert relative_time(datetime(2025, 1, 1, tzinfo=UTC), NOW) == "a year ago"
