@@ -11,9 +11,7 @@ import pytest
 from tests.browser import chromium
 from tests.journeys.harness import UI_TIMEOUT_MS, RunningBot, sign_in, watch_problems
 
-# Samples every 3 s, so rules fire and charts fill quickly. Not 2 s (the least the bot
-# accepts): then an hour holds 1,800 raw samples, over the chart's 1,500 points, and the 1h
-# chart reads the 5-minute tier, empty for the first five minutes.
+# Samples every 3 s, so rules fire and charts fill quickly.
 MONITORING_INTERVAL = "3"
 
 
