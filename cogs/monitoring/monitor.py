@@ -138,6 +138,7 @@ class Monitor:
         self.speedtest_every_min = speedtest_every_min
         self.delivery = AlertDelivery(self.alerts, clock=lambda: self.clock())
         self.remote: dict[str, tuple[float, dict[str, float]]] = {}
+        self._local_latest: tuple[object, tuple[float, dict[str, float]]] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stop = asyncio.Event()
         self._alert_lock = asyncio.Lock()
@@ -286,9 +287,14 @@ class Monitor:
             self.remote[host] = (ts, dict(metrics))
 
     async def latest(self, host: str) -> tuple[float, dict[str, float]] | None:
+        """(time, values) of `host`'s newest sample: the same object until a new sample
+        comes, so readers may keep what they made from it (live.json)."""
         local = self.sampler.latest
         if local is not None and host == self.host:
-            return local.ts, local.metrics
+            kept = self._local_latest
+            if kept is None or kept[0] is not local:
+                kept = self._local_latest = (local, (local.ts, local.metrics))
+            return kept[1]
         if host in self.remote:
             return self.remote[host]
         return await self.history.latest(host)

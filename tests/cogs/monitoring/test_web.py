@@ -461,3 +461,18 @@ async def test_series_json_charts_every_catalogue_metric_and_refuses_others(
         assert body["metric"] == name and body["end"] - body["start"] == 3600
     unknown = await client.get(PAGE + "/series.json", params={"metric": "memory.percent"})
     assert unknown.status == 400 and "did you mean mem.percent" in await unknown.text()
+
+
+async def test_the_bot_hosts_newest_sample_is_one_object_until_the_next(
+    monitor: Monitor,
+) -> None:
+    """live.json keeps its answer while Monitor.latest returns the same object: for the
+    bot's own host too (it made a new pair on every call, so every request formatted the
+    whole sample again)."""
+    await monitor.sampler.tick()  # a real sample of this machine
+    first = await monitor.latest(monitor.host)
+    assert first is not None and "cpu.percent" in first[1]
+    assert await monitor.latest(monitor.host) is first
+    await monitor.sampler.tick()
+    second = await monitor.latest(monitor.host)
+    assert second is not first and second[0] >= first[0]
