@@ -44,6 +44,7 @@ LAB: dict[str, Any] = {
 }
 
 EVERYONE_MARKER = "everyone_mentions_allowed"
+SANDBOX_PAGE_MARKER = "sandbox_page"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,6 +52,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{EVERYONE_MARKER}: a server manager asked for @everyone in this test, so the "
         "mention audit lets parse contain 'everyone'",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{SANDBOX_PAGE_MARKER}: the web editor also serves the Sandbox page on the test's "
+        "sandbox, as the offline bot does",
     )
 
 
@@ -92,6 +98,7 @@ class Foundry:
     guild: Guild
     settings: Settings
     process: BotProcess
+    web_extras: Any = None  # the Sandbox page's routes (SANDBOX_PAGE_MARKER), else None
 
     @property
     def bot(self):  # type: ignore[no-untyped-def]
@@ -101,16 +108,19 @@ class Foundry:
         """Stop the bot and start a new process on the same database and sandbox state."""
         await self.process.stop()
         self.settings = with_changes(self.settings, **changes)  # a feature's own too
-        self.process = await start_process(self.settings, self.server.token)
+        self.process = await start_process(
+            self.settings, self.server.token, web_extras=self.web_extras
+        )
 
 
-async def start_process(settings: Settings, token: str) -> BotProcess:
+async def start_process(settings: Settings, token: str, web_extras: Any = None) -> BotProcess:
     """A FoundryCord process, started: ready, commands synced, every guild admitted."""
     process = BotProcess(
         settings,
         token,
         extra_extensions=["tests.bot.feature_cog"],
         migrate_in_process=True,
+        web_extras=web_extras,
     )
     try:
         await process.start()
@@ -137,7 +147,13 @@ async def foundry(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterat
         auto_approve=False,
         db_connect_retries=0,
     )
-    harness = Foundry(server, guild, settings, await start_process(settings, server.token))
+    extras = None
+    if request.node.get_closest_marker(SANDBOX_PAGE_MARKER) is not None:
+        from bot.offline import _web_extras
+
+        extras = _web_extras(server)
+    process = await start_process(settings, server.token, web_extras=extras)
+    harness = Foundry(server, guild, settings, process, extras)
     try:
         yield harness
     finally:
