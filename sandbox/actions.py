@@ -16,7 +16,7 @@ from sandbox.interaction_builder import (
 )
 from sandbox.rest.channels import add_channel
 from sandbox.rest.messages import create_message
-from sandbox.state import Channel, Guild, Interaction, Message
+from sandbox.state import Channel, Guild, Interaction, Message, Role
 from sandbox.world import ChannelRef, UserRef, World
 
 
@@ -56,6 +56,33 @@ class Actions(World):
         audit.record_channel_update(self, guild, who.id, target, before)
         self.emit("CHANNEL_UPDATE", target.to_dict(), guild_id=guild.id)
         return target
+
+    def edit_role_as(self, user: UserRef, role: Role, **payload: Any) -> Role:
+        """A member edits a role (name, permissions, colour, hoist, mentionable) with the
+        rights the REST call would need (Manage Roles, and a role above it; only permissions
+        they hold themselves), dispatched as GUILD_ROLE_UPDATE, as Discord's client does."""
+        from sandbox import limits
+        from sandbox import permissions as perm
+        from sandbox.rest.common import (
+            parse_bits,
+            require_above,
+            require_grantable,
+            require_guild,
+        )
+        from sandbox.rest.roles import apply_role_edit
+
+        guild = self.state.guild(role.guild_id)
+        who = self.resolve_user(user)
+        require_guild(guild, who.id, perm.MANAGE_ROLES)
+        require_above(guild, who.id, role)
+        limits.check_role(payload)
+        if payload.get("permissions") is not None:
+            bits = parse_bits(payload["permissions"], ("permissions",))
+            require_grantable(guild, who.id, bits)
+        apply_role_edit(role, payload)
+        event = {"guild_id": str(guild.id), "role": role.to_dict()}
+        self.emit("GUILD_ROLE_UPDATE", event, guild_id=guild.id)
+        return role
 
     def post_message_as(
         self,

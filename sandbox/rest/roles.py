@@ -28,7 +28,8 @@ def role_of(req: RestRequest, guild: Guild) -> Role:
     return role
 
 
-def _apply(role: Role, body: dict[str, Any]) -> None:
+def apply_role_edit(role: Role, body: dict[str, Any]) -> None:
+    """A role edit's fields (PATCH /guilds/{g}/roles/{r}), already checked."""
     if "name" in body and body["name"] is not None:
         role.name = body["name"]
     if body.get("permissions") is not None:
@@ -58,7 +59,7 @@ async def create_role(req: RestRequest) -> dict[str, Any]:
     bits = parse_bits(body.get("permissions") or 0, ("permissions",))
     require_grantable(guild, req.me, bits)
     role = req.world.add_role(guild, body.get("name") or "new role", permissions=bits, emit=False)
-    _apply(role, body)
+    apply_role_edit(role, body)
     req.world.emit(
         "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_dict()}, guild_id=guild.id
     )
@@ -110,7 +111,7 @@ async def edit_role(req: RestRequest) -> dict[str, Any]:
     limits.check_role(body)
     if body.get("permissions") is not None:
         require_grantable(guild, req.me, parse_bits(body["permissions"], ("permissions",)))
-    _apply(role, body)
+    apply_role_edit(role, body)
     req.world.emit(
         "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.to_dict()}, guild_id=guild.id
     )

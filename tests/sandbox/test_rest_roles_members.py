@@ -142,3 +142,35 @@ async def test_at_the_same_position_the_older_role_is_higher(
         "PATCH", f"/guilds/{guild.id}/roles/{older.id}", {"name": "x"}
     )
     assert (status, body["code"]) == (403, 50013)
+
+
+async def test_a_member_edits_a_role_with_the_rights_the_call_needs(
+    sandbox: SandboxServer,
+) -> None:
+    """`edit_role_as`, as Discord's client does it: Manage Roles and a role above the edited
+    one (the owner is above all), only permissions the member holds; then
+    GUILD_ROLE_UPDATE, as for the bot's own edits."""
+    import pytest
+
+    from sandbox.errors import ApiError
+
+    owner, mod, plain = (sandbox.add_user(name) for name in ("rowner", "rmod", "rplain"))
+    guild = sandbox.add_guild("Roles", owner=owner)
+    member_role = sandbox.add_role(guild, "Member", position=1)
+    mod_role = sandbox.add_role(
+        guild, "Mod", permissions=perm.PERMISSION_BITS["manage_roles"], position=2
+    )
+    sandbox.add_member(guild, mod, roles=[mod_role])
+    sandbox.add_member(guild, plain, roles=[member_role])
+    for who, role in (("rplain", member_role), ("rmod", mod_role)):  # no right; not above
+        with pytest.raises(ApiError) as refused:
+            sandbox.edit_role_as(who, role, name="nope")
+        assert refused.value.code == 50013 and role.name != "nope"
+    with pytest.raises(ApiError):  # a permission the moderator does not hold
+        sandbox.edit_role_as("rmod", member_role, permissions=str(perm.ADMINISTRATOR))
+    mark = len(sandbox.dispatches)
+    sandbox.edit_role_as("rmod", member_role, name="Regulars", hoist=True)
+    updated = await sandbox.wait_for_dispatch("GUILD_ROLE_UPDATE", since=mark)
+    assert updated["data"]["role"]["name"] == "Regulars" and updated["data"]["role"]["hoist"]
+    sandbox.edit_role_as("rowner", mod_role, name="Moderators")  # the owner is above all
+    assert guild.role("Moderators") is mod_role and member_role.permissions == 0

@@ -94,6 +94,34 @@ async def test_a_report_appears_once_shows_both_changes_and_revert_restores_them
     assert reports(foundry)[0].components == []
 
 
+async def test_a_role_changed_by_hand_is_reported_and_reverted(foundry: Foundry) -> None:
+    """Roles drift too: alice (the owner) renames Admins and gives it Manage Channels; the
+    report names the role, and Revert restores its name and permissions."""
+    driver = await pinned(foundry)
+    admins = foundry.guild.role("Admins")
+    permissions_before = admins.permissions
+    foundry.server.edit_role_as(
+        "alice", admins, name="Admins-renamed", permissions=str(permissions_before | (1 << 4))
+    )
+    [report] = await eventually(lambda: reports(foundry), "a drift report")
+    embed = report.embeds[0]
+    assert embed["title"].startswith("Drift from lab: 0 to create, 1 to update"), embed
+    assert "Admins" in embed["description"], embed["description"]
+    await settled(foundry)
+    preview = await driver.member("bob").press(report, "templates:drift:revert")
+    assert preview.message is not None
+    before = await last_job_id(foundry)
+    await driver.member("bob").press(preview.message, "template:confirm")
+    assert await wait_job(foundry, before) == "done"
+    role = foundry.server.state.guilds[foundry.guild.id].roles[admins.id]
+    assert (role.name, role.permissions) == ("Admins", permissions_before)
+    await eventually(
+        lambda: reports(foundry)[0].embeds[0]["title"] == "Back in shape: lab",
+        "the report closed, and no new report for the bot's revert",
+    )
+    assert len(reports(foundry)) == 1
+
+
 async def test_accept_saves_the_live_server_as_the_template(foundry: Foundry) -> None:
     driver = await pinned(foundry)
     drift_by_hand(foundry)
