@@ -60,9 +60,11 @@ class Actions(World):
     def edit_role_as(self, user: UserRef, role: Role, **payload: Any) -> Role:
         """A member edits a role (name, permissions, colour, hoist, mentionable) with the
         rights the REST call would need (Manage Roles, and a role above it; only permissions
-        they hold themselves), dispatched as GUILD_ROLE_UPDATE, as Discord's client does."""
+        they hold themselves), recorded in the audit log and dispatched as GUILD_ROLE_UPDATE,
+        as Discord's client does."""
         from sandbox import limits
         from sandbox import permissions as perm
+        from sandbox.rest import audit
         from sandbox.rest.common import (
             parse_bits,
             require_above,
@@ -79,7 +81,9 @@ class Actions(World):
         if payload.get("permissions") is not None:
             bits = parse_bits(payload["permissions"], ("permissions",))
             require_grantable(guild, who.id, bits)
+        before = audit.role_state(role)
         apply_role_edit(role, payload)
+        audit.record_role_update(self, guild, who.id, role, before)
         event = {"guild_id": str(guild.id), "role": role.to_dict()}
         self.emit("GUILD_ROLE_UPDATE", event, guild_id=guild.id)
         return role

@@ -1,5 +1,6 @@
-"""The guild audit log: who changed a channel, kept per guild as Discord keeps it (newest
-first), for channel updates made through REST or by members (`Actions.edit_channel_as`).
+"""The guild audit log: who changed a channel or a role, kept per guild as Discord keeps it
+(newest first), for updates made through REST or by members (`Actions.edit_channel_as`,
+`Actions.edit_role_as`).
 
 GET /guilds/{guild_id}/audit-logs needs View Audit Log; `limit` (1-100, default 50),
 `action_type`, `user_id` and `before` filter as Discord's do."""
@@ -11,14 +12,16 @@ from typing import Any
 from sandbox import permissions as perm
 from sandbox.rest.base import RestRequest, RouteTable
 from sandbox.rest.common import guild_for_bot, require_guild
-from sandbox.state import Channel, Guild
+from sandbox.state import Channel, Guild, Role
 
 routes = RouteTable()
 
 CHANNEL_UPDATE = 11
+ROLE_UPDATE = 31
 KEPT = 500  # entries kept per guild in memory
 VIEW_AUDIT_LOG = perm.PERMISSION_BITS["view_audit_log"]
 _KEYS = ("name", "topic", "position", "parent_id", "nsfw", "rate_limit_per_user")
+_ROLE_KEYS = ("name", "permissions", "color", "hoist", "mentionable")
 
 
 def _overwrites(channel: Channel) -> list[dict[str, Any]]:
@@ -33,11 +36,35 @@ def channel_state(channel: Channel) -> dict[str, Any]:
     return state
 
 
+def role_state(role: Role) -> dict[str, Any]:
+    """What a role-update entry compares."""
+    data = role.to_dict()
+    return {key: data.get(key) for key in _ROLE_KEYS}
+
+
 def record_channel_update(
     world: Any, guild: Guild, user_id: int, channel: Channel, before: dict[str, Any]
 ) -> None:
     """An entry for a channel update by `user_id`, with the keys that changed."""
-    after = channel_state(channel)
+    _record(world, guild, user_id, CHANNEL_UPDATE, channel.id, before, channel_state(channel))
+
+
+def record_role_update(
+    world: Any, guild: Guild, user_id: int, role: Role, before: dict[str, Any]
+) -> None:
+    """An entry for a role update by `user_id`, with the keys that changed."""
+    _record(world, guild, user_id, ROLE_UPDATE, role.id, before, role_state(role))
+
+
+def _record(
+    world: Any,
+    guild: Guild,
+    user_id: int,
+    action_type: int,
+    target_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
     changes = [
         {"key": key, "old_value": before.get(key), "new_value": after.get(key)}
         for key in after
@@ -50,9 +77,9 @@ def record_channel_update(
         0,
         {
             "id": str(world.state.new_id()),
-            "action_type": CHANNEL_UPDATE,
+            "action_type": action_type,
             "user_id": str(user_id),
-            "target_id": str(channel.id),
+            "target_id": str(target_id),
             "changes": changes,
         },
     )

@@ -7,6 +7,7 @@ from typing import Any
 from sandbox import limits
 from sandbox import permissions as perm
 from sandbox.errors import ApiError, unknown
+from sandbox.rest import audit
 from sandbox.rest.base import Reply, RestRequest, RouteTable
 from sandbox.rest.common import (
     guild_for_bot,
@@ -59,7 +60,9 @@ async def create_role(req: RestRequest) -> dict[str, Any]:
     bits = parse_bits(body.get("permissions") or 0, ("permissions",))
     require_grantable(guild, req.me, bits)
     role = req.world.add_role(guild, body.get("name") or "new role", permissions=bits, emit=False)
+    before = audit.role_state(role)
     apply_role_edit(role, body)
+    audit.record_role_update(req.world, guild, req.me, role, before)
     req.world.emit(
         "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_dict()}, guild_id=guild.id
     )
@@ -111,7 +114,9 @@ async def edit_role(req: RestRequest) -> dict[str, Any]:
     limits.check_role(body)
     if body.get("permissions") is not None:
         require_grantable(guild, req.me, parse_bits(body["permissions"], ("permissions",)))
+    before = audit.role_state(role)
     apply_role_edit(role, body)
+    audit.record_role_update(req.world, guild, req.me, role, before)
     req.world.emit(
         "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.to_dict()}, guild_id=guild.id
     )

@@ -174,3 +174,8 @@ async def test_a_member_edits_a_role_with_the_rights_the_call_needs(
     assert updated["data"]["role"]["name"] == "Regulars" and updated["data"]["role"]["hoist"]
     sandbox.edit_role_as("rowner", mod_role, name="Moderators")  # the owner is above all
     assert guild.role("Moderators") is mod_role and member_role.permissions == 0
+    newest, older = sandbox.audit_logs[guild.id][:2]  # as Discord logs them: ROLE_UPDATE
+    assert (newest["action_type"], newest["user_id"]) == (31, str(owner.id))
+    assert newest["changes"] == [{"key": "name", "old_value": "Mod", "new_value": "Moderators"}]
+    assert older["target_id"] == str(member_role.id) and older["user_id"] == str(mod.id)
+    assert {c["key"] for c in older["changes"]} == {"name", "hoist"}

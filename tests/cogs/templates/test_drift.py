@@ -107,6 +107,7 @@ async def test_a_role_changed_by_hand_is_reported_and_reverted(foundry: Foundry)
     embed = report.embeds[0]
     assert embed["title"].startswith("Drift from lab: 0 to create, 1 to update"), embed
     assert "Admins" in embed["description"], embed["description"]
+    assert "Changed by: alice" in embed["description"]  # the audit log's ROLE_UPDATE
     await settled(foundry)
     preview = await driver.member("bob").press(report, "templates:drift:revert")
     assert preview.message is not None
