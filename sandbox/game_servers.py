@@ -126,6 +126,28 @@ async def _read_varint(reader: asyncio.StreamReader) -> int:
     raise ValueError("varint too long")
 
 
+def _varint_at(data: bytes, offset: int) -> tuple[int, int]:
+    value = 0
+    for shift in range(0, 35, 7):
+        if offset >= len(data):
+            raise ValueError("a handshake that ends inside a VarInt")
+        byte = data[offset]
+        offset += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, offset
+    raise ValueError("VarInt too long")
+
+
+def _handshake_address(data: bytes) -> tuple[str, int]:
+    """The server address and port a handshake packet names (after its packet id)."""
+    _, offset = _varint_at(data, 1)  # protocol version
+    length, offset = _varint_at(data, offset)
+    host = data[offset : offset + length].decode("utf-8", "replace")
+    port = int.from_bytes(data[offset + length : offset + length + 2], "big")
+    return host, port
+
+
 def _packet(packet_id: int, payload: bytes) -> bytes:
     body = _varint(packet_id) + payload
     return _varint(len(body)) + body
@@ -140,6 +162,8 @@ class MinecraftServer:
         )
         self.port = 0
         self._server: asyncio.Server | None = None
+        # (server address, port) of each handshake, as the client named the server
+        self.handshakes: list[tuple[str, int]] = []
 
     async def start(self, port: int = 0) -> MinecraftServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
@@ -177,6 +201,7 @@ class MinecraftServer:
                 if not handshaken:
                     if packet_id != 0x00 or data[-1] != 1:  # next state 1: status
                         return
+                    self.handshakes.append(_handshake_address(data))
                     handshaken = True
                 elif packet_id == 0x00:  # status request
                     self.state.queries += 1

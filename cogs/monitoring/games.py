@@ -1,8 +1,9 @@
 """Game servers as a monitoring source: what a server's manager adds, how one is queried,
 and the poller that queries them all.
 
-Queries go through opengsq (the library DiscordGSM uses): Source/A2S over UDP for Steam
-games, Minecraft Java's server-list ping over TCP, Minecraft Bedrock over RakNet. Every
+Queries go through opengsq (the library DiscordGSM uses) for Source/A2S over UDP (Steam
+games) and Minecraft Bedrock over RakNet, and through our own Minecraft Java server-list
+ping over TCP (minecraft_ping.py: the handshake names the server as it was given). Every
 query is async and bounded by its own timeout; the poller runs on its own task, never inside
 the host-sampling tick, and polls each server once per interval however many dashboards,
 commands or rules read it. Its results are metrics of one host per Discord server (the
@@ -15,7 +16,8 @@ them like any other metric:
 
 Addresses follow the service checks' rule (collectors.services.TargetPolicy): a name is
 resolved and every address checked when the server is saved and again at every poll, the
-query goes to the checked address, and loopback or private targets need the owner's consent.
+query goes to the checked address (Minecraft's handshake still carries the name), and
+loopback or private targets need the owner's consent.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from cogs.monitoring.collectors.services import CheckError, TargetPolicy
 from cogs.monitoring.hosts import GAMES_HOST_NAME, agent_key
@@ -138,7 +141,13 @@ class GameStatus:
     failed_polls: int = 0
 
 
-Query = Callable[[str, str, int, float], Awaitable[QueryAnswer]]
+class Query(Protocol):
+    """One query of a game server: `address` is the checked one to connect to, `name` the
+    address as the manager gave it (a host name, for protocols that carry it)."""
+
+    def __call__(
+        self, protocol: str, address: str, port: int, timeout_s: float, *, name: str = ""
+    ) -> Awaitable[QueryAnswer]: ...
 
 
 def _clean(text: object, limit: int = 100) -> str:
@@ -160,8 +169,12 @@ def _minecraft_text(description: object) -> str:
     return ""
 
 
-async def query_opengsq(protocol: str, address: str, port: int, timeout_s: float) -> QueryAnswer:
-    """One query of the server at `address` (an address already checked) through opengsq."""
+async def query_game_server(
+    protocol: str, address: str, port: int, timeout_s: float, *, name: str = ""
+) -> QueryAnswer:
+    """One query of the server at `address` (an address already checked): Source and
+    Bedrock through opengsq, Minecraft Java with our own server-list ping, whose handshake
+    names the server as the manager gave it (`name`), as a player's client does."""
     if protocol == "source":
         from opengsq.protocols import Source
 
@@ -180,9 +193,9 @@ async def query_opengsq(protocol: str, address: str, port: int, timeout_s: float
             names,
         )
     if protocol == "minecraft":
-        from opengsq.protocols import Minecraft
+        from cogs.monitoring.minecraft_ping import minecraft_status
 
-        status = await Minecraft(address, port, timeout_s).get_status()
+        status = await minecraft_status(name or address, address, port, timeout_s)
         players = status.get("players") or {}
         sample = players.get("sample") or []
         version = (status.get("version") or {}).get("name", "")
@@ -213,7 +226,7 @@ async def poll_one(
     policy: TargetPolicy,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-    query: Query = query_opengsq,
+    query: Query = query_game_server,
     clock: Callable[[], float] = time.time,
 ) -> GameStatus:
     """Query one server, bounded by `timeout_s` in all (resolving included); never raises."""
@@ -223,7 +236,9 @@ async def poll_one(
         async with asyncio.timeout(timeout_s):
             addresses = await policy.addresses(server.address, server.port)
             started = time.perf_counter()
-            answer = await query(server.protocol, addresses[0], server.port, timeout_s)
+            answer = await query(
+                server.protocol, addresses[0], server.port, timeout_s, name=server.address
+            )
     except CheckError as exc:
         return GameStatus(False, at, error=f"refused: {exc.message}")
     except TimeoutError:
@@ -270,7 +285,7 @@ class GamePoller:
         *,
         interval_s: float = 30.0,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        query: Query = query_opengsq,
+        query: Query = query_game_server,
         on_round: RoundSink | None = None,
         clock: Callable[[], float] = time.time,
         concurrency: int = 32,

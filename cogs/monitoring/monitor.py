@@ -37,7 +37,7 @@ from cogs.monitoring.games import (
     GameStatus,
     Query,
     games_host_key,
-    query_opengsq,
+    query_game_server,
 )
 from cogs.monitoring.history import HistoryStore, Retention, WriteResult
 from cogs.monitoring.hosts import Host, HostNames, HostRegistry
@@ -71,7 +71,7 @@ class Monitor:
         speedtest_every_min: int = 0,
         allow_private_targets: bool = False,
         game_interval_s: float = 30.0,
-        game_query: Query = query_opengsq,
+        game_query: Query = query_game_server,
         demo_game: tuple[str, int] | None = None,
         clock: Callable[[], float] = time.time,
         owns: Callable[[int], bool] | None = None,

@@ -274,3 +274,58 @@ def test_the_games_host_is_called_game_servers_and_numbers_only_machines() -> No
     assert hidden.resolve("game servers") == games_host_key(GUILD_ID)
     shown = HostNames(hosts, show=True)
     assert [shown.label(h.key) for h in hosts] == ["bot-box", "game servers", "nas"]
+
+
+async def test_the_minecraft_handshake_names_the_server_as_the_manager_gave_it(
+    minecraft: MinecraftServer,
+) -> None:
+    """The connection goes to the checked address; the handshake carries the name (a proxy
+    serving several worlds answers for that one) and the port big-endian, as a client's."""
+    from cogs.monitoring.games import query_game_server
+
+    answer = await query_game_server(
+        "minecraft", "127.0.0.1", minecraft.port, 5, name="mc.example.org"
+    )
+    assert answer.title == "A Foundry Minecraft world"
+    assert minecraft.handshakes == [("mc.example.org", minecraft.port)]
+
+    asked: list[dict[str, object]] = []
+
+    async def recording(protocol: str, address: str, port: int, timeout_s: float, **kw):  # type: ignore[no-untyped-def]
+        asked.append({"address": address, **kw})
+        return await query_game_server(protocol, address, port, timeout_s, **kw)
+
+    status = await poll_one(game(minecraft.port, "minecraft"), CONSENT, query=recording)
+    assert status.online, status.error
+    assert asked == [{"address": "127.0.0.1", "name": "127.0.0.1"}]  # as the manager gave it
+    assert minecraft.handshakes[-1] == ("127.0.0.1", minecraft.port)
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (b"\x05\x01\x03abc", "packet 1 where a status response (0) was expected"),
+        (b"\x05\x00\x09abc", "shorter than it says"),
+        (b"\x06\x00\x04{abc", "not JSON"),
+        (b"\x04\x00\x02[]", "not a JSON object"),
+        (b"\xff\xff\xff\x7f", "a status response of"),
+        (b"\x03\x00\x80\x80", "ends inside a number"),
+    ],
+)
+async def test_a_hostile_minecraft_answer_is_offline_with_the_reason(
+    answer: bytes, why: str
+) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        status = await poll_one(game(port, "minecraft"), CONSENT, timeout_s=5)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert not status.online and why in status.error, status.error
