@@ -472,8 +472,8 @@ async def game_rounds(rounds: int, servers: int = 25) -> None:
             f"{statistics.median(raw_cpu) * 1000:.2f} ms median",
         )
         row(
-            f"{servers} game servers ({a2s} A2S with players, {mc} Minecraft) through opengsq, "
-            "CPU per poll round",
+            f"{servers} game servers ({a2s} A2S with players, {mc} Minecraft) through the bot's "
+            "queries, CPU per poll round",
             f"{statistics.median(cpu) * 1000:.2f} ms median ({online}/{servers} online)",
             "< 50 ms",
         )
