@@ -38,6 +38,7 @@ async def test_shard_count_makes_an_auto_sharded_bot(tmp_path: Path) -> None:
         assert "cogs.admin" in bot.extensions
         assert services.settings_registry.get("web_links").owner == "admin"
     finally:
+        await bot.stop_cogs()  # as the runtime does: monitoring's tasks end first
         await bot.close()
         await services.db.dispose()
 
@@ -51,6 +52,7 @@ async def test_without_shard_count_one_connection_and_members_intent(tmp_path: P
         assert bot.intents.members and bot.intents.guilds
         assert not bot.intents.message_content  # slash commands need no privileged content
     finally:
+        await bot.stop_cogs()  # as the runtime does: monitoring's tasks end first
         await bot.close()
         await services.db.dispose()
 
@@ -116,6 +118,7 @@ async def test_an_unloaded_features_models_module_is_kept_for_the_next_load(
             bot.unload_extension(name)
             return package
         finally:
+            await bot.stop_cogs()  # as the runtime does: monitoring's tasks end first
             await bot.close()
             await services.db.dispose()
 
@@ -169,6 +172,7 @@ async def main():
     # Read now: closing the bot unloads its extensions, which forgets their modules.
     loaded = sorted(sys.modules)
     await bot.stop_cogs()
+    await bot.stop_cogs()  # as the runtime does: monitoring's tasks end first
     await bot.close()
     await services.db.dispose()
     return loaded
