@@ -4,15 +4,18 @@ never read across servers."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
 from cogs.templates.document import load_document
 from cogs.templates.history import due, snapshot_diff
-from tests.cogs.templates.conftest import approve
+from tests.browser import chromium, requires_chromium
+from tests.cogs.templates.conftest import approve, last_job_id, wait_job
 from tests.cogs.templates.test_web import signed_in
-from tests.foundry import Foundry
+from tests.foundry import Foundry, eventually
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -81,3 +84,52 @@ async def test_snapshots_are_scheduled_compared_restored_and_pruned(foundry: Fou
     listed = await cog.drifts.snapshots.list(gid)
     assert older not in [sid for sid, _ in listed] and newer in [sid for sid, _ in listed]
     assert await cog.drifts.snapshots.get(gid + 1, newer) is None  # never another server's
+
+
+@requires_chromium[1]
+async def test_compare_and_restore_a_snapshot_in_the_browser(foundry: Foundry) -> None:
+    """The Snapshots page walked in Chromium: pick two snapshots and compare them, then
+    restore the older one, which opens in the editor and applies the server back."""
+    cog = foundry.bot.get_cog("TemplatesCog")
+    await approve(foundry)
+    assert await cog.take_due_snapshots(NOW) == 1
+    general = foundry.guild.channel("general")
+    foundry.server.edit_channel_as("alice", general, name="chat")
+    await eventually(
+        lambda: foundry.bot.get_channel(general.id).name == "chat", "the bot sees the rename"
+    )
+    assert await cog.take_due_snapshots(NOW + timedelta(hours=24)) == 1
+    [(newer, _), (older, _)] = await cog.drifts.snapshots.list(foundry.guild.id)
+    base, gid = foundry.process.web_url, foundry.guild.id
+    bob = foundry.server.state.find_user("bob").id
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1300, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.goto(await foundry.process.web_context.signin.issue(bob))
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{base}/guilds")
+        await page.goto(f"{base}/guilds/{gid}/templates/history")
+        table = page.get_by_test_id("snapshots")
+        await table.locator(f'input[name="a"][value="{older}"]').check()
+        await table.locator(f'input[name="b"][value="{newer}"]').check()
+        await page.get_by_role("button", name="Compare").click()
+        diff = page.get_by_test_id("snapshot-diff")
+        await diff.wait_for()
+        assert "-#general (text)" in await diff.inner_text()
+        assert "+#chat (text)" in await diff.inner_text()
+
+        await page.locator(f'button[form="restore-{older}"]').click()
+        await page.wait_for_url(re.compile(r"/templates/edit\?name=snapshot%20"))
+        await page.get_by_text("Saved the snapshot as snapshot").wait_for()
+        before = await last_job_id(foundry)
+        await page.get_by_role("button", name="Apply").click()
+        await (
+            page.get_by_test_id("template-progress")
+            .get_by_text("Apply done")
+            .wait_for(timeout=15000)
+        )
+        assert await wait_job(foundry, before) == "done"
+        assert errors == []
+    assert foundry.server.state.channels[general.id].name == "general"
