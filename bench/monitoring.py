@@ -106,7 +106,7 @@ def cpu_seconds(pid: int) -> float:
 def bot_cpu(window_s: float) -> None:
     token = secrets.token_urlsafe(24)
     sandbox = subprocess.Popen(
-        [PYTHON, "-m", "sandbox", "--token", token], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [PYTHON, "-m", "sandbox", f"--token={token}"], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert sandbox.stdout is not None
     url = None

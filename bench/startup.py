@@ -4,7 +4,9 @@ imports exactly the required stack, nextcord, aiohttp.web, SQLAlchemy with its a
 extension, aiosqlite and Jinja2, and nothing of ours) connected to the same sandbox in the
 same run.
 
-Run: .venv/bin/python bench/startup.py [--rounds N]. Prints a table. The sandbox runs in a
+Run: .venv/bin/python bench/startup.py [--rounds N] [--breakdown]. Prints a table; with
+--breakdown a second one, of where the every-feature bot's memory is beside the floor's
+(bench/memory_probe.py). The sandbox runs in a
 process of its own so neither bot's memory includes it. "peak RSS" is the process's own
 high-water mark (VmHWM) SETTLE_S seconds after ready (so the first monitoring sample and the
 command sync are in it); "over floor" is that peak less the floor's; "tree peak" is wait4's
@@ -21,6 +23,7 @@ to back, and waiting for the window would time that pacing, not the start."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,23 +48,30 @@ COMPILED = ("bot", "cogs", "web", "sandbox", "migrations")  # as the Dockerfile'
 class Run:
     ready_s: float
     peak_rss_mib: float  # the process itself: VmHWM when ready
+    anon_mib: float  # RssAnon then: its private memory (Python's heap, C libraries, stacks)
+    file_mib: float  # RssFile then: mapped files (the interpreter, extension modules)
     tree_peak_rss_mib: float  # ru_maxrss from wait4: the largest of it and its children
     exit_code: int
 
 
-def high_water_mark_mib(pid: int) -> float:
+def memory_mib(pid: int) -> dict[str, float]:
+    """VmHWM, RssAnon and RssFile of a live process, in MiB."""
+    found: dict[str, float] = {}
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
+            name, _, value = line.partition(":")
+            if name in ("VmHWM", "RssAnon", "RssFile"):
+                found[name] = int(value.split()[0]) / 1024
+    if len(found) != 3:
+        raise RuntimeError(f"/proc/{pid}/status lacks VmHWM, RssAnon or RssFile")
+    return found
 
 
 def start_sandbox(token: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         # No identify window: the processes start one after another against this one
         # sandbox, and Discord's one IDENTIFY per 5 s would time that pacing, not the start.
-        [PYTHON, "-m", "sandbox", "--token", token, "--identify-window", "0"],
+        [PYTHON, "-m", "sandbox", f"--token={token}", "--identify-window", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -73,9 +84,15 @@ def start_sandbox(token: str) -> tuple[subprocess.Popen[str], str]:
     raise RuntimeError("the sandbox did not start")
 
 
-def measure(command: list[str], env: dict[str, str], ready_marker: str, timeout: float) -> Run:
-    """Start `command`, time it until `ready_marker` shows on stderr, then stop it with
-    SIGTERM and read its peak RSS."""
+def measure(
+    command: list[str],
+    env: dict[str, str],
+    ready_marker: str,
+    timeout: float,
+    when_settled: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> Run:
+    """Start `command`, time it until `ready_marker` shows on stderr, read its peak RSS,
+    call `when_settled` with it, then stop it with SIGTERM."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -102,12 +119,21 @@ def measure(command: list[str], env: dict[str, str], ready_marker: str, timeout:
             watcher.join(5)
             raise RuntimeError(f"not ready (exit {process.returncode}):\n" + "".join(lines[-20:]))
     time.sleep(SETTLE_S)
-    peak = high_water_mark_mib(process.pid)
+    memory = memory_mib(process.pid)
+    if when_settled is not None:
+        when_settled(process)
     process.send_signal(signal.SIGTERM)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     watcher.join(5)
-    return Run(ready_at[0] - started, peak, usage.ru_maxrss / 1024, process.returncode)
+    return Run(
+        ready_at[0] - started,
+        memory["VmHWM"],
+        memory["RssAnon"],
+        memory["RssFile"],
+        usage.ru_maxrss / 1024,
+        process.returncode,
+    )
 
 
 def feature_sets() -> list[tuple[str, str]]:
@@ -125,9 +151,79 @@ def feature_sets() -> list[tuple[str, str]]:
     return sets
 
 
+def composition(command: list[str], env: dict[str, str], ready_marker: str) -> dict:
+    """Run `command` under bench/memory_probe.py and return what it found once settled."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "composition.json"
+
+        def ask(process: subprocess.Popen[str]) -> None:
+            process.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + 120
+            while not out.exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(0.5)  # the probe writes it in one call; let it finish
+
+        probe = [PYTHON, "bench/memory_probe.py", str(out), *command]
+        measure(probe, env, ready_marker, 300, when_settled=ask)
+        if not out.exists():
+            raise RuntimeError(f"the memory probe wrote nothing for {command}")
+        return json.loads(out.read_text())
+
+
+def print_breakdown(floor: dict, bot: dict, floor_runs: list[Run], bot_runs: list[Run]) -> None:
+    """The every-feature bot's memory beside the floor's, part by part: Python objects by
+    what allocated them (traced runs), then what Python's allocator does not see and the
+    mapped files (from the untraced runs' RssAnon and RssFile)."""
+    mib = 1024 * 1024
+
+    def row(name: str, floor_mib: float, bot_mib: float) -> None:
+        print(
+            f"| {name:<78} | {floor_mib:>7.2f} | {bot_mib:>7.2f} | {bot_mib - floor_mib:>+7.2f} |"
+        )
+
+    print("\nwhere the every-feature bot's memory is, beside the floor (MiB)\n")
+    print(f"| {'part':<78} | {'floor':>7} | {'bot':>7} | {'diff':>7} |")
+    print(f"|{'-' * 80}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+    names = sorted(set(floor["categories"]) | set(bot["categories"]))
+    for name in names:
+        row(name, floor["categories"].get(name, 0) / mib, bot["categories"].get(name, 0) / mib)
+    row("Python objects, all of the above", floor["traced"] / mib, bot["traced"] / mib)
+    floor_anon = statistics.median(r.anon_mib for r in floor_runs)
+    bot_anon = statistics.median(r.anon_mib for r in bot_runs)
+    row(
+        f"outside Python's allocator: SQLite, stacks of threads ({floor['threads']} / "
+        f"{bot['threads']}), slack",
+        floor_anon - floor["traced"] / mib,
+        bot_anon - bot["traced"] / mib,
+    )
+    row(
+        "mapped files (interpreter, extension modules)",
+        statistics.median(r.file_mib for r in floor_runs),
+        statistics.median(r.file_mib for r in bot_runs),
+    )
+    row(
+        "resident in all (RssAnon + RssFile, untraced runs)",
+        floor_anon + statistics.median(r.file_mib for r in floor_runs),
+        bot_anon + statistics.median(r.file_mib for r in bot_runs),
+    )
+    print(
+        f"\nOf the bot's Python objects, the code objects of FoundryCord's own functions take "
+        f"{bot['our_code'] / mib:.2f} MiB (counted above under bytecode loaded and dataclasses' "
+        "generated methods). The Python parts come from one run of each under tracemalloc, "
+        "each allocation counted for the code that made it; the resident totals from the "
+        "untraced runs above."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the floor and the every-feature bot under tracemalloc once and print "
+        "where their memory is, part by part (about two minutes more)",
+    )
     args = parser.parse_args()
 
     subprocess.run([PYTHON, "-m", "compileall", "-q", *COMPILED], cwd=ROOT, check=True)
@@ -140,6 +236,20 @@ def main() -> None:
     results.update({f"{label}, migrated database": [] for label, _ in sets})
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
     bot_command = [PYTHON, "-m", "bot", "--sandbox-url", url]
+
+    def bot_env(data_dir: str) -> dict[str, str]:
+        return {
+            **base_env,
+            "DISCORD_TOKEN": token,
+            "DATA_DIR": data_dir,
+            "WEB_PORT": "0",
+            "DATABASE_URL": "",
+            "REDIS_URL": "",
+            "FEATURES": "",
+            "PYTHONPATH": str(ROOT),
+        }
+
+    breakdown: tuple[dict, dict] | None = None
     try:
         for _ in range(args.rounds):  # interleaved, so drift on a shared machine hits all rows
             results[bare_name].append(
@@ -149,23 +259,21 @@ def main() -> None:
                 measure([PYTHON, "bench/floor_bot.py", url, token], base_env, "READY", 60)
             )
             with tempfile.TemporaryDirectory() as data_dir:
-                bot_env = {
-                    **base_env,
-                    "DISCORD_TOKEN": token,
-                    "DATA_DIR": data_dir,
-                    "WEB_PORT": "0",
-                    "DATABASE_URL": "",
-                    "REDIS_URL": "",
-                    "FEATURES": "",
-                    "PYTHONPATH": str(ROOT),
-                }
                 # The first start creates the schema (every feature's tables); the others
                 # find it at head.
-                results[first].append(measure(bot_command, bot_env, "Ready as", 60))
+                results[first].append(measure(bot_command, bot_env(data_dir), "Ready as", 60))
                 for label, features in sets:
-                    env = {**bot_env, "FEATURES": features}
+                    env = {**bot_env(data_dir), "FEATURES": features}
                     run = measure(bot_command, env, "Ready as", 60)
                     results[f"{label}, migrated database"].append(run)
+        if args.breakdown:
+            floor_parts = composition(["bench/floor_bot.py", url, token], base_env, "READY")
+            with tempfile.TemporaryDirectory() as data_dir:
+                measure(bot_command, bot_env(data_dir), "Ready as", 60)  # migrates
+                bot_parts = composition(
+                    ["-m", "bot", "--sandbox-url", url], bot_env(data_dir), "Ready as"
+                )
+            breakdown = (floor_parts, bot_parts)
     finally:
         sandbox.send_signal(signal.SIGTERM)
         sandbox.wait(10)
@@ -194,6 +302,10 @@ def main() -> None:
         "4 MiB over the floor with every feature (issue 16; the floor peaked at "
         f"{floor_rss:.1f} MiB in this run)."
     )
+    if breakdown is not None:
+        print_breakdown(
+            *breakdown, results[floor_name], results["every feature, migrated database"]
+        )
 
 
 if __name__ == "__main__":
