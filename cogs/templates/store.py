@@ -350,10 +350,16 @@ class TemplateStore:
                 await session.commit()
 
     async def finish(self, job_id: int, status: str, error: str | None = None) -> ApplyJob:
-        """Close the job, release the lock, keep the ids it made, write the audit entry."""
+        """Close the job, release the lock, keep the ids it made, write the audit entry; a
+        finished undo marks the apply it undid in the same transaction, so the job is never
+        seen done while that apply still looks undoable."""
         async with self.db.session() as session:
             job = await session.get(ApplyJob, job_id)
             assert job is not None
+            if status == "done" and job.template_ref.startswith("undo:"):
+                undone = await session.get(ApplyJob, int(job.template_ref.removeprefix("undo:")))
+                if undone is not None:
+                    undone.status = "undone"
             job.status = status
             job.error = error[:2000] if error else None
             job.updated_at = utcnow()
@@ -376,8 +382,6 @@ class TemplateStore:
             await session.commit()
         if job.id_map:
             await self.merge_id_map(job.template_ref, job.guild_id, job.id_map)
-        if status == "done" and job.template_ref.startswith("undo:"):
-            await self.mark_undone(int(job.template_ref.removeprefix("undo:")))
         return job
 
     async def running(self) -> list[ApplyJob]:
@@ -433,10 +437,3 @@ class TemplateStore:
             for step in steps[:done]
             if isinstance(step, dict) and step.get("kind") == StepKind.CREATE_CHANNEL
         )
-
-    async def mark_undone(self, job_id: int) -> None:
-        async with self.db.session() as session:
-            job = await session.get(ApplyJob, job_id)
-            if job is not None:
-                job.status = "undone"
-                await session.commit()

@@ -104,3 +104,31 @@ async def test_a_cancel_asked_anywhere_reaches_the_runner(store: TemplateStore) 
     assert await store.request_cancel(GUILD)
     assert await store.renew(job.id, "first", 60) == (True, True)
     assert not await store.request_cancel(OTHER)  # no apply runs there
+
+
+async def test_a_finished_undo_marks_the_apply_it_undid_in_the_same_commit(
+    store: TemplateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The undo job is never seen done while the apply it undid still looks undoable (a
+    second undo would undo it again): both change in one transaction, so even a crash
+    right after it (here: keeping the ids fails) leaves them agreeing."""
+    apply = await _running_job(store)
+    await store.finish(apply.id, "done")
+    undo = await _running_job(store)
+    async with store.db.session() as session:
+        from cogs.templates.models import ApplyJob
+
+        row = await session.get(ApplyJob, undo.id)
+        assert row is not None
+        row.template_ref, row.id_map = f"undo:{apply.id}", {"c:x": 5}
+        await session.commit()
+
+    async def crash(*_: object) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(store, "merge_id_map", crash)
+    with pytest.raises(RuntimeError):
+        await store.finish(undo.id, "done")
+    async with store.db.session() as session:
+        assert (await session.get(ApplyJob, undo.id)).status == "done"
+        assert (await session.get(ApplyJob, apply.id)).status == "undone"
