@@ -9,10 +9,18 @@ they coordinate through the database, with nothing home-made:
   for the whole bot (slash-command sync, the left-guild purge, history rollups and pruning,
   scheduled speedtests). A leader that dies loses the lock with its connection, and the next
   heartbeat of another process takes it;
-- the identify window: one IDENTIFY per `max_concurrency` bucket per 5 s across processes.
+- the identify window: one IDENTIFY per `max_concurrency` bucket per 5 s across processes;
+- no shard run twice: each process holds a lock per shard it runs, on that same connection
+  (gone the moment the process dies), and registers only when no live process counts
+  shards otherwise, so two processes never both answer one guild's events. A process whose
+  shards another still runs waits a heartbeat's grace for it to stop, then refuses to
+  start, naming it; one that finds its shards taken later (it stalled and was taken for
+  stopped) steps down.
 
 A process that runs every shard (the default, and every SQLite installation) is not
-coordinated: it is the leader, holds every guild, and every method here costs nothing.
+coordinated: it is the leader, holds every guild, and every method here costs nothing; on
+PostgreSQL it only holds the every-shard lock, so that no process of part of the shards
+starts beside it (nor another of every shard).
 """
 
 from __future__ import annotations
@@ -22,15 +30,15 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.database import Database
-from bot.locks import LEADER, NAMESPACE, lock_key
+from bot.locks import LEADER, NAMESPACE, SHARD_REGISTRY, lock_key
 from bot.models import ClusterGuild, ClusterProcess, IdentifyWindow, utcnow
-from bot.shards import ShardRange, format_shard_ids, shard_of
+from bot.shards import ShardRange, format_shard_ids, parse_shard_ids, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,41 @@ STALE_AFTER = 20.0  # a process silent this long is gone; its rows are removed
 # before connecting, so the IDENTIFY that follows can reach Discord later than the previous
 # one did after its claim: half a second of margin.
 IDENTIFY_WINDOW = 5.5
+EVERY_SHARD = lock_key("shards")  # shared by processes of part of the shards
+
+
+class ShardsTaken(Exception):
+    """Another live process runs some of this process's shards, or counts shards otherwise;
+    the message names it and says what to change."""
+
+
+def shard_conflict(
+    shards: ShardRange, other: ClusterProcess, now: datetime, *, ids: bool = True
+) -> str | None:
+    """Why a process running `shards` cannot run beside `other` (a live process), or None;
+    with `ids` False only a different shard count counts (the shard locks say who runs
+    which shard, and a row outlives its process by up to STALE_AFTER)."""
+    seen = f"last heartbeat {max(0, round((now - other.heartbeat_at).total_seconds()))} s ago"
+    if other.shard_count != shards.count:
+        return (
+            f"process {other.id} runs shards {other.shard_ids} of {other.shard_count} "
+            f"({seen}), and this one is set to {shards.count} shards: every process needs "
+            "the same SHARD_COUNT"
+        )
+    if not ids:
+        return None
+    try:
+        theirs = set(parse_shard_ids(other.shard_ids))
+    except ValueError:
+        return f"process {other.id} registered shards {other.shard_ids!r}, which do not parse"
+    both = theirs & set(shards.shard_ids)
+    if both:
+        return (
+            f"shard{'s' if len(both) > 1 else ''} {format_shard_ids(both)} of {shards.count} "
+            f"{'are' if len(both) > 1 else 'is'} run by process {other.id} ({seen}): "
+            "give each process its own SHARD_IDS"
+        )
+    return None
 
 
 class Cluster:
@@ -61,6 +104,9 @@ class Cluster:
         self.stale_after = stale_after
         self.process_id = secrets.token_hex(8)
         self.enabled = shards.partial and db.backend == "postgresql"
+        # On PostgreSQL every process takes its shards' locks, a process of every shard
+        # included (it holds one lock that excludes all the others).
+        self.guarded = db.backend == "postgresql"
         self._leader = not self.enabled
         # One connection of this process's own holds its session locks (the leader's and
         # the claims): they go with it, and with the process.
@@ -73,6 +119,10 @@ class Cluster:
         # Called after every heartbeat (the web editor refreshes its list of other
         # processes' guilds here).
         self.on_beat: list[Callable[[], Awaitable[object]]] = []
+        # Called with the reason when a heartbeat finds another process running this
+        # one's shards (the runtime stops the bot).
+        self.on_shards_taken: list[Callable[[str], object]] = []
+        self._shards_held = False  # this process's shard locks, on the lock connection
 
     # who does what
 
@@ -88,13 +138,17 @@ class Cluster:
     # lifecycle
 
     async def start(self) -> None:
+        """Register this process (raises ShardsTaken when its shards stay run by another)
+        and start the heartbeat."""
+        if not self.guarded:
+            return
+        await self._register()
+        self._task = asyncio.create_task(self._run(), name="cluster-heartbeat")
         if not self.enabled:
             return
-        await self._beat()
         for callback in self.on_beat:
             with contextlib.suppress(Exception):
                 await callback()
-        self._task = asyncio.create_task(self._run(), name="cluster-heartbeat")
         log.info(
             "Process %s runs %s%s",
             self.process_id,
@@ -109,6 +163,7 @@ class Cluster:
                 await self._task
             self._task = None
         if not self.enabled:
+            await self._drop_leader_connection()  # the whole-bot process's shard lock
             return
         with contextlib.suppress(Exception):
             async with self.db.session() as session, session.begin():
@@ -120,11 +175,36 @@ class Cluster:
                 )
         await self._drop_leader_connection()
 
+    async def _register(self) -> None:
+        """Take the shards' locks, then the first heartbeat. A process that died released
+        its locks with its connection; one that stalls keeps them, and its row stays live
+        until STALE_AFTER: wait that long for the shards, then give up."""
+        deadline = asyncio.get_running_loop().time() + self.stale_after + self.heartbeat_interval
+        while True:
+            try:
+                if not self._shards_held:
+                    await self._claim_shards()
+                await self._beat()
+                return
+            except ShardsTaken as taken:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                log.warning("Waiting for the shards: %s", taken)
+            await asyncio.sleep(self.heartbeat_interval)
+
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_interval)
             try:
                 await self._beat()
+            except ShardsTaken as taken:
+                # This process stalled, was taken for stopped, and another now runs its
+                # shards: two would answer the same guilds. This one steps down.
+                log.error("Another process took this one's shards: %s", taken)
+                for callback in self.on_shards_taken:
+                    with contextlib.suppress(Exception):
+                        callback(str(taken))
+                return
             except Exception:  # the database may be away; the next beat tries again
                 log.exception("Cluster heartbeat failed")
             for callback in self.on_beat:
@@ -134,12 +214,44 @@ class Cluster:
                     log.exception("After the cluster heartbeat")
 
     async def _beat(self) -> None:
-        """Say this process is alive, forget processes that are not, and try to lead."""
+        """Say this process is alive, forget processes that are not, and try to lead; then
+        make sure the shard locks are still held (taken again if their connection went)."""
+        if self.enabled:
+            await self._beat_row()
+            await self._try_lead()
+        elif self._leader_connection is not None:
+            try:  # the locks live while their connection does
+                await self._leader_connection.execute(text("SELECT 1"))
+                await self._leader_connection.commit()
+            except Exception:
+                log.warning("Lost the shard lock's connection")
+                await self._drop_leader_connection()
+        if not self._shards_held:
+            await self._claim_shards()
+
+    async def _beat_row(self) -> None:
         now = utcnow()
         async with self.db.session() as session, session.begin():
             row = await session.get(ClusterProcess, self.process_id)
             rejoined = row is None and self._registered
+            cutoff = now - timedelta(seconds=self.stale_after)
             if row is None:
+                # Checked and registered under one lock: two processes starting at once
+                # cannot both find the shards free.
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                    {"ns": NAMESPACE, "key": SHARD_REGISTRY},
+                )
+                others = await session.scalars(
+                    select(ClusterProcess).where(
+                        ClusterProcess.heartbeat_at >= cutoff,
+                        ClusterProcess.id != self.process_id,
+                    )
+                )
+                for other in others:
+                    reason = shard_conflict(self.shards, other, now, ids=False)
+                    if reason is not None:
+                        raise ShardsTaken(reason)
                 session.add(
                     ClusterProcess(
                         id=self.process_id,
@@ -153,7 +265,6 @@ class Cluster:
             else:
                 row.heartbeat_at = now
                 row.internal_url = self.internal_url
-            cutoff = now - timedelta(seconds=self.stale_after)
             stale = list(
                 await session.scalars(
                     select(ClusterProcess.id).where(ClusterProcess.heartbeat_at < cutoff)
@@ -174,7 +285,80 @@ class Cluster:
                         _upsert_holder(guild_id, self.process_id, self._shard_of(guild_id))
                     )
         self._registered = True
-        await self._try_lead()
+
+    async def _claim_shards(self) -> None:
+        """Take this process's shard locks on the lock connection: a process of part of
+        the shards takes the every-shard lock shared and one lock per shard; a process of
+        every shard takes the every-shard lock alone. Raise ShardsTaken, holding none of
+        them, when another process holds one."""
+        if self._leader_connection is None:
+            self._leader_connection = await self.db.engine.connect()
+        connection = self._leader_connection
+        wanted = [(EVERY_SHARD, self.enabled)]  # (lock key, shared)
+        if self.enabled:
+            wanted += [(lock_key(f"shard:{shard}"), False) for shard in self.shards.shard_ids]
+        taken: list[tuple[int, bool]] = []
+        try:
+            for key, shared in wanted:
+                kind = "_shared" if shared else ""
+                held = await connection.scalar(
+                    text(f"SELECT pg_try_advisory_lock{kind}(:ns, :key)"),
+                    {"ns": NAMESPACE, "key": key},
+                )
+                if not held:
+                    for mine, mine_shared in taken:
+                        unlock = "_shared" if mine_shared else ""
+                        await connection.execute(
+                            text(f"SELECT pg_advisory_unlock{unlock}(:ns, :key)"),
+                            {"ns": NAMESPACE, "key": mine},
+                        )
+                    await connection.commit()
+                    raise ShardsTaken(await self._who_runs(key))
+                taken.append((key, shared))
+            await connection.commit()
+        except ShardsTaken:
+            raise
+        except Exception:
+            await self._drop_leader_connection()
+            raise
+        self._shards_held = True
+
+    async def _who_runs(self, key: int) -> str:
+        """Why the shard lock `key` is taken, naming the live process that runs it when it
+        has said so."""
+        if key == EVERY_SHARD and self.enabled:
+            return (
+                "a process that runs every shard (no SHARD_IDS) uses this database: give it "
+                "SHARD_IDS too, or stop it"
+            )
+        now = utcnow()
+        async with self.db.session() as session:
+            others = list(
+                await session.scalars(
+                    select(ClusterProcess).where(
+                        ClusterProcess.heartbeat_at >= now - timedelta(seconds=self.stale_after),
+                        ClusterProcess.id != self.process_id,
+                    )
+                )
+            )
+        if key == EVERY_SHARD:
+            named = ", ".join(
+                f"process {other.id} (shards {other.shard_ids} of {other.shard_count})"
+                for other in others
+            )
+            return (
+                f"{named or 'other processes'} run part of the shards (SHARD_IDS) on this "
+                "database, and this one runs every shard: give it SHARD_IDS too, or stop them"
+            )
+        shard = next(s for s in self.shards.shard_ids if lock_key(f"shard:{s}") == key)
+        for other in others:
+            reason = shard_conflict(self.shards, other, now)
+            if reason is not None:
+                return reason
+        return (
+            f"shard {shard} of {self.shards.count} is run by another process (it holds the "
+            "shard's lock): give each process its own SHARD_IDS"
+        )
 
     async def _try_lead(self) -> None:
         if self._leader and self._leader_connection is not None:
@@ -236,6 +420,7 @@ class Cluster:
 
     async def _drop_leader_connection(self) -> None:
         self._claims.clear()  # every session lock went with the connection
+        self._shards_held = False
         connection, self._leader_connection = self._leader_connection, None
         if connection is not None:
             with contextlib.suppress(Exception):

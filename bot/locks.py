@@ -23,6 +23,7 @@ NAMESPACE = 0x46C0  # "FC"
 
 MIGRATION = 1
 LEADER = 2
+SHARD_REGISTRY = 3  # held while a process checks the others' shards and registers its own
 
 
 def lock_key(name: str) -> int:

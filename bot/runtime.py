@@ -14,7 +14,7 @@ from aiohttp import web as aioweb
 
 from bot.cache import create_cache
 from bot.client import FoundryBot, ShardedFoundryBot, create_bot
-from bot.cluster import Cluster
+from bot.cluster import Cluster, ShardsTaken
 from bot.database import Database
 from bot.guild_access import GuildAccess
 from bot.guild_purge import LeftGuildPurge
@@ -74,6 +74,8 @@ class BotProcess:
         self._connect_task: asyncio.Task[None] | None = None
         self._started_task: asyncio.Task[None] | None = None
         self.purge: LeftGuildPurge | None = None
+        self._stepped_down: str | None = None  # why, when another process took our shards
+        self._stepping_down: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the database (migrated to head), the cache, the web server and the gateway."""
@@ -145,7 +147,11 @@ class BotProcess:
             await self._start_web()
         # Before the gateway: the leader (command sync) is chosen before anyone connects.
         cluster.internal_url = settings.internal_url or (self.web_url or "")
-        await cluster.start()
+        cluster.on_shards_taken.append(self._step_down)
+        try:
+            await cluster.start()
+        except ShardsTaken as taken:
+            raise StartupError(f"Not starting: {taken}") from None
 
         await bot.login(self.token)
         self._connect_task = asyncio.create_task(bot.connect(), name="gateway")
@@ -202,9 +208,19 @@ class BotProcess:
             raise TimeoutError(f"the bot was not ready within {timeout} s")
 
     async def wait_closed(self) -> None:
-        """Return when the gateway connection ends for good (or raise its error)."""
+        """Return when the gateway connection ends for good (or raise its error, or
+        StartupError when this process stepped down for another that runs its shards)."""
         assert self._connect_task is not None
         await asyncio.shield(self._connect_task)
+        if self._stepped_down is not None:
+            raise StartupError(f"Stopped: {self._stepped_down}")
+
+    def _step_down(self, reason: str) -> None:
+        """Another process runs this one's shards: close the gateway so two never answer
+        the same guilds; wait_closed then reports why."""
+        self._stepped_down = reason
+        if self.bot is not None and not self.bot.is_closed():
+            self._stepping_down = asyncio.create_task(self.bot.close(), name="step-down")
 
     async def stop(self) -> None:
         """Close in reverse order; safe to call more than once or after a failed start."""

@@ -3,6 +3,7 @@ against one sharded sandbox and one fresh PostgreSQL database."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import re
@@ -429,3 +430,30 @@ async def test_a_template_apply_survives_killing_the_process_running_it(
         await bots.stop_all()
         await server.stop()
     assert server.handler_errors == []
+
+
+async def test_a_second_process_given_the_same_shards_is_refused_and_changes_nothing(
+    two: tuple[SandboxServer, BotCluster], pg_url: str
+) -> None:
+    """A copy-pasted service with the same SHARD_IDS would answer shard 0's guilds twice.
+    It waits a heartbeat's grace for the first to stop, then exits naming it, having never
+    connected to the gateway; the first runs on untouched."""
+    server, bots = two
+    a = await bots.start("a", "0")
+    b = await bots.start("b", "1")
+    await bots.wait_ready(a)
+    await bots.wait_ready(b)
+    identified = server.gateway.identify_count
+    copy = await bots.start("copy", "0")
+    code = await asyncio.wait_for(copy.process.wait(), 90)
+    await asyncio.sleep(0.2)  # the reader takes the last lines
+    assert code == 2, copy.log()
+    assert any(
+        "error: Not starting: shard 0 of 2 is run by process" in line
+        and "give each process its own SHARD_IDS" in line
+        for line in copy.lines
+    ), copy.log()
+    assert server.gateway.identify_count == identified  # it never connected
+    assert a.process.returncode is None and b.process.returncode is None
+    assert notices(server) == dict.fromkeys(server.state.guilds, 1)  # each told once
+    await bots.stop("copy")

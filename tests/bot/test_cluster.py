@@ -184,3 +184,111 @@ async def test_only_the_leader_syncs_the_slash_commands(pg_db: Database) -> None
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_process_for_shards_another_runs_waits_then_is_refused(pg_db: Database) -> None:
+    """Two processes given overlapping SHARD_IDS would both answer those guilds' events:
+    the second waits out the grace (the first may be stopping) and is refused, naming the
+    first; it holds none of its shards afterwards."""
+    from bot.cluster import ShardsTaken
+
+    a = Cluster(pg_db, ShardRange(3, (0,)), "http://a:1", heartbeat_interval=0.05)
+    await a.start()
+    b = Cluster(pg_db, ShardRange(3, (1, 0)), heartbeat_interval=0.05, stale_after=0.3)
+    try:
+        with pytest.raises(ShardsTaken) as refused:
+            await b.start()
+        assert f"shard 0 of 3 is run by process {a.process_id}" in str(refused.value)
+        assert "give each process its own SHARD_IDS" in str(refused.value)
+        assert [p.id for p in await a.processes()] == [a.process_id]  # b never registered
+        c = Cluster(pg_db, ShardRange(3, (1,)))  # shard 1 was left free by b
+        await c.start()
+        await c.stop()
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_a_process_of_every_shard_and_one_of_part_never_run_together(
+    pg_db: Database,
+) -> None:
+    """A process without SHARD_IDS runs every guild: on PostgreSQL it is refused beside a
+    process of part of the shards, and the other way round."""
+    from bot.cluster import ShardsTaken
+
+    quick = {"heartbeat_interval": 0.05, "stale_after": 0.3}
+    part = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=0.05)
+    await part.start()
+    whole = Cluster(pg_db, ShardRange(), **quick)
+    try:
+        assert whole.guarded and not whole.enabled
+        with pytest.raises(ShardsTaken) as refused:
+            await whole.start()
+        assert f"process {part.process_id} (shards 0 of 2) run part of the shards" in str(
+            refused.value
+        )
+        await part.stop()
+        await whole.start()  # alone now
+        assert whole.is_leader
+        late = Cluster(pg_db, ShardRange(2, (1,)), **quick)
+        with pytest.raises(ShardsTaken, match="a process that runs every shard"):
+            await late.start()
+        await late.stop()
+        again = Cluster(pg_db, ShardRange(), **quick)  # a second whole-bot process
+        with pytest.raises(ShardsTaken):
+            await again.start()
+        await again.stop()
+    finally:
+        await whole.stop()
+        await part.stop()
+
+
+async def test_a_different_shard_count_is_refused(pg_db: Database) -> None:
+    """Shard 0 of 2 and shards 2-3 of 4 share guilds: the counts must agree."""
+    from bot.cluster import ShardsTaken
+
+    a = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=0.05)
+    await a.start()
+    b = Cluster(pg_db, ShardRange(4, (2, 3)), heartbeat_interval=0.05, stale_after=0.3)
+    try:
+        with pytest.raises(ShardsTaken, match="every process needs the same SHARD_COUNT"):
+            await b.start()
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_the_shards_of_a_process_that_died_are_free_at_once(pg_db: Database) -> None:
+    """A killed process's connection, and its shard locks, go with it: its replacement
+    starts while the dead one's row still looks live (no wait for it to go stale)."""
+    a = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=3600)
+    await a.start()
+    await a._drop_leader_connection()  # what dying does to its locks
+    b = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=3600, stale_after=3600)
+    try:
+        await asyncio.wait_for(b.start(), timeout=600)  # raises if refused
+        assert {p.id for p in await b.processes()} == {a.process_id, b.process_id}
+    finally:
+        await b.stop()
+        a._task.cancel()  # type: ignore[union-attr]
+
+
+async def test_a_process_whose_shards_were_taken_steps_down(pg_db: Database) -> None:
+    """A lost its lock connection (a database blip) and another process took its shards
+    meanwhile: at its next heartbeat A finds them taken and says so, once."""
+    a = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=0.05)
+    reasons: list[str] = []
+    a.on_shards_taken.append(reasons.append)
+    await a.start()
+    assert a._task is not None
+    a._task.cancel()
+    await a._drop_leader_connection()
+    b = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=3600)
+    await b.start()
+    try:
+        a._task = asyncio.create_task(a._run())
+        await asyncio.wait_for(a._task, timeout=30)  # the loop ends: a steps down
+        assert len(reasons) == 1 and f"run by process {b.process_id}" in reasons[0], reasons
+    finally:
+        await a.stop()
+        await b.stop()
