@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -72,9 +73,12 @@ async def test_one_leader_and_another_takes_over_when_it_dies(pg_db: Database) -
     await b.start()
     try:
         assert a.is_leader and not b.is_leader
-        await a._drop_leader_connection()  # a process dying: its connection, and lock, go
+        assert a._task is not None
+        a._task.cancel()  # a process dying: it beats no more, its connection and lock go
+        with contextlib.suppress(asyncio.CancelledError):
+            await a._task
+        await a._drop_leader_connection()
         a._leader = False
-        a._task.cancel()  # type: ignore[union-attr]
         for _ in range(200):
             if b.is_leader:
                 break
@@ -134,9 +138,14 @@ async def test_a_process_taken_for_stopped_registers_its_guilds_again(pg_db: Dat
 async def _lead_passes(a: Cluster, b: Cluster) -> None:
     """a leads; then a dies (its connection, and lock, go) and b's heartbeat takes over."""
     assert a.is_leader and not b.is_leader
+    # Its heartbeat stops first: a beat running meanwhile would connect again and keep
+    # the lock (a dead process beats no more).
+    assert a._task is not None
+    a._task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await a._task
     await a._drop_leader_connection()
     a._leader = False
-    a._task.cancel()  # type: ignore[union-attr]
     for _ in range(200):
         if b.is_leader:
             break
@@ -282,6 +291,8 @@ async def test_a_process_whose_shards_were_taken_steps_down(pg_db: Database) -> 
     await a.start()
     assert a._task is not None
     a._task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await a._task
     await a._drop_leader_connection()
     b = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=3600)
     await b.start()
