@@ -6,6 +6,8 @@ descriptions (not from the query library), for tests, the bench and the offline 
   https://developer.valvesoftware.com/wiki/Server_queries
 - `MinecraftServer`: Minecraft Java's server-list ping over TCP (handshake, status request,
   status response, and the ping/pong), https://minecraft.wiki/w/Java_Edition_protocol/Server_List_Ping
+- `BedrockServer`: Minecraft Bedrock's RakNet unconnected ping/pong over UDP (the pong
+  carries the `MCPE;...` server id string), https://minecraft.wiki/w/RakNet
 
 Both listen on 127.0.0.1 with a port the system picks; `state` is what they report and may
 change while they run; `stop()` makes them unreachable (an offline server)."""
@@ -18,6 +20,7 @@ import json
 import os
 import struct
 from dataclasses import dataclass, field
+from typing import Self
 
 HEADER = b"\xff\xff\xff\xff"
 
@@ -39,16 +42,13 @@ def _cstring(text: str) -> bytes:
     return text.encode("utf-8") + b"\x00"
 
 
-class A2SServer(asyncio.DatagramProtocol):
-    """A Source engine server's query port."""
+class UdpGameServer(asyncio.DatagramProtocol):
+    """A game server's UDP query port on 127.0.0.1: each datagram gets `answer(data)`."""
 
-    def __init__(self, state: GameState | None = None) -> None:
-        self.state = state or GameState()
-        self.transport: asyncio.DatagramTransport | None = None
-        self.port = 0
-        self._challenge = os.urandom(4)
+    transport: asyncio.DatagramTransport | None = None
+    port = 0
 
-    async def start(self, port: int = 0) -> A2SServer:
+    async def start(self, port: int = 0) -> Self:
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: self, local_addr=("127.0.0.1", port)
@@ -66,6 +66,19 @@ class A2SServer(asyncio.DatagramProtocol):
         answer = self.answer(data)
         if answer is not None and self.transport is not None:
             self.transport.sendto(answer, addr)
+
+    def answer(self, data: bytes) -> bytes | None:
+        raise NotImplementedError
+
+
+class A2SServer(UdpGameServer):
+    """A Source engine server's query port."""
+
+    def __init__(self, state: GameState | None = None) -> None:
+        self.state = state or GameState()
+        self.transport: asyncio.DatagramTransport | None = None
+        self.port = 0
+        self._challenge = os.urandom(4)
 
     def answer(self, data: bytes) -> bytes | None:
         if not data.startswith(HEADER) or len(data) < 5:
@@ -218,3 +231,60 @@ class MinecraftServer:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+# RakNet's "offline message" marker, in every unconnected packet.
+RAKNET_MAGIC = bytes.fromhex("00ffff00fefefefefdfdfdfd12345678")
+UNCONNECTED_PING, UNCONNECTED_PONG = 0x01, 0x1C
+
+
+class BedrockServer(UdpGameServer):
+    """A Minecraft Bedrock server's RakNet port, answering unconnected pings.
+
+    `answer_with` replaces the pong (a hostile or broken server) when set."""
+
+    def __init__(self, state: GameState | None = None) -> None:
+        self.state = state or GameState(
+            name="A Foundry Bedrock world", map="Bedrock level", game="Survival", version="1.21.50"
+        )
+        self.transport: asyncio.DatagramTransport | None = None
+        self.port = 0
+        self.guid = int.from_bytes(os.urandom(8), "big") >> 1
+        self.answer_with: bytes | None = None
+
+    def answer(self, data: bytes) -> bytes | None:
+        # ping: id, time (int64), magic, client GUID (int64); anything else goes unanswered
+        if len(data) < 33 or data[0] != UNCONNECTED_PING or data[9:25] != RAKNET_MAGIC:
+            return None
+        self.state.queries += 1
+        if self.answer_with is not None:
+            return self.answer_with
+        server_id = self.server_id().encode("utf-8")
+        return (
+            bytes([UNCONNECTED_PONG])
+            + data[1:9]  # the ping's time, echoed
+            + struct.pack(">q", self.guid)
+            + RAKNET_MAGIC
+            + struct.pack(">H", len(server_id))
+            + server_id
+        )
+
+    def server_id(self) -> str:
+        """Edition;MOTD;protocol;version;players;max;server GUID;level;game mode;game mode
+        number;IPv4 port;IPv6 port; as Bedrock Dedicated Server sends it."""
+        state = self.state
+        fields = [
+            "MCPE",
+            state.name,
+            "766",
+            state.version,
+            str(len(state.players)),
+            str(state.max_players),
+            str(self.guid),
+            state.map,
+            state.game,
+            "0",
+            str(self.port),
+            str(self.port + 1),
+        ]
+        return ";".join(fields) + ";"

@@ -169,6 +169,20 @@ def _minecraft_text(description: object) -> str:
     return ""
 
 
+class BedrockAnswerError(ValueError):
+    """A Bedrock server answered, but not with what RakNet and Bedrock say it sends."""
+
+
+def load_protocol(protocol: str) -> None:
+    """Import `protocol`'s query code, loaded on first use (most servers watch no game):
+    `poll_one` calls it before starting the clock, so that the first poll after a start
+    does not time an import (120 ms for opengsq) as the server's ping."""
+    if protocol in ("source", "bedrock"):
+        import opengsq.protocols  # noqa: F401
+    elif protocol == "minecraft":
+        import cogs.monitoring.minecraft_ping  # noqa: F401
+
+
 async def query_game_server(
     protocol: str, address: str, port: int, timeout_s: float, *, name: str = ""
 ) -> QueryAnswer:
@@ -208,9 +222,18 @@ async def query_game_server(
             tuple(str(p.get("name", "")) for p in sample if isinstance(p, dict)),
         )
     if protocol == "bedrock":
+        from opengsq.exceptions import InvalidPacketException
         from opengsq.protocols import RakNet
 
-        found = await RakNet(address, port, timeout_s).get_status()
+        try:
+            found = await RakNet(address, port, timeout_s).get_status()
+        except InvalidPacketException:
+            raise BedrockAnswerError("the answer is not a RakNet unconnected pong") from None
+        except (ValueError, IndexError, UnicodeDecodeError):
+            raise BedrockAnswerError(
+                "the pong's server id is not Bedrock's 'MCPE;name;protocol;version;players;"
+                "max;...' list"
+            ) from None
         return QueryAnswer(
             _clean(found.motd_line1),
             _clean(found.motd_line2),
@@ -229,8 +252,10 @@ async def poll_one(
     query: Query = query_game_server,
     clock: Callable[[], float] = time.time,
 ) -> GameStatus:
-    """Query one server, bounded by `timeout_s` in all (resolving included); never raises."""
+    """Query one server, bounded by `timeout_s` in all (resolving included); never raises.
+    The ping is the query's time alone (not the resolving, nor the first use's import)."""
     at = clock()
+    load_protocol(server.protocol)
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,13 @@ from cogs.monitoring.games import (
 )
 from cogs.monitoring.metrics_source import MonitorMetrics
 from cogs.monitoring.monitor import Monitor
-from sandbox.game_servers import A2SServer, GameState, MinecraftServer
+from sandbox.game_servers import (
+    RAKNET_MAGIC,
+    A2SServer,
+    BedrockServer,
+    GameState,
+    MinecraftServer,
+)
 from tests.web.conftest import GUILD_ID
 
 OTHER_GUILD = 1
@@ -69,6 +76,77 @@ async def test_a_minecraft_server_answers_the_server_list_ping(
     assert status.answer.game == "Minecraft 1.21.4"
     assert (status.answer.players, status.answer.max_players) == (2, 16)
     assert status.answer.player_names == ("alice", "bob")
+
+
+async def test_a_bedrock_server_answers_the_raknet_ping() -> None:
+    server = await BedrockServer().start()
+    try:
+        status = await poll_one(game(server.port, "bedrock"), CONSENT)
+        assert status.online, status.error
+        assert status.answer.title == "A Foundry Bedrock world"
+        assert status.answer.map == "Bedrock level"  # the pong's second MOTD line: the level
+        assert status.answer.game == "Minecraft Bedrock 1.21.50"
+        assert (status.answer.players, status.answer.max_players) == (2, 16)
+        assert status.answer.player_names == ()  # the pong names no players
+        assert server.state.queries == 1
+    finally:
+        await server.stop()
+
+
+NOT_A_PONG = "BedrockAnswerError: the answer is not a RakNet unconnected pong"
+NOT_BEDROCK = "BedrockAnswerError: the pong's server id is not Bedrock's 'MCPE;name;"
+
+
+@pytest.mark.parametrize(
+    ("pong", "why"),
+    [
+        (b"\x1c", NOT_A_PONG),  # cut short
+        (b"\x1c" + bytes(16) + b"\xff" * 16 + b"\x00\x04MCPE", NOT_A_PONG),  # wrong magic
+        (b"\x1c" + bytes(16) + RAKNET_MAGIC + b"\x00\x09MCPE;only", NOT_BEDROCK),  # fields
+        (b"\x1c" + bytes(16) + RAKNET_MAGIC + b"\x10\x00MCPE;", NOT_BEDROCK),  # too long
+        (b"\x1c" + bytes(16) + RAKNET_MAGIC + b"\x00\x0cMCPE;a;b;\xff\xfe;", NOT_BEDROCK),
+    ],
+)
+async def test_a_broken_bedrock_answer_is_offline_with_the_reason(pong: bytes, why: str) -> None:
+    server = await BedrockServer().start()
+    server.answer_with = pong
+    try:
+        status = await poll_one(game(server.port, "bedrock"), CONSENT, timeout_s=2)
+        assert not status.online and status.error.startswith(why), status
+        assert status.answer.title == ""
+    finally:
+        await server.stop()
+
+
+def test_the_first_poll_after_a_start_does_not_time_the_query_librarys_import() -> None:
+    """A fresh process imports opengsq on the first poll (120 ms here): that must happen
+    before the ping's clock starts, or every restart would chart (and alert on) a spike."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from cogs.monitoring.games import GameServer, QueryAnswer, poll_one\n"
+        "from cogs.monitoring.collectors.services import TargetPolicy\n"
+        "assert 'opengsq.protocols' not in sys.modules\n"
+        "seen = []\n"
+        "async def query(*args, **kwargs):\n"
+        "    seen.append('opengsq.protocols' in sys.modules)\n"
+        "    return QueryAnswer('x', '', '', 0, 0)\n"
+        "server = GameServer(1, 1, 'CS', 'source', '127.0.0.1', 27015)\n"
+        "status = asyncio.run(poll_one(server, TargetPolicy(allow_private=True), query=query))\n"
+        "print(seen, status.online)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=root,
+    )
+    assert done.stdout.split() == ["[True]", "True"], done.stdout + done.stderr
 
 
 async def test_a_loopback_server_is_refused_without_the_owners_consent(a2s: A2SServer) -> None:
