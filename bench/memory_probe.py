@@ -100,7 +100,9 @@ def dump(out: Path) -> None:
         "categories": dict(by_category),
         "our_code": our_code_bytes(),
     }
-    out.write_text(json.dumps(report))
+    partial = out.with_suffix(".partial")
+    partial.write_text(json.dumps(report))
+    partial.replace(out)  # the driver waits for `out`: it appears whole
 
 
 def main() -> None:

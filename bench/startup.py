@@ -161,7 +161,6 @@ def composition(command: list[str], env: dict[str, str], ready_marker: str) -> d
             deadline = time.monotonic() + 120
             while not out.exists() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            time.sleep(0.5)  # the probe writes it in one call; let it finish
 
         probe = [PYTHON, "bench/memory_probe.py", str(out), *command]
         measure(probe, env, ready_marker, 300, when_settled=ask)

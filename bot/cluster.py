@@ -14,8 +14,8 @@ they coordinate through the database, with nothing home-made:
   (gone the moment the process dies), and registers only when no live process counts
   shards otherwise, so two processes never both answer one guild's events. A process whose
   shards another still runs waits a heartbeat's grace for it to stop, then refuses to
-  start, naming it; one that finds its shards taken later (it stalled and was taken for
-  stopped) steps down.
+  start, naming it; one that finds its shards taken later (its lock connection went, and
+  another took them meanwhile) steps down.
 
 A process that runs every shard (the default, and every SQLite installation) is not
 coordinated: it is the leader, holds every guild, and every method here costs nothing; on
@@ -32,7 +32,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Select, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.database import Database
@@ -198,8 +198,8 @@ class Cluster:
             try:
                 await self._beat()
             except ShardsTaken as taken:
-                # This process stalled, was taken for stopped, and another now runs its
-                # shards: two would answer the same guilds. This one steps down.
+                # This process lost its lock connection and another took its shards
+                # meanwhile: two would answer the same guilds. This one steps down.
                 log.error("Another process took this one's shards: %s", taken)
                 for callback in self.on_shards_taken:
                     with contextlib.suppress(Exception):
@@ -242,13 +242,7 @@ class Cluster:
                     text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                     {"ns": NAMESPACE, "key": SHARD_REGISTRY},
                 )
-                others = await session.scalars(
-                    select(ClusterProcess).where(
-                        ClusterProcess.heartbeat_at >= cutoff,
-                        ClusterProcess.id != self.process_id,
-                    )
-                )
-                for other in others:
+                for other in await session.scalars(self._live_others(cutoff)):
                     reason = shard_conflict(self.shards, other, now, ids=False)
                     if reason is not None:
                         raise ShardsTaken(reason)
@@ -332,15 +326,9 @@ class Cluster:
                 "SHARD_IDS too, or stop it"
             )
         now = utcnow()
+        cutoff = now - timedelta(seconds=self.stale_after)
         async with self.db.session() as session:
-            others = list(
-                await session.scalars(
-                    select(ClusterProcess).where(
-                        ClusterProcess.heartbeat_at >= now - timedelta(seconds=self.stale_after),
-                        ClusterProcess.id != self.process_id,
-                    )
-                )
-            )
+            others = list(await session.scalars(self._live_others(cutoff)))
         if key == EVERY_SHARD:
             named = ", ".join(
                 f"process {other.id} (shards {other.shard_ids} of {other.shard_count})"
@@ -358,6 +346,12 @@ class Cluster:
         return (
             f"shard {shard} of {self.shards.count} is run by another process (it holds the "
             "shard's lock): give each process its own SHARD_IDS"
+        )
+
+    def _live_others(self, cutoff: datetime) -> Select[tuple[ClusterProcess]]:
+        """The other processes that have beaten since `cutoff`."""
+        return select(ClusterProcess).where(
+            ClusterProcess.heartbeat_at >= cutoff, ClusterProcess.id != self.process_id
         )
 
     async def _try_lead(self) -> None:

@@ -9,7 +9,7 @@ descriptions (not from the query library), for tests, the bench and the offline 
 - `BedrockServer`: Minecraft Bedrock's RakNet unconnected ping/pong over UDP (the pong
   carries the `MCPE;...` server id string), https://minecraft.wiki/w/RakNet
 
-Both listen on 127.0.0.1 with a port the system picks; `state` is what they report and may
+All listen on 127.0.0.1 with a port the system picks; `state` is what they report and may
 change while they run; `stop()` makes them unreachable (an offline server)."""
 
 from __future__ import annotations
@@ -76,8 +76,6 @@ class A2SServer(UdpGameServer):
 
     def __init__(self, state: GameState | None = None) -> None:
         self.state = state or GameState()
-        self.transport: asyncio.DatagramTransport | None = None
-        self.port = 0
         self._challenge = os.urandom(4)
 
     def answer(self, data: bytes) -> bytes | None:
@@ -247,8 +245,6 @@ class BedrockServer(UdpGameServer):
         self.state = state or GameState(
             name="A Foundry Bedrock world", map="Bedrock level", game="Survival", version="1.21.50"
         )
-        self.transport: asyncio.DatagramTransport | None = None
-        self.port = 0
         self.guid = int.from_bytes(os.urandom(8), "big") >> 1
         self.answer_with: bytes | None = None
 

@@ -61,6 +61,15 @@ async def apply_and_confirm(driver: SandboxDriver, foundry: Foundry, name: str, 
     return await wait_job(foundry, before)
 
 
+async def apply_from_editor(page: Any, foundry: Foundry) -> str:
+    """Press Apply in the template editor (a Playwright page), wait for its progress line
+    to say the apply is done and for the job to finish; the job's status."""
+    before = await last_job_id(foundry)
+    await page.get_by_role("button", name="Apply").click()
+    await page.get_by_test_id("template-progress").get_by_text("Apply done").wait_for(timeout=15000)
+    return await wait_job(foundry, before)
+
+
 def nested_channels(depth: int) -> dict[str, Any]:
     """A template whose channels nest `depth` categories deep."""
     top: dict[str, Any] = {"name": "c0", "type": "category"}

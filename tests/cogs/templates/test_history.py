@@ -13,7 +13,7 @@ import aiohttp
 from cogs.templates.document import load_document
 from cogs.templates.history import due, snapshot_diff
 from tests.browser import chromium, requires_chromium
-from tests.cogs.templates.conftest import approve, last_job_id, wait_job
+from tests.cogs.templates.conftest import apply_from_editor, approve
 from tests.cogs.templates.test_web import signed_in
 from tests.foundry import Foundry, eventually
 
@@ -123,13 +123,6 @@ async def test_compare_and_restore_a_snapshot_in_the_browser(foundry: Foundry) -
         await page.locator(f'button[form="restore-{older}"]').click()
         await page.wait_for_url(re.compile(r"/templates/edit\?name=snapshot%20"))
         await page.get_by_text("Saved the snapshot as snapshot").wait_for()
-        before = await last_job_id(foundry)
-        await page.get_by_role("button", name="Apply").click()
-        await (
-            page.get_by_test_id("template-progress")
-            .get_by_text("Apply done")
-            .wait_for(timeout=15000)
-        )
-        assert await wait_job(foundry, before) == "done"
+        assert await apply_from_editor(page, foundry) == "done"
         assert errors == []
     assert foundry.server.state.channels[general.id].name == "general"

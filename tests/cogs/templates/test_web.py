@@ -15,11 +15,10 @@ from sqlalchemy import text as text_sql
 
 from tests.browser import chromium, requires_chromium
 from tests.cogs.templates.conftest import (
+    apply_from_editor,
     approve,
-    last_job_id,
     nested_channels,
     service,
-    wait_job,
 )
 from tests.foundry import Foundry
 
@@ -132,14 +131,7 @@ async def test_tree_editor_moves_a_channel_and_applies_it(foundry: Foundry) -> N
         assert ">" in await diff.inner_text()
         assert "+  @Ops Team" in await diff.inner_text()
 
-        before = await last_job_id(foundry)
-        await page.get_by_role("button", name="Apply").click()
-        await (
-            page.get_by_test_id("template-progress")
-            .get_by_text("Apply done")
-            .wait_for(timeout=15000)
-        )
-        assert await wait_job(foundry, before) == "done"
+        assert await apply_from_editor(page, foundry) == "done"
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
         assert errors == []
     assert foundry.server.state.channels[guild.channel("status").id].parent_id == ops.id
