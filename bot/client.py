@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 
 COG_STOP_TIMEOUT = 5.0  # seconds a cog's cog_stop may take at shutdown
+EVENT_DRAIN_TIMEOUT = 5.0  # seconds event handlers in flight at shutdown may take to finish
 
 # Always loaded: guild approval and sign-in links are the ground every feature stands on.
 REQUIRED_FEATURES = frozenset({"admin"})
@@ -72,6 +73,44 @@ class FoundryMixin:
     startup: StartupWork
     _gateway_limits: dict[str, Any] | None = None
     _identify_windows: IdentifyWindows
+    _event_tasks: set[asyncio.Task[Any]] | None = None
+    _events_stopped = False
+
+    def _schedule_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> Any:
+        # nextcord runs every listener in a task of its own and keeps none of them: kept
+        # here, so a shutdown can let them finish (or cancel them) before the database
+        # closes. A listener started after that would use a closed database: none is.
+        if self._events_stopped:
+            log.debug("Shutting down: %s not run", event_name)
+            return None
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)  # type: ignore[misc]
+        if self._event_tasks is None:
+            self._event_tasks = set()
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+        return task
+
+    async def stop_events(self) -> None:
+        """Run no new event handler; give those running, and the component callbacks
+        (buttons, selects, modals), EVENT_DRAIN_TIMEOUT seconds to finish, then cancel the
+        rest and wait for them to unwind (their transactions roll back)."""
+        self._events_stopped = True
+        timeout = EVENT_DRAIN_TIMEOUT
+        running = set(self._event_tasks or ()) | _component_callbacks(self)
+        running.discard(asyncio.current_task())  # type: ignore[arg-type]
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=timeout)
+        if late:
+            log.warning(
+                "Shutting down: cancelling %d event handler(s) still running after %.0f s: %s",
+                len(late),
+                timeout,
+                ", ".join(sorted(task.get_name() for task in late)),
+            )
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late)
 
     async def on_connect(self) -> None:
         # nextcord's on_connect registers the application commands with Discord: only the
@@ -159,6 +198,23 @@ class FoundryMixin:
                 await asyncio.wait_for(stop(), COG_STOP_TIMEOUT)
             except Exception:
                 log.exception("Stopping %s failed", type(cog).__name__)
+
+
+# nextcord runs a button's, select's or modal's callback in a task of its own, named so.
+COMPONENT_TASK_PREFIXES = ("discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
+
+
+def _component_callbacks(client: Any) -> set[asyncio.Task[Any]]:
+    """This client's component callbacks running now (their coroutine's `interaction`)."""
+    found = set()
+    for task in asyncio.all_tasks():
+        if task.done() or not task.get_name().startswith(COMPONENT_TASK_PREFIXES):
+            continue
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        interaction = frame.f_locals.get("interaction") if frame is not None else None
+        if getattr(interaction, "client", None) is client:
+            found.add(task)
+    return found
 
 
 class IdentifyWindows:

@@ -236,6 +236,9 @@ class BotProcess:
             await self._web_server.stop()
             self._web_server = None
         if self.bot is not None:
+            # Listeners first (a slash command, on_ready's start-up work): they use the
+            # cogs' services and the database, which close next.
+            await self.bot.stop_events()
             await self.bot.stop_cogs()
             # Unloading runs each cog's cog_unload, which cancels its background work.
             for name in list(self.bot.extensions):

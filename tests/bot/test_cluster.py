@@ -14,6 +14,11 @@ from bot.database import Database
 from bot.shards import ShardRange
 from tests import backends
 
+# How long a process being refused waits for the other to stop (stale_after): the other
+# must beat within it, or it counts as stopped. Long enough that a loaded machine delays
+# no 50 ms heartbeat that much (0.3 s did not always hold), short enough to keep it quick.
+REFUSAL_GRACE = 1.5
+
 
 @pytest.fixture
 async def pg_db(postgres_database) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
@@ -203,7 +208,7 @@ async def test_a_process_for_shards_another_runs_waits_then_is_refused(pg_db: Da
 
     a = Cluster(pg_db, ShardRange(3, (0,)), "http://a:1", heartbeat_interval=0.05)
     await a.start()
-    b = Cluster(pg_db, ShardRange(3, (1, 0)), heartbeat_interval=0.05, stale_after=0.3)
+    b = Cluster(pg_db, ShardRange(3, (1, 0)), heartbeat_interval=0.05, stale_after=REFUSAL_GRACE)
     try:
         with pytest.raises(ShardsTaken) as refused:
             await b.start()
@@ -225,7 +230,7 @@ async def test_a_process_of_every_shard_and_one_of_part_never_run_together(
     process of part of the shards, and the other way round."""
     from bot.cluster import ShardsTaken
 
-    quick = {"heartbeat_interval": 0.05, "stale_after": 0.3}
+    quick = {"heartbeat_interval": 0.05, "stale_after": REFUSAL_GRACE}
     part = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=0.05)
     await part.start()
     whole = Cluster(pg_db, ShardRange(), **quick)
@@ -258,7 +263,7 @@ async def test_a_different_shard_count_is_refused(pg_db: Database) -> None:
 
     a = Cluster(pg_db, ShardRange(2, (0,)), heartbeat_interval=0.05)
     await a.start()
-    b = Cluster(pg_db, ShardRange(4, (2, 3)), heartbeat_interval=0.05, stale_after=0.3)
+    b = Cluster(pg_db, ShardRange(4, (2, 3)), heartbeat_interval=0.05, stale_after=REFUSAL_GRACE)
     try:
         with pytest.raises(ShardsTaken, match="every process needs the same SHARD_COUNT"):
             await b.start()

@@ -1,0 +1,109 @@
+"""Shutdown and the event handlers nextcord runs in tasks of their own: a handler still
+running when the process stops finishes (or is cancelled) while the database is open, and
+none starts after; a handler that outlived the database once opened a connection nobody
+closed (a ResourceWarning at the next garbage collection)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from tests.foundry import Foundry
+
+
+async def _database_answers(foundry: Foundry) -> bool:
+    services = foundry.process.services
+    assert services is not None
+    async with services.db.session() as session:
+        return (await session.execute(text("SELECT 1"))).scalar() == 1
+
+
+async def test_a_handler_still_running_at_shutdown_finishes_before_the_database_closes(
+    foundry: Foundry,
+) -> None:
+    bot = foundry.bot
+    started, wrote = asyncio.Event(), []
+
+    async def on_slow_write() -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        wrote.append(await _database_answers(foundry))
+
+    bot.add_listener(on_slow_write, "on_slow_write")
+    bot.dispatch("slow_write")
+    await started.wait()
+    await foundry.process.stop()
+    assert wrote == [True]  # let finish, not cancelled: the write happened before the close
+
+
+async def test_a_handler_past_the_grace_is_cancelled_and_unwinds_with_the_database_open(
+    foundry: Foundry, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.client
+
+    monkeypatch.setattr(bot.client, "EVENT_DRAIN_TIMEOUT", 0.2)
+    client = foundry.bot
+    started, unwound = asyncio.Event(), []
+
+    async def on_endless() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            unwound.append(await _database_answers(foundry))
+            raise
+
+    client.add_listener(on_endless, "on_endless")
+    client.dispatch("endless")
+    await started.wait()
+    await foundry.process.stop()
+    assert unwound == [True]  # cancelled by the stop, and the database still answered
+    assert "cancelling 1 event handler(s)" in caplog.text
+    assert "nextcord: on_endless" in caplog.text
+
+
+async def test_no_handler_starts_once_the_shutdown_has_begun(foundry: Foundry) -> None:
+    client = foundry.bot
+    ran: list[str] = []
+
+    async def on_late() -> None:
+        ran.append("late")
+
+    client.add_listener(on_late, "on_late")
+    client.dispatch("late")
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert ran == ["late"]  # the listener works while the process runs
+    await client.stop_events()
+    client.dispatch("late")
+    await asyncio.sleep(0.05)
+    assert ran == ["late"]
+
+
+async def test_a_button_callback_still_running_at_shutdown_finishes_before_the_database_closes(
+    foundry: Foundry,
+) -> None:
+    """nextcord runs a component's callback in a task of its own, outside the events."""
+    import nextcord
+
+    from bot.mentions import no_mentions
+    from tests.foundry import approve
+
+    driver = await approve(foundry)
+    pressed, wrote = asyncio.Event(), []
+
+    class Slow(nextcord.ui.View):
+        @nextcord.ui.button(label="Slow", custom_id="shutdown:slow")
+        async def slow(self, button: nextcord.ui.Button, interaction: nextcord.Interaction) -> None:
+            pressed.set()
+            await asyncio.sleep(0.3)
+            wrote.append(await _database_answers(foundry))
+
+    channel = foundry.bot.get_channel(foundry.guild.channel("general").id)
+    sent = await channel.send("slow", view=Slow(timeout=None), allowed_mentions=no_mentions())
+    foundry.server.click_button(sent.id, "shutdown:slow", user=driver.member("bob").member)
+    await asyncio.wait_for(pressed.wait(), 10)
+    await foundry.process.stop()
+    assert wrote == [True]
