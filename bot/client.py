@@ -200,7 +200,9 @@ class FoundryMixin:
                 log.exception("Stopping %s failed", type(cog).__name__)
 
 
-# nextcord runs a button's, select's or modal's callback in a task of its own, named so.
+# nextcord runs a button's, select's or modal's callback in a task of its own, named so
+# (nextcord 3.2.0: ui/view.py View._dispatch_item, ui/modal.py Modal._dispatch), with the
+# interaction its argument. tests/bot/test_shutdown.py fails if either changes.
 COMPONENT_TASK_PREFIXES = ("discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
 
 

@@ -248,7 +248,9 @@ class BotProcess:
                     log.exception("Unloading %s failed", name)
             if not self.bot.is_closed():
                 await self.bot.close()
-            # nextcord leaves its own aiohttp session to close().
+            # nextcord leaves its own aiohttp session to close(). A button pressed while the
+            # cogs stopped still runs its callback (the gateway was open): waited for too.
+            await self.bot.stop_events()
             self.bot = None
         if self._connect_task is not None:
             if not self._connect_task.done():

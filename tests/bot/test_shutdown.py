@@ -6,6 +6,7 @@ closed (a ResourceWarning at the next garbage collection)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import text
@@ -86,6 +87,34 @@ async def test_a_button_callback_still_running_at_shutdown_finishes_before_the_d
     foundry: Foundry,
 ) -> None:
     """nextcord runs a component's callback in a task of its own, outside the events."""
+    press, wrote = await _slow_button(foundry)
+    await press()
+    await foundry.process.stop()
+    assert wrote == [True]
+
+
+async def test_a_button_pressed_while_the_features_stop_finishes_before_the_database_closes(
+    foundry: Foundry,
+) -> None:
+    """The gateway is open until the cogs have stopped: a press then still runs."""
+    press, wrote = await _slow_button(foundry)
+    client = foundry.bot
+    stop_cogs = client.stop_cogs
+
+    async def stop_cogs_while_pressed() -> None:
+        await stop_cogs()
+        await press()
+
+    client.stop_cogs = stop_cogs_while_pressed
+    await foundry.process.stop()
+    assert wrote == [True]
+
+
+async def _slow_button(
+    foundry: Foundry,
+) -> tuple[Callable[[], Awaitable[None]], list[bool]]:
+    """A message with a button whose callback takes 0.3 s, then asks the database; `press`
+    presses it as bob and returns once the callback runs; the list gets its answer."""
     import nextcord
 
     from bot.mentions import no_mentions
@@ -103,7 +132,9 @@ async def test_a_button_callback_still_running_at_shutdown_finishes_before_the_d
 
     channel = foundry.bot.get_channel(foundry.guild.channel("general").id)
     sent = await channel.send("slow", view=Slow(timeout=None), allowed_mentions=no_mentions())
-    foundry.server.click_button(sent.id, "shutdown:slow", user=driver.member("bob").member)
-    await asyncio.wait_for(pressed.wait(), 10)
-    await foundry.process.stop()
-    assert wrote == [True]
+
+    async def press() -> None:
+        foundry.server.click_button(sent.id, "shutdown:slow", user=driver.member("bob").member)
+        await asyncio.wait_for(pressed.wait(), 10)
+
+    return press, wrote
