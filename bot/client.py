@@ -81,9 +81,15 @@ class FoundryMixin:
         # here, so a shutdown can let them finish (or cancel them) before the database
         # closes. A listener started after that would use a closed database: none is.
         if self._events_stopped:
+            if event_name == "on_interaction" and coro == getattr(self, "on_interaction", None):
+                # A slash command now would get no answer at all: it is told why instead.
+                answer = _answer_stopping(args[0])
+                return self._keep(asyncio.create_task(answer, name="nextcord: stopping"))
             log.debug("Shutting down: %s not run", event_name)
             return None
-        task = super()._schedule_event(coro, event_name, *args, **kwargs)  # type: ignore[misc]
+        return self._keep(super()._schedule_event(coro, event_name, *args, **kwargs))  # type: ignore[misc]
+
+    def _keep(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         if self._event_tasks is None:
             self._event_tasks = set()
         self._event_tasks.add(task)
@@ -198,6 +204,22 @@ class FoundryMixin:
                 await asyncio.wait_for(stop(), COG_STOP_TIMEOUT)
             except Exception:
                 log.exception("Stopping %s failed", type(cog).__name__)
+
+
+STOPPING_REPLY = "FoundryCord is shutting down; try the command again in a moment."
+
+
+async def _answer_stopping(interaction: nextcord.Interaction) -> None:
+    """Answer a slash command that arrived during shutdown (autocomplete and components
+    are not: nextcord sends those elsewhere, and a component's callback still runs)."""
+    if interaction.type is not nextcord.InteractionType.application_command:
+        return
+    try:
+        await interaction.response.send_message(
+            STOPPING_REPLY, ephemeral=True, allowed_mentions=no_mentions()
+        )
+    except Exception as exc:  # the HTTP session may be closing too; nothing more to do
+        log.debug("Could not answer a command during shutdown: %r", exc)
 
 
 # nextcord runs a button's, select's or modal's callback in a task of its own, named so

@@ -138,3 +138,16 @@ async def _slow_button(
         await asyncio.wait_for(pressed.wait(), 10)
 
     return press, wrote
+
+
+async def test_a_slash_command_during_shutdown_is_told_why_it_did_not_run(
+    foundry: Foundry,
+) -> None:
+    from bot.client import STOPPING_REPLY
+    from tests.foundry import approve
+
+    driver = await approve(foundry)
+    assert (await driver.member("bob").run("ping", channel="general")).content == "pong"
+    await foundry.bot.stop_events()
+    answer = await driver.member("bob").run("ping", channel="general")
+    assert answer.content == STOPPING_REPLY and answer.ephemeral
