@@ -11,8 +11,9 @@ import pytest
 
 from tests import backends
 
-# The end-to-end ground (`foundry`, `eventually`, `approve`, the mention audit): tests/foundry.py.
-pytest_plugins = ["tests.foundry"]
+# The end-to-end ground (`foundry`, `eventually`, `approve`, the mention audit): tests/foundry.py;
+# where an unclosed aiosqlite connection was opened: tests/leaks.py.
+pytest_plugins = ["tests.foundry", "tests.leaks"]
 
 
 @pytest.fixture(scope="session")
