@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import text
 
 from tests.foundry import Foundry
 
@@ -17,8 +16,7 @@ from tests.foundry import Foundry
 async def _database_answers(foundry: Foundry) -> bool:
     services = foundry.process.services
     assert services is not None
-    async with services.db.session() as session:
-        return (await session.execute(text("SELECT 1"))).scalar() == 1
+    return await services.db.ping()
 
 
 async def test_a_handler_still_running_at_shutdown_finishes_before_the_database_closes(
