@@ -6,7 +6,8 @@ same run.
 
 Run: .venv/bin/python bench/startup.py [--rounds N] [--breakdown]. Prints a table; with
 --breakdown a second one, of where the every-feature bot's memory is beside the floor's
-(bench/memory_probe.py). The sandbox runs in a
+(bench/memory_probe.py), and a third, of what the levers left would save
+(bench/memory_levers.py). The sandbox runs in a
 process of its own so neither bot's memory includes it. "peak RSS" is the process's own
 high-water mark (VmHWM) SETTLE_S seconds after ready (so the first monitoring sample and the
 command sync are in it); "over floor" is that peak less the floor's; "tree peak" is wait4's
@@ -37,6 +38,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from memory_levers import measure as measure_levers  # bench/ is on sys.path
+from memory_levers import print_levers
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -221,7 +225,8 @@ def main() -> None:
         "--breakdown",
         action="store_true",
         help="also run the floor and the every-feature bot under tracemalloc once and print "
-        "where their memory is, part by part (about two minutes more)",
+        "where their memory is, part by part, and what the levers left would save (about two "
+        "minutes more)",
     )
     args = parser.parse_args()
 
@@ -302,9 +307,10 @@ def main() -> None:
         f"{floor_rss:.1f} MiB in this run)."
     )
     if breakdown is not None:
-        print_breakdown(
-            *breakdown, results[floor_name], results["every feature, migrated database"]
-        )
+        every = results["every feature, migrated database"]
+        print_breakdown(*breakdown, results[floor_name], every)
+        over_floor = statistics.median(r.peak_rss_mib for r in every) - floor_rss
+        print_levers(measure_levers(), over_floor)
 
 
 if __name__ == "__main__":
