@@ -2,7 +2,9 @@
 guild, beside a bare nextcord Bot and the floor (bench/floor_bot.py: a nextcord Bot that
 imports exactly the required stack, nextcord, aiohttp.web, SQLAlchemy with its asyncio
 extension, aiosqlite and Jinja2, and nothing of ours) connected to the same sandbox in the
-same run.
+same run; and that floor with the stack in use (`floor_bot.py --in-use`: a SQLite engine with
+a connection open, a web server listening, a rendered template), which tells what merely using
+the stack costs from what is FoundryCord's.
 
 Run: .venv/bin/python bench/startup.py [--rounds N] [--breakdown]. Prints a table; with
 --breakdown a second one, of where the every-feature bot's memory is beside the floor's
@@ -235,8 +237,9 @@ def main() -> None:
     sandbox, url = start_sandbox(token)
     bare_name, first = "bare nextcord Bot", "python -m bot, new database"
     floor_name = "floor: nextcord + required stack"
+    in_use_name = "floor, the stack in use (engine, web server)"
     sets = feature_sets()
-    results: dict[str, list[Run]] = {bare_name: [], floor_name: [], first: []}
+    results: dict[str, list[Run]] = {bare_name: [], floor_name: [], in_use_name: [], first: []}
     results.update({f"{label}, migrated database": [] for label, _ in sets})
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
     bot_command = [PYTHON, "-m", "bot", "--sandbox-url", url]
@@ -261,6 +264,11 @@ def main() -> None:
             )
             results[floor_name].append(
                 measure([PYTHON, "bench/floor_bot.py", url, token], base_env, "READY", 60)
+            )
+            results[in_use_name].append(
+                measure(
+                    [PYTHON, "bench/floor_bot.py", url, token, "--in-use"], base_env, "READY", 60
+                )
             )
             with tempfile.TemporaryDirectory() as data_dir:
                 # The first start creates the schema (every feature's tables); the others
