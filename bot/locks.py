@@ -2,7 +2,8 @@
 does what, with no consensus of our own. A session-level lock belongs to one connection, so
 a process that dies loses its locks with its connection and another takes over.
 
-On SQLite (one process by construction) every lock is granted at once."""
+On SQLite (one process by construction) every lock is granted at once, except
+`quota_lock`, which takes SQLite's own write lock."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.database import Database
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # One namespace for FoundryCord's locks: the first int of the two-int form.
 NAMESPACE = 0x46C0  # "FC"
+QUOTA_NAMESPACE = 0x46C1  # per-server limits: keys from lock_key(f"{scope}:{guild_id}")
 
 MIGRATION = 1
 LEADER = 2
@@ -79,3 +81,22 @@ async def try_advisory_lock(db: Database, key: int) -> AsyncIterator[bool]:
         finally:
             if taken:
                 await _unlock(connection, key)
+
+
+async def quota_lock(session: AsyncSession, scope: str, guild_id: int) -> None:
+    """Serialise, until `session`'s transaction ends, the transactions that count a server's
+    `scope` rows before adding one, so concurrent adds cannot pass a per-server limit
+    together. Call it inside the transaction, before the count.
+
+    PostgreSQL: a transaction-level advisory lock on (scope, server), released by the
+    commit or rollback. SQLite: the database's write lock, taken now by a write that changes
+    no row instead of at the first insert, so the count sees every commit and no other
+    writer (in any process) runs until this transaction ends."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+            {"ns": QUOTA_NAMESPACE, "key": lock_key(f"{scope}:{guild_id}")},
+        )
+    elif connection.dialect.name == "sqlite":
+        await connection.execute(text("UPDATE guilds SET id = id WHERE 0"))
