@@ -4,6 +4,10 @@ is tested without a gateway connection."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -12,6 +16,34 @@ if TYPE_CHECKING:
     import nextcord
 
 log = logging.getLogger(__name__)
+
+# Asking Discord whether a user is a member answers 404 for "no", an ordinary answer here;
+# nextcord logs every 404 as "resulted in error 404, check your path?".
+_EXPECTING_404: ContextVar[bool] = ContextVar("foundrycord_expecting_404", default=False)
+_NEXTCORD_404 = "Path %s resulted in error 404"
+
+
+class _Expected404Filter(logging.Filter):
+    """Drops nextcord's 404 warning for requests made inside `_member_lookup()`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_EXPECTING_404.get() and str(record.msg).startswith(_NEXTCORD_404))
+
+
+_FILTER = _Expected404Filter()
+
+
+@contextmanager
+def _member_lookup() -> Iterator[None]:
+    """Within this block (this task only), a 404 from Discord logs no warning."""
+    http_log = logging.getLogger("nextcord.http")
+    if _FILTER not in http_log.filters:
+        http_log.addFilter(_FILTER)
+    token = _EXPECTING_404.set(True)
+    try:
+        yield
+    finally:
+        _EXPECTING_404.reset(token)
 
 
 @dataclass(frozen=True)
@@ -51,12 +83,45 @@ def _summary(guild: nextcord.Guild) -> GuildSummary:
     )
 
 
-class NextcordLiveState:
-    """LiveState read from a running nextcord client's cache, with REST as the fallback."""
+NOT_MEMBER_TTL_S = 60.0
+_NOT_MEMBER_PRUNE_AT = 4096
 
-    def __init__(self, client: nextcord.Client) -> None:
+
+class NextcordLiveState:
+    """LiveState read from a running nextcord client's cache, with REST as the fallback.
+
+    A user the member cache does not know is looked up over REST; Discord's "not a member"
+    is remembered for NOT_MEMBER_TTL_S per (guild, user), so listing servers does not ask
+    Discord again for every server the user is not in on every page view. A member who
+    joins is asked about at once again (the join event, or the member cache knowing them).
+    """
+
+    def __init__(
+        self, client: nextcord.Client, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._client = client
         self._started_at = datetime.now(UTC)
+        self._clock = clock
+        self._not_members: dict[tuple[int, int], float] = {}  # -> when the answer expires
+        client.add_listener(self._member_joined, "on_member_join")
+
+    async def _member_joined(self, member: nextcord.Member) -> None:
+        self._not_members.pop((member.guild.id, member.id), None)
+
+    def _known_not_member(self, guild_id: int, user_id: int) -> bool:
+        expires = self._not_members.get((guild_id, user_id))
+        if expires is None:
+            return False
+        if self._clock() < expires:
+            return True
+        del self._not_members[(guild_id, user_id)]
+        return False
+
+    def _remember_not_member(self, guild_id: int, user_id: int) -> None:
+        now = self._clock()
+        if len(self._not_members) >= _NOT_MEMBER_PRUNE_AT:
+            self._not_members = {k: t for k, t in self._not_members.items() if t > now}
+        self._not_members[(guild_id, user_id)] = now + NOT_MEMBER_TTL_S
 
     def gateway_connected(self) -> bool:
         return self._client.is_ready() and not self._client.is_closed()
@@ -101,14 +166,22 @@ class NextcordLiveState:
         if guild is None:
             return False
         member = guild.get_member(user_id)
-        if member is None:
+        if member is not None:
+            self._not_members.pop((guild_id, user_id), None)  # the cache learnt of them
+        else:
+            if self._known_not_member(guild_id, user_id):
+                return False
             try:
-                member = await guild.fetch_member(user_id)
+                with _member_lookup():
+                    member = await guild.fetch_member(user_id)
             except nextcord.NotFound:
+                self._remember_not_member(guild_id, user_id)
                 return False
             except nextcord.HTTPException as exc:
                 log.warning("Could not fetch member %s of guild %s: %s", user_id, guild_id, exc)
                 return False
+        # Read from the member object on every call (never cached), so a role or permission
+        # change reaches the next request.
         return member.guild_permissions.manage_guild
 
     async def user_name(self, user_id: int) -> str | None:
@@ -169,8 +242,6 @@ class ClusterLiveState:
     async def can_manage(self, guild_id: int, user_id: int) -> bool:
         if self._local.guild(guild_id) is not None or guild_id not in self._remote:
             return await self._local.can_manage(guild_id, user_id)
-        import time
-
         now = time.monotonic()
         cached = self._allowed.get((guild_id, user_id))
         if cached is not None and now - cached[0] < PERMISSION_CACHE_S:
@@ -187,7 +258,8 @@ class ClusterLiveState:
             guild = await http.get_guild(guild_id)
             if int(guild["owner_id"]) == user_id:
                 return True
-            member = await http.get_member(guild_id, user_id)
+            with _member_lookup():
+                member = await http.get_member(guild_id, user_id)
         except nextcord.HTTPException:
             return False
         held = {int(r) for r in member.get("roles", ())} | {guild_id}  # @everyone's id

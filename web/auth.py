@@ -11,7 +11,7 @@ from aiohttp_session import Session, get_session, new_session
 
 from web.context import get_context, state_versions
 from web.csrf import SAFE_METHODS, rotate_csrf_token
-from web.errors import Handler, PageError, error_response
+from web.errors import Handler, PageError, error_response, wants_json
 from web.sessions import (
     IDLE_TIMEOUT,
     SEEN_AT_FIELD,
@@ -112,18 +112,22 @@ def pop_flashes(session: Session) -> list[tuple[str, str]]:
 
 @web.middleware
 async def login_required_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every page but sign-in, health and static files needs a signed-in session."""
+    """Every page but sign-in, health and static files needs a signed-in session: a page
+    read by a browser goes to the sign-in page and back; a change, or a JSON request (a
+    script cannot follow a redirect to a sign-in form), gets a 401 saying so."""
     if (
         is_public(request.path)
         or request.path in get_context(request).token_paths
         or await current_user(request) is not None
     ):
         return await handler(request)
-    if request.method in SAFE_METHODS:
+    if request.method not in SAFE_METHODS:
+        message = "You are not signed in, so this change was not made. Sign in and try again."
+    elif wants_json(request):
+        message = "You are not signed in (or your session ended). Sign in again and reload."
+    else:
         raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
-    return error_response(
-        request, 401, "You are not signed in, so this change was not made. Sign in and try again."
-    )
+    return error_response(request, 401, message)
 
 
 async def require_owner(request: web.Request) -> User:
@@ -155,9 +159,11 @@ async def require_manage(request: web.Request, guild_id: int) -> User:
     if status != "approved":
         raise PageError(403, "A bot owner rejected this server, so its settings are closed.")
     if not await ctx.live.can_manage(guild_id, user.id):
+        # A GET only reads: do not tell someone opening a page that they tried to change it.
+        doing = "open its pages" if request.method in SAFE_METHODS else "change its settings"
         raise PageError(
             403,
-            "You need the Manage Server permission in this server to change its settings. "
+            f"You need the Manage Server permission in this server to {doing}. "
             "Ask a server admin to grant it, then reload.",
         )
     return user

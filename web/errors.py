@@ -108,21 +108,68 @@ async def _database_unreachable(request: web.Request, exc: BaseException) -> boo
     return False
 
 
+JSON_SUFFIX = "+json"
+_REFUSED = frozenset({"q=0", "q=0.0", "q=0.00", "q=0.000"})  # RFC 9110 12.4.2: "not acceptable"
+
+
+def _media_types(accept: str) -> set[str]:
+    """The media types an Accept header asks for, without parameters or those with q=0."""
+    types = set()
+    for item in accept.split(","):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        if any(p.replace(" ", "") in _REFUSED for p in params):
+            continue
+        if media_type:
+            types.add(media_type.lower())
+    return types
+
+
+def is_json_path(path: str) -> bool:
+    """A JSON endpoint by its shape: `.../series.json`, or anything under an `api` segment
+    (`/guilds/{guild_id}/templates/api/plan`, `/api/monitoring/ingest`, `/sandbox/api/view`)."""
+    return path.endswith(".json") or "/api/" in path or path.endswith("/api")
+
+
+def _route_shape(request: web.Request) -> str:
+    """The matched route's pattern (`/sandbox/attachments/{attachment_id}/{filename}`), so a
+    file that happens to be called `x.json` is not taken for a JSON endpoint; the path
+    itself when no route matched."""
+    canonical = getattr(request.match_info.route.resource, "canonical", None)
+    return canonical if isinstance(canonical, str) else request.path
+
+
 def wants_json(request: web.Request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    """Whether errors (and sign-in prompts) go to this request as JSON rather than a page:
+    its route is a JSON endpoint, or it sent a JSON body (the editors' fetch() calls send
+    no Accept header), or it accepts JSON and not HTML. A browser's `*/*` alone means HTML."""
+    if is_json_path(_route_shape(request)):
+        return True
+    content_type = request.content_type
+    if content_type == "application/json" or content_type.endswith(JSON_SUFFIX):
+        return True
+    accepted = _media_types(request.headers.get("Accept", ""))
+    json_ok = "application/json" in accepted or any(t.endswith(JSON_SUFFIX) for t in accepted)
+    html_ok = "text/html" in accepted or "application/xhtml+xml" in accepted
+    return json_ok and not html_ok
 
 
 def error_response(
     request: web.Request, status: int, message: str, title: str | None = None
 ) -> web.Response:
-    """A rendered error page, or `{"error": message}` for JSON clients."""
+    """A rendered error page, or `{"error": message, "errors": [message]}` for JSON requests
+    (`errors` is what the editors' scripts show)."""
     title = title or _TITLES.get(status, "Something went wrong")
     if wants_json(request):
-        return web.json_response({"error": message}, status=status)
+        return web.json_response({"error": message, "errors": [message]}, status=status)
     return aiohttp_jinja2.render_template(
         "error.html", request, {"title": title, "message": message}, status=status
     )
+
+
+def _http_error_message(exc: web.HTTPException) -> str:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return "The request is larger than this address accepts, so nothing was changed."
+    return f"The request was refused ({exc.status} {exc.reason})."
 
 
 @web.middleware
@@ -137,6 +184,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except web.HTTPMethodNotAllowed as exc:
         return error_response(request, 405, f"This address does not accept {exc.method} requests.")
+    except web.HTTPException as exc:
+        # aiohttp's own errors (a body over client_max_size, ...) carry a plain-text body;
+        # answer them like ours. Redirects, and errors a handler gave a body of its own
+        # (JSON), pass through as they are.
+        if exc.status < 400 or exc.content_type != "text/plain":
+            raise
+        response = error_response(request, exc.status, _http_error_message(exc))
+        for name in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
     except Exception as exc:
         if isinstance(exc, ConnectionError) and client_gone(request):
             # The client hung up, e.g. in the middle of an upload: its fault, and nobody is

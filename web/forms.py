@@ -3,7 +3,10 @@ malformed instead of an exception from deep inside the parser."""
 
 from __future__ import annotations
 
+import codecs
 import math
+import re
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -12,15 +15,30 @@ from web.errors import PageError
 
 # Discord ids are unsigned 64-bit in theory, but the database stores them as signed BIGINT.
 MAX_ID = 2**63 - 1
+URLENCODED = "application/x-www-form-urlencoded"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FORM_CHECKED = web.RequestKey("foundrycord_form_checked", bool)
+
+
+def _shown(name: str) -> str:
+    """A field name for an error message: short, and printable whatever was sent."""
+    return ascii(name[:40]) if _SURROGATE.search(name) or not name.isprintable() else name[:40]
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:
-    """The request's form; PageError(400) when the body cannot be read as one.
+    """The request's form; PageError(400) when the body cannot be read as one, or holds
+    text that is not UTF-8 (also percent-escaped) or not Unicode (a charset such as utf-7
+    can carry lone surrogates), naming the field; PageError(413) when too large.
 
     aiohttp caches the parsed form, so middlewares and the handler may all call this.
     """
+    charset = request.charset
     try:
-        return await request.post()
+        if charset is not None and codecs.lookup(charset).name not in ("utf-8", "ascii"):
+            raise PageError(
+                400, f"The form is sent as {charset[:30]}; send it as UTF-8 text instead."
+            )
+        form = await request.post()
     except UnicodeDecodeError:
         raise PageError(400, "The form was not valid UTF-8 text, so nothing was changed.") from None
     except LookupError:  # an unknown charset= in Content-Type
@@ -31,6 +49,46 @@ async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]
         raise PageError(
             400, "The form could not be read (malformed or cut short), so nothing was changed."
         ) from None
+    except web.HTTPRequestEntityTooLarge:
+        raise PageError(
+            413,
+            f"The form is larger than {request.client_max_size // 1024} KiB, so nothing was "
+            "changed.",
+        ) from None
+    if not request.get(_FORM_CHECKED):
+        await _check_form(request, form)
+        request[_FORM_CHECKED] = True
+    return form
+
+
+async def _check_form(request: web.Request, form: MultiDictProxy[str | web.FileField]) -> None:
+    """PageError(400) naming the first field whose name or text is not Unicode text."""
+    if request.content_type == URLENCODED:
+        # aiohttp turns percent-escapes that are not UTF-8 (%ff) into U+FFFD silently, so
+        # the text stored would differ from the text sent: decode them strictly here.
+        body = (await request.read()).decode("utf-8")  # already decoded once by post()
+        if "%" in body:
+            for pair in body.split("&"):
+                name, _, value = pair.partition("=")
+                for part in (name, value):
+                    try:
+                        unquote_to_bytes(part.replace("+", " ")).decode("utf-8")
+                    except UnicodeDecodeError:
+                        shown = _shown(unquote_to_bytes(name).decode("utf-8", "replace"))
+                        raise PageError(
+                            400,
+                            f"{shown}: the text is not valid UTF-8, so nothing was changed.",
+                        ) from None
+    for name, value in form.items():
+        if _SURROGATE.search(name) or (isinstance(value, str) and _SURROGATE.search(value)):
+            raise PageError(
+                400,
+                f"{_shown(name)}: the text holds a lone surrogate, which is not Unicode text, "
+                "so nothing was changed.",
+            )
+        if not isinstance(value, str | web.FileField):
+            # A multipart part with a Content-Type that is not text/* and no filename.
+            raise PageError(400, f"{_shown(name)}: expected text, not binary data.")
 
 
 def parse_id(raw: str) -> int | None:

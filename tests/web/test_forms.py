@@ -211,3 +211,66 @@ def test_a_file_where_text_is_expected_is_refused() -> None:
     )
     data = MultiDictProxy(MultiDict({"f": upload}))
     assert "not a file" in refused(form_str, data, max_len=10)
+
+
+def _part(name: str, body: bytes, content_type: str | None = None) -> bytes:
+    head = f'--x\r\nContent-Disposition: form-data; name="{name}"\r\n'
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    return head.encode() + b"\r\n" + body + b"\r\n"
+
+
+NOT_UNICODE = [
+    pytest.param(
+        URLENCODED, b"prefix=%ED%A0%80", "prefix: the text is not valid UTF-8", id="pct-surrogate"
+    ),
+    pytest.param(
+        URLENCODED,
+        b"prefix=ok&na%FFme=x",
+        "na\ufffdme: the text is not valid UTF-8",
+        id="pct-ff-name",
+    ),
+    pytest.param(URLENCODED + "; charset=utf-7", b"prefix=+2AA-", "send it as UTF-8", id="utf-7"),
+    pytest.param(
+        URLENCODED + "; charset=unicode_escape",
+        b"prefix=%5Cud800",
+        "send it as UTF-8",
+        id="escapes",
+    ),
+    pytest.param(
+        "multipart/form-data; boundary=x",
+        _part("prefix", b"+2AA-", "text/plain; charset=utf-7") + b"--x--\r\n",
+        "prefix: the text holds a lone surrogate",
+        id="multipart-utf-7-part",
+    ),
+    pytest.param(
+        "multipart/form-data; boundary=x",
+        _part("prefix", b"\x00\x01", "application/octet-stream") + b"--x--\r\n",
+        "prefix: expected text",
+        id="multipart-binary-part",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body", "says"), NOT_UNICODE)
+async def test_form_text_that_is_not_unicode_is_400_naming_the_field(
+    client: TestClient,
+    ctx: WebContext,
+    caplog: pytest.LogCaptureFixture,
+    content_type: str,
+    body: bytes,
+    says: str,
+) -> None:
+    """A lone surrogate (through a charset such as utf-7, or multipart) or percent-escaped
+    bytes that are not UTF-8 would be stored as U+FFFD or crash on .encode() later."""
+    await sign_in(client, ctx, OWNER_ID)
+    token = await csrf_token(client)
+    response = await client.post(
+        f"/guilds/{GUILD_ID}/settings",
+        data=body,
+        headers={"Content-Type": content_type, "X-CSRF-Token": token, "Accept": "application/json"},
+        allow_redirects=False,
+    )
+    assert response.status == 400, await response.text()
+    assert says in (await response.json())["error"]
+    assert _errors(caplog) == []

@@ -1,5 +1,6 @@
 """`web.json_body`: JSON a client sends is parsed, or refused with a 4xx naming why (too
-deep, not finite, too large, not UTF-8, malformed), never a 500 or a traceback."""
+deep, not finite, out of range, not Unicode, too large, not UTF-8, malformed) and where,
+never a 500 or a traceback."""
 
 from __future__ import annotations
 
@@ -47,6 +48,24 @@ def nested(depth: int) -> str:
         pytest.param(b"x" * (MAX_BYTES + 1), 413, "larger than", id="too-large"),
         pytest.param(b'{"name": "\xff\xfe"}', 400, "not UTF-8", id="not-utf8"),
         pytest.param(b'{"a": 1,}', 400, "not valid JSON", id="malformed"),
+        pytest.param(
+            b'{"widgets": [{"title": "ok"}, {"title": "x\\ud800"}]}',
+            400,
+            "widgets[1].title holds a lone surrogate",
+            id="lone-surrogate-value",
+        ),
+        pytest.param(
+            b'{"a": {"\\udfff": 1}}', 400, 'the key "\\udfff" in a holds', id="lone-surrogate-key"
+        ),
+        pytest.param(
+            b'["\\ude00\\ud83d"]', 400, "[0] holds a lone surrogate", id="swapped-surrogates"
+        ),
+        pytest.param(
+            b'{"n": [0, ' + b"9" * 401 + b"]}", 400, "n[1]: the number 99", id="401-digits"
+        ),
+        pytest.param(b'{"max": 18446744073709551616}', 400, "max: the number 1844", id="2**64"),
+        pytest.param(b'{"min": -18446744073709551616}', 400, "out of range", id="minus-2**64"),
+        pytest.param(b"1" + b"0" * 5000, 400, "the top-level value: the number", id="5000-digits"),
         pytest.param(b"", 400, "not valid JSON", id="empty"),
     ],
 )
@@ -60,7 +79,11 @@ async def test_refused_bodies_say_why(
 
 
 async def test_a_fine_body_is_parsed(client: TestClient) -> None:
-    value = {"name": "héllo ✓", "n": [1, 2.5, -3e5, None, True], "deep": json.loads(nested(63))}
+    value = {
+        "name": "héllo ✓ 😀",
+        "n": [1, 2.5, -3e5, None, True, 2**64 - 1, -(2**64) + 1],
+        "deep": json.loads(nested(63)),
+    }
     response = await client.post("/echo", data=json.dumps(value).encode())
     assert response.status == 200
     assert (await response.json())["value"] == value
@@ -100,3 +123,35 @@ def test_parse_json_text_limits_depth_exactly() -> None:
     assert parse_json_text(nested(64)) == json.loads(nested(64))
     with pytest.raises(JsonRefused, match="65 levels"):
         parse_json_text(nested(65))
+
+
+def test_a_surrogate_pair_is_one_character() -> None:
+    """An escaped pair (how JSON spells characters beyond U+FFFF) is fine; only lone
+    halves are refused."""
+    assert parse_json_text('{"e": "\\ud83d\\ude00"}') == {"e": "\U0001f600"}
+    with pytest.raises(JsonRefused, match=r'\["a b"\]\.c\[2\] holds'):
+        parse_json_text('{"a b": {"c": ["", "", "\\ud83d"]}}')
+
+
+def test_a_raw_surrogate_in_text_given_directly_is_refused() -> None:
+    """Text that did not come from UTF-8 bytes may hold a surrogate itself, not escaped."""
+    with pytest.raises(JsonRefused, match=r"^a holds a lone surrogate"):
+        parse_json_text('{"a": "x\ud800"}')
+
+
+def test_numbers_below_the_limit_and_plain_text_pass_untouched() -> None:
+    document = {"n": [2**64 - 1, -(2**64 - 1), 10**19, 0], "t": "é \U0001f600 ☃"}
+    assert parse_json_text(json.dumps(document)) == document
+    assert parse_json_text(json.dumps(document, ensure_ascii=False)) == document
+
+
+async def test_a_body_that_does_not_decode_with_its_content_encoding_is_400(
+    client: TestClient,
+) -> None:
+    response = await client.post(
+        "/echo",
+        data=b'{"samples": []}',
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    assert response.status == 400
+    assert (await response.json())["error"].startswith("The body could not be read")

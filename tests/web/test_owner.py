@@ -8,7 +8,16 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.web.conftest import ADMIN_ID, OWNER_ID, Clock, FakeLive, sign_in
+from tests.web.conftest import (
+    ADMIN_ID,
+    GUILD_ID,
+    OTHER_GUILD_ID,
+    OWNER_ID,
+    Clock,
+    FakeLive,
+    csrf_token,
+    sign_in,
+)
 from web.context import WebContext
 
 
@@ -67,3 +76,22 @@ async def test_the_favicon_is_served_not_a_404(client: TestClient) -> None:
         assert (await response.text()).startswith("<svg")
     login = await (await client.get("/login")).text()
     assert '<link rel="icon" href="/static/favicon.svg"' in login
+
+
+async def test_being_an_owner_opens_no_server_pages(client: TestClient, ctx: WebContext) -> None:
+    """Least privilege, as the README's table says: owners approve and refuse servers, but a
+    server's pages need Manage Server in that server, for owners too. OWNER_ID manages
+    GUILD_ID only; OTHER_GUILD_ID is approved and the owner is not a manager there."""
+    await sign_in(client, ctx, OWNER_ID)
+    text = await (await client.get("/guilds")).text()
+    assert f"/guilds/{GUILD_ID}/settings" in text
+    assert f"/guilds/{OTHER_GUILD_ID}/settings" not in text
+    assert (await client.get(f"/guilds/{GUILD_ID}/settings")).status == 200
+    response = await client.get(f"/guilds/{OTHER_GUILD_ID}/settings")
+    assert response.status == 403
+    assert "Manage Server" in await response.text()
+    token = await csrf_token(client)
+    response = await client.post(
+        f"/guilds/{OTHER_GUILD_ID}/settings", data={"csrf_token": token, "prefix": "?"}
+    )
+    assert response.status == 403
