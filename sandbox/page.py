@@ -29,6 +29,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 ANSWER_TIMEOUT = 3.0  # Discord's deadline for the first answer to an interaction
+ACTION_MAX_BYTES = 64 * 1024  # an action's JSON body: a message is at most 2000 characters
 
 SANDBOX_KEY = web.AppKey("foundrycord_sandbox", SandboxServer)
 routes = web.RouteTableDef()
@@ -49,6 +50,16 @@ def _bad(message: str, status: int = 400) -> Exception:
     from web.errors import PageError
 
     return PageError(status, message)
+
+
+def _text(body: dict[str, Any], key: str, what: str) -> str:
+    """`body[key]` as text: absent or null is empty; anything but a string is refused."""
+    raw = body.get(key)
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise _bad(f"The {what} must be text.")
+    return raw
 
 
 def _int(raw: Any, what: str) -> int:
@@ -267,10 +278,9 @@ async def view_json(request: web.Request) -> web.Response:
 async def _action(request: web.Request) -> tuple[SandboxDriver, Guild, MemberDriver, dict]:
     await _require_owner(request)
     server = _server(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _bad("The request body must be JSON.") from None
+    from web.json_body import read_json  # the editor's parser: its limits and refusals
+
+    body = await read_json(request, max_bytes=ACTION_MAX_BYTES)
     if not isinstance(body, dict):
         raise _bad("The request body must be a JSON object.")
     guild = _guild(server, body.get("guild"))
@@ -297,7 +307,7 @@ def _not_answered(error: TimeoutError) -> dict[str, Any]:
 async def post_message(request: web.Request) -> web.Response:
     _, guild, actor, body = await _action(request)
     channel = _channel(guild, body.get("channel"))
-    content = str(body.get("content") or "").strip()
+    content = _text(body, "content", "message").strip()
     if not content:
         raise _bad("Type a message first.")
     if len(content) > 2000:
@@ -310,7 +320,7 @@ async def post_message(request: web.Request) -> web.Response:
 async def run_command(request: web.Request) -> web.Response:
     driver, guild, actor, body = await _action(request)
     channel = _channel(guild, body.get("channel"))
-    path = " ".join(str(body.get("command") or "").removeprefix("/").split())
+    path = " ".join(_text(body, "command", "command").removeprefix("/").split())
     if not path:
         raise _bad("Pick a command to run.")
     raw = body.get("options") or {}
@@ -343,7 +353,7 @@ async def press_button(request: web.Request) -> web.Response:
     message = _message_in(guild, driver, body.get("message"))
     try:
         return web.json_response(
-            _answer_json(await actor.press(message, str(body.get("custom_id"))))
+            _answer_json(await actor.press(message, _text(body, "custom_id", "button id")))
         )
     except KeyError:
         raise _bad("That message has no such button.") from None
@@ -358,8 +368,11 @@ async def choose_values(request: web.Request) -> web.Response:
     values = body.get("values")
     if not isinstance(values, list) or not values:
         raise _bad("Choose at least one option.")
+    if not all(isinstance(value, str) for value in values):
+        raise _bad("The chosen options must be text.")
     try:
-        answer = await actor.choose(message, str(body.get("custom_id")), *map(str, values))
+        custom_id = _text(body, "custom_id", "select menu id")
+        answer = await actor.choose(message, custom_id, *values)
         return web.json_response(_answer_json(answer))
     except KeyError:
         raise _bad("That message has no such select menu.") from None
@@ -374,8 +387,8 @@ async def submit_modal(request: web.Request) -> web.Response:
     if inter is None or inter.modal is None or inter.user_id != actor.id:
         raise _bad("That form is no longer open; run the command again.", 404)
     values = body.get("values") or {}
-    if not isinstance(values, dict):
-        raise _bad("The form's values must be a JSON object.")
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        raise _bad("The form's values must be a JSON object of texts.")
     try:
         answer = await actor.submit(inter, **{str(k): str(v) for k, v in values.items()})
         return web.json_response(_answer_json(answer))

@@ -54,6 +54,23 @@ def load_spec(path: str | os.PathLike[str]) -> SpecValidator:
     return _SPEC_CACHE[key]
 
 
+def parse_json_body(raw: str | bytes | bytearray) -> Any:
+    """A request body as Discord reads it: 50109 when it is not JSON, too deep to parse, or
+    carries a lone surrogate escape."""
+    invalid = ApiError(400, 50109, "The request body contains invalid JSON.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise invalid from None
+    try:
+        # A pair of surrogate escapes became one character; a lone one stays and no UTF-8
+        # text can carry it.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid from None
+    return body
+
+
 def _json_response(status: int, body: Any, headers: dict[str, str]) -> web.Response:
     if body is None or status == 204:
         return web.Response(status=204, headers=headers)
@@ -210,7 +227,7 @@ class SandboxServer(Actions):
             for name, value in form.items():
                 if name == "payload_json":
                     raw = value.file.read() if isinstance(value, web.FileField) else value
-                    payload = json.loads(raw)
+                    payload = parse_json_body(raw)
                 elif isinstance(value, web.FileField):
                     files.append(
                         UploadedFile(name, value.filename, value.content_type, value.file.read())
@@ -219,10 +236,7 @@ class SandboxServer(Actions):
         raw = await request.read()
         if not raw:
             return None, []
-        try:
-            return json.loads(raw), []
-        except ValueError:
-            raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
+        return parse_json_body(raw), []
 
     async def _serve(self, spec: RouteSpec, request: web.Request) -> web.StreamResponse:
         params = dict(request.match_info)

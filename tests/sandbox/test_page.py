@@ -494,3 +494,29 @@ async def test_the_view_shows_each_change_of_the_world_on_the_next_read(
     assert status == 200, body
     later = await (await client.get("/sandbox/api/view", params=ids(stack), headers=JSON)).json()
     assert "one more line" in later["messages"] and later["version"] != first["version"]
+
+
+async def test_actions_refuse_values_that_are_not_text(
+    client: TestClient, stack: OfflineStack
+) -> None:
+    """A list where a message or command belongs is refused, not posted as its repr; a lone
+    surrogate (which no Discord text can hold) is refused by the editor's JSON parser."""
+    csrf = await sign_in(client, stack)
+    channel = stack.server.state.find_guild("Foundry Homelab").channel("general")
+    before = len(stack.server.state.messages.get(channel.id, {}))
+    status, body = await post(
+        client, "/sandbox/api/message", csrf, {**ids(stack), "content": ["a"]}
+    )
+    assert (status, body["error"]) == (400, "The message must be text.")
+    status, body = await post(
+        client, "/sandbox/api/command", csrf, {**ids(stack), "command": ["ping"]}
+    )
+    assert (status, body["error"]) == (400, "The command must be text.")
+    response = await client.post(
+        "/sandbox/api/message",
+        data=f'{{"guild": "{ids(stack)["guild"]}", "channel": "{ids(stack)["channel"]}", '
+        f'"as": "{ids(stack)["as"]}", "content": "a\\ud800"}}',
+        headers={**JSON, "X-CSRF-Token": csrf, "Content-Type": "application/json"},
+    )
+    assert response.status == 400, await response.text()
+    assert len(stack.server.state.messages.get(channel.id, {})) == before

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiohttp
+
 from sandbox.server import SandboxServer
 from sandbox.state import Guild
 from tests.sandbox.conftest import RestClient
@@ -69,3 +73,31 @@ async def test_dm_channel_and_leaving_a_guild(
     assert deleted["data"] == {"id": str(demo.id)}
     status, body, _ = await api.request("GET", f"/guilds/{demo.id}")
     assert (status, body["code"]) == (403, 50001)
+
+
+async def test_a_body_discord_cannot_read_is_50109(api: RestClient, demo: Guild) -> None:
+    """Not JSON, a lone surrogate escape (no UTF-8 text holds one) anywhere in the body or
+    in a multipart payload_json, or nesting too deep to parse: 50109, and nothing sent."""
+    invalid = {"message": "The request body contains invalid JSON.", "code": 50109}
+    # One channel per request: a channel takes 5 messages per 5 s, and Discord counts a
+    # refused body against the limit too.
+    channels = [c.id for c in demo.channels.values() if c.type == 0]
+    bodies: list[Any] = [
+        b"{not json",
+        b'{"content": "a\\ud800"}',
+        b'{"content": "ok", "embeds": [{"title": "\\udc00"}]}',
+        b'{"content": "ok", "allowed_mentions": {"\\ud800": []}}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ]
+    form = aiohttp.FormData()
+    form.add_field("payload_json", '{"content": "\\ud83d"}', content_type="application/json")
+    bodies.append(form)
+    assert len(channels) >= 2  # at most 4 requests each
+    for index, data in enumerate(bodies):
+        channel = channels[index % len(channels)]
+        status, body, _ = await api.request("POST", f"/channels/{channel}/messages", data=data)
+        assert (status, body) == (400, invalid), index
+    assert not any(api.server.state.messages.get(channel) for channel in channels)
+    pair = b'{"content": "\\ud83d\\ude00", "allowed_mentions": {"parse": []}}'  # a valid pair
+    status, body, _ = await api.request("POST", f"/channels/{channels[-1]}/messages", data=pair)
+    assert status == 200 and body["content"] == "\U0001f600"
