@@ -56,6 +56,7 @@ from cogs.templates.document import (  # noqa: E402
     load_document,
 )
 from cogs.templates.plan import ApplyOptions  # noqa: E402
+from cogs.templates.planning.model import OPERATOR  # noqa: E402
 from cogs.templates.service import TemplateService  # noqa: E402
 from cogs.templates.snapshot import snapshot  # noqa: E402
 from sandbox.client import point_nextcord_at, restore_nextcord  # noqa: E402
@@ -196,12 +197,14 @@ async def measure(
 
 
 async def apply(service: TemplateService, guild_id: int, template: Template) -> None:
-    prepared = await service.prepare(guild_id, f"bench:{template.name}", template, ApplyOptions())
+    prepared = await service.prepare(
+        guild_id, f"bench:{template.name}", template, ApplyOptions(), actor_id=OPERATOR
+    )
     if prepared.refused:
         raise RuntimeError(prepared.refused)
     if prepared.plan.empty:
         return
-    await service.start(prepared, 0)
+    await service.start(prepared, OPERATOR)
     status = await service.tasks[guild_id]
     if status != "done":
         raise RuntimeError(f"apply ended {status}")

@@ -120,6 +120,7 @@ async def _act(args: argparse.Namespace, db: Any, http: Any, bot_id: int, guild_
     from cogs.templates.document import to_document
     from cogs.templates.executor import Progress
     from cogs.templates.plan import ApplyOptions
+    from cogs.templates.planning.model import OPERATOR
     from cogs.templates.service import TemplateService
     from cogs.templates.snapshot import snapshot
 
@@ -137,7 +138,9 @@ async def _act(args: argparse.Namespace, db: Any, http: Any, bot_id: int, guild_
     template = _read_template(args.template)
     confirm = frozenset(n.strip() for n in args.delete_with_messages.split(",") if n.strip())
     options = ApplyOptions(prune=args.prune, roles=not args.no_roles, confirm_deletes=confirm)
-    prepared = await service.prepare(guild_id, f"file:{template.name}", template, options)
+    prepared = await service.prepare(
+        guild_id, f"file:{template.name}", template, options, actor_id=OPERATOR
+    )
     print("\n".join(prepared.plan.tree))
     print(f"\n{prepared.plan.summary()}")
     if prepared.refused:
@@ -157,7 +160,7 @@ async def _act(args: argparse.Namespace, db: Any, http: Any, bot_id: int, guild_
     async def progress(update: Progress) -> None:
         print(update.text(), file=sys.stderr, flush=True)
 
-    job = await service.start(prepared, 0, progress=progress)
+    job = await service.start(prepared, OPERATOR, progress=progress)
     status = await service.tasks[guild_id]
     print(f"Job {job.id}: {status}.")
     return NOTHING if status == "done" else REFUSED

@@ -738,7 +738,9 @@ class TemplatesCog(commands.Cog):
         origin: str | None = None,
     ) -> None:
         guild_id = interaction.guild_id
-        prepared = await self.service.prepare(guild_id, ref, template, options)
+        # checked for who asks: the bot makes only the changes they could make themselves
+        actor_id = interaction.user.id
+        prepared = await self.service.prepare(guild_id, ref, template, options, actor_id=actor_id)
         if prepared.refused:
             await interaction.edit_original_message(
                 content=errors_text("Nothing was changed:", prepared.refused),
@@ -758,7 +760,9 @@ class TemplatesCog(commands.Cog):
             # Answer the button at once (3 s rule), then plan again: the server may have
             # changed since the preview.
             await update_message(press, "Checking the server again...")
-            fresh = await self.service.prepare(guild_id, ref, template, options)
+            fresh = await self.service.prepare(
+                guild_id, ref, template, options, actor_id=press.user.id
+            )
             if fresh.refused or fresh.plan.empty:
                 text = (
                     errors_text("Nothing was changed:", fresh.refused)

@@ -166,11 +166,42 @@ def permissions_to_json(value: int) -> list[str] | str:
     return sorted(names) if covered == value else str(value)
 
 
-def _permissions(raw: Any, path: str, errors: list[str]) -> int:
+# Permissions Discord defines that nextcord 3.2 has no name for (its `Permissions.all()` is
+# -1, every bit, so it cannot bound a value): a live role may hold them, so a snapshot may
+# carry them, as a decimal string.
+UNNAMED_PERMISSION_BITS = {
+    "view_creator_monetization_analytics": 1 << 41,
+    "use_soundboard": 1 << 42,
+    "use_external_sounds": 1 << 45,
+    "send_polls": 1 << 49,
+    "use_external_apps": 1 << 50,
+    "pin_messages": 1 << 51,
+}
+
+
+@cache
+def all_permissions() -> int:
+    """Every bit Discord defines a permission for; anything else is not a permission."""
+    bits = 0
+    for bit in [*permission_bits().values(), *UNNAMED_PERMISSION_BITS.values()]:
+        bits |= bit
+    return bits
+
+
+def _permissions(raw: Any, path: str, errors: list[str], owner: str = "") -> int:
+    """The bits of a permissions field; `owner` ("role 'Mod'") says whose, in errors."""
     if raw is None:
         return 0
     if isinstance(raw, str):
-        return int(raw)
+        value = int(raw)
+        if value & ~all_permissions():
+            whose = f" of {owner}" if owner else ""
+            errors.append(
+                f"{path}: {raw} is not a permission value{whose}: it sets bits Discord defines "
+                f"no permission for (every permission together is {all_permissions()})"
+            )
+            return 0
+        return value
     bits = 0
     for name in raw:
         bit = permission_bits().get(name)
@@ -226,12 +257,25 @@ def migrate(doc: dict[str, Any]) -> dict[str, Any]:
 # loading -----------------------------------------------------------------------------------
 
 
+def pattern_matches(pattern: str, text: str) -> bool:
+    """A JSON Schema `pattern` as it is meant: an anchored "$" ends the string. Python's
+    "$" also matches before a final newline, which let "123\\n" pass as an id."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.search(pattern, text) is not None
+
+
 @cache
 def _validator() -> Any:
     import jsonschema  # heavy: imported on the first template that is loaded
+    from jsonschema.exceptions import ValidationError
 
-    schema = json.loads(SCHEMA_PATH.read_text())
-    return jsonschema.Draft202012Validator(schema)
+    def pattern(validator: Any, value: str, instance: Any, _: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and not pattern_matches(value, instance):
+            yield ValidationError(f"{instance!r} does not match {value!r}")
+
+    strict = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": pattern})
+    return strict(json.loads(SCHEMA_PATH.read_text()))
 
 
 def _json_path(parts: Any) -> str:
@@ -290,6 +334,51 @@ def parse_json(raw: str | bytes) -> Any:
         raise TemplateError([f"$: {str(exc).removeprefix('the body is ')}"]) from None
 
 
+def text_errors(value: Any) -> list[str]:
+    """Every string (object keys included) that is not text: a lone surrogate such as
+    "\\ud800" that JSON can spell but UTF-8, the database and Discord cannot hold."""
+    errors: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, "$")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if isinstance(key, str) else path
+                if isinstance(key, str) and not _encodable(key):
+                    errors.append(f"{where}: the key {key!r} {_NOT_TEXT}")
+                stack.append((child, where))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, str) and not _encodable(item):
+            errors.append(f"{path}: {item!r} {_NOT_TEXT}")
+    return sorted(errors)
+
+
+_NOT_TEXT = "holds a lone surrogate (half of a UTF-16 pair), which is not text; remove it"
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def name_errors(name: str) -> list[str]:
+    """Why `name` cannot name a saved template: `name@<server id>` is how another server's
+    shared template is reached, so a name of one's own with "@" could hide it."""
+    errors = []
+    if "@" in name:
+        errors.append(
+            f"name: {name!r} contains '@', which only other servers' shared templates carry "
+            "(name@<server id>); choose a name without '@'"
+        )
+    if not _encodable(name):
+        errors.append(f"name: {name!r} {_NOT_TEXT}")
+    return errors
+
+
 def load_document(raw: str | bytes | dict[str, Any]) -> Template:
     """A Template from JSON text or an already parsed dict; raises TemplateError."""
     doc = parse_json(raw) if isinstance(raw, str | bytes) else raw
@@ -298,6 +387,9 @@ def load_document(raw: str | bytes | dict[str, Any]) -> Template:
     depth = nesting_depth(doc)
     if depth > MAX_NESTING:
         raise _too_deep()
+    unreadable = text_errors(doc)
+    if unreadable:
+        raise TemplateError(unreadable)
     doc = migrate(dict(doc))
     errors = schema_errors(doc)
     if errors:
@@ -316,7 +408,9 @@ def _build(doc: dict[str, Any], errors: list[str]) -> Template:
             color=raw.get("color", 0),
             hoist=raw.get("hoist", False),
             mentionable=raw.get("mentionable", False),
-            permissions=_permissions(raw.get("permissions"), f"$.roles[{i}].permissions", errors),
+            permissions=_permissions(
+                raw.get("permissions"), f"$.roles[{i}].permissions", errors, f"role {raw['name']!r}"
+            ),
             unicode_emoji=raw.get("unicode_emoji"),
             id=raw.get("id"),
         )
@@ -328,7 +422,7 @@ def _build(doc: dict[str, Any], errors: list[str]) -> Template:
         description=doc.get("description", ""),
         roles=roles,
         everyone_permissions=(
-            _permissions(everyone.get("permissions"), "$.everyone.permissions", errors)
+            _permissions(everyone.get("permissions"), "$.everyone.permissions", errors, "@everyone")
             if everyone and "permissions" in everyone
             else None
         ),
@@ -350,12 +444,17 @@ def _node(
     overwrites = []
     for j, ow in enumerate(raw.get("overwrites", [])):
         where = f"{path}.overwrites[{j}]"
+        whose = (
+            f"the overwrite for {ow['role']!r} in {raw['name']!r}"
+            if "role" in ow
+            else f"the overwrite for member {ow.get('member')} in {raw['name']!r}"
+        )
         overwrites.append(
             Overwrite(
                 role=ow.get("role"),
                 member=int(ow["member"]) if "member" in ow else None,
-                allow=_permissions(ow.get("allow"), f"{where}.allow", errors),
-                deny=_permissions(ow.get("deny"), f"{where}.deny", errors),
+                allow=_permissions(ow.get("allow"), f"{where}.allow", errors, whose),
+                deny=_permissions(ow.get("deny"), f"{where}.deny", errors, whose),
             )
         )
     name = raw["name"]

@@ -13,7 +13,7 @@ from typing import Any
 from cogs.templates.api import GuildApi
 from cogs.templates.models import ApplyJob
 from cogs.templates.plan import Step, StepKind
-from cogs.templates.planning.model import CREATE_KINDS
+from cogs.templates.planning.model import CREATE_KINDS, OPERATOR
 from cogs.templates.store import TemplateStore
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,18 @@ class JobRunner:
         id_map: dict[str, int] = dict(job.id_map)
         roles_created = job.roles_created
         total = len(steps)
+        if job.actor_id != OPERATOR and job.done < total:
+            try:
+                refused = await self._refused_to_actor(job.actor_id, steps[job.done :], id_map)
+            except Exception as exc:  # the job must end, its lock released, either way
+                log.warning("Template job %s: checking its member failed", job.id, exc_info=True)
+                text = f"could not check what the member applying may change: {exc}"
+                return await self._finish(job.done, total, "failed", text)
+            if refused:
+                # nothing of it ran here: not an apply to undo (unless earlier steps ran)
+                status = "failed" if job.done else "refused"
+                text = "not yours to change now (Discord would refuse you): " + "; ".join(refused)
+                return await self._finish(job.done, total, status, text)
         started = time.monotonic()
         first = job.done
         for index in range(job.done, total):
@@ -151,6 +163,16 @@ class JobRunner:
                     roles_created += 1
             await self.store.step_done(self.job_id, index + 1, id_map, roles_created)
         return await self._finish(total, total, "done")
+
+    async def _refused_to_actor(
+        self, actor_id: int, steps: list[Step], id_map: dict[str, int]
+    ) -> list[str]:
+        """The preview checked the member who applies; the server (their roles, the roles'
+        permissions and order) may have changed since, or while a resumed job waited."""
+        from cogs.templates.checks import member_of, member_refusals
+
+        live = await self.api.fetch()
+        return member_refusals(steps, live, await member_of(self.api, actor_id), id_map)
 
     async def _watch(self, index: int, total: int, label: str, eta: float | None) -> None:
         begun = time.monotonic()

@@ -9,7 +9,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,12 @@ from bot.models import utcnow
 from cogs.templates.document import Template, TemplateError, load_document, to_document
 from cogs.templates.live import LiveGuild
 from cogs.templates.models import ApplyJob
-from cogs.templates.planning.model import CHANNEL_CREATES_PER_DAY, ApplyOptions, Plan
+from cogs.templates.planning.model import (
+    CHANNEL_CREATES_PER_DAY,
+    OPERATOR,
+    ApplyOptions,
+    Plan,
+)
 from cogs.templates.store import TemplateStore
 
 if TYPE_CHECKING:
@@ -91,11 +96,19 @@ class Prepared:
     plan: Plan
     missing: list[str]
     options: ApplyOptions
+    # what the member applying may not do themselves (Discord's rules), and who they are
+    forbidden: list[str] = field(default_factory=list)
+    actor_id: int = OPERATOR
 
     @property
     def refused(self) -> list[str]:
         needs = [f"I need: {'; '.join(self.missing)}"] if self.missing else []
-        return self.plan.errors + needs
+        yours = (
+            [f"Not yours to change (Discord would refuse you): {'; '.join(self.forbidden)}"]
+            if self.forbidden
+            else []
+        )
+        return self.plan.errors + needs + yours
 
 
 JOB_LEASE_S = 15.0  # a job whose runner stopped renewing this long may be taken over
@@ -150,9 +163,19 @@ class TemplateService:
         return template
 
     async def prepare(
-        self, guild_id: int, template_ref: str, template: Template, options: ApplyOptions
+        self,
+        guild_id: int,
+        template_ref: str,
+        template: Template,
+        options: ApplyOptions,
+        *,
+        actor_id: int,
     ) -> Prepared:
-        from cogs.templates.checks import missing_for_plan
+        """The plan, what the bot lacks for it and what the member `actor_id` (who applies:
+        the web session's user, the command's invoker) may not do themselves; OPERATOR
+        only for the command line, which holds the bot's token. No default: a caller that
+        forgot who applies must not skip the member's check."""
+        from cogs.templates.checks import member_of, member_refusals, missing_for_plan
         from cogs.templates.plan import make_plan
 
         api = self.api(guild_id)
@@ -168,7 +191,11 @@ class TemplateService:
         member = await api.member(self.bot_user_id())
         bot_roles = [int(r) for r in member.get("roles", [])]
         missing = missing_for_plan(plan, live, bot_roles)
-        return Prepared(template_ref, template, live, plan, missing, options)
+        forbidden: list[str] = []
+        if actor_id != OPERATOR:
+            actor = await member_of(api, actor_id)
+            forbidden = member_refusals(plan.steps, live, actor)
+        return Prepared(template_ref, template, live, plan, missing, options, forbidden, actor_id)
 
     @staticmethod
     async def _assigned_roles(api: GuildApi) -> frozenset[int] | None:
@@ -192,6 +219,8 @@ class TemplateService:
 
         if prepared.refused:
             raise TemplateError(prepared.refused)
+        if actor_id != prepared.actor_id:
+            raise ValueError("a plan checked for one member cannot be started by another")
         before = to_document(snapshot(prepared.live, f"before {prepared.template.name}"))
         job = await self.store.create_job(
             ApplyJob(

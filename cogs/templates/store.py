@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.coalesce import VersionedReads
 from bot.database import Database
+from bot.locks import quota_lock
 from bot.models import AuditEntry, utcnow
-from cogs.templates.document import TemplateError
+from cogs.templates.document import TemplateError, name_errors, text_errors
 from cogs.templates.models import ApplyJob, ApplyLock, SavedTemplate, TemplateIdMap
 from cogs.templates.planning.model import StepKind
 
@@ -56,16 +57,29 @@ class TemplateStore:
     # templates -----------------------------------------------------------------------------
 
     async def save(
-        self, guild_id: int, name: str, document: dict[str, Any], actor_id: int
+        self,
+        guild_id: int,
+        name: str,
+        document: dict[str, Any],
+        actor_id: int,
+        *,
+        shared: bool | None = None,
     ) -> SavedTemplate:
-        """Save (or replace) this server's template `name`; TemplateLimit past the caps."""
+        """Save (or replace) this server's template `name`, and with `shared` set whether
+        other servers may use it, in one transaction; TemplateError for a name or text that
+        cannot be stored, TemplateLimit past the caps."""
+        errors = name_errors(name) + text_errors(document)
+        if errors:
+            raise TemplateError(errors)
         size = len(json.dumps(document, ensure_ascii=False).encode())
         if size > MAX_SAVED_BYTES:
             raise TemplateLimit(
                 f"{name}: the template is {size // 1024} KiB; a saved template holds at most "
                 f"{MAX_SAVED_BYTES // 1024} KiB"
             )
-        async with self.db.session() as session:
+        async with self.db.session() as session, session.begin():
+            # concurrent saves would each count 49 and all insert: one counts at a time
+            await quota_lock(session, "templates", guild_id)
             row = await session.scalar(
                 select(SavedTemplate).where(
                     SavedTemplate.guild_id == guild_id, SavedTemplate.name == name
@@ -88,14 +102,15 @@ class TemplateStore:
                     name=name,
                     document=document,
                     created_by=actor_id,
-                    shared=False,
+                    shared=bool(shared),
                 )
                 session.add(row)
             else:
                 row.document = document
                 row.updated_at = utcnow()
-            await session.commit()
-            return row
+                if shared is not None:
+                    row.shared = shared
+        return row
 
     async def find(self, guild_id: int, name: str) -> SavedTemplate | None:
         """This server's own template called `name` (never another server's)."""

@@ -200,7 +200,19 @@ async def _document(request: web.Request) -> tuple[dict[str, Any], Any]:
     names = body.get("delete_with_messages", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TemplateError(["$.delete_with_messages: a list of channel names"])
+    # JSON true or false only: bool() would read the string "false" as true
+    flags = [
+        f"$.{key}: {body[key]!r} is not a boolean; send true or false"
+        for key in BOOLEAN_FIELDS
+        if key in body and not isinstance(body[key], bool)
+    ]
+    if flags:
+        raise TemplateError(flags)
     return body, load_document(doc)
+
+
+# The options a body may carry beside the document, each JSON true or false.
+BOOLEAN_FIELDS = ("shared", "prune", "roles")
 
 
 @routes.post("/guilds/{guild_id}/templates/api/save")
@@ -211,20 +223,20 @@ async def save_document(request: web.Request) -> web.Response:
     except TemplateError as exc:
         return _errors(exc.errors, getattr(exc, "status", 400))
     try:
-        await service.store.save(guild_id, template.name, to_document(template), user.id)
+        await service.store.save(
+            guild_id, template.name, to_document(template), user.id, shared=body.get("shared")
+        )
     except TemplateError as exc:
         return _errors(exc.errors)
-    if "shared" in body:
-        await service.store.set_shared(guild_id, template.name, bool(body["shared"]))
     return web.json_response({"saved": template.name})
 
 
 def _options(body: dict[str, Any]) -> ApplyOptions:
-    names = body.get("delete_with_messages") or []
+    """The apply options of a body that `_document` checked (booleans, a list of names)."""
     return ApplyOptions(
-        prune=bool(body.get("prune")),
-        roles=bool(body.get("roles", True)),
-        confirm_deletes=frozenset(str(n) for n in names),
+        prune=body.get("prune", False),
+        roles=body.get("roles", True),
+        confirm_deletes=frozenset(body.get("delete_with_messages", [])),
     )
 
 
@@ -252,7 +264,8 @@ async def _prepare(request: web.Request) -> tuple[Any, TemplateService, Any]:
     except TemplateError as exc:
         return user, service, _errors(exc.errors, getattr(exc, "status", 400))
     ref = await _ref_for(service, guild_id, template.name)
-    return user, service, await service.prepare(guild_id, ref, template, _options(body))
+    prepared = await service.prepare(guild_id, ref, template, _options(body), actor_id=user.id)
+    return user, service, prepared
 
 
 async def _ref_for(service: TemplateService, guild_id: int, name: str) -> str:

@@ -95,6 +95,11 @@ class Plan:
         return text
 
 
+# The actor of an apply run from the command line: the bot's operator, who holds the bot's
+# token and so acts with the bot's own rights; no member's rules apply to it.
+OPERATOR = 0
+
+
 @dataclass
 class ApplyOptions:
     prune: bool = False

@@ -9,9 +9,11 @@ import pytest
 
 from cogs.templates.document import load_document, to_document
 from cogs.templates.plan import ApplyOptions
+from cogs.templates.planning.model import OPERATOR
 from cogs.templates.snapshot import snapshot
 from sandbox.mentions_audit import mentions_audit
 from tests.cogs.templates.conftest import (
+    APPLIER,
     apply_and_confirm,
     approve,
     last_job_id,
@@ -98,12 +100,14 @@ def comparable(template) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 async def apply_direct(foundry: Foundry, guild_id: int, template, ref: str, **options: Any) -> str:  # type: ignore[no-untyped-def]
     svc = service(foundry)
-    prepared = await svc.prepare(guild_id, ref, template, ApplyOptions(**options))
+    prepared = await svc.prepare(
+        guild_id, ref, template, ApplyOptions(**options), actor_id=OPERATOR
+    )
     assert not prepared.refused, prepared.refused
     if prepared.plan.empty:
         return "empty"
     before = await last_job_id(foundry)
-    await svc.start(prepared, 1)
+    await svc.start(prepared, OPERATOR)  # the bot's own rights, as the command line has
     return await wait_job(foundry, before)
 
 
@@ -156,13 +160,13 @@ async def test_apply_command_previews_confirms_and_is_idempotent(foundry: Foundr
     refused = await driver.member("carol").run("template list", channel="general")
     assert "Manage Server" in refused.content
 
-    answer = await run(driver, "apply", name="homelab")
+    answer = await run(driver, "apply", name="homelab", user=APPLIER)
     embed = answer.message.embeds[0]
     assert "to create" in embed["title"] and "+" in embed["description"]
-    stranger = await driver.member("alice").press(answer.message, "template:confirm")
+    stranger = await driver.member("bob").press(answer.message, "template:confirm")
     assert "Only the person who ran the command" in stranger.content
     before = await last_job_id(foundry)
-    await driver.member("bob").press(answer.message, "template:confirm")
+    await driver.member(APPLIER).press(answer.message, "template:confirm")
     assert await wait_job(foundry, before) == "done"
     names = {c.name for c in foundry.guild.channels.values()}
     assert {"welcome", "alerts", "networking", "Lab Voice"} <= names
@@ -175,7 +179,7 @@ async def test_apply_command_previews_confirms_and_is_idempotent(foundry: Foundr
     assert await driver.until(progress_done, "report the end on the progress message")
 
     mark = foundry.server.mark()
-    again = await run(driver, "apply", name="homelab")
+    again = await run(driver, "apply", name="homelab", user=APPLIER)
     assert "already matches" in again.content
     assert writes(foundry, mark) == []
 
@@ -192,9 +196,9 @@ async def test_apply_command_previews_confirms_and_is_idempotent(foundry: Foundr
 
 async def test_cancel_button_on_the_preview_changes_nothing(foundry: Foundry) -> None:
     driver = await approve(foundry)
-    answer = await run(driver, "apply", name="gaming-community")
+    answer = await run(driver, "apply", name="gaming-community", user=APPLIER)
     mark = foundry.server.mark()
-    cancelled = await driver.member("bob").press(answer.message, "template:abort")
+    cancelled = await driver.member(APPLIER).press(answer.message, "template:abort")
     assert "nothing changed" in cancelled.content
     assert writes(foundry, mark) == []
 
@@ -218,7 +222,7 @@ async def test_prune_keeps_channels_holding_messages_unless_named(foundry: Found
     names = {c.name for c in foundry.guild.channels.values()}
     assert "status" in names  # holds messages: kept
     assert "general" in names  # matched and moved into Work, not deleted
-    answer = await run(driver, "apply", name="project-team", prune=True)
+    answer = await run(driver, "apply", name="project-team", prune=True, user=APPLIER)
     assert "kept" in answer.content.lower() and "status" in answer.content
     assert (
         await apply_and_confirm(
@@ -234,9 +238,9 @@ async def test_undo_restores_the_server_before_the_last_apply(foundry: Foundry) 
     before = comparable(await snapshot_of(foundry, foundry.guild.id))
     assert await apply_and_confirm(driver, foundry, "gaming-community") == "done"
     assert comparable(await snapshot_of(foundry, foundry.guild.id)) != before
-    answer = await run(driver, "undo")
+    answer = await run(driver, "undo", user=APPLIER)
     job = await last_job_id(foundry)
-    await driver.member("bob").press(answer.message, "template:confirm")
+    await driver.member(APPLIER).press(answer.message, "template:confirm")
     assert await wait_job(foundry, job) == "done"
     assert comparable(await snapshot_of(foundry, foundry.guild.id)) == before
     nothing = await run(driver, "undo")
@@ -246,9 +250,9 @@ async def test_undo_restores_the_server_before_the_last_apply(foundry: Foundry) 
 async def test_a_restart_mid_apply_resumes_without_duplicates(foundry: Foundry) -> None:
     driver = await approve(foundry)
     foundry.server.faults.slow(0.4, route="POST /guilds/{guild_id}/channels")
-    answer = await run(driver, "apply", name="gaming-community")
+    answer = await run(driver, "apply", name="gaming-community", user=APPLIER)
     before = await last_job_id(foundry)
-    await driver.member("bob").press(answer.message, "template:confirm")
+    await driver.member(APPLIER).press(answer.message, "template:confirm")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 20
     while True:  # hold the job mid-way: some steps done, most not
@@ -352,7 +356,9 @@ async def test_missing_bot_permissions_are_listed_before_any_write(foundry: Foun
             "channels": [{"name": "general", "type": "text"}],
         }
     )
-    prepared = await service(foundry).prepare(guild.id, "test:t", template, ApplyOptions())
+    prepared = await service(foundry).prepare(
+        guild.id, "test:t", template, ApplyOptions(), actor_id=OPERATOR
+    )
     assert "Manage Roles" in prepared.missing
     assert prepared.refused == ["I need: Manage Roles; my role must be above Moderator"]
 
@@ -481,7 +487,7 @@ async def test_another_servers_shared_template_never_shadows_and_names_its_origi
         await store.save(other.id, name, {**POISON, "name": name}, 1)
         await store.set_shared(other.id, name, True)
 
-    built_in = (await run(driver, "apply", name="homelab")).message.embeds[0]
+    built_in = (await run(driver, "apply", name="homelab", user=APPLIER)).message.embeds[0]
     assert "poisoned" not in built_in["description"]
     assert "Administrator" not in built_in["description"]
     assert "From another server" not in built_in["description"]
@@ -489,7 +495,8 @@ async def test_another_servers_shared_template_never_shadows_and_names_its_origi
     plain = await run(driver, "apply", name="only-there")
     assert "No template called 'only-there'" in plain.content
 
-    qualified = (await run(driver, "apply", name=f"homelab@{other.id}")).message.embeds[0]
+    qualified = (await run(driver, "apply", name=f"homelab@{other.id}", user=APPLIER)).message
+    qualified = qualified.embeds[0]
     assert "From another server" in qualified["description"]
     assert f"Elsewhere (server id {other.id})" in qualified["description"]
     assert "poisoned" in qualified["description"]
@@ -512,7 +519,7 @@ async def test_the_confirmation_expires(foundry: Foundry, monkeypatch) -> None:
     # the loaded extension's own module (a restart reloads it)
     monkeypatch.setattr(sys.modules["cogs.templates.cog"], "CONFIRM_TIMEOUT", 0.3)
     driver = await approve(foundry)
-    answer = await run(driver, "apply", name="homelab")
+    answer = await run(driver, "apply", name="homelab", user=APPLIER)
     mark = foundry.server.mark()
 
     def expired() -> bool | None:
@@ -526,9 +533,9 @@ async def test_the_confirmation_expires(foundry: Foundry, monkeypatch) -> None:
 async def test_the_cancel_button_stops_a_running_apply(foundry: Foundry) -> None:
     driver = await approve(foundry)
     foundry.server.faults.slow(0.3, route="POST /guilds/{guild_id}/channels")
-    answer = await run(driver, "apply", name="gaming-community")
+    answer = await run(driver, "apply", name="gaming-community", user=APPLIER)
     before = await last_job_id(foundry)
-    await driver.member("bob").press(answer.message, "template:confirm")
+    await driver.member(APPLIER).press(answer.message, "template:confirm")
     general = foundry.guild.channel("general").id
 
     def progress_message():  # type: ignore[no-untyped-def]
@@ -609,9 +616,9 @@ async def test_every_message_spells_out_that_nothing_pings(foundry: Foundry) -> 
     await run(driver, "list")
     await run(driver, "show", name="homelab")
     await run(driver, "cancel")
-    preview = await run(driver, "apply", name="project-team")
-    await driver.member("alice").press(preview.message, "template:confirm")  # not the invoker
-    await driver.member("bob").press(preview.message, "template:abort")
+    preview = await run(driver, "apply", name="project-team", user=APPLIER)
+    await driver.member("bob").press(preview.message, "template:confirm")  # not the invoker
+    await driver.member(APPLIER).press(preview.message, "template:abort")
     pings = {
         "version": 2,
         "name": "pings",

@@ -171,3 +171,75 @@ def test_a_template_nested_300_deep_is_refused_without_recursing() -> None:
         assert "levels deep" in refused.value.errors[0]
     with pytest.raises(TemplateError, match="nests 10000 levels deep"):
         load_document("[" * 10_000 + "]" * 10_000)
+
+
+def test_an_id_or_permission_string_with_a_trailing_newline_is_refused() -> None:
+    """Python's "$" matches before a final newline; every pattern of the schema must end
+    the string."""
+    bad = doc(
+        roles=[{"id": "1577999583898894343\n", "name": "Mod", "permissions": "8\n"}],
+        channels=[
+            {
+                "id": "42\n",
+                "name": "general",
+                "type": "text",
+                "overwrites": [{"member": "7\n", "allow": ["view_channel\n"]}],
+            }
+        ],
+    )
+    errors = errors_of(bad)
+    for path in (
+        "$.roles[0].id",
+        "$.roles[0].permissions",
+        "$.channels[0].id",
+        "$.channels[0].overwrites[0].member",
+    ):
+        assert any(e.startswith(f"{path}: ") for e in errors), (path, errors)
+    assert not any(e.startswith("$.channels[0].overwrites[0].allow: unknown") for e in errors)
+    assert any(e.startswith("$.channels[0].overwrites[0].allow") for e in errors), errors
+    good = load_document(doc(roles=[{"id": "1577999583898894343", "name": "Mod"}]))
+    assert good.roles[0].id == "1577999583898894343"
+
+
+def test_permission_values_outside_discords_permissions_are_refused() -> None:
+    huge = "99999999999999999999"  # past 2**64 - 1, with the Administrator bit among them
+    bad = doc(
+        roles=[{"name": "Mod", "permissions": huge}],
+        channels=[
+            {
+                "name": "general",
+                "type": "text",
+                "overwrites": [{"role": "Mod", "allow": str(1 << 60), "deny": "0"}],
+            }
+        ],
+    )
+    errors = errors_of(bad)
+    assert any(
+        e.startswith(f"$.roles[0].permissions: {huge} is not a permission value of role 'Mod'")
+        for e in errors
+    ), errors
+    assert any(
+        e.startswith(f"$.channels[0].overwrites[0].allow: {1 << 60} is not a permission value")
+        and "the overwrite for 'Mod' in 'general'" in e
+        for e in errors
+    ), errors
+    assert errors_of({**doc(), "everyone": {"permissions": str(1 << 63)}})[0].startswith(
+        "$.everyone.permissions: "
+    )
+    # every bit Discord defines is accepted, named by nextcord or not (send_polls: 1 << 49)
+    fine = load_document(doc(roles=[{"name": "Mod", "permissions": str(8 | 1 << 49)}]))
+    assert fine.roles[0].permissions == 8 | 1 << 49
+
+
+def test_strings_that_are_not_text_are_refused_naming_the_field() -> None:
+    bad = doc(
+        name="a\ud800",
+        channels=[{"name": "a\udc00b", "type": "text", "topic": "fine"}],
+    )
+    errors = errors_of(bad)
+    assert any(e.startswith("$.name: 'a\\ud800' holds a lone surrogate") for e in errors)
+    assert any(
+        e.startswith("$.channels[0].name: 'a\\udc00b' holds a lone surrogate") for e in errors
+    )
+    keyed = errors_of({**doc(), "x\udfff": 1})
+    assert any("the key 'x\\udfff' holds a lone surrogate" in e for e in keyed), keyed

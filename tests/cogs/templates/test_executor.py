@@ -15,6 +15,7 @@ from cogs.templates.executor import JobRunner, Progress, resolve
 from cogs.templates.live import LiveGuild
 from cogs.templates.models import ApplyJob
 from cogs.templates.plan import Step
+from cogs.templates.planning.model import OPERATOR
 from cogs.templates.store import ApplyBusy, TemplateStore
 
 GUILD = 100
@@ -86,7 +87,7 @@ async def new_job(store: TemplateStore) -> ApplyJob:
             guild_id=GUILD,
             template_ref="test:t",
             template_name="t",
-            actor_id=7,
+            actor_id=OPERATOR,
             status="running",
             steps=[s.to_json() for s in STEPS],
             done=0,
@@ -127,7 +128,7 @@ async def test_a_job_runs_in_order_reports_progress_and_writes_the_audit_log(
     async with store.db.session() as session:
         audit = (await session.scalars(select(AuditEntry))).all()
     assert [(a.action, a.detail["status"], a.actor_id) for a in audit] == [
-        ("template.apply", "done", 7)
+        ("template.apply", "done", OPERATOR)
     ]
     await new_job(store)  # the lock was released
 

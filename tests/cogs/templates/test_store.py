@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.database import Database
+from cogs.templates.document import TemplateError
 from cogs.templates.store import (
     MAX_SAVED_BYTES,
     MAX_TEMPLATES_PER_GUILD,
@@ -132,3 +135,44 @@ async def test_a_finished_undo_marks_the_apply_it_undid_in_the_same_commit(
     async with store.db.session() as session:
         assert (await session.get(ApplyJob, undo.id)).status == "done"
         assert (await session.get(ApplyJob, apply.id)).status == "undone"
+
+
+async def test_concurrent_saves_stop_at_the_cap(store: TemplateStore) -> None:
+    """60 saves at once of new names: the count and the insert are one step per server."""
+    await store.save(OTHER, "theirs", doc("theirs"), 1)
+
+    async def save(i: int) -> bool:
+        try:
+            await store.save(GUILD, f"c{i}", doc(f"c{i}"), 1)
+        except TemplateLimit:
+            return False
+        return True
+
+    saved = await asyncio.gather(*(save(i) for i in range(MAX_TEMPLATES_PER_GUILD + 10)))
+    assert saved.count(True) == MAX_TEMPLATES_PER_GUILD
+    assert len(await store.own_names(GUILD)) == MAX_TEMPLATES_PER_GUILD
+    assert await store.own_names(OTHER) == ["theirs"]
+
+
+async def test_names_that_would_hide_a_shared_template_are_refused(store: TemplateStore) -> None:
+    await store.save(OTHER, "shared", doc("shared"), 1, shared=True)
+    for name in (f"shared@{OTHER}", "a@b"):
+        with pytest.raises(TemplateError) as refused:
+            await store.save(GUILD, name, doc(name), 1)
+        assert refused.value.errors[0].startswith(f"name: {name!r} contains '@'")
+    assert await store.own_names(GUILD) == []
+    assert (await store.find_shared(OTHER, "shared")).shared
+
+
+async def test_text_that_is_not_utf8_is_refused_not_a_crash(store: TemplateStore) -> None:
+    """A snapshot of a live server is saved without load_document: the store checks too."""
+    bad = {**doc("t"), "channels": [{"name": "a\udc00b", "type": "text"}]}
+    with pytest.raises(TemplateError) as refused:
+        await store.save(GUILD, "t", bad, 1)
+    assert refused.value.errors == [
+        "$.channels[0].name: 'a\\udc00b' holds a lone surrogate (half of a UTF-16 pair), "
+        "which is not text; remove it"
+    ]
+    with pytest.raises(TemplateError, match="name: 'x\\\\ud800' holds a lone surrogate"):
+        await store.save(GUILD, "x\ud800", doc("x"), 1)
+    assert await store.own_names(GUILD) == []

@@ -15,9 +15,11 @@ from sqlalchemy import text as text_sql
 
 from tests.browser import chromium, requires_chromium
 from tests.cogs.templates.conftest import (
+    APPLIER,
     apply_from_editor,
     approve,
     nested_channels,
+    run,
     service,
 )
 from tests.foundry import Foundry
@@ -45,7 +47,7 @@ async def test_the_json_api_validates_plans_and_guards_access(foundry: Foundry) 
     base = foundry.process.web_url
     gid = foundry.guild.id
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        csrf = await signed_in(foundry, session, "bob")
+        csrf = await signed_in(foundry, session, APPLIER)  # homelab gives Administrator
         headers = {"X-CSRF-Token": csrf}
         async with session.get(f"{base}/guilds/{gid}/templates") as page:
             text = await page.text()
@@ -383,3 +385,74 @@ async def test_the_list_and_document_follow_writes_made_elsewhere(foundry: Found
             assert response.status == 404
         async with session.get(document_url + "renamed-elsewhere") as response:
             assert response.status == 200
+
+
+async def test_the_json_api_takes_json_booleans_only(foundry: Foundry) -> None:
+    """bool("false") is True: a string once shared a template with every server and planned
+    deletions with prune "off". Only JSON true and false are options."""
+    await approve(foundry)
+    gid = foundry.guild.id
+    api = f"{foundry.process.web_url}/guilds/{gid}/templates/api"
+    store = service(foundry).store
+    doc = {"version": 2, "name": "notshared", "channels": [{"name": "general", "type": "text"}]}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        headers = {"X-CSRF-Token": await signed_in(foundry, session, "bob")}
+        for field, value, action in (
+            ("shared", "false", "save"),
+            ("shared", 0, "save"),
+            ("shared", None, "save"),
+            ("prune", "false", "plan"),
+            ("roles", "false", "plan"),
+            ("prune", 1, "apply"),
+        ):
+            body = {"document": doc, field: value}
+            async with session.post(f"{api}/{action}", json=body, headers=headers) as response:
+                assert response.status == 400, (field, value, action)
+                errors = (await response.json())["errors"]
+            assert errors == [f"$.{field}: {value!r} is not a boolean; send true or false"]
+        assert await store.find(gid, "notshared") is None  # nothing stored
+        body = {"document": doc, "shared": False}
+        async with session.post(f"{api}/save", json=body, headers=headers) as response:
+            assert response.status == 200
+        assert not (await store.find(gid, "notshared")).shared
+        body = {"document": doc, "shared": True}
+        async with session.post(f"{api}/save", json=body, headers=headers) as response:
+            assert response.status == 200
+        assert (await store.find(gid, "notshared")).shared
+        body = {"document": doc, "prune": False, "roles": False}
+        async with session.post(f"{api}/plan", json=body, headers=headers) as response:
+            assert response.status == 200
+            assert "0 to delete" in (await response.json())["summary"]
+
+
+async def test_a_template_name_with_an_at_sign_is_refused_everywhere(foundry: Foundry) -> None:
+    """`name@<server id>` names another server's shared template: a server's own template
+    of that name would hide it."""
+    driver = await approve(foundry)
+    gid = foundry.guild.id
+    base = foundry.process.web_url
+    store = service(foundry).store
+    other = 4242
+    await store.save(other, "homebase", {"version": 2, "name": "homebase", "channels": []}, 1)
+    await store.set_shared(other, "homebase", True)
+    evil = f"homebase@{other}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        csrf = await signed_in(foundry, session, "bob")
+        async with session.post(
+            f"{base}/guilds/{gid}/templates/snapshot", data={"name": evil, "csrf_token": csrf}
+        ) as page:
+            assert "contains &#39;@&#39;" in await page.text()
+        doc = {"version": 2, "name": evil, "channels": []}
+        async with session.post(
+            f"{base}/guilds/{gid}/templates/api/save",
+            json={"document": doc},
+            headers={"X-CSRF-Token": csrf},
+        ) as response:
+            assert response.status == 400
+            errors = (await response.json())["errors"]
+        assert errors[0].startswith(f"name: {evil!r} contains '@'")
+    answer = await run(driver, "save", name=evil)
+    assert "contains '@'" in answer.content
+    assert await store.own_names(gid) == []
+    found = await service(foundry).lookup(gid, evil)
+    assert found.origin_guild_id == other  # still the other server's
