@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 class Actions(Protocol):
     """What a dashboard's action buttons run: a named action, answered with a sentence.
     No feature offers one yet; the one that does moves this contract to `bot/`."""
+
+    def names(self) -> Collection[str]:
+        """The actions `run` knows, so a layout naming another is refused when saved."""
+        ...
 
     async def run(self, name: str) -> str: ...
 

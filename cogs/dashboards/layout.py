@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +37,9 @@ MAX_PAGES = limits.SELECT_OPTIONS
 MARKDOWN_MAX = limits.FIELD_VALUE
 MAX_LINKS = 10
 MAX_SCALE = 1e15  # a bar's full scale: beyond any byte count or rate a host reports
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_METRIC = re.compile(r"^[A-Za-z0-9_./{}*:-]{1,120}$")
+# Used with fullmatch: `$` would also match before a trailing newline.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_METRIC = re.compile(r"[A-Za-z0-9_./{}*:-]{1,120}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,22 @@ def _int(
     return value
 
 
+def _is_one_of(value: object, choices: Collection[str]) -> bool:
+    """Whether a decoded JSON value is one of `choices`: text first, so a list or an object
+    (unhashable) is simply not one, never a TypeError."""
+    return isinstance(value, str) and value in choices
+
+
+def _is_number_within(value: object, lo: float, hi: float) -> bool:
+    """Whether a decoded JSON value is a finite number with lo < value <= hi. An int is
+    compared as it is: math.isfinite raises OverflowError on one beyond a float's range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return lo < value <= hi
+
+
 def _unknown(errors: _Errors, data: dict[str, Any], allowed: Sequence[str], path: str) -> None:
     for key in data:
         if key not in allowed:
@@ -175,21 +192,21 @@ def _parse_source(errors: _Errors, data: Any, path: str) -> Source:
         return Source("markdown")
     _unknown(errors, data, ("kind", "host", "metric", "stat", "text", "links"), path)
     kind = data.get("kind")
-    if kind not in SOURCE_KINDS:
+    if not _is_one_of(kind, SOURCE_KINDS):
         errors.add(f"{path}.kind", f"must be one of: {', '.join(SOURCE_KINDS)}")
         return Source("markdown")
     host = _text(errors, data, "host", path, limit=100, default="")
     if kind == "metric":
         metric = _text(errors, data, "metric", path, limit=120)
-        if metric and not _METRIC.match(metric):
+        if metric and not _METRIC.fullmatch(metric):
             errors.add(f"{path}.metric", "may hold letters, digits and . _ / - : { } *")
         return Source(kind, host=host, metric=metric)
     if kind == "server":
         stat = data.get("stat")
-        if stat not in SERVER_STATS:
+        if not _is_one_of(stat, SERVER_STATS):
             errors.add(f"{path}.stat", f"must be one of: {', '.join(SERVER_STATS)}")
             stat = "members"
-        return Source(kind, stat=stat)
+        return Source(kind, stat=str(stat))
     if kind == "markdown":
         return Source(kind, text=_text(errors, data, "text", path, limit=MARKDOWN_MAX))
     if kind == "links":
@@ -222,7 +239,7 @@ def _parse_widget(errors: _Errors, data: Any, path: str, seen: set[str]) -> Widg
         errors, data, ("id", "title", "width", "source", "format", "page", "unit", "max"), path
     )
     widget_id = data.get("id")
-    if not isinstance(widget_id, str) or not _ID.match(widget_id):
+    if not isinstance(widget_id, str) or not _ID.fullmatch(widget_id):
         errors.add(f"{path}.id", "must be 1-32 letters, digits, - or _")
         widget_id = ""
     elif widget_id in seen:
@@ -232,7 +249,7 @@ def _parse_widget(errors: _Errors, data: Any, path: str, seen: set[str]) -> Widg
     width = _int(errors, data, "width", path, 1, 1, limits.GRID_COLUMNS)
     source = _parse_source(errors, data.get("source"), f"{path}.source")
     fmt = data.get("format", "value")
-    if fmt not in FORMATS:
+    if not _is_one_of(fmt, FORMATS):
         errors.add(f"{path}.format", f"must be one of: {', '.join(FORMATS)}")
         fmt = "value"
     elif fmt not in FORMATS_FOR[source.kind]:
@@ -246,12 +263,7 @@ def _parse_widget(errors: _Errors, data: Any, path: str, seen: set[str]) -> Widg
     page = _int(errors, data, "page", path, 0, 0, MAX_PAGES - 1)
     unit = _text(errors, data, "unit", path, limit=12, default="")
     scale = data.get("max", 100.0)
-    if (
-        isinstance(scale, bool)
-        or not isinstance(scale, int | float)
-        or not math.isfinite(scale)  # 1e999 parses as inf: never stored
-        or not 0 < scale <= MAX_SCALE
-    ):
+    if not _is_number_within(scale, 0, MAX_SCALE):  # 1e999 parses as inf: never stored
         errors.add(f"{path}.max", f"must be a finite number above 0 and at most {MAX_SCALE:g}")
         scale = 100.0
     return Widget(widget_id, title, width, source, fmt, page, unit, float(scale))
@@ -263,24 +275,24 @@ def _parse_action(errors: _Errors, data: Any, path: str) -> Action | None:
         return None
     _unknown(errors, data, ("type", "action", "label", "style", "run"), path)
     kind = data.get("type")
-    if kind not in ("button", "select"):
+    if not _is_one_of(kind, ("button", "select")):
         errors.add(f"{path}.type", "must be button or select")
         return None
     choices = BUTTON_ACTIONS if kind == "button" else SELECT_ACTIONS
     action = data.get("action")
-    if action not in choices:
+    if not _is_one_of(action, choices):
         errors.add(f"{path}.action", f"a {kind} must be one of: {', '.join(choices)}")
         return None
     limit = limits.BUTTON_LABEL if kind == "button" else limits.SELECT_PLACEHOLDER
     label = _text(errors, data, "label", path, limit=limit, default="")
     style = data.get("style", "secondary")
-    if style not in BUTTON_STYLES:
+    if not _is_one_of(style, BUTTON_STYLES):
         errors.add(f"{path}.style", f"must be one of: {', '.join(BUTTON_STYLES)}")
         style = "secondary"
     run = ""
     if action == "run":
         run = _text(errors, data, "run", path, limit=32)
-        if run and not _ID.match(run):
+        if run and not _ID.fullmatch(run):
             errors.add(f"{path}.run", "must be 1-32 letters, digits, - or _")
     return Action(kind, action, label, style, run)
 

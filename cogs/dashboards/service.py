@@ -15,7 +15,7 @@ import nextcord
 from bot.guild_objects import ForeignObject, text_channel_of
 from bot.metrics import METRICS_SERVICE, MetricsSource
 from bot.shards import client_owns_guild
-from cogs.dashboards.dispatch import Dispatcher
+from cogs.dashboards.dispatch import ACTIONS_SERVICE, Dispatcher
 from cogs.dashboards.layout import Layout, LayoutError, unknown_metrics
 from cogs.dashboards.live import LiveDashboards
 from cogs.dashboards.publisher import NextcordPublisher
@@ -126,13 +126,17 @@ class DashboardService:
             raise ChannelGone(exc.message) from None
 
     def check_layout(self, layout: Layout, guild_id: int) -> None:
-        """LayoutError listing every metric the catalogue does not know (with close names)
-        and every pinned host this guild may not see; nothing to check against while
-        monitoring is not loaded. Checked when saved; reads check hosts again when used."""
+        """LayoutError listing every action a "run" button names that no loaded feature
+        provides, every metric the catalogue does not know (with close names) and every
+        pinned host this guild may not see; no metric or host is checked while monitoring
+        is not loaded. Checked when saved; reads check hosts again when used."""
+        problems = self.unknown_actions(layout)
         metrics = self.metrics
         if metrics is None:
+            if problems:
+                raise LayoutError(problems)
             return
-        problems = unknown_metrics(layout, metrics.catalogue)
+        problems += unknown_metrics(layout, metrics.catalogue)
         visible = {h.key for h in metrics.hosts(guild_id)}
         for index, widget in enumerate(layout.widgets):
             if widget.source.host and widget.source.host not in visible:
@@ -142,6 +146,22 @@ class DashboardService:
                 )
         if problems:
             raise LayoutError(problems)
+
+    def unknown_actions(self, layout: Layout) -> list[str]:
+        """ "path: why" for each "run" button naming an action no loaded feature provides
+        (the actions service is looked up now: a feature may load after this one)."""
+        provider = self.bot.services.provided.get(ACTIONS_SERVICE)
+        available = set(provider.names()) if provider is not None else set()
+        problems = []
+        for index, action in enumerate(layout.actions):
+            if action.action != "run" or action.run in available:
+                continue
+            offered = ", ".join(sorted(available)) or "none: no loaded feature provides actions"
+            problems.append(
+                f"actions[{index}].run: no loaded feature provides the action "
+                f"{action.run!r} (available: {offered})"
+            )
+        return problems
 
     @property
     def metrics(self) -> MetricsSource | None:
@@ -225,6 +245,8 @@ class DashboardService:
         self, dashboard_id: int, layout: Layout, actor_id: int, name: str | None = None
     ) -> DashboardRecord:
         known = self.records.get(dashboard_id)
+        if known is None:  # another process's dashboard: checked all the same
+            known = await self.store.get(dashboard_id)
         if known is not None:
             self.check_layout(layout, known.guild_id)
         record = await self.store.update_layout(dashboard_id, layout, actor_id, name)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.coalesce import VersionedReads
 from bot.database import Database
+from bot.locks import quota_lock
 from bot.models import AuditEntry
 from cogs.dashboards.layout import Layout, layout_to_json, parse_layout
 from cogs.dashboards.models import Dashboard
@@ -58,12 +59,12 @@ class DashboardStore:
         self, guild_id: int, channel_id: int, name: str, layout: Layout, actor_id: int
     ) -> DashboardRecord:
         async with self.db.session() as session, session.begin():
-            count = len(
-                (
-                    await session.scalars(
-                        select(Dashboard.id).where(Dashboard.guild_id == guild_id)
-                    )
-                ).all()
+            # Serialises this server's creates until the commit, so parallel ones cannot
+            # all pass the count.
+            await quota_lock(session, "dashboards", guild_id)
+            count = int(
+                await session.scalar(select(func.count()).where(Dashboard.guild_id == guild_id))
+                or 0
             )
             if count >= MAX_PER_GUILD:
                 raise ValueError(f"this server already has {MAX_PER_GUILD} dashboards")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, func, select, update
 
 from bot.database import Database
+from bot.locks import quota_lock
 from cogs.monitoring.alerts import Rule, RuleState, evaluate
 from cogs.monitoring.models import AlertEvent, AlertRule
 
@@ -92,6 +93,9 @@ class AlertStore:
             state="ok",
         )
         async with self.db.session() as session, session.begin():
+            # Serialises this server's adds until the commit: parallel adds cannot all
+            # pass the count.
+            await quota_lock(session, "alert-rules", guild_id)
             count = await session.scalar(
                 select(func.count()).select_from(AlertRule).where(AlertRule.guild_id == guild_id)
             )

@@ -18,8 +18,9 @@ from cogs.monitoring.catalogue import CATALOGUE
 COMPARISONS = (">", ">=", "<", "<=")
 SEVERITIES = ("info", "warning", "critical")
 SILENCE_METRIC = "host.silence_s"  # also declared in the catalogue
-_PERCENT = re.compile(r"(percent$|^cpu\.core\.\d+$|^gpu\.\d+\.(util|fan)$)")
-_BOOLEAN = re.compile(r"\.(up|running|online)$")
+# \Z, not $: `$` also matches before a trailing "\n".
+_PERCENT = re.compile(r"(percent\Z|^cpu\.core\.\d+\Z|^gpu\.\d+\.(util|fan)\Z)")
+_BOOLEAN = re.compile(r"\.(up|running|online)\Z")
 
 
 class RuleError(ValueError):

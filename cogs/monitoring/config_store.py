@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, delete, func, select
 
 from bot.database import Database
+from bot.locks import quota_lock
 from cogs.monitoring.collectors.services import ServiceCheck
 from cogs.monitoring.games import MAX_GAME_SERVERS_PER_GUILD, GameServer
 from cogs.monitoring.hosts import agent_key
@@ -79,9 +80,8 @@ class ConfigStore:
             return list(await session.scalars(checks_query(guild_id)))
 
     async def add_check(self, guild_id: int, check: ServiceCheck) -> ServiceCheckRow:
-        """Store a validated check (`check.validate()` first; its id is ignored)."""
-        if len(await self.checks(guild_id)) >= MAX_CHECKS_PER_GUILD:
-            raise ValueError(f"a server can have at most {MAX_CHECKS_PER_GUILD} service checks")
+        """Store a validated check (`check.validate()` first; its id is ignored);
+        ValueError past the cap."""
         row = ServiceCheckRow(
             guild_id=guild_id,
             name=check.name.strip(),
@@ -92,6 +92,16 @@ class ConfigStore:
             expect=check.expect,
         )
         async with self.db.session() as session, session.begin():
+            # The count and the insert in one transaction, this server's adds serialised.
+            await quota_lock(session, "service-checks", guild_id)
+            count = await session.scalar(
+                select(func.count()).where(ServiceCheckRow.guild_id == guild_id)
+            )
+            if (count or 0) >= MAX_CHECKS_PER_GUILD:
+                raise ValueError(
+                    f"a server can have at most {MAX_CHECKS_PER_GUILD} service checks; "
+                    "remove one it no longer needs first"
+                )
             session.add(row)
         self._checks = None
         return row
@@ -123,6 +133,7 @@ class ConfigStore:
         """Store a validated game server (`server.validate()` and the address check first;
         its id is ignored); GameServerLimit past the cap."""
         async with self.db.session() as session, session.begin():
+            await quota_lock(session, "game-servers", server.guild_id)
             count = await session.scalar(
                 select(func.count()).where(GameServerRow.guild_id == server.guild_id)
             )
@@ -162,6 +173,7 @@ class ConfigStore:
         """A new token for `host`; only its hash is stored, so this is the one time it shows."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         async with self.db.session() as session, session.begin():
+            await quota_lock(session, "agent-tokens", guild_id)
             live = await session.scalar(
                 select(func.count()).where(
                     AgentToken.guild_id == guild_id, AgentToken.revoked_at.is_(None)

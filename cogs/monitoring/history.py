@@ -21,9 +21,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import Database
-from cogs.monitoring.hosts import agent_key, split_key
+from bot.locks import quota_lock
+from cogs.monitoring.hosts import GAMES_HOST_NAME, agent_key, split_key
 from cogs.monitoring.models import HostMetric, MetricName, SampleRow
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ MAX_METRIC_ID = 65535
 # new names per write (an agent's post), are capped; what is over is refused by name.
 MAX_NAMES_PER_HOST = 1000
 MAX_NEW_NAMES_PER_WRITE = 200
-MAX_NAMES_PER_SERVER = 5000  # over all of one server's agent hosts
+MAX_NAMES_PER_SERVER = 5000  # over all of one server's agent hosts (not its game servers')
 RESERVED_FOR_INSTALLATION = 5000  # the last ids: only the installation's hosts take them
 MAX_NAME_LEN = 120
 # The largest value a float32 holds; anything beyond would be stored as infinity.
@@ -141,9 +143,11 @@ class _Column:
 
 @dataclass
 class WriteResult:
-    """What a write stored: rows written, and each metric name not stored with the reason."""
+    """What a write stored: rows written, values stored in them, and each metric name not
+    stored with the reason."""
 
     rows: int = 0
+    values: int = 0
     refused: dict[str, str] = field(default_factory=dict)
 
 
@@ -162,7 +166,8 @@ def bad_value(value: object) -> str | None:
     """Why `value` cannot be stored (float32), or None when it can."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "the value must be a number"
-    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+    # An int is compared as it is: math.isfinite raises OverflowError past a float's range.
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > FLOAT32_MAX:
         return f"the value must be a finite number within ±{FLOAT32_MAX:.4g}"
     return None
 
@@ -243,7 +248,9 @@ class HistoryStore:
     ) -> tuple[dict[str, int], dict[str, str]]:
         """Ids for the names `host` may store, and each refused name with the reason: a bad
         name, more than MAX_NEW_NAMES_PER_WRITE new names at once, more than
-        MAX_NAMES_PER_HOST names for the host, or the shared id space full."""
+        MAX_NAMES_PER_HOST names for the host, more than MAX_NAMES_PER_SERVER for a server's
+        agents, or the shared id space full (its last RESERVED_FOR_INSTALLATION ids kept for
+        the installation's hosts)."""
         refused: dict[str, str] = {}
         wanted: set[str] = set()
         for name in names:
@@ -254,35 +261,12 @@ class HistoryStore:
                 refused[str(name)[:MAX_NAME_LEN]] = why
         if not wanted:
             return {}, refused
+        # A host's names only grow, so the cached set is never more than the truth: names
+        # it holds need no query and no lock (every post after a host's first few).
         have = await self._host_ids(host)
-        known_ids = {name: self._ids[name] for name in wanted if name in self._ids}
-        new = sorted(name for name in wanted if known_ids.get(name) not in have)
-        if new:
-            room = max(0, MAX_NAMES_PER_HOST - len(have))
-            accept = new[: min(room, new_per_write)]
-            for name in new[len(accept) :]:
-                refused[name] = (
-                    f"this host already has {MAX_NAMES_PER_HOST} metric names"
-                    if len(accept) == room
-                    else f"at most {new_per_write} new metric names per post"
-                )
-            wanted -= set(new[len(accept) :])
-            guild_id, _ = split_key(host)
-            if guild_id is not None and accept:
-                accept = await self._server_share(guild_id, host, accept, refused)
-                wanted -= set(new) - set(accept)
-        ids, full = await self._register(wanted)
-        for name in full:
-            refused[name] = f"the installation's {MAX_METRIC_ID} metric names are all taken"
-        fresh = {ids[name] for name in new if name in ids} - have
-        if fresh:
-            async with self.db.session() as session, session.begin():
-                await session.execute(
-                    _insert(session, HostMetric)
-                    .values([{"host": host, "metric_id": i} for i in sorted(fresh)])
-                    .on_conflict_do_nothing(index_elements=["host", "metric_id"])
-                )
-            have |= fresh
+        ids = {name: self._ids[name] for name in wanted if name in self._ids}
+        if len(ids) < len(wanted) or not have.issuperset(ids.values()):
+            ids = await self._admit_new(host, wanted, new_per_write, refused)
         if refused and host not in self._warned:
             self._warned.add(host)  # one warning per host, not one per name per post
             example, why = next(iter(sorted(refused.items())))
@@ -292,33 +276,99 @@ class HistoryStore:
             )  # fmt: skip
         return ids, refused
 
+    async def _admit_new(
+        self, host: str, wanted: set[str], new_per_write: int, refused: dict[str, str]
+    ) -> dict[str, int]:
+        """`admit` for a post naming metrics new to its host: the caps are counted and the
+        names registered in one transaction, under one lock for every process sharing the
+        database, so parallel posts cannot all pass the same count. The lock is global
+        (not per host or server) because the installation's reserve is: it is only taken
+        for names new to a host, which a host sends in its first posts only."""
+        guild_id, _ = split_key(host)
+        async with self.db.session() as session, session.begin():
+            await quota_lock(session, "metric-names", 0)
+            have = set(
+                await session.scalars(select(HostMetric.metric_id).where(HostMetric.host == host))
+            )
+            known = await _ids_of(session, wanted)
+            new = sorted(name for name in wanted if known.get(name) not in have)
+            room = max(0, MAX_NAMES_PER_HOST - len(have))
+            accept = new[: min(room, new_per_write)]
+            for name in new[len(accept) :]:
+                refused[name] = (
+                    f"this host already has {MAX_NAMES_PER_HOST} metric names"
+                    if len(accept) == room
+                    else f"at most {new_per_write} new metric names per post"
+                )
+            if guild_id is not None and accept:
+                accept = await self._server_share(session, guild_id, host, accept, known, refused)
+            unregistered = [name for name in accept if name not in known]
+            if unregistered:
+                await session.execute(
+                    _insert(session, MetricName)
+                    .values([{"name": name} for name in unregistered])
+                    .on_conflict_do_nothing(index_elements=["name"])
+                )
+                known.update(await _ids_of(session, set(unregistered)))
+            ids: dict[str, int] = {}
+            for name in wanted - set(new) | set(accept):
+                metric_id = known.get(name)
+                if metric_id is None or metric_id > MAX_METRIC_ID:
+                    refused[name] = f"the installation's {MAX_METRIC_ID} metric names are all taken"
+                else:
+                    ids[name] = metric_id
+            fresh = {ids[name] for name in accept if name in ids} - have
+            if fresh:
+                await session.execute(
+                    _insert(session, HostMetric)
+                    .values([{"host": host, "metric_id": i} for i in sorted(fresh)])
+                    .on_conflict_do_nothing(index_elements=["host", "metric_id"])
+                )
+        for name, metric_id in known.items():
+            self._ids[name] = metric_id
+            self._names[metric_id] = name
+        self._per_host[host] = have | fresh
+        return ids
+
     async def _server_share(
-        self, guild_id: int, host: str, accept: list[str], refused: dict[str, str]
+        self,
+        session: AsyncSession,
+        guild_id: int,
+        host: str,
+        accept: list[str],
+        known: Mapping[str, int],
+        refused: dict[str, str],
     ) -> list[str]:
         """Of the new names an agent host of server `guild_id` would add, those within the
-        server's own cap and outside the ids kept for the installation's hosts."""
-        prefix = agent_key(guild_id, "")
-        async with self.db.session() as session:
+        cap on the server's agents (its "game servers" host is no agent: its names are
+        bounded by the game servers it may watch, and do not count) and outside the ids
+        kept for the installation's hosts. Read in `admit`'s locked transaction."""
+        if split_key(host)[1] != GAMES_HOST_NAME:
+            prefix = agent_key(guild_id, "")
             used = await session.scalar(
-                select(func.count()).where(HostMetric.host.startswith(prefix, autoescape=True))
+                select(func.count()).where(
+                    HostMetric.host.startswith(prefix, autoescape=True),
+                    HostMetric.host != agent_key(guild_id, GAMES_HOST_NAME),
+                )
             )
-        room = max(0, MAX_NAMES_PER_SERVER - int(used or 0))
-        for name in accept[room:]:
-            refused[name] = f"this server's agents already have {MAX_NAMES_PER_SERVER} metric names"
-        accept = accept[:room]
-        unregistered = [name for name in accept if name not in self._ids]
+            room = max(0, MAX_NAMES_PER_SERVER - int(used or 0))
+            for name in accept[room:]:
+                refused[name] = (
+                    f"this server's agents already have {MAX_NAMES_PER_SERVER} metric names"
+                )
+            accept = accept[:room]
+        unregistered = [name for name in accept if name not in known]
         if unregistered:
-            await self._load_names()
-            unregistered = [name for name in accept if name not in self._ids]
-            left = MAX_METRIC_ID - RESERVED_FOR_INSTALLATION - max(self._names, default=0)
-            if len(unregistered) > max(0, left):
-                for name in unregistered[max(0, left) :]:
+            top = int(await session.scalar(select(func.max(MetricName.id))) or 0)
+            left = max(0, MAX_METRIC_ID - RESERVED_FOR_INSTALLATION - top)
+            if len(unregistered) > left:
+                for name in unregistered[left:]:
                     refused[name] = (
                         "the metric names left are kept for the bot's own hosts; ask the "
                         "bot's owners to clear old hosts"
                     )
-                keep = set(unregistered[: max(0, left)])
-                accept = [n for n in accept if n in self._ids or n in keep]
+                keep = set(unregistered[:left])
+                accept = [n for n in accept if n in known or n in keep]
         return accept
 
     async def known_metrics(self) -> list[str]:
@@ -365,6 +415,7 @@ class HistoryStore:
                     continue
                 values[ids[name]] = float(value)
             rows.append({"host": host, "tier": RAW, "ts": int(ts), "data": pack(values)})
+            result.values += len(values)
         if not rows:
             return result
         async with self.db.session() as session, session.begin():
@@ -710,6 +761,16 @@ def _average(datas: list[bytes]) -> bytes:
 def _chunks(rows: list[dict], size: int) -> Iterable[list[dict]]:
     for index in range(0, len(rows), size):
         yield rows[index : index + size]
+
+
+async def _ids_of(session: AsyncSession, names: set[str]) -> dict[str, int]:
+    """The registered ids of `names` (those registered), in one query."""
+    if not names:
+        return {}
+    rows = await session.execute(
+        select(MetricName.name, MetricName.id).where(MetricName.name.in_(sorted(names)))
+    )
+    return {row.name: row.id for row in rows}
 
 
 def _insert(session, table):  # type: ignore[no-untyped-def]

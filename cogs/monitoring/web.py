@@ -83,6 +83,7 @@ MAX_INGEST_METRICS = 2000
 MAX_INGEST_SAMPLES = 360
 MAX_INGEST_BYTES = 4 * 1024 * 1024
 MAX_CLOCK_SKEW_S = 120  # an agent's clock may run this far ahead of the server's
+FAR_AHEAD_S = 365 * 86400  # a ts further ahead is said to be "more than a year" ahead
 MAX_SAMPLE_AGE_S = 7 * 86400
 MAX_REFUSED_SHOWN = 50
 # series.json: the points' JSON of the last answer per (host, metric, range), kept with the
@@ -689,11 +690,20 @@ def parse_samples(body: object, now: float) -> list[tuple[float, dict[str, float
         if not isinstance(sample, dict):
             raise BadSamples(f"{where} must be an object with ts and metrics")
         ts = sample.get("ts")
-        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+        # An int is compared as it is: math.isfinite (and ts - now) would raise
+        # OverflowError on one beyond a float's range.
+        if (
+            isinstance(ts, bool)
+            or not isinstance(ts, int | float)
+            or (isinstance(ts, float) and not math.isfinite(ts))
+        ):
             raise BadSamples(f"{where}: ts must be a finite number of unix seconds")
         if ts > now + MAX_CLOCK_SKEW_S:
+            ahead = (
+                f"{ts - now:,.0f} s" if ts < now + FAR_AHEAD_S else "more than a year"
+            )  # not a 300-digit number for a ts of 1e308
             raise BadSamples(
-                f"{where}: ts is {ts - now:.0f} s ahead of the server's clock (at most "
+                f"{where}: ts is {ahead} ahead of the server's clock (at most "
                 f"{MAX_CLOCK_SKEW_S} s is accepted); set the agent's clock right (NTP)"
             )
         if ts < now - MAX_SAMPLE_AGE_S:
@@ -714,12 +724,14 @@ async def ingest(request: web.Request) -> web.Response:
     """Samples from `python -m bot agent`: `{"samples": [{"ts": .., "metrics": {..}}]}`
     with `Authorization: Bearer <token>`; the token decides the host. A bad post is refused
     whole (400 naming the problem); metric names over a cap are left out and named in
-    `not_stored` with the reason."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not header[7:].strip():
+    `not_stored` with the reason; `stored` is the number of values stored."""
+    # An HTTP auth scheme is case-insensitive (RFC 9110 11.1): "bearer" is "Bearer".
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials:
         return _refused(request, "missing")
     monitor = _monitor(request)
-    host, why = await monitor.config.verify_token(header[7:].strip())
+    host, why = await monitor.config.verify_token(credentials)
     if host is None:
         return _refused(request, "wrong" if why == "unknown" else why)
     try:
@@ -732,7 +744,7 @@ async def ingest(request: web.Request) -> web.Response:
     result = await monitor.ingest_many(host, parsed)
     if host not in monitor.registry.by_key:
         await monitor.registry.ensure([host])
-    answer: dict[str, object] = {"stored": result.rows, "host": split_key(host)[1]}
+    answer: dict[str, object] = {"stored": result.values, "host": split_key(host)[1]}
     if result.refused:
         shown = dict(sorted(result.refused.items())[:MAX_REFUSED_SHOWN])
         answer["not_stored"] = shown

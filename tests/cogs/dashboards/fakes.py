@@ -115,3 +115,18 @@ class FakeMetrics:
 
     def game_servers(self, guild_id: int) -> list[GameServerView]:
         return list(self.games.get(guild_id, []))
+
+
+@dataclass
+class FakeActions:
+    """The actions service (`cogs.dashboards.dispatch.Actions`) offering `offered`."""
+
+    offered: tuple[str, ...] = ()
+    ran: list[str] = field(default_factory=list)
+
+    def names(self) -> tuple[str, ...]:
+        return self.offered
+
+    async def run(self, name: str) -> str:
+        self.ran.append(name)
+        return f"{name} done"

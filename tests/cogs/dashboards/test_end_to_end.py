@@ -9,10 +9,11 @@ import pytest
 
 from bot.metrics import METRICS_SERVICE
 from cogs.dashboards import DASHBOARDS_SERVICE
+from cogs.dashboards.dispatch import ACTIONS_SERVICE
 from cogs.dashboards.layout import parse_layout
 from sandbox.driver import SandboxDriver
 from sandbox.state import Message
-from tests.cogs.dashboards.fakes import CPU, MEM, FakeMetrics
+from tests.cogs.dashboards.fakes import CPU, MEM, FakeActions, FakeMetrics
 from tests.foundry import Foundry, approve, eventually
 
 EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
@@ -317,6 +318,8 @@ async def test_discord_never_refuses_an_overflowing_dashboard(
     ]
     many = [f"host-{i:02}" for i in range(40)]
     metrics.values.update({host: {CPU: 1.0} for host in many})
+    actions = FakeActions(tuple(f"a{i}" for i in range(15)))
+    foundry.bot.services.provided.provide(ACTIONS_SERVICE, actions, replace=True)
     layout = parse_layout(
         {
             "title": "T" * 256,

@@ -164,3 +164,70 @@ def test_duplicate_actions_are_refused() -> None:
 def test_a_bar_scale_must_be_finite_and_in_range(scale: float) -> None:
     errors = errors_of({"title": "t", "widgets": [widget("a", max=scale)]})
     assert any(e.startswith("widgets[0].max: must be a finite number") for e in errors), errors
+
+
+ODD_VALUES = ([], {}, ["primary"], {"a": 1}, 1, 1.5, True)
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES, ids=repr)
+def test_a_choice_of_the_wrong_type_is_named_never_a_crash(odd: Any) -> None:
+    """Every field picked from a list is checked to be text first: a list or an object is
+    a named error, not a TypeError (unhashable) from a dict lookup."""
+    layout = {
+        "title": "t",
+        "widgets": [
+            widget("a", format=odd),
+            {**widget("b"), "source": {"kind": odd}},
+            {**widget("c"), "source": {"kind": "server", "stat": odd}},
+        ],
+        "actions": [
+            {"type": "button", "action": "refresh", "style": odd},
+            {"type": odd, "action": "refresh"},
+            {"type": "select", "action": odd},
+        ],
+    }
+    errors = errors_of(layout)
+    for path in (
+        "widgets[0].format",
+        "widgets[1].source.kind",
+        "widgets[2].source.stat",
+        "actions[0].style",
+        "actions[1].type",
+        "actions[2].action",
+    ):
+        assert any(
+            e.startswith(path + ": must be") or e.startswith(path + ": a ") for e in errors
+        ), (
+            path,
+            errors,
+        )
+
+
+@pytest.mark.parametrize(
+    "scale",
+    [10**400, -(10**400), 10**16, 0, float("inf"), "5"],
+    ids=["1e400", "-1e400", "1e16", "0", "inf", "text"],
+)
+def test_a_bar_scale_out_of_range_is_named_even_beyond_a_float(scale: Any) -> None:
+    errors = errors_of({"title": "t", "widgets": [widget("a", max=scale)]})
+    assert errors == ["widgets[0].max: must be a finite number above 0 and at most 1e+15"]
+
+
+def test_a_whole_number_bar_scale_is_kept() -> None:
+    assert parse_layout({"title": "t", "widgets": [widget("a", max=10**15)]}).widgets[0].max == 1e15
+
+
+def test_ids_and_names_with_a_trailing_newline_are_refused() -> None:
+    errors = errors_of(
+        {
+            "title": "t",
+            "widgets": [
+                widget("w1\n"),
+                {**widget("m"), "source": {"kind": "metric", "metric": "cpu.percent\n"}},
+            ],
+            "actions": [{"type": "button", "action": "run", "run": "x\n"}],
+        }
+    )
+    assert "widgets[0].id: must be 1-32 letters, digits, - or _" in errors
+    assert any(e.startswith("widgets[1].source.metric: may hold") for e in errors), errors
+    assert "actions[0].run: must be 1-32 letters, digits, - or _" in errors

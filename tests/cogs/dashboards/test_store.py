@@ -81,3 +81,24 @@ async def test_the_counter_moves_with_what_the_list_shows_only(migrated_db) -> N
     await store.remove(created.id, actor_id=7)
     assert await counter() == moved + 3
     assert await store.of_guild(GUILD, await counter()) == []
+
+
+async def test_parallel_creates_stop_at_fifty(migrated_db) -> None:  # type: ignore[no-untyped-def]
+    """Creates racing each other: the count and the insert are one locked step, so the
+    cap holds (and every refusal is the cap's, not a database error)."""
+    import asyncio
+
+    async with migrated_db.session() as session, session.begin():
+        session.add(GuildRecord(id=GUILD, name="Lab", status="approved"))
+    store = DashboardStore(migrated_db)
+    results = await asyncio.gather(
+        *(
+            store.create(GUILD, CHANNEL, f"d{i}", preset("server"), actor_id=7)
+            for i in range(MAX_PER_GUILD + 20)
+        ),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 20, refused[:3]
+    assert all("already has 50 dashboards" in str(r) for r in refused), refused[:3]
+    assert len(await store.list(GUILD)) == MAX_PER_GUILD

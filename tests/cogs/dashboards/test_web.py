@@ -228,3 +228,56 @@ async def test_the_list_follows_writes_made_elsewhere_and_is_kept_meanwhile(
             )
         async with session.get(url) as page:
             assert "stopped: the channel is gone" in await page.text()
+
+
+async def test_a_style_of_the_wrong_type_is_a_422_naming_it(foundry: Foundry) -> None:
+    await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    async with signed_in(foundry, "bob") as (session, csrf):
+        headers = {"X-CSRF-Token": csrf}
+        for style in ([], {}):
+            layout = {
+                "title": "t",
+                "widgets": [],
+                "actions": [{"type": "button", "action": "refresh", "style": style}],
+            }
+            for path in ("/preview", "/layout"):
+                async with session.post(base + path, json=layout, headers=headers) as response:
+                    assert response.status == 422, (path, style, await response.text())
+                    [error] = (await response.json())["errors"]
+                    assert error.startswith("actions[0].style: must be one of: primary")
+    assert (await service(foundry).store.get(1)).layout.title == "Server statistics"
+
+
+async def test_a_run_button_naming_an_action_nobody_provides_is_refused(
+    foundry: Foundry,
+) -> None:
+    from cogs.dashboards.dispatch import ACTIONS_SERVICE
+    from tests.cogs.dashboards.fakes import FakeActions
+
+    await create(foundry, "server")
+    base = f"{foundry.process.web_url}/guilds/{foundry.guild.id}/dashboards/1"
+    layout = {
+        "title": "Run",
+        "widgets": [],
+        "actions": [{"type": "button", "action": "run", "run": "zap"}],
+    }
+    async with signed_in(foundry, "bob") as (session, csrf):
+        headers = {"X-CSRF-Token": csrf}
+        async with session.post(base + "/layout", json=layout, headers=headers) as response:
+            assert response.status == 422
+            [error] = (await response.json())["errors"]
+            assert error.startswith("actions[0].run: no loaded feature provides the action 'zap'")
+        assert (await service(foundry).store.get(1)).layout.title == "Server statistics"
+        # a feature that offers other actions: still refused, naming what there is
+        offered = FakeActions(("backup",))
+        foundry.bot.services.provided.provide(ACTIONS_SERVICE, offered, replace=True)
+        async with session.post(base + "/layout", json=layout, headers=headers) as response:
+            assert response.status == 422
+            [error] = (await response.json())["errors"]
+            assert "'zap' (available: backup)" in error
+        # once a feature offers it, the layout saves
+        offered.offered = ("backup", "zap")
+        async with session.post(base + "/layout", json=layout, headers=headers) as response:
+            assert response.status == 200, await response.text()
+    assert (await service(foundry).store.get(1)).layout.title == "Run"

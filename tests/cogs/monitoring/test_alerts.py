@@ -99,3 +99,11 @@ def test_every_metric_in_the_catalogue_can_have_a_rule() -> None:
         low, _ = threshold_range(name)
         rule, _ = validate_rule(metric=name, comparison=">", threshold=max(low, 1.0))
         assert rule.metric == name
+
+
+def test_a_trailing_newline_does_not_make_a_metric_a_percentage_or_a_flag() -> None:
+    from cogs.monitoring.alerts import threshold_range
+
+    assert threshold_range("cpu.percent") == (0.0, 100.0)
+    assert threshold_range("svc.1.up") == (0.0, 1.0)
+    assert threshold_range("cpu.percent\n") == threshold_range("svc.1.up\n") == (-1e15, 1e15)

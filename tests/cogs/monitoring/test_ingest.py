@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -148,7 +149,8 @@ async def test_one_host_cannot_exhaust_the_metric_names(
             client, token, one({f"junk.{i}": 1.0 for i in range(MAX_NEW_NAMES_PER_WRITE + 50)})
         )
         assert status == 200
-        assert answer["stored"] == 1 and answer["not_stored_count"] == 50, answer
+        assert answer["stored"] == MAX_NEW_NAMES_PER_WRITE, answer  # values stored
+        assert answer["not_stored_count"] == 50, answer
         assert all("new metric names per post" in why for why in answer["not_stored"].values())
         _, latest = await monitor.history.latest(NAS)
         assert len(latest) == MAX_NEW_NAMES_PER_WRITE
@@ -235,3 +237,69 @@ async def test_servers_agents_share_a_cap_and_the_last_names_are_kept_for_the_bo
     assert "kept for the bot's own hosts" in next(iter(answer["not_stored"].values()))
     await monitor.ingest("web-host", time.time(), {f"local.{i}": 1.0 for i in range(20)})
     assert len((await monitor.history.latest("web-host"))[1]) == 20
+
+
+@pytest.mark.parametrize(
+    ("ts", "metrics", "named"),
+    [
+        (10**400, {"cpu.percent": 1.0}, "ts is more than a year ahead"),
+        (-(10**400), {"cpu.percent": 1.0}, "ts is more than 7 days in the past"),
+        (None, {"cpu.percent": 10**400}, "'cpu.percent': the value must be a finite number"),
+        (None, {"cpu.percent": -(10**400)}, "'cpu.percent': the value must be a finite number"),
+        (1e308, {"cpu.percent": 1.0}, "ts is more than a year ahead of the server's clock"),
+    ],
+    ids=["ts 1e400", "ts -1e400", "value 1e400", "value -1e400", "ts 1e308"],
+)
+def test_numbers_beyond_a_float_are_named_not_a_crash(ts: Any, metrics: Any, named: str) -> None:
+    """The JSON parser refuses such ints too; the checks do not rely on it."""
+    from cogs.monitoring.web import BadSamples, parse_samples
+
+    now = time.time()
+    sample = {"ts": now if ts is None else ts, "metrics": metrics}
+    with pytest.raises(BadSamples) as caught:
+        parse_samples({"samples": [sample]}, now)
+    assert named in str(caught.value) and len(str(caught.value)) < 200, str(caught.value)
+
+
+async def test_a_clock_ahead_is_named_in_seconds(
+    client: TestClient, monitor: Monitor, token: str
+) -> None:
+    status, answer = await post(client, token, one({"cpu.percent": 1.0}, time.time() + 3600))
+    assert status == 400 and re.search(r"ts is 3,[56]\d\d s ahead", answer["error"]), answer
+
+
+async def test_the_bearer_scheme_is_case_insensitive(
+    client: TestClient, monitor: Monitor, token: str
+) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        response = await client.post(
+            INGEST,
+            data=one({"cpu.percent": 1.0}),
+            headers={"Authorization": f"{scheme} {token}", "Content-Type": "application/json"},
+        )
+        assert response.status == 200, (scheme, await response.text())
+    for header in ("Basic " + token, "Bearer", "Bearer  ", token):
+        response = await client.post(
+            INGEST, data=one({"cpu.percent": 1.0}), headers={"Authorization": header}
+        )
+        assert response.status == 401, header
+
+
+async def test_stored_counts_the_values_stored(
+    client: TestClient, monitor: Monitor, token: str
+) -> None:
+    """A sample whose only metric was refused stores nothing, and the answer says so."""
+    names = [f"n.{i:03}" for i in range(MAX_NEW_NAMES_PER_WRITE + 1)]  # the last one refused
+    now = time.time()
+    # both samples together name 201 new metrics; the last is over the per-post cap
+    body = json.dumps(
+        {
+            "samples": [
+                {"ts": now - 10, "metrics": dict.fromkeys(names, 1.0)},
+                {"ts": now, "metrics": {names[-1]: 2.0}},
+            ]
+        }
+    )
+    status, answer = await post(client, token, body)
+    assert status == 200 and list(answer["not_stored"]) == [names[-1]], answer
+    assert answer["stored"] == MAX_NEW_NAMES_PER_WRITE, answer
