@@ -7,12 +7,14 @@ owns the server."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
 
 from cogs.templates.document import load_document
 from cogs.templates.plan import ApplyOptions
+from tests.browser import chromium, requires_chromium
 from tests.cogs.templates.conftest import (
     apply_and_confirm,
     approve,
@@ -146,3 +148,37 @@ async def test_a_manager_undoes_their_own_apply(foundry: Foundry) -> None:
     assert await wait_job(foundry, before) == "done"
     assert "Helper" not in {r.name for r in foundry.guild.roles.values()}
     assert "helpers" not in {c.name for c in foundry.guild.channels.values()}
+
+
+@requires_chromium[1]
+async def test_the_editor_shows_a_manager_what_is_not_theirs_and_applies_nothing(
+    foundry: Foundry,
+) -> None:
+    """The journey in Chromium: bob opens a template that would make a role Administrator,
+    the diff lists the refusal in words, and Apply changes nothing on the server."""
+    await approve(foundry)
+    gid = foundry.guild.id
+    await service(foundry).store.save(gid, "boss", NEW_ADMIN, 1)
+    base = foundry.process.web_url
+    link = await foundry.process.web_context.signin.issue(foundry.server.state.find_user("bob").id)
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1300, "height": 900})
+        page_errors: list[str] = []
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.goto(link)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(f"{base}/guilds")
+        await page.goto(f"{base}/guilds/{gid}/templates/edit?name=boss")
+        await page.get_by_test_id("template-tree").locator("a.jstree-anchor").first.wait_for()
+        await page.get_by_role("button", name="Show diff").click()
+        errors = page.locator("#template-errors")
+        await errors.get_by_text("give @Boss Administrator").wait_for()
+        assert "Not yours to change" in await errors.inner_text()
+        mark = foundry.server.mark()
+        await page.locator("#template-errors").evaluate("list => list.replaceChildren()")
+        await page.get_by_role("button", name="Apply").click()
+        await errors.get_by_text("give @Boss Administrator").wait_for()
+        assert page_errors == []
+    assert writes(foundry, mark) == []
+    assert "Boss" not in {role.name for role in foundry.guild.roles.values()}
