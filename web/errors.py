@@ -175,7 +175,34 @@ def _http_error_message(exc: web.HTTPException) -> str:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        response = await _answer(request, handler)
+    except web.HTTPException as exc:
+        if not _body_left_unreadable(request, exc.status):
+            raise
+        # a feature's own refusal, raised with a body of its own: sent as it is
+        response = web.Response(
+            status=exc.status, reason=exc.reason, body=exc.body, content_type=exc.content_type
+        )
+    if _body_left_unreadable(request, response.status):
+        _close_after(request, response)
+    return response
+
+
+def _body_left_unreadable(request: web.Request, status: int) -> bool:
+    """The body did not decode, or an error answers before the end of an encoded body (too
+    large): what is left of it may not decode either."""
+    return bool(request.get(_UNREADABLE)) or (
+        status >= 400 and "Content-Encoding" in request.headers and not request.content.is_eof()
+    )
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's response, or the error page or JSON for what it raised."""
+    try:
         response = await handler(request)
+    except web.RequestPayloadError:  # from request.post() or read(), wherever it was called
+        refusal = UnreadableBody(request)
+        return error_response(request, refusal.status, refusal.message)
     except PageError as exc:
         return error_response(request, exc.status, exc.message, exc.title)
     except web.HTTPNotFound:
@@ -215,6 +242,30 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     if outage is not None and outage.down:
         await outage.recheck()
     return response
+
+
+_UNREADABLE = "foundrycord_body_unreadable"
+
+
+class UnreadableBody(PageError):
+    """The body does not decode as its Content-Encoding says (not gzip at all, ...). Marks
+    the request, so the error middleware closes the connection after the answer, whatever
+    answer a feature makes of this refusal."""
+
+    def __init__(self, request: web.Request) -> None:
+        request[_UNREADABLE] = True
+        encoding = request.headers.get("Content-Encoding", "")[:20] or "sent"
+        super().__init__(
+            400, f"The body could not be decoded as {encoding}, so nothing was changed."
+        )
+
+
+def _close_after(request: web.Request, response: web.StreamResponse) -> None:
+    """Close the connection after `response`: nothing more of the body can be read, and
+    aiohttp would otherwise read the rest to keep the connection, fail again and log a
+    traceback. The body is marked ended so it does not try."""
+    response.force_close()
+    request.content.feed_eof()
 
 
 def client_gone(request: web.Request) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from web.errors import PageError
+from web.errors import PageError, UnreadableBody
 
 MAX_DEPTH = 64
 # Discord ids travel as strings in our JSON; every number a client legitimately sends (a
@@ -156,8 +156,9 @@ async def read_json(request: web.Request, *, max_bytes: int, max_depth: int = MA
             raw += chunk
             if len(raw) > max_bytes:
                 raise PageError(413, f"The body is larger than {max_bytes} bytes.")
-    except (ValueError, ConnectionError, web.RequestPayloadError) as exc:
-        # RequestPayloadError: a Content-Encoding the body does not decode with (not gzip)
+    except web.RequestPayloadError:  # a Content-Encoding the body does not decode with
+        raise UnreadableBody(request) from None
+    except (ValueError, ConnectionError) as exc:
         raise PageError(400, f"The body could not be read: {exc}") from None
     try:
         text = bytes(raw).decode("utf-8")

@@ -274,3 +274,22 @@ async def test_form_text_that_is_not_unicode_is_400_naming_the_field(
     assert response.status == 400, await response.text()
     assert says in (await response.json())["error"]
     assert _errors(caplog) == []
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["before-sign-in", "signed-in"])
+async def test_a_form_that_does_not_decode_with_its_content_encoding_is_400(
+    client: TestClient, ctx: WebContext, caplog: pytest.LogCaptureFixture, signed_in: bool
+) -> None:
+    """Not a 500 from request.post(), and no traceback from aiohttp reading the rest."""
+    if signed_in:
+        await sign_in(client, ctx, OWNER_ID)
+        await csrf_token(client)
+    response = await client.post(
+        f"/guilds/{GUILD_ID}/settings" if signed_in else "/login/link",
+        data=b"monitoring_show_hosts=true",
+        headers={"Content-Type": URLENCODED, "Content-Encoding": "gzip"},
+        allow_redirects=False,
+    )
+    assert response.status == 400, await response.text()
+    assert "could not be decoded as gzip" in await response.text()
+    assert _errors(caplog) == []

@@ -5,6 +5,7 @@ never a 500 or a traceback."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -146,12 +147,18 @@ def test_numbers_below_the_limit_and_plain_text_pass_untouched() -> None:
 
 
 async def test_a_body_that_does_not_decode_with_its_content_encoding_is_400(
-    client: TestClient,
+    client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A 400 naming it, the connection closed, and no traceback: aiohttp does not try to
+    read the rest of a body that cannot be decoded."""
     response = await client.post(
         "/echo",
         data=b'{"samples": []}',
         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
     assert response.status == 400
-    assert (await response.json())["error"].startswith("The body could not be read")
+    assert (await response.json())["error"] == (
+        "The body could not be decoded as gzip, so nothing was changed."
+    )
+    assert response.headers.get("Connection", "").lower() == "close"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

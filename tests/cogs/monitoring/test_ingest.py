@@ -3,6 +3,7 @@ problem, nothing stored half, and the metric-name caps answered honestly."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -303,3 +304,25 @@ async def test_stored_counts_the_values_stored(
     status, answer = await post(client, token, body)
     assert status == 200 and list(answer["not_stored"]) == [names[-1]], answer
     assert answer["stored"] == MAX_NEW_NAMES_PER_WRITE, answer
+
+
+@pytest.mark.parametrize("size", [20, 5 * 1024 * 1024], ids=["small", "over-the-limit"])
+async def test_a_post_that_is_not_the_gzip_it_says_is_refused_without_a_traceback(
+    client: TestClient, token: str, caplog: pytest.LogCaptureFixture, size: int
+) -> None:
+    """A 400 (or 413 past the limit) with the reason and the connection closed; aiohttp does
+    not go on reading a body that cannot be decoded, which logged a traceback per post."""
+    body = b'{"samples": [' + b" " * size + b"]}"
+    response = await client.post(
+        INGEST,
+        data=io.BytesIO(body),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert response.status == (400 if size == 20 else 413)
+    assert "error" in await response.json()
+    assert response.headers.get("Connection", "").lower() == "close"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
