@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import codecs
 import math
-import re
 from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
 from web.errors import PageError
+from web.json_body import LONE_SURROGATE
 
 # Discord ids are unsigned 64-bit in theory, but the database stores them as signed BIGINT.
 MAX_ID = 2**63 - 1
 URLENCODED = "application/x-www-form-urlencoded"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _FORM_CHECKED = web.RequestKey("foundrycord_form_checked", bool)
 
 
 def _shown(name: str) -> str:
     """A field name for an error message: short, and printable whatever was sent."""
-    return ascii(name[:40]) if _SURROGATE.search(name) or not name.isprintable() else name[:40]
+    return ascii(name[:40]) if LONE_SURROGATE.search(name) or not name.isprintable() else name[:40]
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str | web.FileField]:
@@ -80,7 +79,7 @@ async def _check_form(request: web.Request, form: MultiDictProxy[str | web.FileF
                             f"{shown}: the text is not valid UTF-8, so nothing was changed.",
                         ) from None
     for name, value in form.items():
-        if _SURROGATE.search(name) or (isinstance(value, str) and _SURROGATE.search(value)):
+        if LONE_SURROGATE.search(name) or (isinstance(value, str) and LONE_SURROGATE.search(value)):
             raise PageError(
                 400,
                 f"{_shown(name)}: the text holds a lone surrogate, which is not Unicode text, "

@@ -24,7 +24,7 @@ MAX_DEPTH = 64
 INT_LIMIT = 2**64
 # A whole number longer than this is out of range for certain: not converted at all.
 _INT_DIGITS = len(str(INT_LIMIT))
-_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in parsed text: never part of a pair
 # What could make `_check_values` refuse something, found in the raw text by one C-speed
 # scan: a surrogate, escaped (paired or not: the walk tells) or raw, or a run of 20+ digits
 # (only those reach 2**64). A body with neither, as every agent post, skips the walk and the
@@ -84,7 +84,7 @@ def _where(path: _Path) -> str:
 
 
 def _check_text(text: str, path: _Path, *, key: bool = False) -> None:
-    if text.isascii() or _SURROGATE.search(text) is None:
+    if text.isascii() or LONE_SURROGATE.search(text) is None:
         return
     what = f"the key {json.dumps(text)[:40]} in {_where(path)}" if key else _where(path)
     raise JsonRefused(
